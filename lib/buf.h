@@ -1,0 +1,38 @@
+/*
+ * A growable byte buffer, always NUL-terminated, and base64 for etcd's JSON
+ * gateway.  Allocation failure aborts: a toolkit of short-lived commands has
+ * no better answer to it, and every caller would otherwise grow a branch.
+ */
+#ifndef PAAS_BUF_H
+#define PAAS_BUF_H
+
+#include <stddef.h>
+
+struct paas_buf {
+	char *data;	/* NUL-terminated; owned by the buffer */
+	size_t len;
+	size_t cap;
+};
+
+#define PAAS_BUF_INIT { NULL, 0, 0 }
+
+void paas_buf_add(struct paas_buf *b, const void *data, size_t len);
+void paas_buf_adds(struct paas_buf *b, const char *s);
+void paas_buf_addf(struct paas_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void paas_buf_reset(struct paas_buf *b);
+/* Hand the data to the caller (free() it); the buffer is left empty. */
+char *paas_buf_detach(struct paas_buf *b, size_t *len);
+void paas_buf_free(struct paas_buf *b);
+
+void *paas_xmalloc(size_t n);
+void *paas_xrealloc(void *p, size_t n);
+char *paas_xstrdup(const char *s);
+char *paas_xstrndup(const char *s, size_t n);
+
+/* Base64 (RFC 4648, padded).  Both return a NUL-terminated string the caller
+ * frees; decode returns NULL on malformed input. */
+char *paas_base64_encode(const void *data, size_t len);
+char *paas_base64_decode(const char *s, size_t *len);
+
+#endif

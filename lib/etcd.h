@@ -1,0 +1,157 @@
+/*
+ * etcd v3 client through the JSON gateway (/v3/...).  Keys and values are
+ * byte strings (base64 on the wire, done here).  Revisions and lease IDs are
+ * int64 (strings on the wire).  Requests fail over between the endpoints
+ * given at creation, as paas_http does.
+ */
+#ifndef PAAS_ETCD_H
+#define PAAS_ETCD_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "http.h"
+
+struct paas_etcd;
+
+struct paas_kv {
+	char *key;		/* NUL-terminated */
+	char *value;		/* NUL-terminated, may hold other NULs: use value_len */
+	size_t value_len;
+	int64_t create_revision, mod_revision, version, lease;
+};
+
+struct paas_kv_list {
+	struct paas_kv *kvs;
+	size_t n;
+	int64_t revision;	/* the store revision the list was read at */
+};
+
+/* endpoints: comma-separated http(s) URLs.  Returns a client the caller frees
+ * with paas_etcd_free(), or NULL with err set. */
+struct paas_etcd *paas_etcd_new(const char *endpoints,
+    const struct paas_http_opts *opts, struct paas_err *err);
+void paas_etcd_free(struct paas_etcd *e);
+/* The transport, for fan-out with paas_http_multi() (borrowed). */
+struct paas_http *paas_etcd_http(struct paas_etcd *e);
+
+void paas_kv_clear(struct paas_kv *kv);
+void paas_kv_list_free(struct paas_kv_list *l);
+
+/* *found is 0 when the key does not exist (kv then zeroed).  kv is the
+ * caller's to clear.  rev, if not NULL, gets the store revision. */
+int paas_etcd_get(struct paas_etcd *e, const char *key, struct paas_kv *kv,
+    int *found, int64_t *rev, struct paas_err *err);
+
+/* Every key under prefix, in key order, read at one revision in pages of
+ * page_size keys (0: 1000).  keys_only leaves values empty.  out is the
+ * caller's to free. */
+int paas_etcd_range(struct paas_etcd *e, const char *prefix, size_t page_size,
+    int keys_only, struct paas_kv_list *out, struct paas_err *err);
+
+/* lease 0: none.  rev, if not NULL, gets the revision of the write. */
+int paas_etcd_put(struct paas_etcd *e, const char *key, const char *value,
+    size_t len, int64_t lease, int64_t *rev, struct paas_err *err);
+
+/* Deletes key, or every key under it when prefix is set. */
+int paas_etcd_delete(struct paas_etcd *e, const char *key, int prefix,
+    int64_t *deleted, struct paas_err *err);
+
+/* Transactions: if every compare holds, the success ops run, else the failure
+ * ops.  The results of range ops are not returned; use compare-and-swap. */
+enum paas_cmp_target { PAAS_CMP_MOD, PAAS_CMP_CREATE, PAAS_CMP_VERSION, PAAS_CMP_VALUE };
+enum paas_cmp_result { PAAS_CMP_EQUAL, PAAS_CMP_NOT_EQUAL, PAAS_CMP_LESS, PAAS_CMP_GREATER };
+struct paas_cmp {
+	const char *key;
+	enum paas_cmp_target target;
+	enum paas_cmp_result result;
+	int64_t number;		/* for MOD, CREATE, VERSION */
+	const char *value;	/* for VALUE */
+	size_t value_len;
+};
+enum paas_op_type { PAAS_OP_PUT, PAAS_OP_DELETE, PAAS_OP_DELETE_PREFIX };
+struct paas_op {
+	enum paas_op_type type;
+	const char *key;
+	const char *value;
+	size_t value_len;
+	int64_t lease;
+};
+int paas_etcd_txn(struct paas_etcd *e, const struct paas_cmp *cmp, size_t ncmp,
+    const struct paas_op *success, size_t nsuccess,
+    const struct paas_op *failure, size_t nfailure,
+    int *succeeded, int64_t *rev, struct paas_err *err);
+
+/* Put value only if key's mod_revision is still mod_rev (0: only if the key
+ * does not exist).  *won says whether this write happened. */
+int paas_etcd_cas(struct paas_etcd *e, const char *key, const char *value,
+    size_t len, int64_t mod_rev, int64_t lease, int *won, struct paas_err *err);
+
+/* Leases.  keepalive sets *ttl to the remaining TTL; a lease that has already
+ * expired fails with PAAS_EFAILED ("lease ... expired"). */
+int paas_etcd_lease_grant(struct paas_etcd *e, int64_t ttl, int64_t *id,
+    struct paas_err *err);
+int paas_etcd_lease_keepalive(struct paas_etcd *e, int64_t id, int64_t *ttl,
+    struct paas_err *err);
+int paas_etcd_lease_revoke(struct paas_etcd *e, int64_t id, struct paas_err *err);
+
+/*
+ * Watch.  fn is called for every event in revision order, exactly once each,
+ * however many times the stream breaks: after a lost connection or a member
+ * failure the watch is made again on the next reachable endpoint from the
+ * revision after the last one delivered.  fn returns non-zero to stop (the
+ * watch then returns 0).  If the start revision has been compacted away the
+ * watch fails with PAAS_EFAILED and *compacted (if not NULL) is set to the
+ * compaction revision: the caller must re-read and watch again from there.
+ * Without an endpoint for retry_ms (0: 30000) it gives up with PAAS_EUNAVAIL.
+ * opts.cancel also stops it.
+ */
+enum paas_event_type { PAAS_EVENT_PUT, PAAS_EVENT_DELETE };
+struct paas_event {
+	enum paas_event_type type;
+	struct paas_kv kv;		/* borrowed for the duration of the call */
+};
+typedef int (*paas_watch_fn)(const struct paas_event *ev, void *arg);
+struct paas_watch_opts {
+	const char *key;
+	int prefix;
+	int64_t start_revision;		/* 0: from now */
+	long retry_ms;
+	int64_t *compacted;
+};
+int paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
+    paas_watch_fn fn, void *arg, struct paas_err *err);
+
+/* Cluster. */
+struct paas_member {
+	uint64_t id;
+	char *name;
+	char *peer_urls;	/* comma-separated */
+	char *client_urls;	/* comma-separated */
+	int learner;
+};
+struct paas_member_list {
+	struct paas_member *m;
+	size_t n;
+	uint64_t cluster_id;
+};
+int paas_etcd_members(struct paas_etcd *e, struct paas_member_list *out,
+    struct paas_err *err);
+void paas_member_list_free(struct paas_member_list *l);
+int paas_etcd_member_remove(struct paas_etcd *e, uint64_t id, struct paas_err *err);
+/* Adds a member with the given peer URLs (comma-separated); *id gets its ID. */
+int paas_etcd_member_add(struct paas_etcd *e, const char *peer_urls,
+    uint64_t *id, struct paas_err *err);
+
+/* The status of the endpoint the client uses now. */
+struct paas_etcd_status {
+	char version[32];
+	uint64_t member_id, leader;
+	int64_t db_size, revision, raft_term;
+};
+int paas_etcd_status(struct paas_etcd *e, struct paas_etcd_status *st,
+    struct paas_err *err);
+/* 0 when the current endpoint answers /health with "true". */
+int paas_etcd_health(struct paas_etcd *e, struct paas_err *err);
+
+#endif

@@ -1,0 +1,434 @@
+/*
+ * paas-t: a test driver over libpaas, so that shell tests can exercise each
+ * library call against real servers.  Not installed.
+ *
+ *   paas-t [-c CONNECT_MS] [-t TIMEOUT_MS] etcd ENDPOINTS CMD ARGS...
+ *   paas-t [-c MS] [-t MS] [--tls-ca F --tls-cert F --tls-key F] [--insecure]
+ *          docker URL CMD ARGS...
+ *   paas-t [-t MS] multi URL...          (GET /_ping or /health on each at once)
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "paas.h"
+
+static const char *prog = "paas-t";
+
+static int
+die(struct paas_err *err)
+{
+	fprintf(stderr, "%s: %s\n", prog, err->msg);
+	return err->status ? err->status : 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-c ms] [-t ms] [--tls-ca f --tls-cert f --tls-key f] "
+	    "[--insecure] etcd|docker|multi ...\n", prog);
+	exit(3);
+}
+
+struct watch_state {
+	long want, seen;
+};
+
+static int
+on_event(const struct paas_event *ev, void *arg)
+{
+	struct watch_state *w = arg;
+
+	printf("%s %s %.*s %" PRId64 "\n", ev->type == PAAS_EVENT_PUT ? "PUT" : "DELETE",
+	    ev->kv.key, (int)ev->kv.value_len, ev->kv.value, ev->kv.mod_revision);
+	fflush(stdout);
+	return w->want > 0 && ++w->seen >= w->want;
+}
+
+static int
+etcd_main(int argc, char **argv, struct paas_http_opts *o)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_etcd *e;
+	const char *cmd;
+	int rc = 0;
+
+	if (argc < 2)
+		usage();
+	if ((e = paas_etcd_new(argv[0], o, &err)) == NULL)
+		return die(&err);
+	cmd = argv[1];
+	argv += 2, argc -= 2;
+	if (strcmp(cmd, "get") == 0 && argc == 1) {
+		struct paas_kv kv;
+		int found;
+
+		if (paas_etcd_get(e, argv[0], &kv, &found, NULL, &err) < 0)
+			goto fail;
+		if (!found) {
+			fprintf(stderr, "%s: %s: no such key\n", prog, argv[0]);
+			rc = 1;
+		} else {
+			printf("%.*s\n", (int)kv.value_len, kv.value);
+		}
+		paas_kv_clear(&kv);
+	} else if (strcmp(cmd, "put") == 0 && (argc == 2 || argc == 3)) {
+		int64_t rev;
+
+		if (paas_etcd_put(e, argv[0], argv[1], strlen(argv[1]),
+		    argc == 3 ? strtoll(argv[2], NULL, 10) : 0, &rev, &err) < 0)
+			goto fail;
+		printf("%" PRId64 "\n", rev);
+	} else if (strcmp(cmd, "putn") == 0 && argc == 2) {
+		/* putn PREFIX N: N puts of PREFIX%06d, one at a time */
+		long i, n = strtol(argv[1], NULL, 10);
+		char key[512], val[32];
+
+		for (i = 0; i < n; i++) {
+			snprintf(key, sizeof(key), "%s%06ld", argv[0], i);
+			snprintf(val, sizeof(val), "%ld", i);
+			if (paas_etcd_put(e, key, val, strlen(val), 0, NULL, &err) < 0)
+				goto fail;
+		}
+	} else if (strcmp(cmd, "getn") == 0 && argc == 2) {
+		long i, n = strtol(argv[1], NULL, 10);
+		char key[512];
+
+		for (i = 0; i < n; i++) {
+			struct paas_kv kv;
+			int found;
+
+			snprintf(key, sizeof(key), "%s%06ld", argv[0], i);
+			if (paas_etcd_get(e, key, &kv, &found, NULL, &err) < 0)
+				goto fail;
+			paas_kv_clear(&kv);
+		}
+	} else if (strcmp(cmd, "range") == 0 && (argc == 1 || argc == 2)) {
+		struct paas_kv_list l;
+		size_t i;
+
+		if (paas_etcd_range(e, argv[0], argc == 2 ? strtoul(argv[1], NULL, 10) : 0, 0, &l, &err) < 0)
+			goto fail;
+		for (i = 0; i < l.n; i++)
+			printf("%s=%.*s\n", l.kvs[i].key, (int)l.kvs[i].value_len, l.kvs[i].value);
+		paas_kv_list_free(&l);
+	} else if (strcmp(cmd, "del") == 0 && (argc == 1 || argc == 2)) {
+		int64_t n;
+
+		if (paas_etcd_delete(e, argv[0], argc == 2 && strcmp(argv[1], "--prefix") == 0, &n, &err) < 0)
+			goto fail;
+		printf("%" PRId64 "\n", n);
+	} else if (strcmp(cmd, "cas") == 0 && argc == 3) {
+		/* cas KEY VALUE MODREV: prints won or lost */
+		int won;
+
+		if (paas_etcd_cas(e, argv[0], argv[1], strlen(argv[1]),
+		    strtoll(argv[2], NULL, 10), 0, &won, &err) < 0)
+			goto fail;
+		printf("%s\n", won ? "won" : "lost");
+		rc = won ? 0 : 1;
+	} else if (strcmp(cmd, "modrev") == 0 && argc == 1) {
+		struct paas_kv kv;
+		int found;
+
+		if (paas_etcd_get(e, argv[0], &kv, &found, NULL, &err) < 0)
+			goto fail;
+		printf("%" PRId64 "\n", found ? kv.mod_revision : 0);
+		paas_kv_clear(&kv);
+	} else if (strcmp(cmd, "watch") == 0 && argc >= 1) {
+		/* watch KEY [--prefix] [COUNT [FROM_REV]] */
+		struct paas_watch_opts wo = { 0 };
+		struct watch_state ws = { 0, 0 };
+		int64_t compacted = 0;
+		int i = 1;
+
+		wo.key = argv[0];
+		if (argc > i && strcmp(argv[i], "--prefix") == 0)
+			wo.prefix = 1, i++;
+		if (argc > i)
+			ws.want = strtol(argv[i++], NULL, 10);
+		if (argc > i)
+			wo.start_revision = strtoll(argv[i++], NULL, 10);
+		wo.compacted = &compacted;
+		if (paas_etcd_watch(e, &wo, on_event, &ws, &err) < 0) {
+			if (compacted)
+				printf("COMPACTED %" PRId64 "\n", compacted);
+			goto fail;
+		}
+	} else if (strcmp(cmd, "lease-grant") == 0 && argc == 1) {
+		int64_t id;
+
+		if (paas_etcd_lease_grant(e, strtoll(argv[0], NULL, 10), &id, &err) < 0)
+			goto fail;
+		printf("%" PRId64 "\n", id);
+	} else if (strcmp(cmd, "lease-keepalive") == 0 && argc == 1) {
+		int64_t ttl;
+
+		if (paas_etcd_lease_keepalive(e, strtoll(argv[0], NULL, 10), &ttl, &err) < 0)
+			goto fail;
+		printf("%" PRId64 "\n", ttl);
+	} else if (strcmp(cmd, "lease-revoke") == 0 && argc == 1) {
+		if (paas_etcd_lease_revoke(e, strtoll(argv[0], NULL, 10), &err) < 0)
+			goto fail;
+	} else if (strcmp(cmd, "members") == 0 && argc == 0) {
+		struct paas_member_list l;
+		size_t i;
+
+		if (paas_etcd_members(e, &l, &err) < 0)
+			goto fail;
+		for (i = 0; i < l.n; i++)
+			printf("%" PRIx64 " %s %s %s\n", l.m[i].id, l.m[i].name,
+			    l.m[i].peer_urls, l.m[i].client_urls);
+		paas_member_list_free(&l);
+	} else if (strcmp(cmd, "status") == 0 && argc == 0) {
+		struct paas_etcd_status st;
+
+		if (paas_etcd_status(e, &st, &err) < 0)
+			goto fail;
+		printf("version=%s member=%" PRIx64 " leader=%" PRIx64 " db_size=%" PRId64
+		    " revision=%" PRId64 "\n", st.version, st.member_id, st.leader,
+		    st.db_size, st.revision);
+	} else if (strcmp(cmd, "health") == 0 && argc == 0) {
+		if (paas_etcd_health(e, &err) < 0)
+			goto fail;
+		printf("healthy\n");
+	} else {
+		paas_etcd_free(e);
+		usage();
+	}
+	paas_etcd_free(e);
+	return rc;
+fail:
+	paas_etcd_free(e);
+	return die(&err);
+}
+
+static void
+print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+	printf("%s\n", s ? s : "null");
+	free(s);
+}
+
+static int
+on_docker_event(json_t *ev, void *arg)
+{
+	long *left = arg;
+
+	print_json(ev);
+	fflush(stdout);
+	return --*left <= 0;
+}
+
+static int
+docker_main(int argc, char **argv, struct paas_http_opts *o)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_docker *d;
+	const char *cmd;
+	json_t *j = NULL;
+	int rc = 0;
+
+	if (argc < 2)
+		usage();
+	if ((d = paas_docker_new(argv[0], o, &err)) == NULL)
+		return die(&err);
+	cmd = argv[1];
+	argv += 2, argc -= 2;
+	if (strcmp(cmd, "ping") == 0) {
+		if (paas_docker_ping(d, &err) < 0)
+			goto fail;
+		printf("OK\n");
+	} else if (strcmp(cmd, "version") == 0) {
+		if (paas_docker_version(d, &j, &err) < 0)
+			goto fail;
+		printf("%s\n", json_string_value(json_object_get(j, "Version")));
+	} else if (strcmp(cmd, "create") == 0 && argc >= 3) {
+		/* create NAME IMAGE LABEL=VALUE [CMD...]: prints the ID */
+		json_t *cfg = json_object(), *labels = json_object(), *c = json_array();
+		char *id, *eq = strchr(argv[2], '=');
+		int i;
+
+		json_object_set_new(cfg, "Image", json_string(argv[1]));
+		if (eq)
+			json_object_set_new(labels, "paas.test", json_string(argv[2]));
+		json_object_set_new(cfg, "Labels", labels);
+		for (i = 3; i < argc; i++)
+			json_array_append_new(c, json_string(argv[i]));
+		if (json_array_size(c))
+			json_object_set_new(cfg, "Cmd", c);
+		else
+			json_decref(c);
+		rc = paas_docker_create(d, argv[0], cfg, &id, &err);
+		json_decref(cfg);
+		if (rc < 0)
+			goto fail;
+		printf("%s\n", id);
+		free(id);
+	} else if (strcmp(cmd, "start") == 0 && argc == 1) {
+		if (paas_docker_start(d, argv[0], &err) < 0)
+			goto fail;
+	} else if (strcmp(cmd, "stop") == 0 && argc == 1) {
+		if (paas_docker_stop(d, argv[0], 5, &err) < 0)
+			goto fail;
+	} else if (strcmp(cmd, "rm") == 0 && argc == 1) {
+		if (paas_docker_remove(d, argv[0], 1, &err) < 0)
+			goto fail;
+	} else if (strcmp(cmd, "wait") == 0 && argc == 1) {
+		int64_t st;
+
+		if (paas_docker_wait(d, argv[0], &st, &err) < 0)
+			goto fail;
+		printf("%" PRId64 "\n", st);
+	} else if (strcmp(cmd, "inspect") == 0 && argc == 1) {
+		if (paas_docker_inspect(d, argv[0], &j, &err) < 0)
+			goto fail;
+		if (j == NULL) {
+			fprintf(stderr, "%s: no such container: %s\n", prog, argv[0]);
+			rc = 1;
+		} else {
+			printf("%s %s\n", json_string_value(json_object_get(
+			    json_object_get(j, "State"), "Status")),
+			    json_string_value(json_object_get(j, "Name")));
+		}
+	} else if (strcmp(cmd, "ps") == 0 && argc <= 1) {
+		const char *labels[] = { argc ? argv[0] : NULL, NULL };
+		size_t i;
+
+		if (paas_docker_containers(d, argc ? labels : NULL, 1, &j, &err) < 0)
+			goto fail;
+		for (i = 0; i < json_array_size(j); i++)
+			printf("%s %s\n", json_string_value(json_object_get(json_array_get(j, i), "Id")),
+			    json_string_value(json_object_get(json_array_get(j, i), "State")));
+	} else if (strcmp(cmd, "logs") == 0 && argc == 2) {
+		struct paas_buf b = PAAS_BUF_INIT;
+
+		if (paas_docker_logs(d, argv[0], atoi(argv[1]), &b, &err) < 0)
+			goto fail;
+		fwrite(b.data ? b.data : "", 1, b.len, stdout);
+		paas_buf_free(&b);
+	} else if (strcmp(cmd, "events") == 0 && argc == 2) {
+		/* events LABEL COUNT */
+		const char *labels[] = { argv[0], NULL };
+		long left = strtol(argv[1], NULL, 10);
+
+		if (paas_docker_events(d, labels, 0, on_docker_event, &left, &err) < 0)
+			goto fail;
+	} else if (strcmp(cmd, "images") == 0) {
+		size_t i;
+
+		if (paas_docker_images(d, &j, &err) < 0)
+			goto fail;
+		for (i = 0; i < json_array_size(j); i++)
+			printf("%s\n", json_string_value(json_object_get(json_array_get(j, i), "Id")));
+	} else if (strcmp(cmd, "image-inspect") == 0 && argc == 1) {
+		if (paas_docker_image_inspect(d, argv[0], &j, &err) < 0)
+			goto fail;
+		if (j == NULL) {
+			fprintf(stderr, "%s: no such image: %s\n", prog, argv[0]);
+			rc = 1;
+		} else {
+			printf("%s\n", json_string_value(json_object_get(j, "Id")));
+		}
+	} else if (strcmp(cmd, "import") == 0 && argc == 3) {
+		FILE *f = fopen(argv[0], "rb");
+		char *id;
+
+		if (f == NULL) {
+			perror(argv[0]);
+			paas_docker_free(d);
+			return 3;
+		}
+		rc = paas_docker_image_import(d, f, argv[1], argv[2], &id, &err);
+		fclose(f);
+		if (rc < 0)
+			goto fail;
+		printf("%s\n", id ? id : "");
+		free(id);
+	} else {
+		paas_docker_free(d);
+		usage();
+	}
+	json_decref(j);
+	paas_docker_free(d);
+	return rc;
+fail:
+	json_decref(j);
+	paas_docker_free(d);
+	return die(&err);
+}
+
+static int
+multi_main(int argc, char **argv, struct paas_http_opts *o)
+{
+	struct paas_http_job *jobs = calloc((size_t)argc + 1, sizeof(*jobs));
+	struct paas_err err = PAAS_ERR_INIT;
+	int i, rc = 0;
+
+	for (i = 0; i < argc; i++) {
+		if ((jobs[i].client = paas_http_new("server", argv[i], o, &err)) == NULL) {
+			rc = die(&err);
+			goto out;
+		}
+		jobs[i].req.method = "GET";
+		jobs[i].req.path = strncmp(argv[i], "unix:", 5) == 0 ||
+		    strncmp(argv[i], "tcp:", 4) == 0 ? "/_ping" : "/health";
+	}
+	paas_http_multi(jobs, (size_t)argc, o->timeout_ms);
+	for (i = 0; i < argc; i++) {
+		if (jobs[i].rc < 0) {
+			printf("%s ERROR %s\n", argv[i], jobs[i].err.msg);
+			rc = 1;
+		} else {
+			printf("%s %ld %s\n", argv[i], jobs[i].resp.status, jobs[i].resp.body);
+		}
+		paas_http_resp_free(&jobs[i].resp);
+	}
+out:
+	for (i = 0; i < argc; i++)
+		paas_http_free(jobs[i].client);
+	free(jobs);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "tls-ca", required_argument, NULL, 'A' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_http_opts o = { 0 };
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+c:t:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o.connect_timeout_ms = strtol(optarg, NULL, 10); break;
+		case 't': o.timeout_ms = strtol(optarg, NULL, 10); break;
+		case 'A': o.ca_file = optarg; break;
+		case 'C': o.cert_file = optarg; break;
+		case 'K': o.key_file = optarg; break;
+		case 'I': o.insecure = 1; break;
+		default: usage();
+		}
+	}
+	argc -= optind, argv += optind;
+	if (argc < 1)
+		usage();
+	if (strcmp(argv[0], "etcd") == 0)
+		rc = etcd_main(argc - 1, argv + 1, &o);
+	else if (strcmp(argv[0], "docker") == 0)
+		rc = docker_main(argc - 1, argv + 1, &o);
+	else if (strcmp(argv[0], "multi") == 0)
+		rc = multi_main(argc - 1, argv + 1, &o);
+	else
+		usage();
+	return rc;
+}

@@ -1,0 +1,158 @@
+# Real dockerd servers for tests, each with its own data in $TEST_TMP:
+#
+#   docker_start_local     a dockerd on this machine's network, on a unix
+#                          socket; sets DOCKER_URL.  One at a time per machine
+#                          (they share docker0 and iptables), so it takes a lock.
+#   docker_host_start NAME a "host": a network namespace on a test bridge with
+#                          its own dockerd on TCP+TLS (a test CA); sets
+#                          HOST_URL[NAME], HOST_IP[NAME].  TLS_OPTS holds the
+#                          client flags (--tls-ca, --tls-cert, --tls-key).
+#   docker_host_kill NAME  SIGKILL that host's dockerd and everything in it.
+#
+# Every dockerd gets the test image paas-test:1 (busybox-static: sh, httpd,
+# nc), imported through libpaas because no image can be pulled here.
+
+need dockerd busybox openssl ip nsenter flock curl
+
+declare -A HOST_URL HOST_IP _host_pid _host_ns
+TEST_IMAGE=paas-test:1
+_net_bridge=""
+_net_prefix=""
+_host_n=0
+
+# The rootfs tarball of the test image, made once per test file.
+test_image_tar() {
+	local root="$TEST_TMP/rootfs" tar="$TEST_TMP/image.tar" a
+	[ -f "$tar" ] && { echo "$tar"; return; }
+	mkdir -p "$root/bin" "$root/www" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
+	cp "$(command -v busybox)" "$root/bin/busybox"
+	for a in sh ash httpd nc sleep echo cat ls wget kill ps env printf test true false \
+		hostname date grep sed head tail mkdir rm touch seq id; do
+		ln -sf busybox "$root/bin/$a"
+	done
+	echo "paas-test" >"$root/www/index.html"
+	echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
+	echo "root:x:0:" >"$root/etc/group"
+	tar -C "$root" -cf "$tar" .
+	echo "$tar"
+}
+
+# import_test_image URL [client flags...]
+import_test_image() {
+	local url=$1
+	shift
+	"$PAAS_T" "$@" docker "$url" import "$(test_image_tar)" paas-test 1 >>"$TEST_LOG" 2>&1 ||
+		bail_out "cannot import the test image into $url"
+}
+
+_dockerd_stop() {
+	local pid=$1 dir=$2 ns=${3:-}
+	kill "$pid" 2>/dev/null
+	local i
+	for i in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -9 "$pid" 2>/dev/null
+	if [ -n "$ns" ]; then
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	fi
+	# Shims of containers that outlived their daemon.
+	pkill -9 -f "containerd-shim.*$dir" 2>/dev/null
+	grep -o " $dir[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+	rm -rf "$dir" 2>/dev/null
+	:
+}
+
+docker_start_local() {
+	local dir="$TEST_TMP/docker" pid
+	mkdir -p "$dir"
+	exec 8>/run/lock/paas-test-dockerd.lock
+	flock -w 600 8 || bail_out "another test's dockerd holds the lock"
+	dockerd --data-root "$dir/root" --exec-root "$dir/exec" \
+		-H "unix://$dir/docker.sock" --pidfile "$dir/docker.pid" \
+		>"$dir/log" 2>&1 &
+	pid=$!
+	at_exit "_dockerd_stop $pid '$dir'; flock -u 8"
+	DOCKER_URL="unix://$dir/docker.sock"
+	export DOCKER_URL
+	wait_for 30 curl -fsS -m 1 --unix-socket "$dir/docker.sock" http://d/_ping ||
+		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "dockerd did not come up on $DOCKER_URL"; }
+	import_test_image "$DOCKER_URL"
+}
+
+_tls_init() {
+	local d="$TEST_TMP/tls"
+	[ -f "$d/ca.pem" ] && return
+	mkdir -p "$d"
+	(
+		cd "$d" &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout ca-key.pem -out ca.pem -days 2 -subj /CN=paas-test-ca &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout key.pem -out client.csr -subj /CN=paas-client &&
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext &&
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-out cert.pem -days 2 -extfile client.ext
+	) >>"$TEST_LOG" 2>&1 || bail_out "cannot make the test CA"
+	TLS_OPTS="--tls-ca $d/ca.pem --tls-cert $d/cert.pem --tls-key $d/key.pem"
+	TLS_CA=$d/ca.pem TLS_CERT=$d/cert.pem TLS_KEY=$d/key.pem
+	export TLS_OPTS TLS_CA TLS_CERT TLS_KEY
+}
+
+_net_init() {
+	[ -n "$_net_bridge" ] && return
+	_net_bridge="pb$$"
+	_net_prefix="10.$((200 + $$ % 50)).$((($$ / 50) % 250))"
+	ip link add "$_net_bridge" type bridge &&
+		ip addr add "$_net_prefix.1/24" dev "$_net_bridge" &&
+		ip link set "$_net_bridge" up || bail_out "cannot make the test bridge"
+	at_exit "ip link del $_net_bridge"
+}
+
+# docker_host_start NAME
+docker_host_start() {
+	local name=$1 ns="paas$$-$1" dir="$TEST_TMP/host-$1" ip pid d="$TEST_TMP/tls"
+	_tls_init
+	_net_init
+	_host_n=$((_host_n + 1))
+	ip="$_net_prefix.$((10 + _host_n))"
+	mkdir -p "$dir"
+	ip netns add "$ns" || bail_out "cannot make network namespace $ns"
+	at_exit "ip netns del $ns"
+	ip link add "pv$$h$_host_n" type veth peer name eth0 netns "$ns" &&
+		ip link set "pv$$h$_host_n" master "$_net_bridge" up &&
+		ip -n "$ns" addr add "$ip/24" dev eth0 &&
+		ip -n "$ns" link set eth0 up &&
+		ip -n "$ns" link set lo up &&
+		ip -n "$ns" route add default via "$_net_prefix.1" ||
+		bail_out "cannot wire network namespace $ns"
+	(
+		cd "$d" &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout "$dir/server-key.pem" -out "$dir/server.csr" -subj "/CN=$name" &&
+		printf 'subjectAltName=IP:%s,DNS:%s\nextendedKeyUsage=serverAuth\n' "$ip" "$name" >"$dir/server.ext" &&
+		openssl x509 -req -in "$dir/server.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-out "$dir/server.pem" -days 2 -extfile "$dir/server.ext"
+	) >>"$TEST_LOG" 2>&1 || bail_out "cannot make a certificate for $name"
+	nsenter --net="/run/netns/$ns" dockerd --data-root "$dir/root" --exec-root "$dir/exec" \
+		-H "tcp://$ip:2376" --tlsverify --tlscacert "$d/ca.pem" \
+		--tlscert "$dir/server.pem" --tlskey "$dir/server-key.pem" \
+		--pidfile "$dir/docker.pid" --bip 172.31.$_host_n.1/24 \
+		>"$dir/log" 2>&1 &
+	pid=$!
+	_host_pid[$name]=$pid
+	_host_ns[$name]=$ns
+	at_exit "_dockerd_stop $pid '$dir' $ns"
+	HOST_URL[$name]="tcp://$ip:2376"
+	HOST_IP[$name]=$ip
+	wait_for 30 curl -fsS -m 1 --cacert "$d/ca.pem" --cert "$d/cert.pem" --key "$d/key.pem" \
+		"https://$ip:2376/_ping" ||
+		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "dockerd of host $name did not come up on $ip"; }
+	# shellcheck disable=SC2086
+	import_test_image "${HOST_URL[$name]}" $TLS_OPTS
+}
+
+docker_host_kill() {
+	local name=$1
+	kill -9 "${_host_pid[$name]}" 2>/dev/null
+	ip netns pids "${_host_ns[$name]}" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	:
+}

@@ -1,0 +1,142 @@
+# Test library for tests/tNNNN-*.sh, in the manner of git's t/test-lib.sh.
+#
+#   . "$(dirname "$0")/lib-test.sh"
+#   test_expect_success 'what it shows' '
+#           command && command
+#   '
+#   test_done
+#
+# Each test body runs in the test script's shell (so it can set variables for
+# later tests); its output goes to the log and is shown as TAP comments when
+# it fails.  Servers started through the lib-*.sh helpers are stopped by an
+# EXIT trap, whatever happens.  A helper that cannot start its server calls
+# bail_out: the whole file fails; it never skips.
+
+set -u
+: "${BUILDDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+PAAS_T="$BUILDDIR/tests/helpers/paas-t"
+PATH="$BUILDDIR:$BUILDDIR/cmd:$PATH"
+export BUILDDIR SRCDIR PATH PAAS_T
+
+test_count=0
+test_failed=0
+TEST_NAME=$(basename "$0" .sh)
+TEST_TMP=$(mktemp -d "/tmp/paas-$TEST_NAME.XXXXXX")
+TEST_LOG="$TEST_TMP/test.log"
+export TEST_TMP
+: >"$TEST_LOG"
+cd "$TEST_TMP" || exit 1
+
+# Cleanups run last-in first-out at exit.
+_cleanups=()
+at_exit() { _cleanups+=("$*"); }
+_run_cleanups() {
+	local i
+	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_cleanups[i]}" >>"$TEST_LOG" 2>&1 || :
+	done
+	if [ "$test_failed" -eq 0 ] && [ -z "${PAAS_TEST_KEEP:-}" ]; then
+		rm -rf "$TEST_TMP" 2>/dev/null || :
+	else
+		echo "# logs kept in $TEST_TMP"
+	fi
+}
+trap _run_cleanups EXIT
+trap 'exit 130' INT TERM
+
+say() { echo "# $*"; }
+
+bail_out() {
+	echo "Bail out! $*"
+	[ -s "$TEST_LOG" ] && tail -n 30 "$TEST_LOG" | sed 's/^/#   /'
+	test_failed=$((test_failed + 1))
+	exit 1
+}
+
+test_expect_success() {
+	local desc=$1 body=$2 out rc
+	test_count=$((test_count + 1))
+	out="$TEST_TMP/out.$test_count"
+	echo "=== $test_count: $desc" >>"$TEST_LOG"
+	eval "$body" >"$out" 2>&1
+	rc=$?
+	cat "$out" >>"$TEST_LOG"
+	if [ $rc -eq 0 ]; then
+		echo "ok $test_count - $desc"
+	else
+		test_failed=$((test_failed + 1))
+		echo "not ok $test_count - $desc"
+		sed 's/^/#   /' <"$out" | tail -n 40
+		printf '#   body:%s\n' "$(printf '%s' "$body" | sed 's/^/#     /')"
+	fi
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ "$test_failed" -eq 0 ]
+	exit $?
+}
+
+# Small assertions that say what they saw.
+test_cmp() { diff -u "$1" "$2"; }
+expect_eq() {
+	[ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; return 1; }
+}
+# expect_status N cmd...: cmd must exit with status N
+expect_status() {
+	local want=$1 rc=0
+	shift
+	"$@" || rc=$?
+	[ "$rc" -eq "$want" ] || { echo "expected exit $want, got $rc from: $*"; return 1; }
+}
+expect_grep() { grep -q -- "$1" "$2" || { echo "no '$1' in $2:"; cat "$2"; return 1; }; }
+
+# Milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
+wait_for() {
+	local limit=$(($(now_ms) + $1 * 1000))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$limit" ] || return 1
+		sleep 0.05
+	done
+}
+
+# A TCP port on loopback that nothing listens on now, never handed out twice
+# in one test file.
+_ports_used=" "
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		case "$_ports_used" in *" $p "*) continue ;; esac
+		if ! ss -Htan "( sport = :$p )" | grep -q .; then
+			_ports_used="$_ports_used$p "
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# kill_wait PID: TERM, then KILL after 10 s; waits for it to go.
+kill_wait() {
+	local pid=$1 i
+	kill "$pid" 2>/dev/null || return 0
+	for i in $(seq 200); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	kill -9 "$pid" 2>/dev/null
+	sleep 0.1
+}
+
+# need CMD...: a missing tool fails the file, it is never a skip.
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || bail_out "$c is not installed (run scripts/install-deps)"
+	done
+}

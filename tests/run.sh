@@ -1,0 +1,58 @@
+#!/bin/sh
+# The test runner: every unit test, then every tNNNN-*.sh, each a TAP stream.
+# Prints each stream, then one line: "N passed, N failed".  A file that exits
+# non-zero or bails out counts as a failure even if its points all passed.
+#
+#   tests/run.sh [PATTERN...]    run only the files whose name contains a pattern
+#   PAAS_TEST_TIMEOUT=SECONDS    per file (default 600)
+
+: "${BUILDDIR:=$(pwd)}"
+: "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+export BUILDDIR SRCDIR
+timeout_s=${PAAS_TEST_TIMEOUT:-600}
+
+files=""
+for f in "$BUILDDIR"/tests/unit/t-*; do
+	case "$f" in *.c|*.o|*.log|*.trs) continue ;; esac
+	[ -x "$f" ] && files="$files $f"
+done
+for f in "$SRCDIR"/tests/t[0-9]*.sh; do
+	[ -f "$f" ] && files="$files $f"
+done
+
+if [ $# -gt 0 ]; then
+	sel=""
+	for f in $files; do
+		for p in "$@"; do
+			case "$(basename "$f")" in *"$p"*) sel="$sel $f"; break ;; esac
+		done
+	done
+	files=$sel
+fi
+
+passed=0 failed=0
+for f in $files; do
+	name=$(basename "$f")
+	echo "# --- $name"
+	start=$(date +%s)
+	out=$(mktemp)
+	case "$f" in
+	*.sh) timeout -k 10 "$timeout_s" bash "$f" >"$out" 2>&1 ;;
+	*) timeout -k 10 "$timeout_s" "$f" >"$out" 2>&1 ;;
+	esac
+	rc=$?
+	cat "$out"
+	p=$(grep -c '^ok ' "$out")
+	n=$(grep -c '^not ok ' "$out")
+	passed=$((passed + p))
+	failed=$((failed + n))
+	if [ $rc -ne 0 ] && [ "$n" -eq 0 ]; then
+		# It died, timed out or bailed out without a failing point: count it.
+		echo "not ok - $name exited with status $rc"
+		failed=$((failed + 1))
+	fi
+	echo "# $name: $p passed, $n failed, $(($(date +%s) - start)) s"
+	rm -f "$out"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
