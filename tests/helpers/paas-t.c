@@ -254,8 +254,10 @@ docker_main(int argc, char **argv, struct paas_http_opts *o)
 		int i;
 
 		json_object_set_new(cfg, "Image", json_string(argv[1]));
-		if (eq)
-			json_object_set_new(labels, "paas.test", json_string(argv[2]));
+		if (eq) {
+			*eq = '\0';
+			json_object_set_new(labels, argv[2], json_string(eq + 1));
+		}
 		json_object_set_new(cfg, "Labels", labels);
 		for (i = 3; i < argc; i++)
 			json_array_append_new(c, json_string(argv[i]));
