@@ -1,7 +1,9 @@
 /*
  * bench-etcd-kv ENDPOINT N: N sequential puts then N gets of bench/%06d
  * through libpaas over one kept-alive connection; prints the wall time in
- * seconds.  The peer (curl --next) is timed by tests/bench/etcd-kv.sh.
+ * seconds.
+ * bench-etcd-kv --curl-config ENDPOINT N: print a curl config (-K) that sends
+ * the same requests, separated by `next`, for the peer in etcd-kv.sh.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,28 @@ main(int argc, char **argv)
 	char key[64], val[64];
 	long i, n;
 
+	if (argc == 4 && strcmp(argv[1], "--curl-config") == 0) {
+		n = strtol(argv[3], NULL, 10);
+		for (i = 0; i < 2 * n; i++) {
+			char *k, *v;
+
+			snprintf(key, sizeof(key), "bench/%06ld", i % n);
+			snprintf(val, sizeof(val), "value-%ld", i % n);
+			k = paas_base64_encode(key, strlen(key));
+			v = paas_base64_encode(val, strlen(val));
+			if (i < n)
+				printf("url = \"%s/v3/kv/put\"\ndata = \"{\\\"key\\\":\\\"%s\\\",\\\"value\\\":\\\"%s\\\"}\"\n",
+				    argv[2], k, v);
+			else
+				printf("url = \"%s/v3/kv/range\"\ndata = \"{\\\"key\\\":\\\"%s\\\"}\"\n", argv[2], k);
+			printf("output = \"/dev/null\"\n%s", i + 1 < 2 * n ? "next\n" : "");
+			free(k);
+			free(v);
+		}
+		return 0;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: bench-etcd-kv ENDPOINT N\n");
+		fprintf(stderr, "usage: bench-etcd-kv [--curl-config] ENDPOINT N\n");
 		return 3;
 	}
 	n = strtol(argv[2], NULL, 10);

@@ -24,7 +24,7 @@ die(struct paas_err *err)
 	return err->status ? err->status : 1;
 }
 
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-c ms] [-t ms] [--tls-ca f --tls-cert f --tls-key f] "
