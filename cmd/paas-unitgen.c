@@ -1,0 +1,143 @@
+/*
+ * paas-unitgen: read a Servicefile and print its canonical spec (--spec), or
+ * render the systemd/fleet unit files of one deployment: NDJSON objects
+ * {"name","content"} on standard output, or files in a directory (-o).
+ * Pure: no network.  Everything is validated and rendered before anything is
+ * written, so bad input changes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "paas.h"
+#include "spec.h"
+#include "unit.h"
+
+static const char *prog = "paas-unitgen";
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s [-D deployment] [--spec] [-o dir] [servicefile | -]\n", prog);
+}
+
+/* Write content to dir/name through a temporary file and a rename. */
+static int
+write_file(const char *dir, const char *name, const char *content, struct paas_err *err)
+{
+	struct paas_buf path = PAAS_BUF_INIT, tmp = PAAS_BUF_INIT;
+	size_t len = strlen(content), off = 0;
+	int fd, rc = -1;
+
+	paas_buf_addf(&path, "%s/%s", dir, name);
+	paas_buf_addf(&tmp, "%s/.%s.tmp%ld", dir, name, (long)getpid());
+	if ((fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", tmp.data, strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, content + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", tmp.data, strerror(errno));
+			close(fd);
+			unlink(tmp.data);
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp.data, path.data) < 0) {
+		paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path.data, strerror(errno));
+		unlink(tmp.data);
+		goto out;
+	}
+	rc = 0;
+out:
+	paas_buf_free(&path);
+	paas_buf_free(&tmp);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "deployment", required_argument, NULL, 'D' },
+		{ "spec", no_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_err err = PAAS_ERR_INIT;
+	const char *dep = getenv("PAAS_DEPLOYMENT"), *dir = NULL, *file = "Servicefile";
+	json_t *spec = NULL, *units = NULL, *u;
+	struct stat st;
+	int ch, want_spec = 0, rc = 0;
+	size_t i;
+
+	if (dep == NULL || *dep == '\0')
+		dep = "default";
+	while ((ch = getopt_long(argc, argv, "D:so:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'D': dep = optarg; break;
+		case 's': want_spec = 1; break;
+		case 'o': dir = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return PAAS_EINVAL;
+		}
+	}
+	if (argc - optind > 1) {
+		usage(stderr);
+		return PAAS_EINVAL;
+	}
+	if (argc - optind == 1)
+		file = argv[optind];
+	if (dir && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "%s: %s: not a directory\n", prog, dir);
+		return PAAS_EINVAL;
+	}
+	if (paas_spec_load(file, &spec, &err) < 0)
+		goto fail;
+	if (want_spec) {
+		char *s = paas_spec_dump(spec);
+
+		printf("%s\n", s);
+		free(s);
+		goto out;
+	}
+	if (paas_unit_render(spec, dep, &units, &err) < 0)
+		goto fail;
+	json_array_foreach(units, i, u) {
+		const char *name = json_string_value(json_object_get(u, "name"));
+
+		if (dir) {
+			if (write_file(dir, name, json_string_value(json_object_get(u, "content")), &err) < 0)
+				goto fail;
+		} else {
+			char *s = json_dumps(u, JSON_COMPACT | JSON_SORT_KEYS);
+
+			printf("%s\n", s);
+			free(s);
+		}
+	}
+out:
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: cannot write to standard output\n", prog);
+		rc = PAAS_EFAILED;
+	}
+	json_decref(spec);
+	json_decref(units);
+	return rc;
+fail:
+	fprintf(stderr, "%s: %s\n", prog, err.msg);
+	json_decref(spec);
+	json_decref(units);
+	return err.status ? err.status : PAAS_EFAILED;
+}

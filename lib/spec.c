@@ -1,0 +1,1073 @@
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "spec.h"
+#include "ytree.h"
+
+typedef struct paas_ynode Y;
+
+struct ctx {
+	const char *file;
+	struct paas_err *err;
+	json_t *secrets;	/* secret_env of what is being built */
+};
+
+static int
+at(struct ctx *c, const Y *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+at(struct ctx *c, const Y *n, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return paas_err_set(c->err, PAAS_EINVAL, "%s:%d:%d: %s", c->file,
+	    n ? n->line : 1, n ? n->col : 1, msg);
+}
+
+static const char *
+tname(const Y *n)
+{
+	if (n->type == PAAS_Y_MAP)
+		return "a mapping";
+	if (n->type == PAAS_Y_SEQ)
+		return "a list";
+	return "a string";
+}
+
+/* Names ------------------------------------------------------------------ */
+
+int
+paas_valid_name(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 63 || !islower((unsigned char)s[0]) || s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+int
+paas_valid_domain(const char *s)
+{
+	size_t n = strlen(s), label = 0, i;
+
+	if (n == 0 || n > 253 || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return 0;
+		label++;
+	}
+	return 1;
+}
+
+int
+paas_valid_env_name(const char *s)
+{
+	if (!(isalpha((unsigned char)*s) || *s == '_'))
+		return 0;
+	for (s++; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int
+only_chars(const char *s, const char *extra)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/* Scalars ---------------------------------------------------------------- */
+
+static int
+is_null(const Y *n)
+{
+	return n->type == PAAS_Y_SCALAR && n->plain && (n->len == 0 || strcmp(n->s, "~") == 0 ||
+	    strcmp(n->s, "null") == 0 || strcmp(n->s, "Null") == 0 || strcmp(n->s, "NULL") == 0);
+}
+
+/* A string value: no newline, carriage return, NUL or other control byte
+ * (tab aside) may reach a unit file, a config or a shell. */
+static int
+get_str(struct ctx *c, const Y *n, const char *what, const char **out)
+{
+	size_t i;
+
+	if (n->type != PAAS_Y_SCALAR)
+		return at(c, n, "%s: expected a string, found %s", what, tname(n));
+	if (is_null(n))
+		return at(c, n, "%s: expected a string, found nothing (write \"\" for an empty one)", what);
+	for (i = 0; i < n->len; i++) {
+		unsigned char ch = (unsigned char)n->s[i];
+
+		if (ch == '\n')
+			return at(c, n, "%s: a newline is not allowed in a value", what);
+		if (ch == '\r')
+			return at(c, n, "%s: a carriage return is not allowed in a value", what);
+		if (ch == '\0')
+			return at(c, n, "%s: a NUL byte is not allowed in a value", what);
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return at(c, n, "%s: control character 0x%02x is not allowed in a value", what, ch);
+	}
+	*out = n->s;
+	return 0;
+}
+
+static int
+get_int(struct ctx *c, const Y *n, const char *what, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (n->type != PAAS_Y_SCALAR || !n->plain || n->len == 0 || n->len > 12 ||
+	    !isdigit((unsigned char)n->s[0]))
+		goto bad;
+	errno = 0;
+	v = strtol(n->s, &end, 10);
+	if (*end || errno || v < min || v > max)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	return at(c, n, "%s: expected a whole number from %ld to %ld", what, min, max);
+}
+
+static int
+get_bool(struct ctx *c, const Y *n, const char *what, int *out)
+{
+	if (n->type == PAAS_Y_SCALAR && n->plain) {
+		if (!strcmp(n->s, "true") || !strcmp(n->s, "True") || !strcmp(n->s, "TRUE"))
+			return *out = 1, 0;
+		if (!strcmp(n->s, "false") || !strcmp(n->s, "False") || !strcmp(n->s, "FALSE"))
+			return *out = 0, 0;
+	}
+	return at(c, n, "%s: expected true or false", what);
+}
+
+/* A duration: seconds as a number, or a number with ms, s, m or h. */
+static int
+get_duration(struct ctx *c, const Y *n, const char *what, long *ms)
+{
+	const char *s;
+	char *end;
+	long v, mul = 1000;
+
+	if (n->type != PAAS_Y_SCALAR || n->len == 0 || n->len > 16 || !isdigit((unsigned char)n->s[0]))
+		goto bad;
+	s = n->s;
+	v = strtol(s, &end, 10);
+	if (strcmp(end, "ms") == 0)
+		mul = 1;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		mul = 1000;
+	else if (strcmp(end, "m") == 0)
+		mul = 60000;
+	else if (strcmp(end, "h") == 0)
+		mul = 3600000;
+	else
+		goto bad;
+	if (v < 0 || v > 86400000L / mul)
+		goto bad;
+	*ms = v * mul;
+	return 0;
+bad:
+	return at(c, n, "%s: expected a duration such as 500ms, 5s, 2m or 1h (at most a day)", what);
+}
+
+/* ${NAME} in a value is read from the environment at apply time; $${ is a
+ * literal "${".  Returns 1 when the value refers to a variable. */
+static int
+scan_vars(struct ctx *c, const Y *n, const char *what, const char *s)
+{
+	const char *p, *e;
+	int found = 0;
+
+	for (p = s; (p = strchr(p, '$')) != NULL; p++) {
+		if (p[1] == '$' && p[2] == '{') {
+			p += 2;
+			continue;
+		}
+		if (p[1] != '{')
+			continue;
+		if ((e = strchr(p + 2, '}')) == NULL)
+			return at(c, n, "%s: unclosed ${ (write $${ for a literal ${)", what);
+		{
+			char *name = paas_xstrndup(p + 2, (size_t)(e - p - 2));
+			int ok = paas_valid_env_name(name);
+
+			if (!ok) {
+				at(c, n, "%s: '${%s}' is not a variable name", what, name);
+				free(name);
+				return -1;
+			}
+			free(name);
+		}
+		found = 1;
+		p = e;
+	}
+	return found;
+}
+
+/* Keys ------------------------------------------------------------------- */
+
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[32][32];
+
+	if (la >= 32 || lb >= 32)
+		return 99;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			size_t v = d[i - 1][j] + 1;
+
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+static int
+unknown_key(struct ctx *c, const Y *k, const char *where, const char *const *known)
+{
+	const char *best = NULL;
+	size_t bd = 3, d;
+
+	for (; *known; known++) {
+		d = distance(k->s, *known);
+		if (d < bd) {
+			bd = d;
+			best = *known;
+		}
+	}
+	if (best)
+		return at(c, k, "unknown key '%.64s' in %s (did you mean '%s'?)", k->s, where, best);
+	return at(c, k, "unknown key '%.64s' in %s", k->s, where);
+}
+
+static int
+key_in(const char *k, const char *const *known)
+{
+	for (; *known; known++)
+		if (strcmp(k, *known) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+need_map(struct ctx *c, const Y *n, const char *what)
+{
+	if (n->type != PAAS_Y_MAP)
+		return at(c, n, "%s: expected a mapping, found %s", what, tname(n));
+	return 0;
+}
+
+/* Pieces of a service ----------------------------------------------------- */
+
+static int
+env_map(struct ctx *c, const Y *n, const char *what, json_t *out)
+{
+	size_t i;
+
+	if (need_map(c, n, what) < 0)
+		return -1;
+	for (i = 0; i < n->n; i += 2) {
+		const Y *k = n->kids[i], *v = n->kids[i + 1];
+		const char *val;
+		char w[160];
+		int r;
+
+		if (!paas_valid_env_name(k->s))
+			return at(c, k, "%s: '%.64s' is not a valid variable name (letters, digits, _)",
+			    what, k->s);
+		if (strncmp(k->s, "PAAS_", 5) == 0)
+			return at(c, k, "%s: names starting with PAAS_ are set by paas itself", what);
+		snprintf(w, sizeof(w), "%s %s", what, k->s);
+		/* Numbers and booleans keep their text: PORT: 5432 is "5432". */
+		if (get_str(c, v, w, &val) < 0)
+			return -1;
+		if ((r = scan_vars(c, v, w, val)) < 0)
+			return -1;
+		if (r)
+			json_array_append_new(c->secrets, json_string(k->s));
+		json_object_set_new(out, k->s, json_string(val));
+	}
+	return 0;
+}
+
+static int
+is_image(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 255 && isalnum((unsigned char)s[0]) && only_chars(s, "._-/:@");
+}
+
+static int
+is_path(const char *s)
+{
+	const char *p;
+
+	if (s[0] != '/' || !only_chars(s, "._-/+"))
+		return 0;
+	for (p = s; (p = strstr(p, "..")) != NULL; p += 2)
+		if ((p == s || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return 0;
+	return 1;
+}
+
+/* Split a command line as a shell would for words and quotes (no
+ * expansions): "a 'b c' \"d\\\"e\"" -> a, b c, d"e. */
+static int
+split_cmd(struct ctx *c, const Y *n, const char *s, json_t *out)
+{
+	struct paas_buf w = PAAS_BUF_INIT;
+	int inword = 0;
+	char q = 0;
+
+	for (; *s; s++) {
+		if (q == '\'') {
+			if (*s == '\'')
+				q = 0;
+			else
+				paas_buf_add(&w, s, 1);
+		} else if (q == '"') {
+			if (*s == '"')
+				q = 0;
+			else if (*s == '\\' && (s[1] == '"' || s[1] == '\\' || s[1] == '$'))
+				paas_buf_add(&w, ++s, 1);
+			else
+				paas_buf_add(&w, s, 1);
+		} else if (*s == ' ' || *s == '\t') {
+			if (inword)
+				json_array_append_new(out, json_string(w.data ? w.data : ""));
+			paas_buf_reset(&w);
+			inword = 0;
+		} else {
+			inword = 1;
+			if (*s == '\'' || *s == '"')
+				q = *s;
+			else if (*s == '\\' && s[1])
+				paas_buf_add(&w, ++s, 1);
+			else
+				paas_buf_add(&w, s, 1);
+		}
+	}
+	if (q) {
+		paas_buf_free(&w);
+		return at(c, n, "cmd: unclosed %c quote", q);
+	}
+	if (inword)
+		json_array_append_new(out, json_string(w.data ? w.data : ""));
+	paas_buf_free(&w);
+	return 0;
+}
+
+static int
+parse_health(struct ctx *c, const Y *n, json_t *ports, json_t **out)
+{
+	static const char *const keys[] = { "http", "tcp", "port", "interval", "timeout",
+	    "retries", "start_period", NULL };
+	long interval = 2000, timeout = 1000, retries = 3, start = 0, port = 0;
+	const char *http = NULL;
+	int tcp = 0, have_port = 0;
+	const Y *first = n;
+	size_t i;
+
+	if (need_map(c, n, "health") < 0)
+		return -1;
+	for (i = 0; i < n->n; i += 2) {
+		const Y *k = n->kids[i], *v = n->kids[i + 1];
+
+		if (!key_in(k->s, keys))
+			return unknown_key(c, k, "health", keys);
+		if (!strcmp(k->s, "http")) {
+			if (get_str(c, v, "health http", &http) < 0)
+				return -1;
+			if (http[0] != '/' || !only_chars(http, "/._-~%?=&+"))
+				return at(c, v, "health http: expected a path such as /healthz");
+		} else if (!strcmp(k->s, "tcp")) {
+			if (get_bool(c, v, "health tcp", &tcp) < 0)
+				return -1;
+		} else if (!strcmp(k->s, "port")) {
+			if (get_int(c, v, "health port", 1, 65535, &port) < 0)
+				return -1;
+			have_port = 1;
+		} else if (!strcmp(k->s, "interval")) {
+			if (get_duration(c, v, "health interval", &interval) < 0)
+				return -1;
+		} else if (!strcmp(k->s, "timeout")) {
+			if (get_duration(c, v, "health timeout", &timeout) < 0)
+				return -1;
+		} else if (!strcmp(k->s, "retries")) {
+			if (get_int(c, v, "health retries", 1, 100, &retries) < 0)
+				return -1;
+		} else if (get_duration(c, v, "health start_period", &start) < 0) {
+			return -1;
+		}
+	}
+	if ((http != NULL) == (tcp != 0))
+		return at(c, first, "health: give exactly one of http: PATH or tcp: true");
+	if (!have_port) {
+		if (json_array_size(ports) == 0)
+			return at(c, first, "health: no port given and the service has no ports");
+		port = (long)json_integer_value(json_array_get(ports, 0));
+	}
+	*out = json_pack("{s:o, s:b, s:I, s:I, s:I, s:I, s:I}",
+	    "http", http ? json_string(http) : json_null(), "tcp", tcp, "port", (json_int_t)port,
+	    "interval_ms", (json_int_t)interval, "timeout_ms", (json_int_t)timeout,
+	    "retries", (json_int_t)retries, "start_period_ms", (json_int_t)start);
+	return 0;
+}
+
+static int
+parse_update(struct ctx *c, const Y *n, json_t **out)
+{
+	static const char *const keys[] = { "parallel", "order", "delay", "failure_action", NULL };
+	const char *order = "start-first", *action = "rollback";
+	long parallel = 1, delay = 0;
+	size_t i;
+
+	if (need_map(c, n, "update") < 0)
+		return -1;
+	for (i = 0; i < n->n; i += 2) {
+		const Y *k = n->kids[i], *v = n->kids[i + 1];
+
+		if (!key_in(k->s, keys))
+			return unknown_key(c, k, "update", keys);
+		if (!strcmp(k->s, "parallel")) {
+			if (get_int(c, v, "update parallel", 1, 1000, &parallel) < 0)
+				return -1;
+		} else if (!strcmp(k->s, "order")) {
+			if (get_str(c, v, "update order", &order) < 0)
+				return -1;
+			if (strcmp(order, "start-first") && strcmp(order, "stop-first"))
+				return at(c, v, "update order: expected start-first or stop-first");
+		} else if (!strcmp(k->s, "delay")) {
+			if (get_duration(c, v, "update delay", &delay) < 0)
+				return -1;
+		} else {
+			if (get_str(c, v, "update failure_action", &action) < 0)
+				return -1;
+			if (strcmp(action, "rollback") && strcmp(action, "pause"))
+				return at(c, v, "update failure_action: expected rollback or pause");
+		}
+	}
+	*out = json_pack("{s:I, s:s, s:I, s:s}", "parallel", (json_int_t)parallel,
+	    "order", order, "delay_ms", (json_int_t)delay, "failure_action", action);
+	return 0;
+}
+
+static int
+parse_resources(struct ctx *c, const Y *n, json_t **out)
+{
+	static const char *const keys[] = { "cpu", "memory", NULL };
+	json_t *cpu = json_null(), *mem = json_null();
+	size_t i;
+
+	*out = NULL;
+	if (need_map(c, n, "resources") < 0)
+		return -1;
+	for (i = 0; i < n->n; i += 2) {
+		const Y *k = n->kids[i], *v = n->kids[i + 1];
+		char *end;
+
+		if (!key_in(k->s, keys)) {
+			json_decref(cpu);
+			json_decref(mem);
+			return unknown_key(c, k, "resources", keys);
+		}
+		if (!strcmp(k->s, "cpu")) {
+			double d = v->type == PAAS_Y_SCALAR && v->len && v->len < 12 ? strtod(v->s, &end) : -1;
+
+			if (d <= 0 || d > 1024 || *end || (double)(long)(d * 1000 + 0.5) / 1000 != d)
+				goto badcpu;
+			json_decref(cpu);
+			cpu = json_integer((json_int_t)(d * 1000 + 0.5));
+		} else {
+			unsigned long long b;
+			unsigned long long mul = 1;
+
+			if (v->type != PAAS_Y_SCALAR || v->len == 0 || v->len > 16 ||
+			    !isdigit((unsigned char)v->s[0]))
+				goto badmem;
+			b = strtoull(v->s, &end, 10);
+			if (*end == 'k' || *end == 'K')
+				mul = 1ULL << 10;
+			else if (*end == 'm' || *end == 'M')
+				mul = 1ULL << 20;
+			else if (*end == 'g' || *end == 'G')
+				mul = 1ULL << 30;
+			else if (*end != '\0')
+				goto badmem;
+			if (*end) {
+				end++;
+				if (strcmp(end, "") && strcmp(end, "b") && strcmp(end, "B") &&
+				    strcmp(end, "iB"))
+					goto badmem;
+			}
+			if (b == 0 || b > (1ULL << 50) / mul || b * mul < (4ULL << 20))
+				goto badmem;
+			json_decref(mem);
+			mem = json_integer((json_int_t)(b * mul));
+			continue;
+badmem:
+			json_decref(cpu);
+			json_decref(mem);
+			return at(c, v, "resources memory: expected bytes or a size such as 256m or 1g (at least 4m)");
+		}
+		continue;
+badcpu:
+		json_decref(cpu);
+		json_decref(mem);
+		return at(c, v, "resources cpu: expected a number of CPUs such as 0.5 or 2 (at most 3 decimals)");
+	}
+	*out = json_pack("{s:o, s:o}", "cpu_milli", cpu, "memory_bytes", mem);
+	return 0;
+}
+
+static const char *const service_keys[] = { "image", "build", "cmd", "env", "ports", "volumes",
+	"instances", "health", "update", "constraints", "conflicts", "resources", "global",
+	"restart", NULL };
+
+static int
+parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
+{
+	json_t *s = NULL, *env = json_object(), *ports = json_array(), *vols = json_object();
+	json_t *cons = json_object(), *confl = json_array(), *cmd = json_array();
+	json_t *health = json_null(), *update = NULL, *res = NULL, *build = json_null();
+	const char *image = NULL, *restart = "always";
+	long instances = 1;
+	int global = 0, have_instances = 0;
+	const Y *health_n = NULL;
+	char where[96];
+	size_t i, j;
+
+	snprintf(where, sizeof(where), "service '%s'", name->s);
+	c->secrets = json_array();
+	if (need_map(c, n, where) < 0)
+		goto fail;
+	for (i = 0; i < n->n; i += 2) {
+		const Y *k = n->kids[i], *v = n->kids[i + 1];
+
+		if (!key_in(k->s, service_keys)) {
+			unknown_key(c, k, where, service_keys);
+			goto fail;
+		}
+		if (!strcmp(k->s, "image")) {
+			if (get_str(c, v, "image", &image) < 0)
+				goto fail;
+			if (!is_image(image)) {
+				at(c, v, "image: '%.80s' is not an image reference (letters, digits, . _ - / : @)", image);
+				goto fail;
+			}
+		} else if (!strcmp(k->s, "build")) {
+			static const char *const bkeys[] = { "git", "dockerfile", "context", NULL };
+			const char *git = NULL, *df = "Dockerfile", *ctxdir = ".";
+
+			if (v->type == PAAS_Y_SCALAR) {
+				if (get_str(c, v, "build", &git) < 0)
+					goto fail;
+			} else {
+				if (need_map(c, v, "build") < 0)
+					goto fail;
+				for (j = 0; j < v->n; j += 2) {
+					const Y *bk = v->kids[j], *bv = v->kids[j + 1];
+					const char **dst = !strcmp(bk->s, "git") ? &git :
+					    !strcmp(bk->s, "dockerfile") ? &df : &ctxdir;
+
+					if (!key_in(bk->s, bkeys)) {
+						unknown_key(c, bk, "build", bkeys);
+						goto fail;
+					}
+					if (get_str(c, bv, bk->s, dst) < 0)
+						goto fail;
+					if (dst != &git && (!only_chars(*dst, "._-/") || strstr(*dst, ".."))) {
+						at(c, bv, "build %s: expected a relative path inside the repository", bk->s);
+						goto fail;
+					}
+				}
+				if (git == NULL) {
+					at(c, v, "build: git (a repository URL or path) is required");
+					goto fail;
+				}
+			}
+			if (!only_chars(git, "._-/:@+~")) {
+				at(c, v, "build git: '%.80s' is not a repository URL or path", git);
+				goto fail;
+			}
+			json_decref(build);
+			build = json_pack("{s:s, s:s, s:s}", "git", git, "dockerfile", df, "context", ctxdir);
+		} else if (!strcmp(k->s, "cmd")) {
+			const char *str;
+
+			if (v->type == PAAS_Y_SEQ) {
+				for (j = 0; j < v->n; j++) {
+					if (get_str(c, v->kids[j], "cmd", &str) < 0)
+						goto fail;
+					json_array_append_new(cmd, json_string(str));
+				}
+			} else {
+				if (get_str(c, v, "cmd", &str) < 0 || split_cmd(c, v, str, cmd) < 0)
+					goto fail;
+			}
+		} else if (!strcmp(k->s, "env")) {
+			if (env_map(c, v, "env", env) < 0)
+				goto fail;
+		} else if (!strcmp(k->s, "ports")) {
+			if (v->type != PAAS_Y_SEQ) {
+				at(c, v, "ports: expected a list of port numbers, found %s", tname(v));
+				goto fail;
+			}
+			for (j = 0; j < v->n; j++) {
+				long p;
+				size_t q;
+
+				if (get_int(c, v->kids[j], "ports", 1, 65535, &p) < 0)
+					goto fail;
+				for (q = 0; q < json_array_size(ports); q++)
+					if (json_integer_value(json_array_get(ports, q)) == p) {
+						at(c, v->kids[j], "ports: %ld is listed twice", p);
+						goto fail;
+					}
+				json_array_append_new(ports, json_integer(p));
+			}
+		} else if (!strcmp(k->s, "volumes")) {
+			if (need_map(c, v, "volumes") < 0)
+				goto fail;
+			for (j = 0; j < v->n; j += 2) {
+				const char *path;
+
+				if (!only_chars(v->kids[j]->s, "_.-") || v->kids[j]->len > 64 ||
+				    !isalnum((unsigned char)v->kids[j]->s[0])) {
+					at(c, v->kids[j], "volumes: '%.64s' is not a volume name (letters, digits, _ . -)",
+					    v->kids[j]->s);
+					goto fail;
+				}
+				if (get_str(c, v->kids[j + 1], "volumes", &path) < 0)
+					goto fail;
+				if (!is_path(path)) {
+					at(c, v->kids[j + 1], "volumes %s: expected an absolute path in the container "
+					    "without '..' (letters, digits, . _ - / +)", v->kids[j]->s);
+					goto fail;
+				}
+				json_object_set_new(vols, v->kids[j]->s, json_string(path));
+			}
+		} else if (!strcmp(k->s, "instances")) {
+			if (get_int(c, v, "instances", 0, 1000, &instances) < 0)
+				goto fail;
+			have_instances = 1;
+		} else if (!strcmp(k->s, "health")) {
+			health_n = v;
+		} else if (!strcmp(k->s, "update")) {
+			if (parse_update(c, v, &update) < 0)
+				goto fail;
+		} else if (!strcmp(k->s, "constraints")) {
+			if (need_map(c, v, "constraints") < 0)
+				goto fail;
+			for (j = 0; j < v->n; j += 2) {
+				const char *val;
+
+				if (!only_chars(v->kids[j]->s, "._-") || v->kids[j]->len > 64) {
+					at(c, v->kids[j], "constraints: '%.64s' is not a label name (letters, digits, . _ -)",
+					    v->kids[j]->s);
+					goto fail;
+				}
+				if (get_str(c, v->kids[j + 1], "constraints", &val) < 0)
+					goto fail;
+				if (!only_chars(val, "._-") || strlen(val) > 128) {
+					at(c, v->kids[j + 1], "constraints %s: '%.64s' is not a label value (letters, digits, . _ -)",
+					    v->kids[j]->s, val);
+					goto fail;
+				}
+				json_object_set_new(cons, v->kids[j]->s, json_string(val));
+			}
+		} else if (!strcmp(k->s, "conflicts")) {
+			if (v->type != PAAS_Y_SEQ) {
+				at(c, v, "conflicts: expected a list of service names, found %s", tname(v));
+				goto fail;
+			}
+			for (j = 0; j < v->n; j++) {
+				const char *sv;
+
+				if (get_str(c, v->kids[j], "conflicts", &sv) < 0)
+					goto fail;
+				if (!paas_valid_name(sv)) {
+					at(c, v->kids[j], "conflicts: '%.64s' is not a service name", sv);
+					goto fail;
+				}
+				json_array_append_new(confl, json_string(sv));
+			}
+		} else if (!strcmp(k->s, "resources")) {
+			if (parse_resources(c, v, &res) < 0)
+				goto fail;
+		} else if (!strcmp(k->s, "global")) {
+			if (get_bool(c, v, "global", &global) < 0)
+				goto fail;
+		} else if (!strcmp(k->s, "restart")) {
+			if (get_str(c, v, "restart", &restart) < 0)
+				goto fail;
+			if (strcmp(restart, "always") && strcmp(restart, "on-failure") &&
+			    strcmp(restart, "unless-stopped") && strcmp(restart, "no")) {
+				at(c, v, "restart: expected always, on-failure, unless-stopped or no");
+				goto fail;
+			}
+		}
+	}
+	if ((image == NULL) == json_is_null(build)) {
+		at(c, name, "service '%s' needs exactly one of image or build", name->s);
+		goto fail;
+	}
+	if (global && have_instances) {
+		at(c, name, "service '%s': global runs one per host; drop instances", name->s);
+		goto fail;
+	}
+	if (health_n && parse_health(c, health_n, ports, &health) < 0)
+		goto fail;
+	if (update == NULL)
+		update = json_pack("{s:i, s:s, s:i, s:s}", "parallel", 1, "order", "start-first",
+		    "delay_ms", 0, "failure_action", "rollback");
+	if (res == NULL)
+		res = json_pack("{s:n, s:n}", "cpu_milli", "memory_bytes");
+	/* Sorted, so that order in the file does not change the spec. */
+	{
+		size_t a, b2;
+
+		for (a = 1; a < json_array_size(c->secrets); a++)
+			for (b2 = a; b2 > 0 && strcmp(json_string_value(json_array_get(c->secrets, b2 - 1)),
+			    json_string_value(json_array_get(c->secrets, b2))) > 0; b2--) {
+				json_t *t = json_incref(json_array_get(c->secrets, b2));
+
+				json_array_set(c->secrets, b2, json_array_get(c->secrets, b2 - 1));
+				json_array_set_new(c->secrets, b2 - 1, t);
+			}
+	}
+	s = json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o}",
+	    "build", build, "cmd", cmd, "conflicts", confl, "constraints", cons, "env", env,
+	    "global", global, "health", health, "image", image ? json_string(image) : json_null(),
+	    "instances", (json_int_t)(global ? 0 : instances), "ports", ports,
+	    "resources", res, "restart", restart, "secret_env", c->secrets, "update", update,
+	    "volumes", vols);
+	c->secrets = NULL;
+	*out = s;
+	return 0;
+fail:
+	json_decref(env);
+	json_decref(ports);
+	json_decref(vols);
+	json_decref(cons);
+	json_decref(confl);
+	json_decref(cmd);
+	json_decref(health);
+	json_decref(update);
+	json_decref(res);
+	json_decref(build);
+	json_decref(c->secrets);
+	c->secrets = NULL;
+	return -1;
+}
+
+static int
+is_crypt(const char *h)
+{
+	if (h[0] == '$')
+		return strlen(h) >= 8 && only_chars(h, "$./=") && strchr(h + 1, '$') != NULL;
+	return strlen(h) == 13 && only_chars(h, "./");
+}
+
+static int
+parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
+{
+	static const char *const keys[] = { "http", "port", "auth", "sticky", "tls", NULL };
+	const char *target = NULL, *tls = NULL, *colon;
+	char name[256], *dep;
+	json_t *auth = json_object();
+	long port = 0;
+	int sticky = 0;
+	size_t i, j;
+
+	if (k->len >= sizeof(name)) {
+		json_decref(auth);
+		return at(c, k, "domain name longer than 253 characters");
+	}
+	for (i = 0; i <= k->len; i++)
+		name[i] = (char)tolower((unsigned char)k->s[i]);
+	if (!paas_valid_domain(name)) {
+		json_decref(auth);
+		return at(c, k, "'%.80s' is not a valid domain name (RFC 1123: labels of letters, "
+		    "digits and '-', separated by dots)", k->s);
+	}
+	if (json_object_get(domains, name)) {
+		json_decref(auth);
+		return at(c, k, "domain '%s' is given twice", name);
+	}
+	if (need_map(c, v, name) < 0)
+		goto fail;
+	for (i = 0; i < v->n; i += 2) {
+		const Y *dk = v->kids[i], *dv = v->kids[i + 1];
+
+		if (!key_in(dk->s, keys)) {
+			unknown_key(c, dk, "a domain", keys);
+			goto fail;
+		}
+		if (!strcmp(dk->s, "http")) {
+			if (get_str(c, dv, "http", &target) < 0)
+				goto fail;
+			colon = strchr(target, ':');
+			dep = colon ? paas_xstrndup(target, (size_t)(colon - target)) : NULL;
+			if (!colon || !paas_valid_name(dep) || !paas_valid_name(colon + 1)) {
+				free(dep);
+				at(c, dv, "http: expected \"DEPLOYMENT:SERVICE\" (names of lower-case letters, "
+				    "digits and '-')");
+				goto fail;
+			}
+			free(dep);
+		} else if (!strcmp(dk->s, "port")) {
+			if (get_int(c, dv, "port", 1, 65535, &port) < 0)
+				goto fail;
+		} else if (!strcmp(dk->s, "sticky")) {
+			if (get_bool(c, dv, "sticky", &sticky) < 0)
+				goto fail;
+		} else if (!strcmp(dk->s, "tls")) {
+			if (get_str(c, dv, "tls", &tls) < 0)
+				goto fail;
+			if (!is_path(tls)) {
+				at(c, dv, "tls: expected the absolute path of a PEM certificate file");
+				goto fail;
+			}
+		} else {
+			if (need_map(c, dv, "auth") < 0)
+				goto fail;
+			for (j = 0; j < dv->n; j += 2) {
+				const char *hash;
+				int r;
+
+				if (!only_chars(dv->kids[j]->s, "._-") || dv->kids[j]->len > 64) {
+					at(c, dv->kids[j], "auth: '%.64s' is not a user name (letters, digits, . _ -)",
+					    dv->kids[j]->s);
+					goto fail;
+				}
+				if (get_str(c, dv->kids[j + 1], "auth", &hash) < 0)
+					goto fail;
+				if ((r = scan_vars(c, dv->kids[j + 1], "auth", hash)) < 0)
+					goto fail;
+				if (r == 0 && !is_crypt(hash)) {
+					at(c, dv->kids[j + 1], "auth %s: expected a crypt(3) hash such as $6$...; "
+					    "to read it from the environment write ${VARIABLE}", dv->kids[j]->s);
+					goto fail;
+				}
+				json_object_set_new(auth, dv->kids[j]->s, json_string(hash));
+			}
+		}
+	}
+	if (target == NULL) {
+		at(c, k, "domain '%s' needs http: \"DEPLOYMENT:SERVICE\"", name);
+		goto fail;
+	}
+	colon = strchr(target, ':');
+	json_object_set_new(domains, name, json_pack("{s:o, s:s#, s:o, s:s, s:b, s:o}",
+	    "auth", auth, "deployment", target, (int)(colon - target),
+	    "port", port ? json_integer(port) : json_null(), "service", colon + 1,
+	    "sticky", sticky, "tls", tls ? json_string(tls) : json_null()));
+	return 0;
+fail:
+	json_decref(auth);
+	return -1;
+}
+
+int
+paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
+    struct paas_err *err)
+{
+	static const struct paas_ylimits lim = { PAAS_SPEC_MAX_SIZE, PAAS_SPEC_MAX_SCALAR,
+		PAAS_SPEC_MAX_DEPTH, PAAS_SPEC_MAX_NODES };
+	struct ctx c = { name, err, NULL };
+	struct paas_ydoc doc;
+	json_t *env = json_object(), *domains = json_object(), *services = json_object();
+	json_t *top_secrets = NULL;
+	const Y *root, *env_n = NULL, *dom_n = NULL;
+	size_t i, j;
+
+	*spec = NULL;
+	if (paas_yaml_parse(name, data, len, &lim, &doc, err) < 0)
+		goto fail0;
+	root = doc.root;
+	if (root == NULL || is_null(root)) {
+		at(&c, root, "the Servicefile is empty: expected a mapping of services");
+		goto fail;
+	}
+	if (need_map(&c, root, "Servicefile") < 0)
+		goto fail;
+	for (i = 0; i < root->n; i += 2) {
+		const Y *k = root->kids[i], *v = root->kids[i + 1];
+
+		if (!strcmp(k->s, "Env") || !strcmp(k->s, "env")) {
+			if (env_n) {
+				at(&c, k, "'%s' given twice (as Env and env)", k->s);
+				goto fail;
+			}
+			env_n = v;
+		} else if (!strcmp(k->s, "Domains") || !strcmp(k->s, "domains")) {
+			if (dom_n) {
+				at(&c, k, "'%s' given twice (as Domains and domains)", k->s);
+				goto fail;
+			}
+			dom_n = v;
+		}
+	}
+	c.secrets = json_array();
+	if (env_n && env_map(&c, env_n, "Env", env) < 0)
+		goto fail;
+	top_secrets = c.secrets;
+	c.secrets = NULL;
+	if (dom_n) {
+		if (need_map(&c, dom_n, "Domains") < 0)
+			goto fail;
+		for (i = 0; i < dom_n->n; i += 2)
+			if (parse_domain(&c, dom_n->kids[i], dom_n->kids[i + 1], domains) < 0)
+				goto fail;
+	}
+	for (i = 0; i < root->n; i += 2) {
+		const Y *k = root->kids[i], *v = root->kids[i + 1];
+		json_t *svc;
+
+		if (!strcmp(k->s, "Env") || !strcmp(k->s, "env") ||
+		    !strcmp(k->s, "Domains") || !strcmp(k->s, "domains"))
+			continue;
+		if (!paas_valid_name(k->s)) {
+			size_t d;
+
+			for (d = 0; d < 2; d++) {
+				static const char *const top[] = { "Env", "Domains", NULL };
+
+				if (distance(k->s, top[d]) <= 2 && k->len > 2) {
+					unknown_key(&c, k, "the Servicefile", top);
+					goto fail;
+				}
+			}
+			at(&c, k, "invalid service name '%.64s': use lower-case letters, digits and '-', "
+			    "starting with a letter, at most 63", k->s);
+			goto fail;
+		}
+		if (v->type != PAAS_Y_MAP && key_in(k->s, service_keys)) {
+			at(&c, k, "'%s' is a service key: put it under a service", k->s);
+			goto fail;
+		}
+		if (parse_service(&c, k, v, &svc) < 0)
+			goto fail;
+		json_object_set_new(services, k->s, svc);
+	}
+	if (json_object_size(services) == 0) {
+		at(&c, root, "no services: every top-level key other than Env and Domains is a service");
+		goto fail;
+	}
+	/* Conflicts must name services of this file. */
+	{
+		const char *sname;
+		json_t *svc;
+
+		json_object_foreach(services, sname, svc) {
+			json_t *cf = json_object_get(svc, "conflicts");
+
+			for (j = 0; j < json_array_size(cf); j++) {
+				const char *o = json_string_value(json_array_get(cf, j));
+
+				if (!json_object_get(services, o)) {
+					for (i = 0; i < root->n; i += 2)
+						if (!strcmp(root->kids[i]->s, sname))
+							break;
+					at(&c, root->kids[i], "service '%s' conflicts with '%s', which is not "
+					    "a service of this file", sname, o);
+					goto fail;
+				}
+			}
+		}
+	}
+	*spec = json_pack("{s:o, s:o, s:o, s:o}", "domains", domains, "env", env,
+	    "secret_env", top_secrets, "services", services);
+	paas_ydoc_free(&doc);
+	return 0;
+fail:
+	paas_ydoc_free(&doc);
+fail0:
+	json_decref(env);
+	json_decref(domains);
+	json_decref(services);
+	json_decref(top_secrets);
+	json_decref(c.secrets);
+	return -1;
+}
+
+int
+paas_spec_load(const char *path, json_t **spec, struct paas_err *err)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+	int rc;
+
+	*spec = NULL;
+	if (f == NULL)
+		return paas_err_set(err, PAAS_EINVAL, "%s: %s", path, strerror(errno));
+	/* Read one byte past the limit, so that the parser reports it. */
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		paas_buf_add(&b, chunk, n);
+		if (b.len > PAAS_SPEC_MAX_SIZE)
+			break;
+	}
+	if (ferror(f)) {
+		rc = paas_err_set(err, PAAS_EINVAL, "%s: %s", name, strerror(errno));
+		goto out;
+	}
+	rc = paas_spec_parse(name, b.data ? b.data : "", b.len, spec, err);
+out:
+	if (f != stdin)
+		fclose(f);
+	paas_buf_free(&b);
+	return rc;
+}
+
+char *
+paas_spec_dump(const json_t *spec)
+{
+	char *s = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+
+	if (s == NULL)
+		abort();
+	return s;
+}

@@ -1,0 +1,59 @@
+/*
+ * The Servicefile (servicefile(5)) and its canonical spec.
+ *
+ * paas_spec_parse() reads YAML with libyaml into a canonical spec: a JSON
+ * object with every default filled in, so that two files that mean the same
+ * thing give the same bytes from paas_spec_dump().  Errors name
+ * FILE:LINE:COLUMN and say what was expected (status PAAS_EINVAL).
+ *
+ * Hostile input is bounded: the document size, the length of one scalar, the
+ * nesting depth and the number of nodes after alias expansion all have limits.
+ *
+ * Canonical spec:
+ *   {"domains": {DOMAIN: {"auth": {USER: HASH}, "deployment": D, "port": P|null,
+ *                         "service": S, "sticky": BOOL, "tls": PATH|null}},
+ *    "env": {NAME: VALUE},
+ *    "services": {NAME: {"build": null|{"context","dockerfile","git"},
+ *        "cmd": [ARG...], "conflicts": [SVC...], "constraints": {K: V},
+ *        "env": {NAME: VALUE}, "global": BOOL,
+ *        "health": null|{"http": PATH|null, "tcp": BOOL, "port": P,
+ *                        "interval_ms", "timeout_ms", "retries", "start_period_ms"},
+ *        "image": IMAGE|null, "instances": N, "ports": [P...],
+ *        "resources": {"cpu_milli": N|null, "memory_bytes": N|null},
+ *        "restart": "always"|"on-failure"|"unless-stopped"|"no",
+ *        "secret_env": [NAME...],
+ *        "update": {"delay_ms", "failure_action": "rollback"|"pause",
+ *                   "order": "start-first"|"stop-first", "parallel"},
+ *        "volumes": {NAME: PATH}}}}
+ * A value holding ${VAR} is kept as written (the variable is read at apply
+ * time) and its name is listed in the service's "secret_env": such values
+ * are secrets and every output shows them redacted.
+ */
+#ifndef PAAS_SPEC_H
+#define PAAS_SPEC_H
+
+#include <jansson.h>
+
+#include "err.h"
+
+#define PAAS_SPEC_MAX_SIZE	(8u << 20)	/* bytes in a document */
+#define PAAS_SPEC_MAX_SCALAR	65536		/* bytes in one scalar */
+#define PAAS_SPEC_MAX_DEPTH	32		/* nesting of mappings and sequences */
+#define PAAS_SPEC_MAX_NODES	200000		/* after alias expansion */
+
+/* Parse data (len bytes, need not be NUL-terminated); name is the file name
+ * used in messages.  *spec gets the canonical spec (caller json_decref()s). */
+int paas_spec_parse(const char *name, const char *data, size_t len,
+    json_t **spec, struct paas_err *err);
+/* Read and parse a file ("-" for standard input). */
+int paas_spec_load(const char *path, json_t **spec, struct paas_err *err);
+/* The canonical bytes of a spec: compact JSON, keys sorted, one line, no
+ * newline at the end (caller frees). */
+char *paas_spec_dump(const json_t *spec);
+
+/* Checks shared with other commands; each returns 1 when s is acceptable. */
+int paas_valid_name(const char *s);		/* deployment or service */
+int paas_valid_domain(const char *s);		/* RFC 1123, lower case */
+int paas_valid_env_name(const char *s);
+
+#endif

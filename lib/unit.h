@@ -1,0 +1,34 @@
+/*
+ * systemd / fleet unit files from a canonical spec (see paas-unitgen(1)).
+ * Pure: no network, no files.
+ *
+ * Each service with N instances gives N units DEP-SVC@1.service ...
+ * DEP-SVC@N.service with the same content (fleet's model of a template and
+ * its instances: %i is the instance number); a global service gives one unit
+ * DEP-SVC.service with Global=true.  Every value from the Servicefile that
+ * reaches a unit is escaped by systemd's rules (specifiers, quoting, and in
+ * Exec lines variable expansion), so systemd passes it on unchanged.
+ */
+#ifndef PAAS_UNIT_H
+#define PAAS_UNIT_H
+
+#include <jansson.h>
+
+#include "err.h"
+
+/* *units gets an array of {"name": NAME, "content": TEXT}, sorted by name
+ * (caller json_decref()s). */
+int paas_unit_render(const json_t *spec, const char *deployment, json_t **units,
+    struct paas_err *err);
+
+/* One word for an Environment= line: "NAME=VALUE", quoted, with \ " and %
+ * escaped (caller frees). */
+char *paas_unit_env_word(const char *name, const char *value);
+/* One word for an Exec line: as is when it is plain, otherwise quoted with
+ * \ " % and $ escaped (caller frees). */
+char *paas_unit_exec_word(const char *arg);
+
+/* A 64-bit FNV-1a hash as 16 hex digits in out. */
+void paas_hash_hex(const char *data, size_t len, char out[17]);
+
+#endif
