@@ -225,10 +225,12 @@ main(void)
 	/* The escaping round trip through systemd's rules. */
 	paas_buf_adds(&y, "web:\n  image: local/web:1\n  env:\n");
 	for (i = 0; i < sizeof(nasty) / sizeof(*nasty); i++) {
-		char *q = json_dumps(json_string(nasty[i]), JSON_ENCODE_ANY);
+		json_t *js = json_string(nasty[i]);
+		char *q = json_dumps(js, JSON_ENCODE_ANY);
 
 		paas_buf_addf(&y, "    V%zu: %s\n", i, q);
 		free(q);
+		json_decref(js);
 	}
 	paas_buf_adds(&y, "  cmd:\n");
 	for (i = 0; i < sizeof(nasty) / sizeof(*nasty); i++) {
