@@ -26,42 +26,71 @@ usage(FILE *f)
 	fprintf(f, "usage: %s [-D deployment] [--spec] [-o dir] [servicefile | -]\n", prog);
 }
 
-/* Write content to dir/name through a temporary file and a rename. */
+/* Write every unit to dir: each to a temporary file, then one syncfs() for
+ * all of them, then the renames, so that a crash leaves whole files only. */
 static int
-write_file(const char *dir, const char *name, const char *content, struct paas_err *err)
+write_units(const char *dir, json_t *units, struct paas_err *err)
 {
-	struct paas_buf path = PAAS_BUF_INIT, tmp = PAAS_BUF_INIT;
-	size_t len = strlen(content), off = 0;
-	int fd, rc = -1;
+	struct paas_buf tmp = PAAS_BUF_INIT, path = PAAS_BUF_INIT;
+	size_t i, done = 0, n = json_array_size(units);
+	int fd, dfd = -1, rc = -1;
+	json_t *u;
 
-	paas_buf_addf(&path, "%s/%s", dir, name);
-	paas_buf_addf(&tmp, "%s/.%s.tmp%ld", dir, name, (long)getpid());
-	if ((fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", tmp.data, strerror(errno));
-		goto out;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, content + off, len - off);
+	json_array_foreach(units, i, u) {
+		const char *content = json_string_value(json_object_get(u, "content"));
+		size_t len = strlen(content), off = 0;
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", tmp.data, strerror(errno));
-			close(fd);
-			unlink(tmp.data);
-			goto out;
+		paas_buf_reset(&tmp);
+		paas_buf_addf(&tmp, "%s/.%s.tmp%ld", dir, json_string_value(json_object_get(u, "name")),
+		    (long)getpid());
+		if ((fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+			goto fail;
+		while (off < len) {
+			ssize_t w = write(fd, content + off, len - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				close(fd);
+				goto fail;
+			}
+			off += (size_t)w;
 		}
-		off += (size_t)w;
+		if (close(fd) < 0)
+			goto fail;
+		done = i + 1;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp.data, path.data) < 0) {
-		paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path.data, strerror(errno));
-		unlink(tmp.data);
-		goto out;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || syncfs(dfd) < 0)
+		goto fail;
+	json_array_foreach(units, i, u) {
+		const char *name = json_string_value(json_object_get(u, "name"));
+
+		paas_buf_reset(&tmp);
+		paas_buf_reset(&path);
+		paas_buf_addf(&tmp, "%s/.%s.tmp%ld", dir, name, (long)getpid());
+		paas_buf_addf(&path, "%s/%s", dir, name);
+		if (rename(tmp.data, path.data) < 0)
+			goto fail;
 	}
+	done = 0;
+	if (fsync(dfd) < 0)
+		goto fail;
 	rc = 0;
+	goto out;
+fail:
+	paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", tmp.data, strerror(errno));
+	/* Leave no temporary file behind. */
+	for (i = 0; i < done && i < n; i++) {
+		paas_buf_reset(&tmp);
+		paas_buf_addf(&tmp, "%s/.%s.tmp%ld", dir,
+		    json_string_value(json_object_get(json_array_get(units, i), "name")), (long)getpid());
+		unlink(tmp.data);
+	}
 out:
-	paas_buf_free(&path);
+	if (dfd >= 0)
+		close(dfd);
 	paas_buf_free(&tmp);
+	paas_buf_free(&path);
 	return rc;
 }
 
@@ -114,18 +143,16 @@ main(int argc, char **argv)
 	}
 	if (paas_unit_render(spec, dep, &units, &err) < 0)
 		goto fail;
+	if (dir && write_units(dir, units, &err) < 0)
+		goto fail;
 	json_array_foreach(units, i, u) {
-		const char *name = json_string_value(json_object_get(u, "name"));
+		char *s;
 
-		if (dir) {
-			if (write_file(dir, name, json_string_value(json_object_get(u, "content")), &err) < 0)
-				goto fail;
-		} else {
-			char *s = json_dumps(u, JSON_COMPACT | JSON_SORT_KEYS);
-
-			printf("%s\n", s);
-			free(s);
-		}
+		if (dir)
+			break;
+		s = json_dumps(u, JSON_COMPACT | JSON_SORT_KEYS);
+		printf("%s\n", s);
+		free(s);
 	}
 out:
 	if (fflush(stdout) != 0 || ferror(stdout)) {

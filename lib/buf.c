@@ -89,6 +89,21 @@ paas_buf_addf(struct paas_buf *b, const char *fmt, ...)
 }
 
 void
+paas_buf_add_printable(struct paas_buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			paas_buf_adds(b, "\\n");
+		else if (*p < 0x20 || *p == 0x7f)
+			paas_buf_addf(b, "\\x%02x", *p);
+		else
+			paas_buf_add(b, p, 1);
+	}
+}
+
+void
 paas_buf_reset(struct paas_buf *b)
 {
 	b->len = 0;

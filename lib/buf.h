@@ -20,6 +20,9 @@ void paas_buf_add(struct paas_buf *b, const void *data, size_t len);
 void paas_buf_adds(struct paas_buf *b, const char *s);
 void paas_buf_addf(struct paas_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Append s with control bytes shown escaped (\n, \xNN), so that text from
+ * input stays on one line of a message. */
+void paas_buf_add_printable(struct paas_buf *b, const char *s);
 void paas_buf_reset(struct paas_buf *b);
 /* Hand the data to the caller (free() it); the buffer is left empty. */
 char *paas_buf_detach(struct paas_buf *b, size_t *len);

@@ -25,21 +25,13 @@ at(struct ctx *c, const Y *n, const char *fmt, ...)
 {
 	char msg[768];
 	struct paas_buf safe = PAAS_BUF_INIT;
-	const unsigned char *p;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* One line, whatever the input held: control bytes are shown escaped. */
-	for (p = (const unsigned char *)msg; *p; p++) {
-		if (*p == '\n')
-			paas_buf_adds(&safe, "\\n");
-		else if (*p < 0x20 || *p == 0x7f)
-			paas_buf_addf(&safe, "\\x%02x", *p);
-		else
-			paas_buf_add(&safe, p, 1);
-	}
+	/* One line, whatever the input held. */
+	paas_buf_add_printable(&safe, msg);
 	paas_err_set(c->err, PAAS_EINVAL, "%s:%d:%d: %s", c->file,
 	    n ? n->line : 1, n ? n->col : 1, safe.data ? safe.data : "");
 	paas_buf_free(&safe);

@@ -42,8 +42,15 @@ new_node(struct ybuild *b, enum paas_ytype t, const yaml_mark_t *m)
 static int
 fail_at(struct ybuild *b, int line, int col, const char *msg, const char *arg)
 {
-	return paas_err_set(b->err, PAAS_EINVAL, "%s:%d:%d: %s%s", b->name, line, col, msg,
-	    arg ? arg : "");
+	struct paas_buf safe = PAAS_BUF_INIT;
+
+	/* One line, whatever the input held. */
+	paas_buf_add_printable(&safe, msg);
+	if (arg)
+		paas_buf_add_printable(&safe, arg);
+	paas_err_set(b->err, PAAS_EINVAL, "%s:%d:%d: %s", b->name, line, col, safe.data);
+	paas_buf_free(&safe);
+	return -1;
 }
 
 static int
