@@ -106,6 +106,55 @@ only_chars(const char *s, const char *extra)
 	return 1;
 }
 
+int
+paas_valid_label(const char *s)
+{
+	return strlen(s) <= 128 && only_chars(s, "._-");
+}
+
+int
+paas_parse_memory(const char *s, long long *bytes)
+{
+	unsigned long long b, mul = 1;
+	char *end;
+
+	if (*s == '\0' || strlen(s) > 16 || !isdigit((unsigned char)*s))
+		return -1;
+	b = strtoull(s, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		mul = 1ULL << 10;
+	else if (*end == 'm' || *end == 'M')
+		mul = 1ULL << 20;
+	else if (*end == 'g' || *end == 'G')
+		mul = 1ULL << 30;
+	else if (*end != '\0')
+		return -1;
+	if (*end) {
+		end++;
+		if (strcmp(end, "") && strcmp(end, "b") && strcmp(end, "B") && strcmp(end, "iB"))
+			return -1;
+	}
+	if (b == 0 || b > (1ULL << 50) / mul || b * mul < (4ULL << 20))
+		return -1;
+	*bytes = (long long)(b * mul);
+	return 0;
+}
+
+int
+paas_parse_cpu(const char *s, long long *milli)
+{
+	char *end;
+	double d;
+
+	if (*s == '\0' || strlen(s) > 11)
+		return -1;
+	d = strtod(s, &end);
+	if (*end || !(d > 0) || d > 1024 || (double)(long)(d * 1000 + 0.5) / 1000 != d)
+		return -1;
+	*milli = (long long)(d * 1000 + 0.5);
+	return 0;
+}
+
 /* Scalars ---------------------------------------------------------------- */
 
 static int
@@ -508,7 +557,6 @@ parse_resources(struct ctx *c, const Y *n, json_t **out)
 		return -1;
 	for (i = 0; i < n->n; i += 2) {
 		const Y *k = n->kids[i], *v = n->kids[i + 1];
-		char *end;
 
 		if (!key_in(k->s, keys)) {
 			json_decref(cpu);
@@ -516,49 +564,26 @@ parse_resources(struct ctx *c, const Y *n, json_t **out)
 			return unknown_key(c, k, "resources", keys);
 		}
 		if (!strcmp(k->s, "cpu")) {
-			double d = v->type == PAAS_Y_SCALAR && v->len && v->len < 12 ? strtod(v->s, &end) : -1;
+			long long m;
 
-			if (d <= 0 || d > 1024 || *end || (double)(long)(d * 1000 + 0.5) / 1000 != d)
-				goto badcpu;
-			json_decref(cpu);
-			cpu = json_integer((json_int_t)(d * 1000 + 0.5));
-		} else {
-			unsigned long long b;
-			unsigned long long mul = 1;
-
-			if (v->type != PAAS_Y_SCALAR || v->len == 0 || v->len > 16 ||
-			    !isdigit((unsigned char)v->s[0]))
-				goto badmem;
-			b = strtoull(v->s, &end, 10);
-			if (*end == 'k' || *end == 'K')
-				mul = 1ULL << 10;
-			else if (*end == 'm' || *end == 'M')
-				mul = 1ULL << 20;
-			else if (*end == 'g' || *end == 'G')
-				mul = 1ULL << 30;
-			else if (*end != '\0')
-				goto badmem;
-			if (*end) {
-				end++;
-				if (strcmp(end, "") && strcmp(end, "b") && strcmp(end, "B") &&
-				    strcmp(end, "iB"))
-					goto badmem;
+			if (v->type != PAAS_Y_SCALAR || paas_parse_cpu(v->s, &m) < 0) {
+				json_decref(cpu);
+				json_decref(mem);
+				return at(c, v, "resources cpu: expected a number of CPUs such as 0.5 or 2 (at most 3 decimals)");
 			}
-			if (b == 0 || b > (1ULL << 50) / mul || b * mul < (4ULL << 20))
-				goto badmem;
-			json_decref(mem);
-			mem = json_integer((json_int_t)(b * mul));
-			continue;
-badmem:
 			json_decref(cpu);
+			cpu = json_integer(m);
+		} else {
+			long long bytes;
+
+			if (v->type != PAAS_Y_SCALAR || paas_parse_memory(v->s, &bytes) < 0) {
+				json_decref(cpu);
+				json_decref(mem);
+				return at(c, v, "resources memory: expected bytes or a size such as 256m or 1g (at least 4m)");
+			}
 			json_decref(mem);
-			return at(c, v, "resources memory: expected bytes or a size such as 256m or 1g (at least 4m)");
+			mem = json_integer(bytes);
 		}
-		continue;
-badcpu:
-		json_decref(cpu);
-		json_decref(mem);
-		return at(c, v, "resources cpu: expected a number of CPUs such as 0.5 or 2 (at most 3 decimals)");
 	}
 	*out = json_pack("{s:o, s:o}", "cpu_milli", cpu, "memory_bytes", mem);
 	return 0;

@@ -55,5 +55,11 @@ char *paas_spec_dump(const json_t *spec);
 int paas_valid_name(const char *s);		/* deployment or service */
 int paas_valid_domain(const char *s);		/* RFC 1123, lower case */
 int paas_valid_env_name(const char *s);
+int paas_valid_label(const char *s);		/* label name or value: letters, digits, . _ - */
+
+/* "256m", "1g", "1048576" -> bytes (at least 4 MiB); "0.5" -> 500 milli-CPUs.
+ * Each returns 0, or -1 when s is not one. */
+int paas_parse_memory(const char *s, long long *bytes);
+int paas_parse_cpu(const char *s, long long *milli);
 
 #endif

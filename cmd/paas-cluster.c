@@ -1,0 +1,235 @@
+/*
+ * paas-cluster: the operator's side of the cluster.  For now the host
+ * registry in etcd: `hosts add` (checks that the Docker endpoint answers
+ * before it records anything), `hosts ls`, `hosts rm`.  With no host
+ * registered, the local Docker socket is the one host, "local".
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out.h"
+#include "paas.h"
+#include "spec.h"
+#include "state.h"
+
+static const char *prog = "paas-cluster";
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: %s [--etcd endpoints] [--json | --table] hosts ls\n"
+	    "       %s [--etcd endpoints] hosts add name --docker url [--label key=value ...]\n"
+	    "           [--tls-ca file --tls-cert file --tls-key file] [--insecure]\n"
+	    "           [--cpu n] [--memory size] [--no-check]\n"
+	    "       %s [--etcd endpoints] hosts rm name\n", prog, prog, prog);
+}
+
+static int
+fail(struct paas_err *err)
+{
+	fprintf(stderr, "%s: %s\n", prog, err->msg);
+	return err->status ? err->status : PAAS_EFAILED;
+}
+
+static int __attribute__((format(printf, 1, 2)))
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
+	return PAAS_EINVAL;
+}
+
+static int
+hosts_add(struct paas_etcd *e, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "docker", required_argument, NULL, 'd' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "tls-ca", required_argument, NULL, 'A' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "no-check", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_err err = PAAS_ERR_INIT;
+	const char *docker = NULL, *ca = NULL, *cert = NULL, *key = NULL, *name;
+	json_t *labels = json_object(), *host = NULL, *version = NULL;
+	long long cpu = 0, mem = 0;
+	int ch, insecure = 0, check = 1, rc = PAAS_EINVAL;
+	struct paas_docker *d = NULL;
+	char *eq;
+
+	/* 0 restarts GNU getopt, which then lets options follow the name. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': docker = optarg; break;
+		case 'A': ca = optarg; break;
+		case 'C': cert = optarg; break;
+		case 'K': key = optarg; break;
+		case 'I': insecure = 1; break;
+		case 'n': check = 0; break;
+		case 'l':
+			if ((eq = strchr(optarg, '=')) == NULL) {
+				rc = bad_usage("--label %s: expected key=value", optarg);
+				goto out;
+			}
+			*eq = '\0';
+			if (!paas_valid_label(optarg) || !paas_valid_label(eq + 1)) {
+				*eq = '=';
+				rc = bad_usage("--label %s: keys and values are letters, digits, . _ -", optarg);
+				goto out;
+			}
+			json_object_set_new(labels, optarg, json_string(eq + 1));
+			break;
+		case 'c':
+			if (paas_parse_cpu(optarg, &cpu) < 0) {
+				rc = bad_usage("--cpu %s: expected a number of CPUs such as 4 or 0.5", optarg);
+				goto out;
+			}
+			break;
+		case 'm':
+			if (paas_parse_memory(optarg, &mem) < 0) {
+				rc = bad_usage("--memory %s: expected a size such as 8g or 512m", optarg);
+				goto out;
+			}
+			break;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (argc - optind != 1 || docker == NULL) {
+		rc = bad_usage("%s", "hosts add needs a name and --docker url");
+		goto out;
+	}
+	name = argv[optind];
+	if ((ca || cert || key) && !(ca && cert && key)) {
+		rc = bad_usage("%s", "TLS needs all of --tls-ca, --tls-cert and --tls-key");
+		goto out;
+	}
+	host = json_pack("{s:s, s:s, s:o, s:b, s:O, s:o, s:o}", "name", name, "docker", docker,
+	    "tls", ca ? json_pack("{s:s, s:s, s:s}", "ca", ca, "cert", cert, "key", key) : json_null(),
+	    "insecure", insecure, "labels", labels,
+	    "cpu_milli", cpu ? json_integer(cpu) : json_null(),
+	    "memory_bytes", mem ? json_integer(mem) : json_null());
+	if (!paas_valid_name(name)) {
+		rc = bad_usage("invalid host name '%.64s': use lower-case letters, digits and '-', "
+		    "starting with a letter", name);
+		goto out;
+	}
+	/* A bad URL or plain TCP without --insecure is refused here, exit 3. */
+	if ((d = paas_host_docker(host, 5000, &err)) == NULL) {
+		rc = fail(&err);
+		goto out;
+	}
+	if (check && paas_docker_version(d, &version, &err) < 0) {
+		paas_err_wrap(&err, "host %s not added", name);
+		err.status = PAAS_EUNAVAIL;
+		rc = fail(&err);
+		goto out;
+	}
+	if (paas_host_put(e, host, 1, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(labels);
+	json_decref(host);
+	json_decref(version);
+	paas_docker_free(d);
+	return rc;
+}
+
+static int
+hosts_ls(struct paas_etcd *e, enum paas_format fmt)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *hosts, *h;
+	size_t i;
+
+	if (paas_host_list(e, &hosts, &err) < 0)
+		return fail(&err);
+	if (paas_out_is_table(fmt))
+		printf("%-20s %-32s %-5s %s\n", "NAME", "DOCKER", "TLS", "LABELS");
+	json_array_foreach(hosts, i, h) {
+		if (paas_out_is_table(fmt)) {
+			const char *k;
+			json_t *v;
+			int first = 1;
+
+			printf("%-20s %-32s %-5s ", json_string_value(json_object_get(h, "name")),
+			    json_string_value(json_object_get(h, "docker")),
+			    json_is_object(json_object_get(h, "tls")) ? "yes" : "no");
+			json_object_foreach(json_object_get(h, "labels"), k, v) {
+				printf("%s%s=%s", first ? "" : ",", k, json_string_value(v));
+				first = 0;
+			}
+			printf("%s\n", first ? "-" : "");
+		} else {
+			paas_out_json(h);
+		}
+	}
+	json_decref(hosts);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "etcd", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "table", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_err err = PAAS_ERR_INIT;
+	enum paas_format fmt = PAAS_FORMAT_AUTO;
+	const char *etcd = NULL;
+	struct paas_etcd *e;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'e': etcd = optarg; break;
+		case 'j': fmt = PAAS_FORMAT_JSON; break;
+		case 't': fmt = PAAS_FORMAT_TABLE; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return PAAS_EINVAL;
+		}
+	}
+	argc -= optind, argv += optind;
+	if (argc < 2 || strcmp(argv[0], "hosts") != 0) {
+		usage(stderr);
+		return PAAS_EINVAL;
+	}
+	if ((e = paas_etcd_new(paas_etcd_endpoints(etcd), NULL, &err)) == NULL)
+		return fail(&err);
+	if (strcmp(argv[1], "add") == 0)
+		rc = hosts_add(e, argc - 1, argv + 1);
+	else if (strcmp(argv[1], "ls") == 0 && argc == 2)
+		rc = hosts_ls(e, fmt);
+	else if (strcmp(argv[1], "rm") == 0 && argc == 3) {
+		rc = paas_host_remove(e, argv[2], &err) < 0 ? fail(&err) : 0;
+	} else {
+		usage(stderr);
+		rc = PAAS_EINVAL;
+	}
+	paas_etcd_free(e);
+	return rc;
+}
