@@ -277,19 +277,27 @@ paas_docker_remove(struct paas_docker *d, const char *id, int force,
 	    "remove container", 404, err);
 }
 
-int
-paas_docker_inspect(struct paas_docker *d, const char *id, json_t **out,
-    struct paas_err *err)
+/* GET /KIND/ID/json; *out is NULL when there is no such object. */
+static int
+inspect(struct paas_docker *d, const char *kind, const char *id, const char *what,
+    json_t **out, struct paas_err *err)
 {
 	struct paas_buf p = PAAS_BUF_INIT;
 	char *esc = paas_http_escape(id);
 	int rc;
 
-	paas_buf_addf(&p, "/containers/%s/json", esc);
-	rc = get_json(d, p.data, "inspect container", 1, out, err);
+	paas_buf_addf(&p, "/%s/%s/json", kind, esc);
+	rc = get_json(d, p.data, what, 1, out, err);
 	free(esc);
 	paas_buf_free(&p);
 	return rc;
+}
+
+int
+paas_docker_inspect(struct paas_docker *d, const char *id, json_t **out,
+    struct paas_err *err)
+{
+	return inspect(d, "containers", id, "inspect container", out, err);
 }
 
 static int
@@ -426,15 +434,7 @@ int
 paas_docker_image_inspect(struct paas_docker *d, const char *name, json_t **out,
     struct paas_err *err)
 {
-	struct paas_buf p = PAAS_BUF_INIT;
-	char *esc = paas_http_escape(name);
-	int rc;
-
-	paas_buf_addf(&p, "/images/%s/json", esc);
-	rc = get_json(d, p.data, "inspect image", 1, out, err);
-	free(esc);
-	paas_buf_free(&p);
-	return rc;
+	return inspect(d, "images", name, "inspect image", out, err);
 }
 
 int

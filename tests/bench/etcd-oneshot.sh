@@ -12,14 +12,13 @@ E=$ETCD_ENDPOINT
 export ETCDCTL_API=3
 expect_eq "$(etcdctl --endpoints "$E" get --print-value-only /paas/bench/key)" value || exit 1
 expect_eq "$("$PAAS_T" etcd "$E" get /paas/bench/key)" value || exit 1
-ours_loop() { local i; for i in $(seq "$RUNS"); do "$PAAS_T" etcd "$E" get /paas/bench/key; done; }
-peer_loop() { local i; for i in $(seq "$RUNS"); do etcdctl --endpoints "$E" get /paas/bench/key; done; }
-: >ours; : >peer
-for r in 1 2 3; do
-	secs ours_loop >>ours
-	secs peer_loop >>peer
-done
-o=$(median <ours); p=$(median <peer)
-echo "# etcd-oneshot: $RUNS one-shot reads, median of 3 rounds"
-echo "# etcd-oneshot: libpaas $(awk -v t="$o" -v n="$RUNS" 'BEGIN{printf "%.2f", t/n*1000}') ms/read  etcdctl $(awk -v t="$p" -v n="$RUNS" 'BEGIN{printf "%.2f", t/n*1000}') ms/read"
+# hyperfine runs each command RUNS times without a shell in between, after
+# a warm-up, so that only the processes themselves are timed.
+need hyperfine
+hyperfine -N -w 10 -r "$RUNS" --export-json hf.json \
+	"$PAAS_T etcd $E get /paas/bench/key" \
+	"etcdctl --endpoints $E get /paas/bench/key" >/dev/null 2>&1 || { echo "bench: hyperfine failed" >&2; exit 1; }
+o=$(jq ".results[0].median" hf.json); p=$(jq ".results[1].median" hf.json)
+echo "# etcd-oneshot: $RUNS one-shot reads each, median (hyperfine -N)"
+echo "# etcd-oneshot: libpaas $(awk -v t="$o" 'BEGIN{printf "%.2f", t*1000}') ms/read  etcdctl $(awk -v t="$p" 'BEGIN{printf "%.2f", t*1000}') ms/read"
 echo "etcd-oneshot ratio $(ratio "$o" "$p") (libpaas / etcdctl; target <= 0.50)"
