@@ -349,6 +349,28 @@ need_map(struct ctx *c, const Y *n, const char *what)
 	return 0;
 }
 
+static int
+cmp_json_str(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* Sort an array of strings in place, so that order in the file does not
+ * change the spec. */
+static void
+json_array_sort_strings(json_t *a)
+{
+	size_t i, n = json_array_size(a);
+	json_t **v = paas_xmalloc((n ? n : 1) * sizeof(*v));
+
+	for (i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(a, i));
+	qsort(v, n, sizeof(*v), cmp_json_str);
+	for (i = 0; i < n; i++)
+		json_array_set_new(a, i, v[i]);
+	free(v);
+}
+
 /* Pieces of a service ----------------------------------------------------- */
 
 static int
@@ -792,19 +814,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 		    "delay_ms", 0, "failure_action", "rollback");
 	if (res == NULL)
 		res = json_pack("{s:n, s:n}", "cpu_milli", "memory_bytes");
-	/* Sorted, so that order in the file does not change the spec. */
-	{
-		size_t a, b2;
-
-		for (a = 1; a < json_array_size(c->secrets); a++)
-			for (b2 = a; b2 > 0 && strcmp(json_string_value(json_array_get(c->secrets, b2 - 1)),
-			    json_string_value(json_array_get(c->secrets, b2))) > 0; b2--) {
-				json_t *t = json_incref(json_array_get(c->secrets, b2));
-
-				json_array_set(c->secrets, b2, json_array_get(c->secrets, b2 - 1));
-				json_array_set_new(c->secrets, b2 - 1, t);
-			}
-	}
+	json_array_sort_strings(c->secrets);
 	s = json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o}",
 	    "build", build, "cmd", cmd, "conflicts", confl, "constraints", cons, "env", env,
 	    "global", global, "health", health, "image", image ? json_string(image) : json_null(),
@@ -844,24 +854,27 @@ parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 	static const char *const keys[] = { "http", "port", "auth", "sticky", "tls", NULL };
 	const char *target = NULL, *tls = NULL, *colon;
 	char name[256], *dep;
-	json_t *auth = json_object();
+	json_t *auth = json_object(), *secret = json_array();
 	long port = 0;
 	int sticky = 0;
 	size_t i, j;
 
 	if (k->len >= sizeof(name)) {
 		json_decref(auth);
+		json_decref(secret);
 		return at(c, k, "domain name longer than 253 characters");
 	}
 	for (i = 0; i <= k->len; i++)
 		name[i] = (char)tolower((unsigned char)k->s[i]);
 	if (!paas_valid_domain(name)) {
 		json_decref(auth);
+		json_decref(secret);
 		return at(c, k, "'%.80s' is not a valid domain name (RFC 1123: labels of letters, "
 		    "digits and '-', separated by dots)", k->s);
 	}
 	if (json_object_get(domains, name)) {
 		json_decref(auth);
+		json_decref(secret);
 		return at(c, k, "domain '%s' is given twice", name);
 	}
 	if (need_map(c, v, name) < 0)
@@ -914,6 +927,8 @@ parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 					goto fail;
 				if ((r = scan_vars(c, dv->kids[j + 1], "auth", hash)) < 0)
 					goto fail;
+				if (r)
+					json_array_append_new(secret, json_string(dv->kids[j]->s));
 				if (r == 0 && !is_crypt(hash)) {
 					at(c, dv->kids[j + 1], "auth %s: expected a crypt(3) hash such as $6$...; "
 					    "to read it from the environment write ${VARIABLE}", dv->kids[j]->s);
@@ -928,13 +943,15 @@ parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 		goto fail;
 	}
 	colon = strchr(target, ':');
-	json_object_set_new(domains, name, json_pack("{s:o, s:s#, s:o, s:s, s:b, s:o}",
+	json_array_sort_strings(secret);
+	json_object_set_new(domains, name, json_pack("{s:o, s:s#, s:o, s:o, s:s, s:b, s:o}",
 	    "auth", auth, "deployment", target, (int)(colon - target),
-	    "port", port ? json_integer(port) : json_null(), "service", colon + 1,
-	    "sticky", sticky, "tls", tls ? json_string(tls) : json_null()));
+	    "port", port ? json_integer(port) : json_null(), "secret_auth", secret,
+	    "service", colon + 1, "sticky", sticky, "tls", tls ? json_string(tls) : json_null()));
 	return 0;
 fail:
 	json_decref(auth);
+	json_decref(secret);
 	return -1;
 }
 

@@ -11,7 +11,8 @@
  *
  * Canonical spec:
  *   {"domains": {DOMAIN: {"auth": {USER: HASH}, "deployment": D, "port": P|null,
- *                         "service": S, "sticky": BOOL, "tls": PATH|null}},
+ *                         "secret_auth": [USER...], "service": S, "sticky": BOOL,
+ *                         "tls": PATH|null}},
  *    "env": {NAME: VALUE},
  *    "services": {NAME: {"build": null|{"context","dockerfile","git"},
  *        "cmd": [ARG...], "conflicts": [SVC...], "constraints": {K: V},
@@ -26,7 +27,8 @@
  *                   "order": "start-first"|"stop-first", "parallel"},
  *        "volumes": {NAME: PATH}}}}
  * A value holding ${VAR} is kept as written (the variable is read at apply
- * time) and its name is listed in the service's "secret_env": such values
+ * time) and its name is listed in "secret_env" (of the file or of its
+ * service) or, for a hash, in its domain's "secret_auth": such values
  * are secrets and every output shows them redacted.
  */
 #ifndef PAAS_SPEC_H
