@@ -168,6 +168,24 @@ parse_kv(json_t *o, struct paas_kv *kv, struct paas_err *err)
 	return 0;
 }
 
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 /* The gateway's error object, if any, as an error; 0 when there is none. */
 static int
 gateway_error(struct paas_etcd *e, json_t *o, long status, struct paas_err *err)
@@ -190,23 +208,19 @@ gateway_error(struct paas_etcd *e, json_t *o, long status, struct paas_err *err)
 	    "etcd at %s: %s", paas_http_endpoint(e->http), msg ? msg : "error without a message");
 }
 
-/* POST req (consumed) to path; *out gets the answer object. */
+/* POST body to path once; *answered says whether a member answered. */
 static int
-call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
-    json_t **out, struct paas_err *err)
+call_once(struct paas_etcd *e, const char *path, const char *body, int idempotent,
+    json_t **out, int *answered, struct paas_err *err)
 {
 	struct paas_http_req hr = { 0 };
 	struct paas_http_resp resp;
 	json_error_t jerr;
 	json_t *o = NULL;
-	char *body;
 	int rc = -1;
 
 	*out = NULL;
-	body = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	if (body == NULL)
-		abort();
+	*answered = 0;
 	hr.method = "POST";
 	hr.path = path;
 	hr.body = body;
@@ -214,6 +228,7 @@ call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
 	hr.idempotent = idempotent;
 	if (paas_http_do(e->http, &hr, &resp, err) < 0)
 		goto out;
+	*answered = 1;
 	o = json_loadb(resp.body, resp.len, 0, &jerr);
 	if (o == NULL) {
 		paas_err_set(err, PAAS_EFAILED, "etcd at %s answered %ld with something not JSON: %.80s",
@@ -228,6 +243,32 @@ call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
 out:
 	json_decref(o);
 	paas_http_resp_free(&resp);
+	return rc;
+}
+
+/* POST req (consumed) to path; *out gets the answer object.  A member that
+ * answers "unavailable" (no leader, leader changed: an election after a
+ * member failure) is asked again, on the next endpoint, for about three
+ * seconds, when the request may be sent twice. */
+static int
+call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
+    json_t **out, struct paas_err *err)
+{
+	char *body = json_dumps(req, JSON_COMPACT);
+	long backoff = 50;
+	int rc, answered, tries;
+
+	json_decref(req);
+	if (body == NULL)
+		abort();
+	for (tries = 0;; tries++) {
+		rc = call_once(e, path, body, idempotent, out, &answered, err);
+		if (rc == 0 || !idempotent || !answered || err->status != PAAS_EUNAVAIL || tries >= 6)
+			break;
+		paas_http_next(e->http);
+		sleep_ms(backoff);
+		backoff *= 2;
+	}
 	free(body);
 	return rc;
 }
@@ -571,24 +612,6 @@ on_watch_line(const char *line, size_t len, void *arg)
 out:
 	json_decref(o);
 	return rc;
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 int

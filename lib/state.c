@@ -1,5 +1,9 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "spec.h"
@@ -107,4 +111,155 @@ paas_host_docker(const json_t *host, long timeout_ms, struct paas_err *err)
 	o.timeout_ms = timeout_ms;
 	o.connect_timeout_ms = timeout_ms;
 	return paas_docker_new(json_string_value(json_object_get(host, "docker")), &o, err);
+}
+
+struct paas_lock {
+	struct paas_etcd *e;		/* used only by the keepalive thread */
+	struct paas_etcd *main;		/* for release */
+	int64_t lease;
+	int ttl;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop, alive;
+};
+
+static void *
+keepalive(void *arg)
+{
+	struct paas_lock *l = arg;
+	struct timespec until;
+	int64_t ttl;
+
+	pthread_mutex_lock(&l->mu);
+	while (!l->stop) {
+		struct paas_err err = PAAS_ERR_INIT;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += l->ttl / 3 > 0 ? l->ttl / 3 : 1;
+		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT)
+			;
+		if (l->stop)
+			break;
+		pthread_mutex_unlock(&l->mu);
+		/* A failed keepalive is retried at the next tick; the lease only
+		 * lapses if etcd hears nothing for a whole ttl. */
+		if (paas_etcd_lease_keepalive(l->e, l->lease, &ttl, &err) < 0 &&
+		    err.status == PAAS_EFAILED) {
+			pthread_mutex_lock(&l->mu);
+			l->alive = 0;
+			continue;
+		}
+		pthread_mutex_lock(&l->mu);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+int
+paas_lock_acquire(const char *endpoints, const char *deployment,
+    const char *holder, int ttl, struct paas_lock **lock, struct paas_err *err)
+{
+	struct paas_buf key = PAAS_BUF_INIT;
+	struct paas_lock *l;
+	json_t *v = NULL;
+	char *val = NULL;
+	int won = 0, rc = -1;
+	time_t now = time(NULL);
+	char since[32];
+
+	*lock = NULL;
+	if (!paas_valid_name(deployment))
+		return paas_err_set(err, PAAS_EINVAL, "invalid deployment name '%.64s'", deployment);
+	l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		abort();
+	l->ttl = ttl > 0 ? ttl : 10;
+	l->alive = 1;
+	if ((l->main = paas_etcd_new(endpoints, NULL, err)) == NULL ||
+	    (l->e = paas_etcd_new(endpoints, NULL, err)) == NULL)
+		goto out;
+	if (paas_etcd_lease_grant(l->main, l->ttl, &l->lease, err) < 0)
+		goto out;
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	v = json_pack("{s:s, s:s}", "holder", holder, "since", since);
+	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	paas_buf_addf(&key, PAAS_PREFIX "deployments/%s/lock", deployment);
+	if (paas_etcd_cas(l->main, key.data, val, strlen(val), 0, l->lease, &won, err) < 0)
+		goto out;
+	if (!won) {
+		struct paas_kv kv;
+		int found = 0;
+		json_t *cur = NULL;
+
+		if (paas_etcd_get(l->main, key.data, &kv, &found, NULL, err) == 0 && found)
+			cur = json_loadb(kv.value, kv.value_len, 0, NULL);
+		paas_err_set(err, PAAS_EUNAVAIL, "deployment %s is locked by %s since %s", deployment,
+		    json_string_value(json_object_get(cur, "holder")) ?
+		    json_string_value(json_object_get(cur, "holder")) : "another process",
+		    json_string_value(json_object_get(cur, "since")) ?
+		    json_string_value(json_object_get(cur, "since")) : "a moment ago");
+		json_decref(cur);
+		if (found)
+			paas_kv_clear(&kv);
+		goto out;
+	}
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	if (pthread_create(&l->thread, NULL, keepalive, l) != 0) {
+		paas_err_set(err, PAAS_EFAILED, "cannot start the lock keepalive thread");
+		pthread_mutex_destroy(&l->mu);
+		pthread_cond_destroy(&l->cv);
+		goto out;
+	}
+	*lock = l;
+	l = NULL;
+	rc = 0;
+out:
+	if (l) {
+		if (l->lease) {
+			struct paas_err ignore = PAAS_ERR_INIT;
+
+			paas_etcd_lease_revoke(l->main, l->lease, &ignore);
+		}
+		paas_etcd_free(l->main);
+		paas_etcd_free(l->e);
+		free(l);
+	}
+	json_decref(v);
+	free(val);
+	paas_buf_free(&key);
+	return rc;
+}
+
+int
+paas_lock_held(struct paas_lock *l)
+{
+	int alive;
+
+	pthread_mutex_lock(&l->mu);
+	alive = l->alive;
+	pthread_mutex_unlock(&l->mu);
+	return alive;
+}
+
+void
+paas_lock_release(struct paas_lock *l)
+{
+	struct paas_err ignore = PAAS_ERR_INIT;
+
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->stop = 1;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->thread, NULL);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+	/* If this fails the lease lapses by itself within ttl. */
+	paas_etcd_lease_revoke(l->main, l->lease, &ignore);
+	paas_etcd_free(l->main);
+	paas_etcd_free(l->e);
+	free(l);
 }

@@ -3,6 +3,8 @@
  *
  *   /paas/v1/hosts/<host>    {"name","docker","tls":{"ca","cert","key"}|null,
  *                            "insecure","labels":{},"cpu_milli","memory_bytes"}
+ *   /paas/v1/deployments/<dep>/lock
+ *                            {"holder","since"}, bound to the holder's lease
  *
  * With no host registered, the local Docker socket is the one host, "local".
  */
@@ -34,5 +36,20 @@ int paas_host_remove(struct paas_etcd *e, const char *name, struct paas_err *err
 /* A Docker client for a host object (caller frees). */
 struct paas_docker *paas_host_docker(const json_t *host, long timeout_ms,
     struct paas_err *err);
+
+/*
+ * The deployment lock: a key bound to a lease of ttl seconds.  Acquiring a
+ * lock another process holds fails with PAAS_EUNAVAIL naming the holder and
+ * since when.  While held, a thread keeps the lease alive every ttl/3
+ * seconds; if the process dies the lease lapses and the lock is free again
+ * within ttl.  holder is free text ("user@host pid N").
+ */
+struct paas_lock;
+int paas_lock_acquire(const char *endpoints, const char *deployment,
+    const char *holder, int ttl, struct paas_lock **lock, struct paas_err *err);
+/* Whether the lease is still known to be alive (0 after a failed keepalive). */
+int paas_lock_held(struct paas_lock *lock);
+/* Revoke the lease (the key goes with it) and free; NULL is fine. */
+void paas_lock_release(struct paas_lock *lock);
 
 #endif

@@ -50,14 +50,16 @@ test_expect_success 'compare-and-swap on mod_revision: a stale revision loses' '
 '
 
 test_expect_success 'CAS race: of two writers started together exactly one wins, 50 times' '
+	bad= &&
 	for i in $(seq 50); do
 		rev=$(t modrev /paas/race)
 		t cas /paas/race "a$i" $rev >a.out 2>&1 & pa=$!
 		t cas /paas/race "b$i" $rev >b.out 2>&1 & pb=$!
 		wait $pa $pb
 		wins=$(cat a.out b.out | grep -c "^won$")
-		[ "$wins" -eq 1 ] || { echo "round $i: $wins winners"; cat a.out b.out; exit 1; }
-	done
+		[ "$wins" -eq 1 ] || { bad="round $i: $wins winners"; cat a.out b.out; break; }
+	done &&
+	expect_eq "$bad" ""
 '
 
 test_expect_success 'a lease keeps its key alive until revoked' '

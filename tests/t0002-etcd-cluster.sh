@@ -16,11 +16,13 @@ test_expect_success 'watch survives the kill and restart of its member mid-strea
 	p_eps="${ETCD_EP[1]},${ETCD_EP[2]}" &&
 	start_rev=$("$PAAS_T" etcd "$p_eps" put /paas/start x) &&
 	{ "$PAAS_T" etcd "$w_eps" watch /paas/seq/ --prefix 1000 $((start_rev + 1)) >events 2>watch.err & watcher=$!; } &&
+	failed= &&
 	for i in $(seq 0 999); do
-		"$PAAS_T" etcd "$p_eps" put "/paas/seq/k" "$i" >/dev/null || exit 1
+		"$PAAS_T" etcd "$p_eps" put "/paas/seq/k" "$i" >/dev/null || { failed="put $i"; break; }
 		if [ $i -eq 300 ]; then etcd_member_kill 0; fi
 		if [ $i -eq 600 ]; then etcd_member_restart 0; fi
 	done &&
+	expect_eq "$failed" "" &&
 	wait_for 30 sh -c "[ \$(wc -l <events) -ge 1000 ]" &&
 	wait $watcher &&
 	awk "{print \$3}" events >got &&

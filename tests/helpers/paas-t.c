@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "paas.h"
+#include "state.h"
 
 static const char *prog = "paas-t";
 
@@ -52,12 +54,13 @@ etcd_main(int argc, char **argv, struct paas_http_opts *o)
 {
 	struct paas_err err = PAAS_ERR_INIT;
 	struct paas_etcd *e;
-	const char *cmd;
+	const char *cmd, *endpoints;
 	int rc = 0;
 
 	if (argc < 2)
 		usage();
-	if ((e = paas_etcd_new(argv[0], o, &err)) == NULL)
+	endpoints = argv[0];
+	if ((e = paas_etcd_new(endpoints, o, &err)) == NULL)
 		return die(&err);
 	cmd = argv[1];
 	argv += 2, argc -= 2;
@@ -190,6 +193,22 @@ etcd_main(int argc, char **argv, struct paas_http_opts *o)
 		printf("version=%s member=%" PRIx64 " leader=%" PRIx64 " db_size=%" PRId64
 		    " revision=%" PRId64 "\n", st.version, st.member_id, st.leader,
 		    st.db_size, st.revision);
+	} else if (strcmp(cmd, "lock") == 0 && argc == 4) {
+		/* lock DEPLOYMENT HOLDER TTL SECONDS: hold it, then release */
+		struct paas_lock *l;
+		struct timespec ts = { 0, 100000000L };
+		long i, n = strtol(argv[3], NULL, 10) * 10;
+
+		if (paas_lock_acquire(endpoints, argv[0], argv[1], atoi(argv[2]), &l, &err) < 0)
+			goto fail;
+		printf("locked\n");
+		fflush(stdout);
+		for (i = 0; i < n && paas_lock_held(l); i++)
+			nanosleep(&ts, NULL);
+		if (!paas_lock_held(l))
+			printf("lost\n");
+		paas_lock_release(l);
+		printf("released\n");
 	} else if (strcmp(cmd, "health") == 0 && argc == 0) {
 		if (paas_etcd_health(e, &err) < 0)
 			goto fail;
