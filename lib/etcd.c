@@ -493,11 +493,6 @@ paas_etcd_lease_keepalive(struct paas_etcd *e, int64_t id, int64_t *ttl,
 	if (call(e, "/v3/lease/keepalive", json_pack("{s:o}", "ID", i64str(id)), 1, &o, err) < 0)
 		return -1;
 	r = json_object_get(o, "result");
-	if (r == NULL && json_object_get(o, "error") != NULL) {
-		gateway_error(e, json_object_get(o, "error"), 500, err);
-		json_decref(o);
-		return -1;
-	}
 	*ttl = get_i64(r, "TTL");
 	json_decref(o);
 	if (*ttl <= 0)
@@ -543,8 +538,7 @@ on_watch_line(const char *line, size_t len, void *arg)
 		return 0;	/* not a message; ignore */
 	w->delivered = 1;
 	if ((r = json_object_get(o, "result")) == NULL) {
-		gateway_error(w->e, json_object_get(o, "error") ? json_object_get(o, "error") : o,
-		    500, &w->err);
+		gateway_error(w->e, o, 500, &w->err);
 		w->failed = 1;
 		rc = 1;
 		goto out;

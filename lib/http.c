@@ -171,13 +171,6 @@ paas_http_nendpoints(const struct paas_http *h)
 }
 
 void
-paas_http_use(struct paas_http *h, size_t i)
-{
-	if (i < h->nep)
-		h->cur = i;
-}
-
-void
 paas_http_next(struct paas_http *h)
 {
 	h->cur = (h->cur + 1) % h->nep;
@@ -426,6 +419,19 @@ reason(struct paas_buf *out, struct xfer *x, CURLcode rc, long timeout_ms)
 		out->data[--out->len] = '\0';
 }
 
+/* Add "NAME (reason)" to the list of what went wrong, after sep if it is not
+ * the first. */
+static void
+add_reason(struct paas_buf *why, const char *sep, const char *name, struct xfer *x,
+    CURLcode rc, long timeout_ms)
+{
+	if (why->len)
+		paas_buf_adds(why, sep);
+	paas_buf_addf(why, "%s (", name);
+	reason(why, x, rc, timeout_ms);
+	paas_buf_adds(why, ")");
+}
+
 static int
 fail(struct paas_http *h, struct paas_buf *why, int status, struct paas_err *err)
 {
@@ -460,21 +466,14 @@ perform(struct paas_http *h, struct xfer *x, int stream, struct paas_err *err)
 		    !unreachable(c, rc, x->req->idempotent)) {
 			/* Broken in the middle, or not a connection problem: another
 			 * endpoint would not help, the caller decides. */
-			if (why.len)
-				paas_buf_adds(&why, "; then ");
-			paas_buf_addf(&why, "%s (", ep->name);
-			reason(&why, x, rc, stream ? h->connect_timeout_ms : h->timeout_ms);
-			paas_buf_adds(&why, ")");
+			add_reason(&why, "; then ", ep->name, x, rc,
+			    stream ? h->connect_timeout_ms : h->timeout_ms);
 			return fail(h, &why, PAAS_EUNAVAIL, err);
 		}
-		if (why.len)
-			paas_buf_adds(&why, h->nep > 2 ? ", " : " or ");
-		paas_buf_addf(&why, "%s (", ep->name);
-		reason(&why, x, rc, (rc == CURLE_OPERATION_TIMEDOUT && !stream) ?
-		    h->timeout_ms : h->connect_timeout_ms);
-		paas_buf_adds(&why, ")");
+		add_reason(&why, h->nep > 2 ? ", " : " or ", ep->name, x, rc,
+		    (rc == CURLE_OPERATION_TIMEDOUT && !stream) ? h->timeout_ms : h->connect_timeout_ms);
 		xfer_reset(x);
-		h->cur = (h->cur + 1) % h->nep;
+		paas_http_next(h);
 	}
 	if (rc != CURLE_OK && !x->stopped)
 		return fail(h, &why, PAAS_EUNAVAIL, err);
@@ -602,15 +601,12 @@ paas_http_multi(struct paas_http_job *jobs, size_t n, long timeout_ms)
 				pending--;
 				continue;
 			}
-			if (s->why.len)
-				paas_buf_adds(&s->why, " or ");
-			paas_buf_addf(&s->why, "%s (", h->ep[h->cur].name);
-			reason(&s->why, x, rc, rc == CURLE_OPERATION_TIMEDOUT ?
-			    (timeout_ms ? timeout_ms : h->timeout_ms) : h->connect_timeout_ms);
-			paas_buf_adds(&s->why, ")");
+			add_reason(&s->why, " or ", h->ep[h->cur].name, x, rc,
+			    rc == CURLE_OPERATION_TIMEDOUT ? (timeout_ms ? timeout_ms : h->timeout_ms) :
+			    h->connect_timeout_ms);
 			if (unreachable(x->curl, rc, 0) && ++s->tries < h->nep) {
 				xfer_reset(x);
-				h->cur = (h->cur + 1) % h->nep;
+				paas_http_next(h);
 				job_start(m, job, s, timeout_ms);
 				continue;
 			}

@@ -62,8 +62,6 @@ void paas_http_free(struct paas_http *h);
 /* The endpoint the next request goes to, as the user wrote it (borrowed). */
 const char *paas_http_endpoint(const struct paas_http *h);
 size_t paas_http_nendpoints(const struct paas_http *h);
-/* Make endpoint i the current one (for callers with better knowledge). */
-void paas_http_use(struct paas_http *h, size_t i);
 /* Move on to the next endpoint (after a failure the caller noticed). */
 void paas_http_next(struct paas_http *h);
 

@@ -760,7 +760,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 				}
 				if (get_str(c, v->kids[j + 1], "constraints", &val) < 0)
 					goto fail;
-				if (!only_chars(val, "._-") || strlen(val) > 128) {
+				if (!paas_valid_label(val)) {
 					at(c, v->kids[j + 1], "constraints %s: '%.64s' is not a label value (letters, digits, . _ -)",
 					    v->kids[j]->s, val);
 					goto fail;
