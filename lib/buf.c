@@ -211,3 +211,16 @@ paas_base64_decode(const char *s, size_t *len)
 		*len = o;
 	return out;
 }
+
+void
+paas_hash_hex(const char *data, size_t len, char out[17])
+{
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= (unsigned char)data[i];
+		h *= 0x100000001b3ULL;
+	}
+	snprintf(out, 17, "%016llx", h);
+}

@@ -33,6 +33,10 @@ void *paas_xrealloc(void *p, size_t n);
 char *paas_xstrdup(const char *s);
 char *paas_xstrndup(const char *s, size_t n);
 
+/* A 64-bit FNV-1a hash as 16 hex digits in out: a fingerprint for change
+ * detection, not a cryptographic hash. */
+void paas_hash_hex(const char *data, size_t len, char out[17]);
+
 /* Base64 (RFC 4648, padded).  Both return a NUL-terminated string the caller
  * frees; decode returns NULL on malformed input. */
 char *paas_base64_encode(const void *data, size_t len);

@@ -73,6 +73,8 @@ int paas_docker_images(struct paas_docker *d, json_t **out, struct paas_err *err
 /* *out is NULL when there is no such image. */
 int paas_docker_image_inspect(struct paas_docker *d, const char *name,
     json_t **out, struct paas_err *err);
+/* Pull image (a reference with its tag) from its registry. */
+int paas_docker_image_pull(struct paas_docker *d, const char *image, struct paas_err *err);
 /* Import a root filesystem tarball as image repo:tag; *id (if not NULL) gets
  * the image ID (caller frees). */
 int paas_docker_image_import(struct paas_docker *d, FILE *tar, const char *repo,

@@ -53,6 +53,21 @@ int paas_spec_load(const char *path, json_t **spec, struct paas_err *err);
  * newline at the end (caller frees). */
 char *paas_spec_dump(const json_t *spec);
 
+/* The environment of service svc (an object of spec's "services"): the
+ * file's env overlaid by the service's, as a new object.  *secret, if not
+ * NULL, gets a new object whose keys are the names that hold ${VAR}. */
+json_t *paas_spec_service_env(const json_t *spec, const json_t *svc, json_t **secret);
+/* What a service's containers run, as 16 hex digits: it changes with
+ * anything that reaches a container (image, cmd, env as written, ports,
+ * health, resources, ...) and not with instances or update. */
+void paas_spec_service_version(const json_t *spec, const char *deployment,
+    const char *service, char out[17]);
+/* value with ${NAME} read from the environment and $${ made a literal ${
+ * (*out: caller frees).  An unset variable is PAAS_EINVAL naming it and what
+ * (e.g. "env DB_PASSWORD"); the value itself never appears in a message. */
+int paas_spec_expand(const char *what, const char *value, char **out,
+    struct paas_err *err);
+
 /* Checks shared with other commands; each returns 1 when s is acceptable. */
 int paas_valid_name(const char *s);		/* deployment or service */
 int paas_valid_domain(const char *s);		/* RFC 1123, lower case */

@@ -7,19 +7,6 @@
 
 #define DOCKER "/usr/bin/docker"
 
-void
-paas_hash_hex(const char *data, size_t len, char out[17])
-{
-	unsigned long long h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)data[i];
-		h *= 0x100000001b3ULL;
-	}
-	snprintf(out, 17, "%016llx", h);
-}
-
 char *
 paas_unit_env_word(const char *name, const char *value)
 {
@@ -87,17 +74,6 @@ word(struct paas_buf *b, const char *arg)
 }
 
 static int
-in_array(const json_t *a, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < json_array_size(a); i++)
-		if (strcmp(json_string_value(json_array_get(a, i)), s) == 0)
-			return 1;
-	return 0;
-}
-
-static int
 cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -107,43 +83,19 @@ static void
 render_service(const json_t *spec, const char *dep, const char *name, const json_t *svc,
     struct paas_buf *u)
 {
-	const json_t *genv = json_object_get(spec, "env"), *senv = json_object_get(svc, "env");
-	const json_t *gsec = json_object_get(spec, "secret_env"), *ssec = json_object_get(svc, "secret_env");
-	json_t *env = json_object(), *v, *health = json_object_get(svc, "health");
-	json_t *secret = json_object(), *res = json_object_get(svc, "resources");
+	json_t *env, *secret, *v, *health = json_object_get(svc, "health");
+	const json_t *res = json_object_get(svc, "resources");
 	const char *k, *image = json_string_value(json_object_get(svc, "image"));
 	const char *restart = json_string_value(json_object_get(svc, "restart"));
 	int global = json_is_true(json_object_get(svc, "global"));
 	const char *inst = global ? "%H" : "%i";
 	const char **names;
-	char hash[17], *canon, *tmp;
+	char hash[17];
 	struct paas_buf cname = PAAS_BUF_INIT, img = PAAS_BUF_INIT;
 	size_t i, n;
 
-	json_object_foreach((json_t *)genv, k, v) {
-		json_object_set(env, k, v);
-		if (in_array(gsec, k))
-			json_object_set_new(secret, k, json_true());
-	}
-	json_object_foreach((json_t *)senv, k, v) {
-		json_object_set(env, k, v);
-		if (in_array(ssec, k))
-			json_object_set_new(secret, k, json_true());
-		else
-			json_object_del(secret, k);
-	}
-	/* The version changes whenever anything the unit runs changes. */
-	tmp = paas_spec_dump(svc);
-	canon = paas_spec_dump(env);
-	{
-		struct paas_buf hb = PAAS_BUF_INIT;
-
-		paas_buf_addf(&hb, "%s\n%s\n%s", dep, tmp, canon);
-		paas_hash_hex(hb.data, hb.len, hash);
-		paas_buf_free(&hb);
-	}
-	free(tmp);
-	free(canon);
+	env = paas_spec_service_env(spec, svc, &secret);
+	paas_spec_service_version(spec, dep, name, hash);
 	paas_buf_addf(&cname, "%s-%s-%s", dep, name, inst);
 	if (image)
 		paas_buf_adds(&img, image);

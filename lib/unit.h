@@ -28,7 +28,4 @@ char *paas_unit_env_word(const char *name, const char *value);
  * \ " % and $ escaped (caller frees). */
 char *paas_unit_exec_word(const char *arg);
 
-/* A 64-bit FNV-1a hash as 16 hex digits in out. */
-void paas_hash_hex(const char *data, size_t len, char out[17]);
-
 #endif

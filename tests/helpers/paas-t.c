@@ -6,6 +6,7 @@
  *   paas-t [-c MS] [-t MS] [--tls-ca F --tls-cert F --tls-key F] [--insecure]
  *          docker URL CMD ARGS...
  *   paas-t [-t MS] multi URL...          (GET /_ping or /health on each at once)
+ *   paas-t [-t MS] probe MS MIN STOPFILE URL...  (count 2xx answers every MS until STOPFILE)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "paas.h"
 #include "state.h"
@@ -416,6 +418,67 @@ out:
 	return rc;
 }
 
+/* probe INTERVAL_MS MIN STOPFILE URL...: every INTERVAL_MS fetch every URL at
+ * once and count the 2xx answers, until STOPFILE exists; then print
+ * "rounds=N gaps=G min=M" where a gap is a round with fewer than MIN. */
+static int
+probe_main(int argc, char **argv, struct paas_http_opts *o)
+{
+	long every, min, rounds = 0, gaps = 0, lowest = -1;
+	int n = argc - 3, i;
+	struct paas_http_job *jobs;
+	char **paths;
+
+	if (argc < 4)
+		usage();
+	every = atol(argv[0]);
+	min = atol(argv[1]);
+	jobs = calloc((size_t)n, sizeof(*jobs));
+	paths = calloc((size_t)n, sizeof(*paths));
+	for (i = 0; i < n; i++) {
+		struct paas_err err = PAAS_ERR_INIT;
+		char *u = strdup(argv[3 + i]), *p = strchr(strstr(u, "://") + 3, '/');
+
+		paths[i] = strdup(p ? p : "/");
+		if (p)
+			*p = '\0';
+		if ((jobs[i].client = paas_http_new("server", u, o, &err)) == NULL)
+			return die(&err);
+		free(u);
+	}
+	while (access(argv[2], F_OK) != 0) {
+		struct timespec ts = { every / 1000, (every % 1000) * 1000000 };
+		long ok = 0;
+
+		for (i = 0; i < n; i++) {
+			memset(&jobs[i].req, 0, sizeof(jobs[i].req));
+			jobs[i].req.method = "GET";
+			jobs[i].req.path = paths[i];
+		}
+		paas_http_multi(jobs, (size_t)n, every > 20 ? every : 20);
+		for (i = 0; i < n; i++) {
+			if (jobs[i].rc == 0 && jobs[i].resp.status / 100 == 2)
+				ok++;
+			paas_http_resp_free(&jobs[i].resp);
+			paas_err_clear(&jobs[i].err);
+		}
+		rounds++;
+		if (ok < min)
+			gaps++;
+		if (lowest < 0 || ok < lowest)
+			lowest = ok;
+		nanosleep(&ts, NULL);
+	}
+	printf("rounds=%ld gaps=%ld min=%ld\n", rounds, gaps, lowest);
+	for (i = 0; i < n; i++) {
+		paas_http_free(jobs[i].client);
+		free(paths[i]);
+	}
+	free(jobs);
+	free(paths);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -449,6 +512,8 @@ main(int argc, char **argv)
 		rc = docker_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "multi") == 0)
 		rc = multi_main(argc - 1, argv + 1, &o);
+	else if (strcmp(argv[0], "probe") == 0)
+		rc = probe_main(argc - 1, argv + 1, &o);
 	else
 		usage();
 	return rc;

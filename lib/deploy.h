@@ -1,0 +1,87 @@
+/*
+ * Deployments: releases in etcd and containers on the Docker hosts brought
+ * to agree with them (paas-deploy(1), paas-scale(1)).
+ *
+ * Every change is a convergence.  Under the deployment's lock the hosts are
+ * asked which containers carry the label paas.deployment=DEP; each is
+ * matched against the release by service, instance and version (a hash of
+ * what its container runs, see paas_spec_service_version()); the plan says
+ * which instances to start (placed on hosts) and which containers to
+ * remove.  A run killed at any moment therefore leaves nothing the next run
+ * cannot see and finish: containers are found by label, not by a record.
+ *
+ * The etcd keys (paas(7)):
+ *   /paas/v1/deployments/DEP/release       "N", the current release
+ *   /paas/v1/deployments/DEP/releases/N    {"release","kind","from","spec",
+ *                                           "images","git","time","user","status"}
+ *   /paas/v1/instances/DEP/SVC/ID          {"host","address","container","name",
+ *                                           "release","version","ports"}
+ *
+ * Progress is reported as events (JSON objects with an "event" key: plan,
+ * lock, release, resume, start, healthy, unhealthy, stop, rollback, done,
+ * unchanged) to a callback; the library never prints.
+ */
+#ifndef PAAS_DEPLOY_H
+#define PAAS_DEPLOY_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+#define PAAS_PORT_MIN	30000	/* host ports for published container ports */
+#define PAAS_PORT_MAX	32767
+
+typedef void (*paas_deploy_event_fn)(const json_t *ev, void *arg);
+
+struct paas_deploy_opts {
+	const char *etcd;		/* endpoints */
+	const char *deployment;
+	int dry_run;			/* plan and report, change nothing */
+	int lock_ttl;			/* seconds; 0: 15 */
+	const char *holder;		/* who takes the lock ("user@host pid N") */
+	const char *user;		/* recorded in releases */
+	const char *git;		/* commit of the Servicefile, or NULL */
+	int stop_timeout;		/* seconds docker waits before SIGKILL; 0: 10 */
+	paas_deploy_event_fn event;
+	void *arg;
+};
+
+/*
+ * Apply spec (a canonical spec, borrowed).  Nothing to do: one "unchanged"
+ * event and 0.  A rollout that fails its health checks puts the previous
+ * release back (when the service says failure_action: rollback) and fails
+ * with PAAS_EFAILED, the message ending with the failing instance's last
+ * log lines.  A held lock or an unreachable etcd or host is PAAS_EUNAVAIL;
+ * a plan that cannot be placed, or an unset ${VAR}, is PAAS_EFAILED or
+ * PAAS_EINVAL before anything starts.
+ */
+int paas_deploy_apply(const struct paas_deploy_opts *o, const json_t *spec,
+    struct paas_err *err);
+
+/* Put release n back (0: the one before the current, skipping failed
+ * ones), as a new release of kind "rollback". */
+int paas_deploy_rollback(const struct paas_deploy_opts *o, int64_t n,
+    struct paas_err *err);
+
+/* counts: {SERVICE: N} (borrowed).  A new release of kind "scale" with the
+ * current spec but these instance counts. */
+int paas_deploy_scale(const struct paas_deploy_opts *o, const json_t *counts,
+    struct paas_err *err);
+
+/* Every container of the deployment removed from every host, and its keys
+ * from etcd. */
+int paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err);
+
+/* *releases gets the release records (without their spec), oldest first,
+ * each with "current": true|false; an unknown deployment gives an empty
+ * array. */
+int paas_deploy_history(const char *etcd, const char *deployment,
+    json_t **releases, struct paas_err *err);
+
+/* An event callback for commands: arg points to an int, non-zero for
+ * readable lines (a terminal), zero for one JSON object per line. */
+void paas_deploy_print_event(const json_t *ev, void *arg);
+
+#endif

@@ -1,0 +1,194 @@
+#!/bin/bash
+# paas-deploy against two Docker hosts (network namespaces, TCP+TLS) and a
+# real etcd: placement, health-gated start-first rollouts with no gap,
+# automatic rollback, the lock, history / rollback / destroy, paas-scale.
+. "$(dirname "$0")/lib-test.sh"
+. "$SRCDIR/tests/lib-etcd.sh"
+. "$SRCDIR/tests/lib-docker.sh"
+
+etcd_start
+docker_host_start a
+docker_host_start b
+export PAAS_ETCD=$ETCD_ENDPOINT
+E=$ETCD_ENDPOINT
+SF=$SRCDIR/tests/servicefiles/deploy
+
+# dk HOST ARGS: the docker CLI against a test host.
+dk() { local h=$1; shift; DOCKER_API_VERSION=1.41 /usr/bin/docker -H "${HOST_URL[$h]}" --tlsverify \
+	--tlscacert "$TLS_CA" --tlscert "$TLS_CERT" --tlskey "$TLS_KEY" "$@"; }
+# ids DEP: the IDs of every container of a deployment on both hosts, sorted.
+ids() { { dk a ps -aq --no-trunc -f "label=paas.deployment=$1"; dk b ps -aq --no-trunc -f "label=paas.deployment=$1"; } | sort; }
+count() { ids "$1" | grep -c . ; }
+# served DEP: "host:port" of every instance recorded in etcd.
+served() { "$PAAS_T" etcd "$E" range "/paas/v1/instances/$1/" | cut -d= -f2- | jq -r '"\(.address):\(.ports."8000")"'; }
+# web.yml with VERSION and the command changed to V.
+version() { sed "s/VERSION: v1/VERSION: $1/" "$SF/web.yml" >"web-$1.yml"; echo "web-$1.yml"; }
+
+test_expect_success 'hosts a and b registered' '
+	paas-cluster hosts add a --docker "${HOST_URL[a]}" $TLS_OPTS --label role=web &&
+	paas-cluster hosts add b --docker "${HOST_URL[b]}" $TLS_OPTS --label role=web
+'
+
+test_expect_success 'three instances across the two hosts answer HTTP' '
+	paas-deploy -D shop "$SF/web.yml" >out &&
+	jq -e -s "map(.event) | .[0] == \"lock\" and index(\"plan\") and index(\"release\") and .[-1] == \"done\"" out &&
+	expect_eq "$(count shop)" 3 &&
+	[ "$(dk a ps -q | wc -l)" -ge 1 ] && [ "$(dk b ps -q | wc -l)" -ge 1 ] &&
+	served shop >addrs && expect_eq "$(wc -l <addrs)" 3 &&
+	for x in $(cat addrs); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v1 || return 1; done
+'
+
+test_expect_success 'the same file again: "No changes.", no container touched' '
+	ids shop >before &&
+	paas-deploy -D shop "$SF/web.yml" >out &&
+	jq -e -s "map(.event) == [\"lock\", \"unchanged\"]" out &&
+	paas-deploy -D shop --table "$SF/web.yml" >out && expect_grep "^No changes.$" out &&
+	ids shop >after && cmp before after
+'
+
+# probe_start MIN: count the instances answering, every 50 ms, on the ports
+# the plan hands out first on both hosts, until probe_stop.
+probe_start() {
+	local urls="" h p
+	rm -f stop
+	for h in a b; do for p in $(seq 30000 30007); do urls="$urls http://${HOST_IP[$h]}:$p/version"; done; done
+	"$PAAS_T" -c 40 -t 40 probe 50 "$1" stop $urls >probe.out &
+	probe_pid=$!
+	at_exit "kill $probe_pid"
+	sleep 0.5
+}
+probe_stop() { touch stop; wait $probe_pid; cat probe.out; }
+
+test_expect_success 'a changed command rolls out one by one, start-first, no gap in 50 ms probes' '
+	probe_start 3 &&
+	paas-deploy -D shop "$(version v2)" >out; rc=$?; probe_stop &&
+	expect_eq $rc 0 &&
+	jq -e "select(.event == \"done\") | .started == 3 and .stopped == 3" out &&
+	jq -r "select(.event == \"start\" or .event == \"healthy\" or .event == \"stop\") | .event" out | tr "\n" " " >order &&
+	expect_eq "$(cat order)" "start healthy stop start healthy stop start healthy stop " &&
+	grep -q "gaps=0 " probe.out && rounds=$(sed "s/rounds=\([0-9]*\).*/\1/" probe.out) &&
+	[ "$rounds" -ge 20 ] &&
+	served shop >addrs && expect_eq "$(wc -l <addrs)" 3 &&
+	for x in $(cat addrs); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v2 || return 1; done
+'
+
+test_expect_success 'a release that never gets healthy is rolled back: exit 1, logs, old one serves' '
+	sed "s|http: /version|http: /missing|" "$(version v3)" >bad.yml &&
+	ids shop >before &&
+	probe_start 3 &&
+	paas-deploy -D shop bad.yml >out 2>err; rc=$?; probe_stop &&
+	expect_eq $rc 1 &&
+	expect_grep "web instance 1 on host . did not become healthy within" err &&
+	expect_grep "HTTP 404 from /missing" err &&
+	expect_grep "rolled back to release 2" err &&
+	expect_grep "web v3 starting" err &&
+	jq -e "select(.event == \"rollback\") | .from == 3 and .to == 2" out &&
+	grep -q "gaps=0 " probe.out &&
+	ids shop >after && cmp before after &&
+	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v2 || return 1; done &&
+	paas-deploy -D shop history >h &&
+	jq -e -s "map(.status) == [\"ok\", \"ok\", \"failed\"] and (map(.current) == [false, true, false])" h
+'
+
+test_expect_success 'an unset ${VAR} exits 3 before anything changes' '
+	sed "s|VERSION: v1|VERSION: v1, TOKEN: \"\${NOT_SET_HERE}\"|" "$SF/web.yml" >secret.yml &&
+	ids shop >before &&
+	expect_status 3 paas-deploy -D shop secret.yml 2>err &&
+	expect_grep "service web: env TOKEN: \${NOT_SET_HERE} is not set in the environment" err &&
+	ids shop >after && cmp before after &&
+	expect_eq "$(paas-deploy -D shop history | wc -l)" 3 &&
+	NOT_SET_HERE=s3cr3t-value paas-deploy -D shop --dry-run secret.yml >out &&
+	! grep -q s3cr3t out
+'
+
+test_expect_success 'a plan that cannot be placed fails before anything starts, saying why' '
+	sed "s|instances: 3|instances: 3\n  constraints: {role: db}|" "$SF/web.yml" >db.yml &&
+	ids shop >before &&
+	expect_status 1 paas-deploy -D shop db.yml 2>err &&
+	expect_grep "cannot place web instance 1: a: wants role=db, has role=web; b: wants role=db, has role=web" err &&
+	sed "s|instances: 3|instances: 3\n  conflicts: [web]|" "$SF/web.yml" >one.yml &&
+	expect_status 1 paas-deploy -D shop one.yml 2>err &&
+	expect_grep "cannot place web instance 3: a: runs web (conflicts); b: runs web (conflicts)" err &&
+	ids shop >after && cmp before after
+'
+
+test_expect_success 'an unreachable host: exit 2 naming it, nothing changed' '
+	paas-cluster hosts add c --docker tcp://127.0.0.1:$(free_port) $TLS_OPTS --no-check &&
+	ids shop >before &&
+	expect_status 2 paas-deploy -D shop "$(version v5)" 2>err &&
+	expect_grep "host c: cannot reach docker at tcp://127.0.0.1:" err &&
+	paas-cluster hosts rm c &&
+	ids shop >after && cmp before after
+'
+
+test_expect_success 'two deploys of one deployment at once: one runs, the other exits 2 naming the holder' '
+	f=$(version v6)
+	(paas-deploy -D shop "$f" >o1 2>e1; echo $? >rc1) &
+	p1=$!
+	(paas-deploy -D shop "$f" >o2 2>e2; echo $? >rc2) &
+	p2=$!
+	wait $p1 $p2 &&
+	expect_eq "$(cat rc1 rc2 | sort | tr "\n" " ")" "0 2 " &&
+	cat e1 e2 | expect_grep "deployment shop is locked by .*@.* pid [0-9]* since 20" /dev/stdin &&
+	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v6 || return 1; done
+'
+
+test_expect_success 'two deployments deploy in parallel without interfering' '
+	ids shop >before
+	f1=$(version b1) f2=$(version n1)
+	(paas-deploy -D blog "$f1" >o1 2>e1; echo $? >rc1) &
+	p1=$!
+	(paas-deploy -D news "$f2" >o2 2>e2; echo $? >rc2) &
+	p2=$!
+	wait $p1 $p2 &&
+	expect_eq "$(cat rc1 rc2 | tr "\n" " ")" "0 0 " &&
+	expect_eq "$(count blog)" 3 && expect_eq "$(count news)" 3 &&
+	for x in $(served blog); do expect_eq "$(curl -fsS -m 2 http://$x/version)" b1 || return 1; done &&
+	for x in $(served news); do expect_eq "$(curl -fsS -m 2 http://$x/version)" n1 || return 1; done &&
+	ids shop >after && cmp before after
+'
+
+test_expect_success 'history lists every release, the current one marked' '
+	paas-deploy -D shop history >h &&
+	jq -e -s "map(.release) == [1, 2, 3, 4] and map(.kind) == [\"deploy\", \"deploy\", \"deploy\", \"deploy\"]
+		and map(.current) == [false, false, false, true] and (.[3].previous == 2)" h &&
+	paas-deploy -D shop --table history >t && expect_grep "^\*4 *deploy" t
+'
+
+test_expect_success 'rollback puts the previous release back as a new release' '
+	paas-deploy -D shop rollback >out &&
+	paas-deploy -D shop history | tail -n 1 | jq -e ".release == 5 and .kind == \"rollback\" and .from == 2 and .current" &&
+	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v2 || return 1; done &&
+	expect_eq "$(count shop)" 3 &&
+	paas-deploy -D shop rollback 4 >out &&
+	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v6 || return 1; done &&
+	expect_status 1 paas-deploy -D shop rollback 99 2>err && expect_grep "has no release 99" err &&
+	expect_eq "$(count blog)" 3
+'
+
+test_expect_success 'paas-scale web=5, web=1, web=0: counts on the hosts and keys in etcd' '
+	paas-scale -D shop web=5 >out && expect_eq "$(count shop)" 5 &&
+	expect_eq "$(served shop | wc -l)" 5 &&
+	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v6 || return 1; done &&
+	paas-scale -D shop web=1 >out && expect_eq "$(count shop)" 1 && expect_eq "$(served shop | wc -l)" 1 &&
+	paas-scale -D shop web=0 >out && expect_eq "$(count shop)" 0 && expect_eq "$(served shop | wc -l)" 0 &&
+	paas-deploy -D shop history | tail -n 1 | jq -e ".kind == \"scale\"" &&
+	n=$(paas-deploy -D shop history | tail -n 1 | jq .release) && expect_eq "$n" 9 &&
+	"$PAAS_T" etcd "$E" get /paas/v1/deployments/shop/releases/$n | jq -e ".spec.services.web.instances == 0" &&
+	expect_status 3 paas-scale -D shop nosuch=2 2>err && expect_grep "deployment shop has no service nosuch" err &&
+	expect_status 3 paas-scale -D shop web=-1 2>err &&
+	paas-scale -D shop web=2 >out && expect_eq "$(count shop)" 2 &&
+	expect_eq "$(count blog)" 3
+'
+
+test_expect_success 'destroy removes every container and key of the deployment, and only those' '
+	expect_status 3 paas-deploy -D shop destroy </dev/null 2>err && expect_grep "say --yes" err &&
+	paas-deploy -D shop destroy --yes >out &&
+	expect_eq "$(count shop)" 0 &&
+	expect_eq "$("$PAAS_T" etcd "$E" range /paas/v1/deployments/shop/ | wc -l)" 0 &&
+	expect_eq "$("$PAAS_T" etcd "$E" range /paas/v1/instances/shop/ | wc -l)" 0 &&
+	expect_eq "$(count blog)" 3 && expect_eq "$(count news)" 3 &&
+	expect_eq "$(paas-deploy -D shop history | wc -l)" 0
+'
+
+test_done
