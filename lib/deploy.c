@@ -832,8 +832,17 @@ start_instance(struct run *r, struct action *a, struct paas_err *err)
 		json_decref(cfg);
 		if ((cfg = container_config(r, a, err)) == NULL)
 			goto out;
-		if (paas_docker_create(a->h->d, name.data, cfg, &a->id, err) < 0)
-			goto wrap;
+		if (paas_docker_create(a->h->d, name.data, cfg, &a->id, err) < 0) {
+			struct paas_err e2 = PAAS_ERR_INIT;
+
+			/* A run killed while Docker was creating it leaves the name
+			 * taken by a container we have not seen: it is ours. */
+			if (strstr(err->msg, "is already in use") == NULL ||
+			    paas_docker_remove(a->h->d, name.data, 1, &e2) < 0)
+				goto wrap;
+			paas_err_clear(err);
+			continue;
+		}
 		if (paas_docker_start(a->h->d, a->id, err) == 0)
 			break;
 		/* Something outside Docker may hold a port the plan picked. */
