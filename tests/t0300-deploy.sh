@@ -46,6 +46,17 @@ test_expect_success 'the same file again: "No changes.", no container touched' '
 	ids shop >after && cmp before after
 '
 
+test_expect_success '--dry-run prints the plan and changes nothing, without the lock' '
+	ids shop >before &&
+	paas-deploy -D shop --dry-run "$(version v2)" >out &&
+	jq -e -s "length == 1 and .[0].event == \"plan\" and .[0].dry_run and .[0].release == 2
+		and (.[0].start | length) == 3 and (.[0].stop | length) == 3
+		and (.[0].start | map(.host) | sort | unique) == [\"a\", \"b\"]" out &&
+	ids shop >after && cmp before after &&
+	expect_eq "$("$PAAS_T" etcd "$E" get /paas/v1/deployments/shop/release)" 1 &&
+	paas-deploy -D shop --table --dry-run "$(version v2)" >t && expect_grep "^dry run: plan for release 2: start 3, stop 3" t
+'
+
 # probe_start MIN: count the instances answering, every 50 ms, on the ports
 # the plan hands out first on both hosts, until probe_stop.
 probe_start() {
