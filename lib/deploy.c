@@ -401,6 +401,20 @@ unfit(const struct run *r, const struct host *h, const char *name, const json_t 
 	return why->len > n0;
 }
 
+/* Whether x is a better home than best for an instance of svc: the host
+ * the instance ran on (prefer), then fewest of the service, then fewest of
+ * the deployment; hosts come in name order, so ties go to the first. */
+static int
+better(const struct host *x, const struct host *best, const struct host *prefer,
+    const char *svc)
+{
+	if ((x == prefer) != (best == prefer))
+		return x == prefer;
+	if (count_on(x, svc) != count_on(best, svc))
+		return count_on(x, svc) < count_on(best, svc);
+	return count_all(x) < count_all(best);
+}
+
 /* Container ports published: the service's, and the health check's. */
 static json_t *
 pick_ports(struct host *h, const json_t *svc, struct paas_err *err)
@@ -604,12 +618,7 @@ plan(struct run *r, struct paas_err *err)
 				}
 				why.len = n0;
 				why.data[n0] = '\0';
-				if (best == NULL ||
-				    (prefer && x == prefer->h) - (prefer && best == prefer->h) > 0 ||
-				    ((prefer && x == prefer->h) == (prefer && best == prefer->h) &&
-				    (count_on(x, names[i]) < count_on(best, names[i]) ||
-				    (count_on(x, names[i]) == count_on(best, names[i]) &&
-				    count_all(x) < count_all(best)))))
+				if (best == NULL || better(x, best, prefer ? prefer->h : NULL, names[i]))
 					best = x;
 			}
 			if (best == NULL) {
