@@ -109,7 +109,9 @@ paas_host_docker(const json_t *host, long timeout_ms, struct paas_err *err)
 	o.key_file = json_string_value(json_object_get(tls, "key"));
 	o.insecure = json_is_true(json_object_get(host, "insecure"));
 	o.timeout_ms = timeout_ms;
-	o.connect_timeout_ms = timeout_ms;
+	/* A host that drops packets should not hold a deploy for a whole
+	 * request timeout before it is named. */
+	o.connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000;
 	return paas_docker_new(json_string_value(json_object_get(host, "docker")), &o, err);
 }
 

@@ -33,7 +33,8 @@ int paas_host_put(struct paas_etcd *e, const json_t *host, int create_only,
 int paas_host_list(struct paas_etcd *e, json_t **hosts, struct paas_err *err);
 /* Removing a host that is not there is an error (PAAS_EFAILED). */
 int paas_host_remove(struct paas_etcd *e, const char *name, struct paas_err *err);
-/* A Docker client for a host object (caller frees). */
+/* A Docker client for a host object (caller frees): requests time out
+ * after timeout_ms, connections after at most 5 s. */
 struct paas_docker *paas_host_docker(const json_t *host, long timeout_ms,
     struct paas_err *err);
 
