@@ -24,7 +24,7 @@ usage(FILE *f)
 	    "usage: %s [--etcd endpoints] [--json | --table] hosts ls\n"
 	    "       %s [--etcd endpoints] hosts add name --docker url [--label key=value ...]\n"
 	    "           [--tls-ca file --tls-cert file --tls-key file] [--insecure]\n"
-	    "           [--cpu n] [--memory size] [--no-check]\n"
+	    "           [--cpu n] [--memory size] [--address addr] [--no-check]\n"
 	    "       %s [--etcd endpoints] hosts rm name\n", prog, prog, prog);
 }
 
@@ -62,10 +62,11 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "no-check", no_argument, NULL, 'n' },
+		{ "address", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
-	const char *docker = NULL, *ca = NULL, *cert = NULL, *key = NULL, *name;
+	const char *address = NULL, *docker = NULL, *ca = NULL, *cert = NULL, *key = NULL, *name;
 	json_t *labels = json_object(), *host = NULL, *version = NULL;
 	long long cpu = 0, mem = 0;
 	int ch, insecure = 0, check = 1, rc = PAAS_EINVAL;
@@ -82,6 +83,13 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		case 'K': key = optarg; break;
 		case 'I': insecure = 1; break;
 		case 'n': check = 0; break;
+		case 'a':
+			if (!paas_valid_address(optarg)) {
+				rc = bad_usage("--address %.64s: expected an IP address or a host name", optarg);
+				goto out;
+			}
+			address = optarg;
+			break;
 		case 'l':
 			if ((eq = strchr(optarg, '=')) == NULL) {
 				rc = bad_usage("--label %s: expected key=value", optarg);
@@ -126,6 +134,7 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 	    "insecure", insecure, "labels", labels,
 	    "cpu_milli", cpu ? json_integer(cpu) : json_null(),
 	    "memory_bytes", mem ? json_integer(mem) : json_null());
+	json_object_set_new(host, "address", address ? json_string(address) : json_null());
 	if (!paas_valid_name(name)) {
 		rc = bad_usage("invalid host name '%.64s': use lower-case letters, digits and '-', "
 		    "starting with a letter", name);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1214,4 +1215,13 @@ paas_spec_expand(const char *what, const char *value, char **out,
 	if (*out == NULL)
 		*out = paas_xstrdup("");
 	return 0;
+}
+
+int
+paas_valid_address(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1 ||
+	    paas_valid_domain(s);
 }

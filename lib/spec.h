@@ -72,7 +72,8 @@ int paas_spec_expand(const char *what, const char *value, char **out,
 int paas_valid_name(const char *s);		/* deployment or service */
 int paas_valid_domain(const char *s);		/* RFC 1123, lower case */
 int paas_valid_env_name(const char *s);
-int paas_valid_label(const char *s);		/* label name or value: letters, digits, . _ - */
+int paas_valid_label(const char *s);
+int paas_valid_address(const char *s);		/* an IPv4 or IPv6 address, or a host name */		/* label name or value: letters, digits, . _ - */
 
 /* "256m", "1g", "1048576" -> bytes (at least 4 MiB); "0.5" -> 500 milli-CPUs.
  * Each returns 0, or -1 when s is not one. */

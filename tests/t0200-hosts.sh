@@ -72,4 +72,12 @@ test_expect_success 'etcd unreachable: exit 2, naming it' '
 	expect_grep "cannot reach etcd at $dead (connection refused)" err
 '
 
+test_expect_success '--address is recorded; a malformed one is refused, exit 3' '
+	paas-cluster hosts add h9 --docker "${HOST_URL[h1]}" $TLS_OPTS --address 192.0.2.7 &&
+	"$PAAS_T" etcd "$ETCD_ENDPOINT" get /paas/v1/hosts/h9 | jq -e ".address == \"192.0.2.7\"" &&
+	expect_status 3 paas-cluster hosts add h8 --docker "${HOST_URL[h1]}" $TLS_OPTS --address "1.2.3.4 bad" 2>err &&
+	expect_grep "expected an IP address or a host name" err &&
+	paas-cluster hosts rm h9
+'
+
 test_done
