@@ -6,6 +6,7 @@
  *   paas-t [-c MS] [-t MS] [--tls-ca F --tls-cert F --tls-key F] [--insecure]
  *          docker URL CMD ARGS...
  *   paas-t [-t MS] multi URL...          (GET /_ping or /health on each at once)
+ *   paas-t render ROUTES.json SERVERS.json PORT STATS_SOCKET   (HAProxy config)
  *   paas-t [-t MS] probe MS MIN STOPFILE URL...  (count 2xx answers every MS until STOPFILE)
  */
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "paas.h"
+#include "haproxy.h"
 #include "state.h"
 
 static const char *prog = "paas-t";
@@ -479,6 +481,38 @@ probe_main(int argc, char **argv, struct paas_http_opts *o)
 	return 0;
 }
 
+/* render ROUTES_FILE SERVERS_FILE HTTP_PORT STATS_SOCKET: the HAProxy
+ * configuration, skipped announcements on stderr. */
+static int
+render_main(int argc, char **argv)
+{
+	struct paas_haproxy_opts o = { 0 };
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *routes, *servers, *skipped = NULL, *m;
+	char *out;
+	size_t i;
+
+	if (argc != 4)
+		usage();
+	routes = json_load_file(argv[0], 0, NULL);
+	servers = json_load_file(argv[1], 0, NULL);
+	o.http_port = atoi(argv[2]);
+	o.stats_socket = argv[3];
+	if (paas_haproxy_render(routes, servers, &o, &out, &skipped, &err) < 0) {
+		json_decref(routes);
+		json_decref(servers);
+		return die(&err);
+	}
+	fputs(out, stdout);
+	json_array_foreach(skipped, i, m)
+		fprintf(stderr, "skipped: %s\n", json_string_value(m));
+	free(out);
+	json_decref(skipped);
+	json_decref(routes);
+	json_decref(servers);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -514,6 +548,8 @@ main(int argc, char **argv)
 		rc = multi_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "probe") == 0)
 		rc = probe_main(argc - 1, argv + 1, &o);
+	else if (strcmp(argv[0], "render") == 0)
+		rc = render_main(argc - 1, argv + 1);
 	else
 		usage();
 	return rc;

@@ -1,0 +1,38 @@
+/*
+ * The HAProxy configuration of the routes (paas-route(1)): pure, no network.
+ *
+ * One HTTP frontend routes by Host header to one backend per domain, whose
+ * servers are the announced instances of the domain's deployment and
+ * service.  The text is byte-for-byte the same for the same input: domains,
+ * users and servers are sorted.  Everything that reaches it is checked
+ * against a strict alphabet first, so nothing can add a line.
+ */
+#ifndef PAAS_HAPROXY_H
+#define PAAS_HAPROXY_H
+
+#include <jansson.h>
+
+#include "err.h"
+
+struct paas_haproxy_opts {
+	int http_port;			/* the frontend's port */
+	const char *tls_dir;		/* certificates for a TLS frontend, or NULL */
+	int https_port;			/* its port (0: 443) */
+	const char *stats_socket;	/* path of the runtime API socket, or NULL */
+	int hard_stop_after_s;		/* old workers go after this long (0: 30) */
+};
+
+/*
+ * routes: {DOMAIN: {"deployment", "service", "port": P|null, "auth": {USER: HASH},
+ *                   "sticky": BOOL, "health": PATH|null}}
+ * servers: [{"deployment", "service", "instance", "address", "port", "healthy"}]
+ * (both borrowed).  A route that is not well-formed is an error (PAAS_EINVAL,
+ * naming the domain); a server that is not is left out and named in
+ * *skipped (if not NULL; an array of messages the caller json_decref()s).
+ * *out gets the configuration (caller frees).
+ */
+int paas_haproxy_render(const json_t *routes, const json_t *servers,
+    const struct paas_haproxy_opts *o, char **out, json_t **skipped,
+    struct paas_err *err);
+
+#endif
