@@ -6,8 +6,6 @@
  * the next).  Also `history`, `rollback [N]` and `destroy`.
  */
 #include <getopt.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,9 +124,7 @@ main(int argc, char **argv)
 	struct paas_err err = PAAS_ERR_INIT;
 	enum paas_format fmt = PAAS_FORMAT_AUTO;
 	const char *etcd = NULL, *dep = getenv("PAAS_DEPLOYMENT");
-	char host[HOST_NAME_MAX + 1] = "localhost", holder[512], git[41], *end;
-	struct passwd *pw = getpwuid(getuid());
-	const char *user = getenv("USER") ? getenv("USER") : pw ? pw->pw_name : "unknown";
+	char git[41], *end;
 	int ch, yes = 0, table, rc;
 	json_t *spec = NULL;
 
@@ -164,12 +160,8 @@ main(int argc, char **argv)
 		return bad_usage("invalid deployment name '%.64s': use lower-case letters, digits and "
 		    "'-', starting with a letter, at most 63", dep);
 	table = paas_out_is_table(fmt);
-	gethostname(host, sizeof(host) - 1);
-	snprintf(holder, sizeof(holder), "%s@%s pid %ld", user, host, (long)getpid());
 	o.etcd = paas_etcd_endpoints(etcd);
 	o.deployment = dep;
-	o.holder = holder;
-	o.user = user;
 	o.event = paas_deploy_print_event;
 	o.arg = &table;
 

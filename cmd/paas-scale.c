@@ -6,8 +6,6 @@
  * instance and keeps the service defined.
  */
 #include <getopt.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,9 +60,7 @@ main(int argc, char **argv)
 	struct paas_err err = PAAS_ERR_INIT;
 	enum paas_format fmt = PAAS_FORMAT_AUTO;
 	const char *etcd = NULL, *dep = getenv("PAAS_DEPLOYMENT");
-	char host[HOST_NAME_MAX + 1] = "localhost", holder[512], *end;
-	struct passwd *pw = getpwuid(getuid());
-	const char *user = getenv("USER") ? getenv("USER") : pw ? pw->pw_name : "unknown";
+	char *end;
 	int ch, i, table, rc;
 	json_t *counts;
 
@@ -116,12 +112,8 @@ main(int argc, char **argv)
 		json_object_set_new(counts, argv[i], json_integer(n));
 	}
 	table = paas_out_is_table(fmt);
-	gethostname(host, sizeof(host) - 1);
-	snprintf(holder, sizeof(holder), "%s@%s pid %ld", user, host, (long)getpid());
 	o.etcd = paas_etcd_endpoints(etcd);
 	o.deployment = dep;
-	o.holder = holder;
-	o.user = user;
 	o.event = paas_deploy_print_event;
 	o.arg = &table;
 	rc = paas_deploy_scale(&o, counts, &err);

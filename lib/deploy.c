@@ -1,4 +1,6 @@
 #include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "docker.h"
 #include "etcd.h"
 #include "health.h"
+#include "jsonx.h"
 #include "out.h"
 #include "spec.h"
 #include "state.h"
@@ -75,6 +78,8 @@ struct run {
 	long long t0;
 	int started, stopped;
 	struct action *failed;		/* the instance that did not become healthy */
+	const char *user;
+	char holder[512];		/* user@host pid N */
 };
 
 static long long
@@ -354,17 +359,6 @@ count_all(const struct host *h)
 	return n;
 }
 
-static int
-in_list(const json_t *a, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < json_array_size(a); i++)
-		if (strcmp(json_string_value(json_array_get(a, i)), s) == 0)
-			return 1;
-	return 0;
-}
-
 /* Why service svc cannot go on h (appended to why), or 0 when it can. */
 static int
 unfit(const struct run *r, const struct host *h, const char *name, const json_t *svc,
@@ -387,9 +381,9 @@ unfit(const struct run *r, const struct host *h, const char *name, const json_t 
 	json_object_foreach((json_t *)json_object_get(r->spec, "services"), k, o) {
 		if (count_on(h, k) == 0)
 			continue;
-		if (in_list(json_object_get(svc, "conflicts"), k))
+		if (paas_json_has(json_object_get(svc, "conflicts"), k))
 			paas_buf_addf(why, ", runs %s (conflicts)", k);
-		else if (in_list(json_object_get(o, "conflicts"), name))
+		else if (paas_json_has(json_object_get(o, "conflicts"), name))
 			paas_buf_addf(why, ", runs %s, which conflicts with %s", k, name);
 	}
 	if (h->cpu_cap && cpu && h->cpu_used + cpu > h->cpu_cap)
@@ -477,28 +471,6 @@ actions_free(struct run *r)
 	r->nacts = 0;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The service names of spec, sorted (caller frees the array). */
-static const char **
-service_names(const json_t *spec, size_t *n)
-{
-	const json_t *services = json_object_get(spec, "services"), *v;
-	const char **names, *k;
-	size_t i = 0;
-
-	*n = json_object_size(services);
-	names = paas_xmalloc((*n ? *n : 1) * sizeof(*names));
-	json_object_foreach((json_t *)services, k, v)
-		names[i++] = k;
-	qsort(names, *n, sizeof(*names), cmp_str);
-	return names;
-}
-
 /* The instance IDs a service wants: "1".."N", or for a global service the
  * names of the hosts its constraints allow. */
 static json_t *
@@ -531,7 +503,7 @@ plan(struct run *r, struct paas_err *err)
 {
 	const json_t *services = json_object_get(r->spec, "services");
 	size_t nnames, i, j, k;
-	const char **names = service_names(r->spec, &nnames);
+	const char **names = paas_json_keys(json_object_get(r->spec, "services"), &nnames);
 	json_t **ids = paas_xmalloc((nnames ? nnames : 1) * sizeof(*ids));
 	char (*versions)[17] = paas_xmalloc((nnames ? nnames : 1) * sizeof(*versions));
 	int rc = -1;
@@ -690,32 +662,32 @@ prepare(struct run *r, json_t **images, struct paas_err *err)
 		const char *image = json_string_value(json_object_get(a->svc, "image"));
 		json_t *env, *v, *per, *info = NULL;
 		const char *k;
+		int rc = 0;
 
 		if (a->keep)
 			continue;
-		if (image == NULL) {
-			json_decref(*images);
-			*images = NULL;
-			return paas_err_set(err, PAAS_EINVAL, "service %s: building from git is not "
-			    "supported by paas-deploy yet: build and push the image, then give it "
-			    "as image", a->service);
-		}
-		env = paas_spec_service_env(r->spec, a->svc, NULL);
-		json_object_foreach(env, k, v) {
-			char *x, what[300];
-
-			snprintf(what, sizeof(what), "service %s: env %s", a->service, k);
-			if (paas_spec_expand(what, json_string_value(v), &x, err) < 0) {
-				json_decref(env);
-				json_decref(*images);
-				*images = NULL;
-				return -1;
+		/* The service's image and environment once, its image per host. */
+		if ((per = json_object_get(*images, a->service)) == NULL) {
+			if (image == NULL) {
+				paas_err_set(err, PAAS_EINVAL, "service %s: building from git is not "
+				    "supported by paas-deploy yet: build and push the image, then give it "
+				    "as image", a->service);
+				goto fail;
 			}
-			free(x);
-		}
-		json_decref(env);
-		if ((per = json_object_get(*images, a->service)) == NULL)
+			env = paas_spec_service_env(r->spec, a->svc, NULL);
+			json_object_foreach(env, k, v) {
+				char *x, what[300];
+
+				snprintf(what, sizeof(what), "service %s: env %s", a->service, k);
+				if ((rc = paas_spec_expand(what, json_string_value(v), &x, err)) < 0)
+					break;
+				free(x);
+			}
+			json_decref(env);
+			if (rc < 0)
+				goto fail;
 			json_object_set_new(*images, a->service, per = json_object());
+		}
 		if (json_object_get(per, a->h->name))
 			continue;
 		if (paas_docker_image_inspect(a->h->d, image, &info, err) < 0)
@@ -731,13 +703,12 @@ prepare(struct run *r, json_t **images, struct paas_err *err)
 		}
 		json_object_set(per, a->h->name, json_object_get(info, "Id"));
 		json_decref(info);
-		continue;
-fail:
-		json_decref(*images);
-		*images = NULL;
-		return -1;
 	}
 	return 0;
+fail:
+	json_decref(*images);
+	*images = NULL;
+	return -1;
 }
 
 /* Rolling out ------------------------------------------------------------ */
@@ -750,7 +721,7 @@ container_config(struct run *r, struct action *a, struct paas_err *err)
 	json_t *labels, *exposed = json_object(), *bindings = json_object(), *mounts = json_array();
 	json_t *hc, *cfg;
 	const char *k, **names;
-	size_t i = 0, n = json_object_size(env);
+	size_t i, n;
 	char rel[32];
 
 	json_array_append_new(envl, json_sprintf("PAAS_DEPLOYMENT=%s", r->o->deployment));
@@ -759,10 +730,7 @@ container_config(struct run *r, struct action *a, struct paas_err *err)
 	json_array_append_new(envl, json_sprintf("PAAS_HOST=%s", a->h->name));
 	json_array_append_new(envl, json_sprintf("PAAS_RELEASE=%" PRId64, r->release));
 	json_array_append_new(envl, json_sprintf("PAAS_ETCD=%s", r->o->etcd));
-	names = paas_xmalloc((n ? n : 1) * sizeof(*names));
-	json_object_foreach(env, k, v)
-		names[i++] = k;
-	qsort(names, n, sizeof(*names), cmp_str);
+	names = paas_json_keys(env, &n);
 	for (i = 0; i < n; i++) {
 		char *x;
 
@@ -1155,7 +1123,7 @@ static int
 rollout(struct run *r, struct paas_err *err)
 {
 	size_t nnames, s, i, j;
-	const char **names = service_names(r->spec, &nnames);
+	const char **names = paas_json_keys(json_object_get(r->spec, "services"), &nnames);
 	struct action **batch = paas_xmalloc((r->nacts ? r->nacts : 1) * sizeof(*batch));
 	int rc = -1;
 
@@ -1386,9 +1354,19 @@ run_free(struct run *r)
 static int
 begin(struct run *r, const struct paas_deploy_opts *o, struct paas_err *err)
 {
+	char host[HOST_NAME_MAX + 1] = "";
+
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->t0 = now_ms();
+	if ((r->user = o->user) == NULL) {
+		struct passwd *pw = getpwuid(getuid());
+
+		r->user = getenv("USER") ? getenv("USER") : pw ? pw->pw_name : "unknown";
+	}
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	snprintf(r->holder, sizeof(r->holder), "%s@%s pid %ld", r->user, host, (long)getpid());
 	if (o->deployment == NULL || !paas_valid_name(o->deployment))
 		return paas_err_set(err, PAAS_EINVAL, "invalid deployment name '%.64s': use lower-case "
 		    "letters, digits and '-', starting with a letter, at most 63",
@@ -1396,10 +1374,10 @@ begin(struct run *r, const struct paas_deploy_opts *o, struct paas_err *err)
 	if ((r->e = paas_etcd_new(o->etcd, NULL, err)) == NULL)
 		return -1;
 	if (!o->dry_run) {
-		if (paas_lock_acquire(o->etcd, o->deployment, o->holder ? o->holder : "paas",
+		if (paas_lock_acquire(o->etcd, o->deployment, r->holder,
 		    o->lock_ttl > 0 ? o->lock_ttl : 15, &r->lock, err) < 0)
 			return -1;
-		emit(r, json_pack("{s:s, s:s}", "event", "lock", "holder", o->holder ? o->holder : "paas"));
+		emit(r, json_pack("{s:s, s:s}", "event", "lock", "holder", r->holder));
 	}
 	return load_hosts(r, err);
 }
@@ -1527,7 +1505,7 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		previous = cur;
 		rec = json_pack("{s:I, s:s, s:O, s:O, s:s?, s:s, s:s, s:s}", "release",
 		    (json_int_t)r->release, "kind", kind, "spec", spec, "images", images,
-		    "git", r->o->git, "time", when, "user", r->o->user ? r->o->user : "unknown",
+		    "git", r->o->git, "time", when, "user", r->user,
 		    "status", "ok");
 		json_object_set_new(rec, "previous", previous ? json_integer(previous) : json_null());
 		json_object_set_new(rec, "from", from ? json_integer(from) : json_null());

@@ -40,8 +40,9 @@ struct paas_deploy_opts {
 	const char *deployment;
 	int dry_run;			/* plan and report, change nothing */
 	int lock_ttl;			/* seconds; 0: 15 */
-	const char *holder;		/* who takes the lock ("user@host pid N") */
-	const char *user;		/* recorded in releases */
+	const char *user;		/* recorded in releases and in the lock's holder
+					 * ("user@host pid N"); NULL: $USER, else the
+					 * login name of the real user ID */
 	const char *git;		/* commit of the Servicefile, or NULL */
 	int stop_timeout;		/* seconds docker waits before SIGKILL; 0: 10 */
 	paas_deploy_event_fn event;

@@ -3,28 +3,8 @@
 
 #include "buf.h"
 #include "haproxy.h"
+#include "jsonx.h"
 #include "spec.h"
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static const char **
-sorted_keys(const json_t *o, size_t *n)
-{
-	const char **k, *key;
-	json_t *v;
-	size_t i = 0;
-
-	*n = json_object_size(o);
-	k = paas_xmalloc((*n ? *n : 1) * sizeof(*k));
-	json_object_foreach((json_t *)o, key, v)
-		k[i++] = key;
-	qsort(k, *n, sizeof(*k), cmp_str);
-	return k;
-}
 
 /* A crypt(3) hash: "$id$salt$hash" in crypt's alphabet. */
 static int
@@ -131,7 +111,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	*out = NULL;
 	if (skipped)
 		*skipped = NULL;
-	domains = sorted_keys(routes, &nd);
+	domains = paas_json_keys(routes, &nd);
 	for (i = 0; i < nd; i++)
 		if (check_route(domains[i], json_object_get(routes, domains[i]), err) < 0) {
 			free(domains);
@@ -163,7 +143,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		if (json_object_size(auth) == 0)
 			continue;
 		paas_buf_addf(&b, "\nuserlist auth-%s\n", domains[i]);
-		users = sorted_keys(auth, &nu);
+		users = paas_json_keys(auth, &nu);
 		for (j = 0; j < nu; j++)
 			paas_buf_addf(&b, "\tuser %s password %s\n", users[j],
 			    json_string_value(json_object_get(auth, users[j])));

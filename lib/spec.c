@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonx.h"
 #include "spec.h"
 #include "ytree.h"
 
@@ -1120,17 +1121,6 @@ paas_spec_dump(const json_t *spec)
 	return s;
 }
 
-static int
-in_array(const json_t *a, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < json_array_size(a); i++)
-		if (strcmp(json_string_value(json_array_get(a, i)), s) == 0)
-			return 1;
-	return 0;
-}
-
 json_t *
 paas_spec_service_env(const json_t *spec, const json_t *svc, json_t **secret)
 {
@@ -1140,12 +1130,12 @@ paas_spec_service_env(const json_t *spec, const json_t *svc, json_t **secret)
 
 	json_object_foreach(json_object_get(spec, "env"), k, v) {
 		json_object_set(env, k, v);
-		if (in_array(gsec, k))
+		if (paas_json_has(gsec, k))
 			json_object_set_new(sec, k, json_true());
 	}
 	json_object_foreach(json_object_get(svc, "env"), k, v) {
 		json_object_set(env, k, v);
-		if (in_array(ssec, k))
+		if (paas_json_has(ssec, k))
 			json_object_set_new(sec, k, json_true());
 		else
 			json_object_del(sec, k);

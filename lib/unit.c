@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonx.h"
 #include "spec.h"
 #include "unit.h"
 
@@ -73,12 +74,6 @@ word(struct paas_buf *b, const char *arg)
 	free(w);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void
 render_service(const json_t *spec, const char *dep, const char *name, const json_t *svc,
     struct paas_buf *u)
@@ -106,12 +101,7 @@ render_service(const json_t *spec, const char *dep, const char *name, const json
 	paas_buf_adds(u, "After=docker.service\nRequires=docker.service\n\n[Service]\n");
 	paas_buf_addf(u, "Environment=\"PAAS_DEPLOYMENT=%s\" \"PAAS_SERVICE=%s\" "
 	    "\"PAAS_INSTANCE=%s\" \"PAAS_HOST=%%H\"\n", dep, name, inst);
-	n = json_object_size(env);
-	names = paas_xmalloc((n ? n : 1) * sizeof(*names));
-	i = 0;
-	json_object_foreach(env, k, v)
-		names[i++] = k;
-	qsort(names, n, sizeof(*names), cmp_str);
+	names = paas_json_keys(env, &n);
 	for (i = 0; i < n; i++) {
 		char *w;
 
@@ -205,20 +195,15 @@ paas_unit_render(const json_t *spec, const char *deployment, json_t **units,
     struct paas_err *err)
 {
 	const json_t *services = json_object_get(spec, "services");
-	const char **names, *k;
-	json_t *v;
-	size_t i, n = json_object_size(services);
+	const char **names;
+	size_t i, n;
 	long j, count;
 
 	*units = NULL;
 	if (!paas_valid_name(deployment))
 		return paas_err_set(err, PAAS_EINVAL, "invalid deployment name '%.64s': use lower-case "
 		    "letters, digits and '-', starting with a letter, at most 63", deployment);
-	names = paas_xmalloc((n ? n : 1) * sizeof(*names));
-	i = 0;
-	json_object_foreach((json_t *)services, k, v)
-		names[i++] = k;
-	qsort(names, n, sizeof(*names), cmp_str);
+	names = paas_json_keys(services, &n);
 	*units = json_array();
 	for (i = 0; i < n; i++) {
 		const json_t *svc = json_object_get(services, names[i]);

@@ -1,0 +1,18 @@
+/*
+ * Small helpers over jansson values that several modules need.
+ */
+#ifndef PAAS_JSONX_H
+#define PAAS_JSONX_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* The keys of object o, sorted, in an array the caller frees (the strings
+ * are o's); *n gets their number.  Not NULL even when o is empty or not an
+ * object. */
+const char **paas_json_keys(const json_t *o, size_t *n);
+/* Whether array a holds the string s. */
+int paas_json_has(const json_t *a, const char *s);
+
+#endif
