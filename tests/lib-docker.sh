@@ -8,6 +8,9 @@
 #                          HOST_URL[NAME], HOST_IP[NAME].  TLS_OPTS holds the
 #                          client flags (--tls-ca, --tls-cert, --tls-key).
 #   docker_host_kill NAME  SIGKILL that host's dockerd and everything in it.
+#   dk NAME ARGS...        the docker CLI against that host.
+#   dep_ids DEP            the IDs of every container of deployment DEP, running
+#                          or not, on every host started, sorted.
 #
 # Every dockerd gets the test image paas-test:1 (busybox-static: sh, httpd,
 # nc), imported through libpaas because no image can be pulled here.
@@ -148,6 +151,20 @@ docker_host_start() {
 		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "dockerd of host $name did not come up on $ip"; }
 	# shellcheck disable=SC2086
 	import_test_image "${HOST_URL[$name]}" $TLS_OPTS
+}
+
+dk() {
+	local h=$1
+	shift
+	DOCKER_API_VERSION=1.41 /usr/bin/docker -H "${HOST_URL[$h]}" --tlsverify \
+		--tlscacert "$TLS_CA" --tlscert "$TLS_CERT" --tlskey "$TLS_KEY" "$@"
+}
+
+dep_ids() {
+	local h
+	for h in "${!HOST_URL[@]}"; do
+		dk "$h" ps -aq --no-trunc -f "label=paas.deployment=$1" || return 1
+	done | sort
 }
 
 docker_host_kill() {

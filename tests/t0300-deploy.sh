@@ -13,12 +13,7 @@ export PAAS_ETCD=$ETCD_ENDPOINT
 E=$ETCD_ENDPOINT
 SF=$SRCDIR/tests/servicefiles/deploy
 
-# dk HOST ARGS: the docker CLI against a test host.
-dk() { local h=$1; shift; DOCKER_API_VERSION=1.41 /usr/bin/docker -H "${HOST_URL[$h]}" --tlsverify \
-	--tlscacert "$TLS_CA" --tlscert "$TLS_CERT" --tlskey "$TLS_KEY" "$@"; }
-# ids DEP: the IDs of every container of a deployment on both hosts, sorted.
-ids() { { dk a ps -aq --no-trunc -f "label=paas.deployment=$1"; dk b ps -aq --no-trunc -f "label=paas.deployment=$1"; } | sort; }
-count() { ids "$1" | grep -c . ; }
+count() { dep_ids "$1" | grep -c . ; }
 # served DEP: "host:port" of every instance recorded in etcd.
 served() { "$PAAS_T" etcd "$E" range "/paas/v1/instances/$1/" | cut -d= -f2- | jq -r '"\(.address):\(.ports."8000")"'; }
 # web.yml with VERSION and the command changed to V.
@@ -39,20 +34,20 @@ test_expect_success 'three instances across the two hosts answer HTTP' '
 '
 
 test_expect_success 'the same file again: "No changes.", no container touched' '
-	ids shop >before &&
+	dep_ids shop >before &&
 	paas-deploy -D shop "$SF/web.yml" >out &&
 	jq -e -s "map(.event) == [\"lock\", \"unchanged\"]" out &&
 	paas-deploy -D shop --table "$SF/web.yml" >out && expect_grep "^No changes.$" out &&
-	ids shop >after && cmp before after
+	dep_ids shop >after && cmp before after
 '
 
 test_expect_success '--dry-run prints the plan and changes nothing, without the lock' '
-	ids shop >before &&
+	dep_ids shop >before &&
 	paas-deploy -D shop --dry-run "$(version v2)" >out &&
 	jq -e -s "length == 1 and .[0].event == \"plan\" and .[0].dry_run and .[0].release == 2
 		and (.[0].start | length) == 3 and (.[0].stop | length) == 3
 		and (.[0].start | map(.host) | sort | unique) == [\"a\", \"b\"]" out &&
-	ids shop >after && cmp before after &&
+	dep_ids shop >after && cmp before after &&
 	expect_eq "$("$PAAS_T" etcd "$E" get /paas/v1/deployments/shop/release)" 1 &&
 	paas-deploy -D shop --table --dry-run "$(version v2)" >t && expect_grep "^dry run: plan for release 2: start 3, stop 3" t
 '
@@ -85,7 +80,7 @@ test_expect_success 'a changed command rolls out one by one, start-first, no gap
 
 test_expect_success 'a release that never gets healthy is rolled back: exit 1, logs, old one serves' '
 	sed "s|http: /version|http: /missing|" "$(version v3)" >bad.yml &&
-	ids shop >before &&
+	dep_ids shop >before &&
 	probe_start 3 &&
 	paas-deploy -D shop bad.yml >out 2>err; rc=$?; probe_stop &&
 	expect_eq $rc 1 &&
@@ -95,7 +90,7 @@ test_expect_success 'a release that never gets healthy is rolled back: exit 1, l
 	expect_grep "web v3 starting" err &&
 	jq -e "select(.event == \"rollback\") | .from == 3 and .to == 2" out &&
 	grep -q "gaps=0 " probe.out &&
-	ids shop >after && cmp before after &&
+	dep_ids shop >after && cmp before after &&
 	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v2 || return 1; done &&
 	paas-deploy -D shop history >h &&
 	jq -e -s "map(.status) == [\"ok\", \"ok\", \"failed\"] and (map(.current) == [false, true, false])" h
@@ -103,10 +98,10 @@ test_expect_success 'a release that never gets healthy is rolled back: exit 1, l
 
 test_expect_success 'an unset ${VAR} exits 3 before anything changes' '
 	sed "s|VERSION: v1|VERSION: v1, TOKEN: \"\${NOT_SET_HERE}\"|" "$SF/web.yml" >secret.yml &&
-	ids shop >before &&
+	dep_ids shop >before &&
 	expect_status 3 paas-deploy -D shop secret.yml 2>err &&
 	expect_grep "service web: env TOKEN: \${NOT_SET_HERE} is not set in the environment" err &&
-	ids shop >after && cmp before after &&
+	dep_ids shop >after && cmp before after &&
 	expect_eq "$(paas-deploy -D shop history | wc -l)" 3 &&
 	NOT_SET_HERE=s3cr3t-value paas-deploy -D shop --dry-run secret.yml >out &&
 	! grep -q s3cr3t out
@@ -114,22 +109,22 @@ test_expect_success 'an unset ${VAR} exits 3 before anything changes' '
 
 test_expect_success 'a plan that cannot be placed fails before anything starts, saying why' '
 	sed "s|instances: 3|instances: 3\n  constraints: {role: db}|" "$SF/web.yml" >db.yml &&
-	ids shop >before &&
+	dep_ids shop >before &&
 	expect_status 1 paas-deploy -D shop db.yml 2>err &&
 	expect_grep "cannot place web instance 1: a: wants role=db, has role=web; b: wants role=db, has role=web" err &&
 	sed "s|instances: 3|instances: 3\n  conflicts: [web]|" "$SF/web.yml" >one.yml &&
 	expect_status 1 paas-deploy -D shop one.yml 2>err &&
 	expect_grep "cannot place web instance 3: a: runs web (conflicts); b: runs web (conflicts)" err &&
-	ids shop >after && cmp before after
+	dep_ids shop >after && cmp before after
 '
 
 test_expect_success 'an unreachable host: exit 2 naming it, nothing changed' '
 	paas-cluster hosts add c --docker tcp://127.0.0.1:$(free_port) $TLS_OPTS --no-check &&
-	ids shop >before &&
+	dep_ids shop >before &&
 	expect_status 2 paas-deploy -D shop "$(version v5)" 2>err &&
 	expect_grep "host c: cannot reach docker at tcp://127.0.0.1:" err &&
 	paas-cluster hosts rm c &&
-	ids shop >after && cmp before after
+	dep_ids shop >after && cmp before after
 '
 
 test_expect_success 'two deploys of one deployment at once: one runs, the other exits 2 naming the holder' '
@@ -145,7 +140,7 @@ test_expect_success 'two deploys of one deployment at once: one runs, the other 
 '
 
 test_expect_success 'two deployments deploy in parallel without interfering' '
-	ids shop >before
+	dep_ids shop >before
 	f1=$(version b1) f2=$(version n1)
 	(paas-deploy -D blog "$f1" >o1 2>e1; echo $? >rc1) &
 	p1=$!
@@ -156,7 +151,7 @@ test_expect_success 'two deployments deploy in parallel without interfering' '
 	expect_eq "$(count blog)" 3 && expect_eq "$(count news)" 3 &&
 	for x in $(served blog); do expect_eq "$(curl -fsS -m 2 http://$x/version)" b1 || return 1; done &&
 	for x in $(served news); do expect_eq "$(curl -fsS -m 2 http://$x/version)" n1 || return 1; done &&
-	ids shop >after && cmp before after
+	dep_ids shop >after && cmp before after
 '
 
 test_expect_success 'history lists every release, the current one marked' '

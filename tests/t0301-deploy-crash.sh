@@ -18,9 +18,6 @@ seed=${PAAS_TEST_SEED:-$$}
 RANDOM=$seed
 say "seed $seed"
 
-dk() { local h=$1; shift; DOCKER_API_VERSION=1.41 /usr/bin/docker -H "${HOST_URL[$h]}" --tlsverify \
-	--tlscacert "$TLS_CA" --tlscert "$TLS_CERT" --tlskey "$TLS_KEY" "$@"; }
-ids() { { dk a ps -aq --no-trunc -f "label=paas.deployment=$1"; dk b ps -aq --no-trunc -f "label=paas.deployment=$1"; } | sort; }
 version() { sed -e "s/VERSION: v1/VERSION: $1/" -e "s/instances: 3/instances: 6/" "$SF/web.yml" >"web-$1.yml"; echo "web-$1.yml"; }
 # deploy FILE: run to the end, waiting out the lock a killed run left (TTL 2 s).
 deploy() {
@@ -36,7 +33,7 @@ deploy() {
 test_expect_success 'hosts registered, release of 6 instances running' '
 	paas-cluster hosts add a --docker "${HOST_URL[a]}" $TLS_OPTS &&
 	paas-cluster hosts add b --docker "${HOST_URL[b]}" $TLS_OPTS &&
-	deploy "$(version k0)" && expect_eq "$(ids crash | wc -l)" 6
+	deploy "$(version k0)" && expect_eq "$(dep_ids crash | wc -l)" 6
 '
 
 test_expect_success 'SIGKILL at 20 random moments, each run starting from the last one'"'"'s wreck;
@@ -54,7 +51,7 @@ test_expect_success 'SIGKILL at 20 random moments, each run starting from the la
 		wait_for 4 sh -c "! \"$PAAS_T\" etcd $E get /paas/v1/deployments/crash/lock >/dev/null 2>&1" ||
 			{ echo "run $i: lock still held"; return 1; }
 		freed=$(($(now_ms) - start)); [ $freed -gt $worst ] && worst=$freed
-		echo "run $i killed at $at ms after $(grep -c . kill.out) events; $(ids crash | wc -l) containers; lock free after $freed ms"
+		echo "run $i killed at $at ms after $(grep -c . kill.out) events; $(dep_ids crash | wc -l) containers; lock free after $freed ms"
 		: >kill.out
 	done
 	echo "lock free at worst $worst ms after a kill" && [ $worst -le 3000 ] &&
@@ -64,7 +61,7 @@ test_expect_success 'SIGKILL at 20 random moments, each run starting from the la
 test_expect_success 'one more run converges: exactly 6 instances of the newest release, 0 orphans' '
 	deploy "web-k20.yml" &&
 	rel=$("$PAAS_T" etcd "$E" get /paas/v1/deployments/crash/release) &&
-	ids crash >all && expect_eq "$(wc -l <all)" 6 &&
+	dep_ids crash >all && expect_eq "$(wc -l <all)" 6 &&
 	for h in a b; do dk $h ps -q --no-trunc -f label=paas.deployment=crash -f status=running; done | sort >running &&
 	cmp all running &&
 	"$PAAS_T" etcd "$E" range /paas/v1/instances/crash/ | cut -d= -f2- >inst &&
