@@ -32,7 +32,13 @@ valid_path(const char *s)
 }
 
 static int
-check_route(const char *domain, const json_t *r, struct paas_err *err)
+valid_port(json_int_t p)
+{
+	return p >= 1 && p <= 65535;
+}
+
+int
+paas_haproxy_check_route(const char *domain, const json_t *r, struct paas_err *err)
 {
 	const json_t *auth = json_object_get(r, "auth"), *v, *h = json_object_get(r, "health");
 	const char *user;
@@ -60,7 +66,28 @@ check_route(const char *domain, const json_t *r, struct paas_err *err)
 	if (!json_is_null(h) && h != NULL && !valid_path(json_string_value(h)))
 		return paas_err_set(err, PAAS_EINVAL, "route %s: health check path is not a plain "
 		    "path", domain);
+	h = json_object_get(r, "tls");
+	if (!json_is_null(h) && h != NULL && !valid_path(json_string_value(h)))
+		return paas_err_set(err, PAAS_EINVAL, "route %s: tls is not a plain absolute path",
+		    domain);
+	h = json_object_get(r, "port");
+	if (!json_is_null(h) && h != NULL && !valid_port(json_integer_value(h)))
+		return paas_err_set(err, PAAS_EINVAL, "route %s: port is not 1-65535", domain);
 	return 0;
+}
+
+/* A container ID: hex digits. */
+static int
+valid_container(const char *s)
+{
+	if (s == NULL)
+		return 1;		/* optional */
+	if (strlen(s) < 12 || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
 }
 
 static int
@@ -68,8 +95,18 @@ server_ok(const json_t *s)
 {
 	const char *a = json_string_value(json_object_get(s, "address"));
 	json_int_t port = json_integer_value(json_object_get(s, "port"));
+	const json_t *ports = json_object_get(s, "ports"), *v;
+	const char *k;
 
-	return a && paas_valid_address(a) && port >= 1 && port <= 65535 &&
+	if (ports != NULL && !json_is_object(ports))
+		return 0;
+	json_object_foreach((json_t *)ports, k, v)
+		if (!valid_port(atoi(k)) || !valid_port(json_integer_value(v)))
+			return 0;
+	if (!valid_container(json_string_value(json_object_get(s, "container"))) ||
+	    (json_object_get(s, "container") && !json_is_string(json_object_get(s, "container"))))
+		return 0;
+	return a && paas_valid_address(a) && valid_port(port) &&
 	    paas_valid_name(json_string_value(json_object_get(s, "deployment")) ?
 	    json_string_value(json_object_get(s, "deployment")) : "") &&
 	    paas_valid_name(json_string_value(json_object_get(s, "service")) ?
@@ -83,14 +120,18 @@ static int
 cmp_server(const void *a, const void *b)
 {
 	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
-	static const char *const k[] = { "deployment", "service", "instance", "address" };
+	static const char *const k[] = { "deployment", "service", "instance", "container",
+	    "address" };
 	size_t i;
 	int c;
 
-	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
-		if ((c = strcmp(json_string_value(json_object_get(x, k[i])),
-		    json_string_value(json_object_get(y, k[i])))) != 0)
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		const char *p = json_string_value(json_object_get(x, k[i]));
+		const char *q = json_string_value(json_object_get(y, k[i]));
+
+		if ((c = strcmp(p ? p : "", q ? q : "")) != 0)
 			return c;
+	}
 	return (int)(json_integer_value(json_object_get(x, "port")) -
 	    json_integer_value(json_object_get(y, "port")));
 }
@@ -106,14 +147,14 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	size_t nd, nu, ns = 0, i, j, k;
 	json_t *skip = json_array(), *s;
 	const char *prev;
-	int same;
+	int same, tls;
 
 	*out = NULL;
 	if (skipped)
 		*skipped = NULL;
 	domains = paas_json_keys(routes, &nd);
 	for (i = 0; i < nd; i++)
-		if (check_route(domains[i], json_object_get(routes, domains[i]), err) < 0) {
+		if (paas_haproxy_check_route(domains[i], json_object_get(routes, domains[i]), err) < 0) {
 			free(domains);
 			json_decref(skip);
 			return -1;
@@ -150,9 +191,22 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		free(users);
 	}
 	paas_buf_addf(&b, "\nfrontend http\n\tbind :%d\n", o->http_port);
-	if (o->tls_dir)
-		paas_buf_addf(&b, "\tbind :%d ssl crt %s\n", o->https_port ? o->https_port : 443,
-		    o->tls_dir);
+	tls = 0;
+	for (i = 0; i < nd; i++)
+		tls += json_is_string(json_object_get(json_object_get(routes, domains[i]), "tls"));
+	if (o->tls_dir || tls) {
+		paas_buf_addf(&b, "\tbind :%d ssl", o->https_port ? o->https_port : 443);
+		if (o->tls_dir)
+			paas_buf_addf(&b, " crt %s", o->tls_dir);
+		for (i = 0; i < nd; i++) {
+			const char *crt = json_string_value(json_object_get(
+			    json_object_get(routes, domains[i]), "tls"));
+
+			if (crt)
+				paas_buf_addf(&b, " crt %s", crt);
+		}
+		paas_buf_adds(&b, "\n");
+	}
 	paas_buf_adds(&b, "\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n");
 	for (i = 0; i < nd; i++)
 		paas_buf_addf(&b, "\tuse_backend route-%s if { var(txn.host) -m str %s }\n",
@@ -179,23 +233,40 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 			const json_t *x = srv[k];
 			const char *a = json_string_value(json_object_get(x, "address"));
 			const char *inst = json_string_value(json_object_get(x, "instance"));
+			const char *cid = json_string_value(json_object_get(x, "container"));
+			json_int_t port = json_integer_value(json_object_get(x, "port"));
 			char name[200];
 
 			if (strcmp(json_string_value(json_object_get(x, "deployment")), dep) ||
 			    strcmp(json_string_value(json_object_get(x, "service")), svc) ||
 			    json_is_false(json_object_get(x, "healthy")))
 				continue;
+			/* The route's port of the service, if it names one. */
+			if (json_is_integer(json_object_get(r, "port")) &&
+			    json_is_object(json_object_get(x, "ports"))) {
+				char key[16];
+
+				snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(
+				    json_object_get(r, "port")));
+				if (!json_is_integer(json_object_get(json_object_get(x, "ports"), key)))
+					continue;
+				port = json_integer_value(json_object_get(json_object_get(x, "ports"),
+				    key));
+			}
 			/* Old and new container of one instance overlap in a
-			 * start-first rollout: server names must differ. */
+			 * start-first rollout: server names must differ.  The
+			 * container ID keeps a name (and a sticky cookie) stable
+			 * while the other one comes and goes. */
 			same = prev && strcmp(prev, inst) == 0 ? same + 1 : 0;
 			prev = inst;
-			if (same)
+			if (cid)
+				snprintf(name, sizeof(name), "%s.%s.%s.%.12s", dep, svc, inst, cid);
+			else if (same)
 				snprintf(name, sizeof(name), "%s.%s.%s-%d", dep, svc, inst, same + 1);
 			else
 				snprintf(name, sizeof(name), "%s.%s.%s", dep, svc, inst);
 			paas_buf_addf(&b, "\tserver %s %s%s%s:%lld check inter 1s fall 2 rise 1", name,
-			    strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "",
-			    (long long)json_integer_value(json_object_get(x, "port")));
+			    strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "", (long long)port);
 			if (sticky)
 				paas_buf_addf(&b, " cookie %s", name);
 			paas_buf_adds(&b, "\n");

@@ -24,8 +24,13 @@ struct paas_haproxy_opts {
 
 /*
  * routes: {DOMAIN: {"deployment", "service", "port": P|null, "auth": {USER: HASH},
- *                   "sticky": BOOL, "health": PATH|null}}
- * servers: [{"deployment", "service", "instance", "address", "port", "healthy"}]
+ *                   "sticky": BOOL, "health": PATH|null, "tls": PEM|null}}
+ * servers: [{"deployment", "service", "instance", "container"?, "address",
+ *            "port", "ports"?: {"CONTAINER_PORT": HOST_PORT}, "healthy"}]
+ * A route with a port takes each server's host port for it from "ports"
+ * (a server without it is not in that backend); otherwise "port".  A
+ * server's name is DEP.SVC.INSTANCE.CONTAINER12.  Routes with "tls" add
+ * their PEM files to one TLS frontend.
  * (both borrowed).  A route that is not well-formed is an error (PAAS_EINVAL,
  * naming the domain); a server that is not is left out and named in
  * *skipped (if not NULL; an array of messages the caller json_decref()s).
@@ -34,5 +39,8 @@ struct paas_haproxy_opts {
 int paas_haproxy_render(const json_t *routes, const json_t *servers,
     const struct paas_haproxy_opts *o, char **out, json_t **skipped,
     struct paas_err *err);
+
+/* Whether route r of domain would render: 0, or -1 with err saying why. */
+int paas_haproxy_check_route(const char *domain, const json_t *r, struct paas_err *err);
 
 #endif
