@@ -1,15 +1,20 @@
 /*
- * paas-cluster: the operator's side of the cluster.  For now the host
- * registry in etcd: `hosts add` (checks that the Docker endpoint answers
- * before it records anything), `hosts ls`, `hosts rm`.  With no host
- * registered, the local Docker socket is the one host, "local".
+ * paas-cluster: the operator's side of the cluster.  The host registry in
+ * etcd: `hosts add` (checks that the Docker endpoint answers before it
+ * records anything), `hosts ls`, `hosts rm`.  With no host registered, the
+ * local Docker socket is the one host, "local".  `agent`: the per-host
+ * announcer of agent.h, in the foreground.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "agent.h"
 #include "out.h"
 #include "paas.h"
 #include "spec.h"
@@ -25,7 +30,9 @@ usage(FILE *f)
 	    "       %s [--etcd endpoints] hosts add name --docker url [--label key=value ...]\n"
 	    "           [--tls-ca file --tls-cert file --tls-key file] [--insecure]\n"
 	    "           [--cpu n] [--memory size] [--address addr] [--no-check]\n"
-	    "       %s [--etcd endpoints] hosts rm name\n", prog, prog, prog);
+	    "       %s [--etcd endpoints] hosts rm name\n"
+	    "       %s [--etcd endpoints] agent [--host name] [--ttl s] [--interval ms]\n",
+	    prog, prog, prog, prog);
 }
 
 static int
@@ -197,6 +204,87 @@ hosts_ls(struct paas_etcd *e, enum paas_format fmt)
 	return 0;
 }
 
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+agent_log(const char *msg, void *arg)
+{
+	char when[32];
+	time_t now = time(NULL);
+
+	(void)arg;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	fprintf(stderr, "%s %s agent: %s\n", when, prog, msg);
+}
+
+static long
+num_arg(const char *s, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	return v;
+}
+
+static int
+agent(const char *etcd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_agent_opts o = { 0 };
+	struct paas_err err = PAAS_ERR_INIT;
+	struct sigaction sa;
+	int ch;
+
+	o.etcd = paas_etcd_endpoints(etcd);
+	o.host = "local";
+	o.stop = &stopping;
+	o.log = agent_log;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'H': o.host = optarg; break;
+		case 't':
+			if ((o.ttl = (int)num_arg(optarg, 2, 3600)) < 0)
+				return bad_usage("--ttl %.32s: expected seconds, 2-3600", optarg);
+			break;
+		case 'i':
+			if ((o.interval_ms = num_arg(optarg, 100, 3600000)) < 0)
+				return bad_usage("--interval %.32s: expected milliseconds, 100-3600000",
+				    optarg);
+			break;
+		default:
+			usage(stderr);
+			return PAAS_EINVAL;
+		}
+	}
+	if (optind != argc)
+		return bad_usage("agent: unexpected argument '%.64s'", argv[optind]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (paas_agent_run(&o, &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -223,6 +311,8 @@ main(int argc, char **argv)
 		}
 	}
 	argc -= optind, argv += optind;
+	if (argc >= 1 && strcmp(argv[0], "agent") == 0)
+		return agent(etcd, argc, argv);
 	if (argc < 2 || strcmp(argv[0], "hosts") != 0) {
 		usage(stderr);
 		return PAAS_EINVAL;

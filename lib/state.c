@@ -101,9 +101,17 @@ paas_host_remove(struct paas_etcd *e, const char *name, struct paas_err *err)
 struct paas_docker *
 paas_host_docker(const json_t *host, long timeout_ms, struct paas_err *err)
 {
+	return paas_host_docker_cancel(host, timeout_ms, NULL, err);
+}
+
+struct paas_docker *
+paas_host_docker_cancel(const json_t *host, long timeout_ms, volatile sig_atomic_t *cancel,
+    struct paas_err *err)
+{
 	const json_t *tls = json_object_get(host, "tls");
 	struct paas_http_opts o = { 0 };
 
+	o.cancel = cancel;
 	o.ca_file = json_string_value(json_object_get(tls, "ca"));
 	o.cert_file = json_string_value(json_object_get(tls, "cert"));
 	o.key_file = json_string_value(json_object_get(tls, "key"));
@@ -113,6 +121,24 @@ paas_host_docker(const json_t *host, long timeout_ms, struct paas_err *err)
 	 * request timeout before it is named. */
 	o.connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000;
 	return paas_docker_new(json_string_value(json_object_get(host, "docker")), &o, err);
+}
+
+char *
+paas_host_address(const json_t *h)
+{
+	const char *a = json_string_value(json_object_get(h, "address"));
+	const char *url = json_string_value(json_object_get(h, "docker"));
+	const char *p, *end;
+
+	if (a && *a)
+		return paas_xstrdup(a);
+	if (url == NULL || strncmp(url, "unix://", 7) == 0 || (p = strstr(url, "://")) == NULL)
+		return paas_xstrdup("127.0.0.1");
+	p += 3;
+	if (*p == '[' && (end = strchr(p, ']')) != NULL)
+		return paas_xstrndup(p + 1, (size_t)(end - p - 1));
+	end = p + strcspn(p, ":/");
+	return paas_xstrndup(p, (size_t)(end - p));
 }
 
 struct paas_lock {
@@ -243,6 +269,12 @@ paas_lock_held(struct paas_lock *l)
 	alive = l->alive;
 	pthread_mutex_unlock(&l->mu);
 	return alive;
+}
+
+int64_t
+paas_lock_lease(const struct paas_lock *l)
+{
+	return l ? l->lease : 0;
 }
 
 void

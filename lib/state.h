@@ -11,6 +11,9 @@
 #ifndef PAAS_STATE_H
 #define PAAS_STATE_H
 
+#include <signal.h>
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "docker.h"
@@ -37,6 +40,12 @@ int paas_host_remove(struct paas_etcd *e, const char *name, struct paas_err *err
  * after timeout_ms, connections after at most 5 s. */
 struct paas_docker *paas_host_docker(const json_t *host, long timeout_ms,
     struct paas_err *err);
+/* The same, whose streams stop when *cancel becomes non-zero. */
+struct paas_docker *paas_host_docker_cancel(const json_t *host, long timeout_ms,
+    volatile sig_atomic_t *cancel, struct paas_err *err);
+/* Where a host's published ports answer: its "address", else the host of
+ * its Docker URL, else 127.0.0.1 for a socket (caller frees). */
+char *paas_host_address(const json_t *host);
 
 /*
  * The deployment lock: a key bound to a lease of ttl seconds.  Acquiring a
@@ -50,6 +59,8 @@ int paas_lock_acquire(const char *endpoints, const char *deployment,
     const char *holder, int ttl, struct paas_lock **lock, struct paas_err *err);
 /* Whether the lease is still known to be alive (0 after a failed keepalive). */
 int paas_lock_held(struct paas_lock *lock);
+/* The lease the lock is bound to (other keys can share its life). */
+int64_t paas_lock_lease(const struct paas_lock *lock);
 /* Revoke the lease (the key goes with it) and free; NULL is fine. */
 void paas_lock_release(struct paas_lock *lock);
 
