@@ -26,7 +26,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: %s [-D deployment] [--etcd endpoints] [--json | --table] [--dry-run]\n"
-	    "           [--lock-ttl seconds] [--stop-timeout seconds] servicefile\n"
+	    "           [--lock-ttl seconds] [--stop-timeout seconds] [--drain seconds]\n"
+	    "           servicefile\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n",
@@ -116,6 +117,7 @@ main(int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "lock-ttl", required_argument, NULL, 'L' },
 		{ "stop-timeout", required_argument, NULL, 'S' },
+		{ "drain", required_argument, NULL, 'd' },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -146,6 +148,14 @@ main(int argc, char **argv)
 			if (*end || o.stop_timeout < 1 || o.stop_timeout > 3600)
 				return bad_usage("--stop-timeout: expected seconds from 1 to 3600, not '%s'", optarg);
 			break;
+		case 'd': {
+			double d = strtod(optarg, &end);
+
+			if (*end || end == optarg || !(d >= 0 && d <= 3600))
+				return bad_usage("--drain: expected seconds from 0 to 3600, not '%s'", optarg);
+			o.drain_ms = d == 0 ? -1 : (int)(d * 1000);
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return PAAS_EINVAL;
 		}

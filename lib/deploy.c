@@ -14,6 +14,7 @@
 #include "health.h"
 #include "jsonx.h"
 #include "out.h"
+#include "route.h"
 #include "spec.h"
 #include "state.h"
 
@@ -21,6 +22,9 @@
 #define PROBE_EVERY_MS		100	/* until the first pass; see health_deadline() */
 #define SETTLE_MS		1000	/* running this long counts as healthy without a check */
 #define LOG_LINES		10
+#define ANNOUNCE_MS		10000	/* for the host's agent to announce a healthy instance */
+#define ROUTER_MS		10000	/* for the routers to serve a change */
+#define DRAIN_MS		2000	/* default: in-flight requests finish */
 #define NPORTS			(PAAS_PORT_MAX - PAAS_PORT_MIN + 1)
 
 struct host {
@@ -32,6 +36,7 @@ struct host {
 	long long cpu_used, mem_used;	/* by the containers that stay */
 	json_t *count;			/* {SERVICE: instances of ours that stay or come} */
 	unsigned char ports[(NPORTS + 7) / 8];
+	int agent;			/* an agent announces here: -1 not asked yet */
 };
 
 enum fate { F_REMOVE, F_KEEP };
@@ -80,6 +85,7 @@ struct run {
 	struct action *failed;		/* the instance that did not become healthy */
 	const char *user;
 	char holder[512];		/* user@host pid N */
+	json_t *routes;			/* {DOMAIN: route} the spec gives this deployment */
 };
 
 static long long
@@ -176,24 +182,6 @@ put_json(struct paas_etcd *e, const char *key, const json_t *v, struct paas_err 
 
 /* Hosts ------------------------------------------------------------------ */
 
-static char *
-host_addr(const json_t *h)
-{
-	const char *a = json_string_value(json_object_get(h, "address"));
-	const char *url = json_string_value(json_object_get(h, "docker"));
-	const char *p, *end;
-
-	if (a && *a)
-		return paas_xstrdup(a);
-	if (url == NULL || strncmp(url, "unix://", 7) == 0 || (p = strstr(url, "://")) == NULL)
-		return paas_xstrdup("127.0.0.1");
-	p += 3;
-	if (*p == '[' && (end = strchr(p, ']')) != NULL)
-		return paas_xstrndup(p + 1, (size_t)(end - p - 1));
-	end = p + strcspn(p, ":/");
-	return paas_xstrndup(p, (size_t)(end - p));
-}
-
 static int
 load_hosts(struct run *r, struct paas_err *err)
 {
@@ -210,10 +198,11 @@ load_hosts(struct run *r, struct paas_err *err)
 
 		h->obj = json_array_get(r->hosts_json, i);
 		h->name = json_string_value(json_object_get(h->obj, "name"));
-		h->addr = host_addr(h->obj);
+		h->addr = paas_host_address(h->obj);
 		h->cpu_cap = json_integer_value(json_object_get(h->obj, "cpu_milli"));
 		h->mem_cap = json_integer_value(json_object_get(h->obj, "memory_bytes"));
 		h->count = json_object();
+		h->agent = -1;
 		if ((h->d = paas_host_docker(h->obj, DOCKER_TIMEOUT_MS, err)) == NULL)
 			return paas_err_wrap(err, "host %s", h->name);
 	}
@@ -861,11 +850,296 @@ out:
 	return rc;
 }
 
+/* Routing ---------------------------------------------------------------- */
+
+/* The routes of spec's domains that point at this deployment, auth hashes
+ * read from the environment ({DOMAIN: route}, route.h).  A domain another
+ * deployment routes is a conflict. */
+static int
+routes_of(struct run *r, const json_t *spec, json_t **out, struct paas_err *err)
+{
+	const json_t *domains = json_object_get(spec, "domains"), *d, *v;
+	struct paas_kv_list l;
+	json_t *routes = json_object();
+	const char *name, *user;
+	size_t i;
+
+	*out = NULL;
+	json_object_foreach((json_t *)domains, name, d) {
+		const char *svcname = json_string_value(json_object_get(d, "service"));
+		const json_t *svc = json_object_get(json_object_get(spec, "services"), svcname);
+		const json_t *port = json_object_get(d, "port"), *health;
+		json_t *auth = json_object();
+
+		if (strcmp(json_string_value(json_object_get(d, "deployment")), r->o->deployment) != 0) {
+			json_decref(auth);
+			continue;
+		}
+		if (svc == NULL) {
+			json_decref(auth);
+			json_decref(routes);
+			return paas_err_set(err, PAAS_EINVAL, "domain %s: no service %s in this "
+			    "Servicefile", name, svcname);
+		}
+		if (!json_is_integer(port))
+			port = json_array_get(json_object_get(svc, "ports"), 0);
+		json_object_foreach(json_object_get(d, "auth"), user, v) {
+			char what[400], *x;
+
+			snprintf(what, sizeof(what), "domain %s: auth %s", name, user);
+			if (paas_spec_expand(what, json_string_value(v), &x, err) < 0) {
+				json_decref(auth);
+				json_decref(routes);
+				return -1;
+			}
+			json_object_set_new(auth, user, json_string(x));
+			free(x);
+		}
+		health = json_object_get(json_object_get(svc, "health"), "http");
+		json_object_set_new(routes, name, json_pack("{s:s, s:s, s:O, s:o, s:O, s:O, s:O}",
+		    "deployment", r->o->deployment, "service", svcname,
+		    "port", port ? port : json_null(), "auth", auth,
+		    "sticky", json_object_get(d, "sticky"),
+		    "health", json_is_string(health) ? health : json_null(),
+		    "tls", json_object_get(d, "tls")));
+	}
+	if (paas_etcd_range(r->e, PAAS_ROUTES_PREFIX, 0, 0, &l, err) < 0) {
+		json_decref(routes);
+		return -1;
+	}
+	for (i = 0; i < l.n; i++) {
+		const char *dom = l.kvs[i].key + strlen(PAAS_ROUTES_PREFIX);
+		json_t *have = json_loadb(l.kvs[i].value, l.kvs[i].value_len, 0, NULL);
+		const char *owner = json_string_value(json_object_get(have, "deployment"));
+
+		if (json_object_get(routes, dom) && owner && strcmp(owner, r->o->deployment) != 0) {
+			paas_err_set(err, PAAS_EFAILED, "domain %s is routed to deployment %s: change or "
+			    "destroy that one first", dom, owner);
+			json_decref(have);
+			paas_kv_list_free(&l);
+			json_decref(routes);
+			return -1;
+		}
+		json_decref(have);
+	}
+	paas_kv_list_free(&l);
+	*out = routes;
+	return 0;
+}
+
+/* Make etcd's routes of this deployment want (NULL: none).  The values
+ * hold password hashes: they are written, never reported. */
+static int
+sync_routes(struct run *r, const json_t *want, struct paas_err *err)
+{
+	struct paas_kv_list l;
+	json_t *set = json_array(), *gone = json_array(), *v;
+	const char *dom, **names = NULL;
+	size_t i, n;
+	int rc = -1;
+
+	if (paas_etcd_range(r->e, PAAS_ROUTES_PREFIX, 0, 0, &l, err) < 0)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		json_t *have = json_loadb(l.kvs[i].value, l.kvs[i].value_len, 0, NULL);
+		const char *owner = json_string_value(json_object_get(have, "deployment"));
+
+		dom = l.kvs[i].key + strlen(PAAS_ROUTES_PREFIX);
+		if (owner && strcmp(owner, r->o->deployment) == 0) {
+			if ((v = json_object_get(want, dom)) == NULL) {
+				if (paas_etcd_delete(r->e, l.kvs[i].key, 0, NULL, err) < 0) {
+					json_decref(have);
+					paas_kv_list_free(&l);
+					goto out;
+				}
+				json_array_append_new(gone, json_string(dom));
+			} else if (json_equal(have, v))
+				json_array_append_new(set, json_string(dom));	/* as it is */
+		}
+		json_decref(have);
+	}
+	paas_kv_list_free(&l);
+	names = paas_json_keys(want, &n);
+	for (i = 0; i < n; i++) {
+		char *key;
+		int prc;
+
+		dom = names[i];
+		v = json_object_get(want, dom);
+		if (paas_json_has(set, dom))
+			continue;
+		if (asprintf(&key, PAAS_ROUTES_PREFIX "%s", dom) < 0)
+			abort();
+		prc = put_json(r->e, key, v, err);
+		free(key);
+		if (prc < 0)
+			goto out;
+		json_array_append_new(set, json_sprintf("+%s", dom));
+	}
+	for (i = 0; i < json_array_size(set); i++)
+		if (json_string_value(json_array_get(set, i))[0] == '+')
+			break;
+	if (i < json_array_size(set) || json_array_size(gone)) {
+		json_t *written = json_array();
+
+		json_array_foreach(set, i, v)
+			if (json_string_value(v)[0] == '+')
+				json_array_append_new(written, json_string(json_string_value(v) + 1));
+		emit(r, json_pack("{s:s, s:o, s:O}", "event", "routes", "set", written, "removed", gone));
+	}
+	rc = 0;
+out:
+	free(names);
+	json_decref(set);
+	json_decref(gone);
+	return rc;
+}
+
+/* Does an agent announce on host h?  Asked once per run. */
+static int
+has_agent(struct run *r, struct host *h)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_kv kv;
+	char *key;
+	int found = 0;
+
+	if (h->agent >= 0)
+		return h->agent;
+	if (asprintf(&key, PAAS_AGENTS_PREFIX "%s", h->name) < 0)
+		abort();
+	if (paas_etcd_get(r->e, key, &kv, &found, NULL, &err) == 0)
+		paas_kv_clear(&kv);
+	free(key);
+	return h->agent = found;
+}
+
+/* Wait until every registered router serves etcd revision rev.  A router
+ * that does not keep up is reported, not waited for forever. */
+static void
+wait_routers(struct run *r, int64_t rev, const char *why)
+{
+	long long t0 = now_ms();
+	int64_t min;
+	size_t n;
+
+	for (;;) {
+		struct paas_err err = PAAS_ERR_INIT;
+
+		if (paas_routers_applied(r->e, &min, &n, &err) == 0 && (n == 0 || min >= rev)) {
+			if (n)
+				emit(r, json_pack("{s:s, s:s, s:I, s:I, s:I}", "event", "served", "what",
+				    why, "routers", (json_int_t)n, "revision", (json_int_t)rev,
+				    "ms", (json_int_t)(now_ms() - t0)));
+			return;
+		}
+		if (now_ms() - t0 >= ROUTER_MS) {
+			emit(r, json_pack("{s:s, s:s}", "event", "warning", "message", err.msg[0] ?
+			    err.msg : "a router has not applied the change within 10 s; carrying on"));
+			return;
+		}
+		sleep_ms(20);
+	}
+}
+
+static void
+announce_key(char *buf, size_t size, const char *dep, const char *svc, const char *inst,
+    const char *id)
+{
+	snprintf(buf, size, PAAS_ANNOUNCE_PREFIX "%s/%s/%s/%.12s", dep, svc, inst, id);
+}
+
+/* A new instance is in service once its host's agent has announced it
+ * healthy and the routers serve that. */
+static int
+wait_announced(struct run *r, struct action *a, struct paas_err *err)
+{
+	long long t0 = now_ms();
+	char key[512];
+
+	if (a->keep || a->id == NULL || !has_agent(r, a->h))
+		return 0;
+	announce_key(key, sizeof(key), r->o->deployment, a->service, a->instance, a->id);
+	for (;;) {
+		struct paas_kv kv;
+		int found = 0, healthy = 0;
+		int64_t rev = 0;
+
+		if (paas_etcd_get(r->e, key, &kv, &found, NULL, err) < 0)
+			return -1;
+		if (found) {
+			json_t *v = json_loadb(kv.value, kv.value_len, 0, NULL);
+
+			healthy = json_is_true(json_object_get(v, "healthy"));
+			rev = kv.mod_revision;
+			json_decref(v);
+			paas_kv_clear(&kv);
+		}
+		if (healthy) {
+			emit(r, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "announced", "service",
+			    a->service, "instance", a->instance, "host", a->h->name,
+			    "ms", (json_int_t)(now_ms() - t0)));
+			wait_routers(r, rev, "start");
+			return 0;
+		}
+		if (now_ms() - t0 >= ANNOUNCE_MS) {
+			r->failed = a;
+			paas_err_set(&a->last, PAAS_EFAILED, "the agent on host %s did not announce it "
+			    "healthy within %d s", a->h->name, ANNOUNCE_MS / 1000);
+			return paas_err_set(err, PAAS_EFAILED, "%s instance %s on host %s: %s",
+			    a->service, a->instance, a->h->name, a->last.msg);
+		}
+		sleep_ms(20);
+	}
+}
+
+/* Before an announced container stops: its announcement goes (and a
+ * drain mark, bound to our lock's lease, keeps the agent from writing it
+ * again), the routers stop sending it requests, and the ones in flight
+ * get drain_ms to finish. */
+static int
+withdraw(struct run *r, struct ctr *c, struct paas_err *err)
+{
+	char key[512], drain[256], val[64];
+	struct paas_kv kv;
+	int found = 0, ok;
+	int64_t rev = 0;
+	long long drain_ms = r->o->drain_ms ? r->o->drain_ms : DRAIN_MS;
+
+	if (drain_ms < 0 || !c->running || !has_agent(r, c->h))
+		return 0;
+	announce_key(key, sizeof(key), r->o->deployment, c->service, c->instance, c->id);
+	snprintf(drain, sizeof(drain), PAAS_DRAIN_PREFIX "%s", c->id);
+	snprintf(val, sizeof(val), "{\"since\":%ld}", (long)time(NULL));
+	if (paas_etcd_get(r->e, key, &kv, &found, NULL, err) < 0)
+		return -1;
+	if (found)
+		paas_kv_clear(&kv);
+	{
+		struct paas_op ops[2] = {
+			{ PAAS_OP_PUT, drain, val, strlen(val), paas_lock_lease(r->lock) },
+			{ PAAS_OP_DELETE, key, NULL, 0, 0 },
+		};
+
+		if (paas_etcd_txn(r->e, NULL, 0, ops, 2, NULL, 0, &ok, &rev, err) < 0)
+			return paas_err_wrap(err, "cannot withdraw %s", c->name);
+	}
+	if (!found)
+		return 0;
+	emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "withdrawn", "service", c->service,
+	    "instance", c->instance, "host", c->h->name, "container", c->name));
+	wait_routers(r, rev, "stop");
+	sleep_ms(drain_ms);
+	return 0;
+}
+
 static int
 remove_ctr(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
 {
 	int timeout = r->o->stop_timeout > 0 ? r->o->stop_timeout : 10;
 
+	if (withdraw(r, c, err) < 0)
+		return -1;
 	if (c->running && paas_docker_stop(c->h->d, c->id, timeout, err) < 0)
 		return paas_err_wrap(err, "cannot stop %s on host %s", c->name, c->h->name);
 	if (paas_docker_remove(c->h->d, c->id, 1, err) < 0)
@@ -1167,6 +1441,9 @@ rollout(struct run *r, struct paas_err *err)
 			}
 			if (wait_healthy(r, batch, nb, err) < 0)
 				goto out;
+			for (j = 0; j < nb; j++)
+				if (wait_announced(r, batch[j], err) < 0)
+					goto out;
 			for (j = 0; j < nb; j++) {
 				struct action *b = batch[j];
 				size_t k;
@@ -1347,6 +1624,7 @@ run_free(struct run *r)
 	}
 	free(r->hosts);
 	json_decref(r->hosts_json);
+	json_decref(r->routes);
 	paas_lock_release(r->lock);
 	paas_etcd_free(r->e);
 }
@@ -1424,6 +1702,10 @@ roll_back(struct run *r, int64_t failed, json_t *rec, int64_t previous, char *ou
 	r->failed = NULL;
 	if (converge(r, &e2) < 0)
 		goto fail;
+	json_decref(r->routes);
+	r->routes = NULL;
+	if (routes_of(r, r->spec, &r->routes, &e2) == 0)
+		sync_routes(r, r->routes, &e2);
 	if (prev)
 		snprintf(outcome, size, "rolled back to release %" PRId64, previous);
 	else
@@ -1478,11 +1760,18 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 	if (observe(r, err) < 0 || plan(r, err) < 0)
 		goto out;
 	if (same && plan_empty(r)) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		/* Routes lost or written by an older version come back; with a
+		 * ${VAR} unset they stay as they are. */
+		if (!r->o->dry_run && routes_of(r, spec, &r->routes, &e2) == 0)
+			sync_routes(r, r->routes, &e2);
 		emit(r, json_pack("{s:s, s:I}", "event", "unchanged", "release", (json_int_t)cur));
 		rc = 0;
 		goto out;
 	}
-	if (!r->o->dry_run && prepare(r, &images, err) < 0)
+	if (!r->o->dry_run && (prepare(r, &images, err) < 0 ||
+	    routes_of(r, spec, &r->routes, err) < 0))
 		goto out;
 	if (!plan_empty(r) || r->o->dry_run) {
 		json_t *ev = plan_event(r);
@@ -1514,7 +1803,7 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		emit(r, json_pack("{s:s, s:I, s:s}", "event", "release", "release",
 		    (json_int_t)r->release, "kind", kind));
 	}
-	if (rollout(r, err) == 0) {
+	if (rollout(r, err) == 0 && sync_routes(r, r->routes, err) == 0) {
 		emit(r, json_pack("{s:s, s:I, s:i, s:i, s:I}", "event", "done", "release",
 		    (json_int_t)r->release, "started", r->started, "stopped", r->stopped,
 		    "ms", (json_int_t)(now_ms() - r->t0)));
@@ -1666,6 +1955,8 @@ paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err)
 	for (i = 0; i < r.nctrs; i++)
 		if (remove_ctr(&r, &r.ctrs[i], 0, err) < 0)
 			goto out;
+	if (sync_routes(&r, NULL, err) < 0)
+		goto out;
 	k1 = instance_key(o->deployment, NULL, NULL);
 	if (asprintf(&k2, PAAS_PREFIX "announce/%s/", o->deployment) < 0 ||
 	    asprintf(&k3, PAAS_PREFIX "deployments/%s/", o->deployment) < 0)
@@ -1817,6 +2108,27 @@ paas_deploy_print_event(const json_t *ev, void *arg)
 		    json_integer_value(json_object_get(ev, "ms")) / 1000.0,
 		    (long long)json_integer_value(json_object_get(ev, "started")),
 		    (long long)json_integer_value(json_object_get(ev, "stopped")));
+	else if (!strcmp(e, "announced"))
+		paas_buf_addf(&b, "%s.%s  announced by the agent on %s", svc, inst, host);
+	else if (!strcmp(e, "served"))
+		paas_buf_addf(&b, "         %s: %lld router(s) serve revision %lld after %.2f s",
+		    json_string_value(json_object_get(ev, "what")),
+		    (long long)json_integer_value(json_object_get(ev, "routers")),
+		    (long long)json_integer_value(json_object_get(ev, "revision")),
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
+	else if (!strcmp(e, "withdrawn"))
+		paas_buf_addf(&b, "%s.%s  withdrawn from the routers, draining", svc, inst);
+	else if (!strcmp(e, "routes")) {
+		const json_t *x;
+		size_t i;
+
+		paas_buf_adds(&b, "routes:");
+		json_array_foreach(json_object_get(ev, "set"), i, x)
+			paas_buf_addf(&b, " +%s", json_string_value(x));
+		json_array_foreach(json_object_get(ev, "removed"), i, x)
+			paas_buf_addf(&b, " -%s", json_string_value(x));
+	} else if (!strcmp(e, "warning"))
+		paas_buf_addf(&b, "warning: %s", json_string_value(json_object_get(ev, "message")));
 	else if (!strcmp(e, "destroyed"))
 		paas_buf_addf(&b, "destroyed %s: %lld containers removed",
 		    json_string_value(json_object_get(ev, "deployment")),

@@ -16,10 +16,17 @@
  *                                           "images","git","time","user","status"}
  *   /paas/v1/instances/DEP/SVC/ID          {"host","address","container","name",
  *                                           "release","version","ports"}
+ *   /paas/v1/routes/DOMAIN                 the Servicefile's domains that point
+ *                                           at DEP (route.h), after a rollout
+ *
+ * Where a host runs an agent (paas-cluster agent), a new instance counts
+ * once the agent announces it healthy and every router serves that; an old
+ * one is withdrawn, the routers drop it, in-flight requests drain, and only
+ * then is it stopped.
  *
  * Progress is reported as events (JSON objects with an "event" key: plan,
- * lock, release, resume, start, healthy, unhealthy, stop, rollback, done,
- * unchanged) to a callback; the library never prints.
+ * lock, release, resume, start, healthy, announced, served, withdrawn,
+ * unhealthy, stop, rollback, routes, warning, done, unchanged) to a callback; the library never prints.
  */
 #ifndef PAAS_DEPLOY_H
 #define PAAS_DEPLOY_H
@@ -45,6 +52,9 @@ struct paas_deploy_opts {
 					 * login name of the real user ID */
 	const char *git;		/* commit of the Servicefile, or NULL */
 	int stop_timeout;		/* seconds docker waits before SIGKILL; 0: 10 */
+	int drain_ms;			/* after the routers stopped sending an instance
+					 * requests, before it is stopped; 0: 2000;
+					 * negative: no withdrawal, stop at once */
 	paas_deploy_event_fn event;
 	void *arg;
 };
