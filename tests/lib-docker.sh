@@ -34,6 +34,12 @@ test_image_tar() {
 		ln -sf busybox "$root/bin/$a"
 	done
 	echo "paas-test" >"$root/www/index.html"
+	# /cgi-bin/slow answers /www/version after $SLOW seconds (default 0.1),
+	# so that a stopped instance has requests in flight.
+	mkdir -p "$root/www/cgi-bin"
+	printf '#!/bin/sh\nsleep "${SLOW:-0.1}"\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\ncat /www/version\n' \
+		>"$root/www/cgi-bin/slow"
+	chmod 755 "$root/www/cgi-bin/slow"
 	echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 	echo "root:x:0:" >"$root/etc/group"
 	tar -C "$root" -cf "$tar" .

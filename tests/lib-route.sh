@@ -1,0 +1,60 @@
+# Host agents and a router (paas-route watch, which starts its own HAProxy)
+# for tests; everything stopped at exit.  Needs lib-etcd.sh and
+# lib-docker.sh first, and PAAS_ETCD set.
+#
+#   agent_start HOST [args]     paas-cluster agent --host HOST; AGENT_PID[HOST]
+#   router_start [args]         paas-route watch on ROUTER_PORT, config in ROUTER_CFG
+#   router_stop                 SIGTERM the watch (HAProxy keeps serving)
+#   via DOMAIN [PATH] [curl args...]   a request through the router
+#   router_rev                  the etcd revision the router says it serves
+
+need haproxy curl jq
+
+declare -A AGENT_PID
+ROUTER_DIR="$TEST_TMP/router"
+ROUTER_CFG="$ROUTER_DIR/haproxy.cfg"
+ROUTER_SOCK="$ROUTER_DIR/master.sock"
+ROUTER_PORT=$(free_port)
+ROUTER_PID=""
+_router_trap=""
+
+agent_start() {
+	local h=$1
+	shift
+	paas-cluster agent --host "$h" "$@" >>"$TEST_TMP/agent-$h.log" 2>&1 &
+	AGENT_PID[$h]=$!
+	at_exit "kill_wait ${AGENT_PID[$h]}"
+	wait_for 10 "$PAAS_T" etcd "$PAAS_ETCD" get "/paas/v1/agents/$h" ||
+		{ tail -n 20 "$TEST_TMP/agent-$h.log" >>"$TEST_LOG"; bail_out "the agent of host $h did not register"; }
+}
+
+_haproxy_stop() {
+	local pid
+	pid=$(cat "$ROUTER_DIR/haproxy.pid" 2>/dev/null) || return 0
+	[ -n "$pid" ] && kill_wait "$pid"
+}
+
+router_start() {
+	mkdir -p "$ROUTER_DIR"
+	[ -z "$_router_trap" ] && at_exit _haproxy_stop && _router_trap=1
+	paas-route watch --config "$ROUTER_CFG" --port "$ROUTER_PORT" --name test "$@" \
+		>>"$TEST_TMP/router.log" 2>&1 &
+	ROUTER_PID=$!
+	at_exit "kill_wait $ROUTER_PID"
+	wait_for 10 "$PAAS_T" etcd "$PAAS_ETCD" get /paas/v1/routers/test ||
+		{ tail -n 20 "$TEST_TMP/router.log" >>"$TEST_LOG"; bail_out "the router did not come up"; }
+}
+
+router_stop() {
+	kill_wait "$ROUTER_PID"
+}
+
+via() {
+	local d=$1 p=${2:-/}
+	shift 2 2>/dev/null || shift
+	curl -sS -m 5 -H "Host: $d" "$@" "http://127.0.0.1:$ROUTER_PORT$p"
+}
+
+router_rev() {
+	"$PAAS_T" etcd "$PAAS_ETCD" get /paas/v1/routers/test | jq -r .revision
+}
