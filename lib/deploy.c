@@ -927,6 +927,8 @@ routes_of(struct run *r, const json_t *spec, json_t **out, struct paas_err *err)
 	return 0;
 }
 
+static void wait_routers(struct run *r, int64_t rev, const char *why);
+
 /* Make etcd's routes of this deployment want (NULL: none).  The values
  * hold password hashes: they are written, never reported. */
 static int
@@ -985,7 +987,17 @@ sync_routes(struct run *r, const json_t *want, struct paas_err *err)
 		json_array_foreach(set, i, v)
 			if (json_string_value(v)[0] == '+')
 				json_array_append_new(written, json_string(json_string_value(v) + 1));
+		struct paas_kv kv;
+		int found;
+		int64_t rev = 0;
+
 		emit(r, json_pack("{s:s, s:o, s:O}", "event", "routes", "set", written, "removed", gone));
+		/* The store's revision now covers the writes: wait for the
+		 * routers to serve them. */
+		if (paas_etcd_get(r->e, PAAS_ROUTES_PREFIX, &kv, &found, &rev, err) < 0)
+			goto out;
+		paas_kv_clear(&kv);
+		wait_routers(r, rev, "routes");
 	}
 	rc = 0;
 out:

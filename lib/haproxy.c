@@ -177,7 +177,10 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		    o->stats_socket);
 	paas_buf_adds(&b, "\ndefaults\n\tmode http\n\ttimeout connect 5s\n\ttimeout client 30s\n"
 	    "\ttimeout server 30s\n\ttimeout http-request 10s\n\ttimeout http-keep-alive 10s\n"
-	    "\toption idle-close-on-response\n\toption redispatch\n\tretries 3\n");
+	    "\toption idle-close-on-response\n\toption redispatch\n\tretries 3\n"
+	    /* No server-side keep-alive: an application that closes an idle
+	     * connection while HAProxy reuses it costs a client its request. */
+	    "\toption http-server-close\n");
 	for (i = 0; i < nd; i++) {
 		const json_t *auth = json_object_get(json_object_get(routes, domains[i]), "auth");
 

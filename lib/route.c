@@ -290,19 +290,37 @@ run(char *const argv[], struct paas_buf *out, struct paas_err *err)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* HAProxy's complaint in one line: its ALERT lines, joined. */
+/* HAProxy's complaint in one line: its ALERT lines, joined, without their
+ * "[ALERT] (PID) : " prefixes, the staged file named as the live one. */
 static void
-alerts(const char *text, struct paas_buf *msg)
+alerts(const char *text, const char *staged, const char *live, struct paas_buf *msg)
 {
-	const char *p, *nl;
+	const char *p, *nl, *q, *end;
 
 	for (p = text; p && *p; p = nl ? nl + 1 : NULL) {
 		nl = strchr(p, '\n');
+		end = nl ? nl : p + strlen(p);
 		if (strncmp(p, "[ALERT]", 7) != 0)
 			continue;
+		/* "[ALERT]    (123) : config : parsing [...]" */
+		q = p + 7;
+		while (q < end && *q == ' ')
+			q++;
+		if (q < end && *q == '(' && (q = memchr(q, ')', (size_t)(end - q))) != NULL &&
+		    end - q > 3 && strncmp(q, ") : ", 4) == 0)
+			p = q + 4;
+		if (strncmp(p, "config : ", 9) == 0)
+			p += 9;
 		if (msg->len)
 			paas_buf_adds(msg, "; ");
-		paas_buf_add(msg, p, nl ? (size_t)(nl - p) : strlen(p));
+		while (p < end) {
+			if (staged && strncmp(p, staged, strlen(staged)) == 0 &&
+			    (size_t)(end - p) >= strlen(staged)) {
+				paas_buf_adds(msg, live);
+				p += strlen(staged);
+			} else
+				paas_buf_add(msg, p++, 1);
+		}
 	}
 	if (msg->len == 0)
 		paas_buf_adds(msg, text);
@@ -367,14 +385,14 @@ paas_route_install(const struct paas_route_apply_opts *o, const char *cfg,
 	}
 	close(fd);
 	{
-		char *argv[] = { (char *)hap, "-c", "-q", "-f", staged.data, NULL };
+		char *argv[] = { (char *)hap, "-c", "-f", staged.data, NULL };
 
 		st = run(argv, &out, err);
 	}
 	if (st != 0) {
 		unlink(staged.data);
 		if (st > 0) {
-			alerts(out.data ? out.data : "", &msg);
+			alerts(out.data ? out.data : "", staged.data, o->config, &msg);
 			paas_err_set(err, PAAS_EFAILED, "haproxy refused the new configuration, "
 			    "%s is unchanged: %.700s", o->config, msg.data ? msg.data : "");
 		}
@@ -424,7 +442,7 @@ paas_haproxy_spawn(const char *haproxy, const char *config, const char *sock,
 	 * background; its own stdout and stderr are closed then. */
 	if ((st = run(argv, &out, err)) != 0) {
 		if (st > 0) {
-			alerts(out.data ? out.data : "", &msg);
+			alerts(out.data ? out.data : "", NULL, NULL, &msg);
 			paas_err_set(err, PAAS_EFAILED, "haproxy did not start: %.700s",
 			    msg.data ? msg.data : "");
 		}

@@ -37,8 +37,12 @@ test_image_tar() {
 	# /cgi-bin/slow answers /www/version after $SLOW seconds (default 0.1),
 	# so that a stopped instance has requests in flight.
 	mkdir -p "$root/www/cgi-bin"
-	printf '#!/bin/sh\nsleep "${SLOW:-0.1}"\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\ncat /www/version\n' \
-		>"$root/www/cgi-bin/slow"
+	cat >"$root/www/cgi-bin/slow" <<-'EOF'
+	#!/bin/sh
+	sleep "${SLOW:-0.1}"
+	v=$(cat /www/version)
+	printf 'Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s\n' $((${#v} + 1)) "$v"
+	EOF
 	chmod 755 "$root/www/cgi-bin/slow"
 	echo "root:x:0:0:root:/:/bin/sh" >"$root/etc/passwd"
 	echo "root:x:0:" >"$root/etc/group"

@@ -8,6 +8,7 @@
  *   paas-t [-t MS] multi URL...          (GET /_ping or /health on each at once)
  *   paas-t render ROUTES.json SERVERS.json PORT STATS_SOCKET   (HAProxy config)
  *   paas-t [-t MS] probe MS MIN STOPFILE URL...  (count 2xx answers every MS until STOPFILE)
+ *   paas-t haproxy-cli SOCKET COMMAND     (the HAProxy master CLI)
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,6 +20,7 @@
 
 #include "paas.h"
 #include "haproxy.h"
+#include "route.h"
 #include "state.h"
 
 static const char *prog = "paas-t";
@@ -550,7 +552,16 @@ main(int argc, char **argv)
 		rc = probe_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "render") == 0)
 		rc = render_main(argc - 1, argv + 1);
-	else
+	else if (strcmp(argv[0], "haproxy-cli") == 0 && argc == 3) {
+		struct paas_err err = PAAS_ERR_INIT;
+		char *out;
+
+		if (paas_haproxy_cli(argv[1], argv[2], &out, &err) < 0)
+			return die(&err);
+		fputs(out, stdout);
+		free(out);
+		rc = 0;
+	} else
 		usage();
 	return rc;
 }
