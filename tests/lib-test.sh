@@ -64,6 +64,7 @@ test_expect_success() {
 	cat "$out" >>"$TEST_LOG"
 	if [ $rc -eq 0 ]; then
 		echo "ok $test_count - $desc"
+		grep '^# ' "$out" || :	# what `say` measured
 	else
 		test_failed=$((test_failed + 1))
 		echo "not ok $test_count - $desc"

@@ -36,7 +36,7 @@ test_expect_success 'hosts, an agent on each, a router' '
 test_expect_success 'deploy: each new instance is announced and served before the next step' '
 	paas-deploy -D shop "$SF" >out &&
 	jq -e -s "[.[] | select(.event == \"announced\")] | length == 4" out &&
-	jq -e -s "[.[] | select(.event == \"served\")] | length == 4" out &&
+	jq -e -s "[.[] | select(.event == \"served\" and .what == \"start\")] | length == 4" out &&
 	jq -e -s "[.[] | select(.event == \"routes\")][0].set == [\"admin.shop.test\", \"shop.test\"]" out &&
 	! grep -q -F "$ADMIN_HASH" out &&
 	expect_eq "$(announced | jq -s "map(select(.healthy)) | length")" 4 &&

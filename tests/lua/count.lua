@@ -18,7 +18,7 @@ function response(status, headers, body)
 	else
 		bad = bad + 1
 		if bad <= 3 then
-			io.stderr:write("paas: status " .. status .. "\n")
+			io.stderr:write("status " .. status .. "\n")
 		end
 	end
 end
