@@ -18,7 +18,7 @@
 #include "spec.h"
 #include "state.h"
 
-#define FIRST_PROBE_MS	100	/* until an instance first passes */
+#define FIRST_PROBE_MS	20	/* until an instance first passes: it is waited for */
 #define MAX_PARALLEL	64	/* probes at once */
 
 struct inst {
@@ -48,6 +48,7 @@ struct agent {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int dirty;
+	json_t *dead;			/* {ID: true}: died, whatever the list says */
 };
 
 static long long
@@ -213,13 +214,36 @@ withdraw(struct agent *a, struct inst *i)
 		say(a, "cannot withdraw %s: %s", i->key, err.msg);
 }
 
+/* Instances whose container died: withdrawn at once, before the list. */
+static void
+reap_dead(struct agent *a)
+{
+	size_t k, j;
+
+	pthread_mutex_lock(&a->mu);
+	for (k = j = 0; k < a->n; k++) {
+		if (!json_object_get(a->dead, a->v[k]->cid)) {
+			a->v[j++] = a->v[k];
+			continue;
+		}
+		pthread_mutex_unlock(&a->mu);
+		withdraw(a, a->v[k]);
+		if (a->v[k]->announced)
+			say(a, "withdrew %s (container died)", a->v[k]->key);
+		inst_free(a->v[k]);
+		pthread_mutex_lock(&a->mu);
+	}
+	a->n = j;
+	pthread_mutex_unlock(&a->mu);
+}
+
 /* The host's running containers of ours, against what we know. */
 static void
 reconcile(struct agent *a)
 {
 	static const char *const labels[] = { "paas.deployment", NULL };
 	struct paas_err err = PAAS_ERR_INIT;
-	json_t *list, *c;
+	json_t *list, *c, *dead;
 	size_t k, j;
 
 	if (paas_docker_containers(a->d, labels, 0, &list, &err) < 0) {
@@ -233,6 +257,9 @@ reconcile(struct agent *a)
 	a->docker_down = 0;
 	for (k = 0; k < a->n; k++)
 		a->v[k]->seen = 0;
+	pthread_mutex_lock(&a->mu);
+	dead = json_deep_copy(a->dead);
+	pthread_mutex_unlock(&a->mu);
 	json_array_foreach(list, k, c) {
 		const char *cid = json_string_value(json_object_get(c, "Id"));
 		const char *state = json_string_value(json_object_get(c, "State"));
@@ -240,6 +267,10 @@ reconcile(struct agent *a)
 
 		if (cid == NULL || state == NULL || strcmp(state, "running") != 0)
 			continue;
+		if (json_object_get(dead, cid)) {
+			json_object_set_new(dead, cid, json_false());	/* still listed */
+			continue;
+		}
 		if ((i = find(a, cid)) == NULL) {
 			if ((i = inst_new(a, c)) == NULL)
 				continue;
@@ -249,6 +280,18 @@ reconcile(struct agent *a)
 		i->seen = 1;
 	}
 	json_decref(list);
+	/* Died and no longer listed as running: nothing to remember. */
+	{
+		const char *cid;
+		json_t *v;
+
+		pthread_mutex_lock(&a->mu);
+		json_object_foreach(dead, cid, v)
+			if (json_is_true(v))
+				json_object_del(a->dead, cid);
+		pthread_mutex_unlock(&a->mu);
+		json_decref(dead);
+	}
 	for (k = j = 0; k < a->n; k++) {
 		if (a->v[k]->seen) {
 			a->v[j++] = a->v[k];
@@ -484,8 +527,16 @@ on_docker_event(json_t *ev, void *arg)
 {
 	struct agent *a = arg;
 
-	(void)ev;
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	const char *id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
+
 	pthread_mutex_lock(&a->mu);
+	/* The container list may still call a container that just died
+	 * running: the event is the word to trust. */
+	if (action && id && strcmp(action, "die") == 0)
+		json_object_set_new(a->dead, id, json_true());
+	else if (action && id && strcmp(action, "start") == 0)
+		json_object_del(a->dead, id);
 	a->dirty = 1;
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
@@ -536,6 +587,7 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 	a.o = o;
 	a.ttl = o->ttl > 0 ? o->ttl : 10;
 	a.services = json_object();
+	a.dead = json_object();
 	pthread_mutex_init(&a.mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -580,6 +632,7 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 		a.dirty = 0;
 		pthread_mutex_unlock(&a.mu);
 		if (dirty || now >= next_list) {
+			reap_dead(&a);
 			reconcile(&a);
 			next_list = now_ms() + interval;
 		}
@@ -654,6 +707,7 @@ out:
 	paas_docker_free(a.d);
 	json_decref(a.hosts);
 	json_decref(a.services);
+	json_decref(a.dead);
 	paas_etcd_free(a.e);
 	pthread_mutex_destroy(&a.mu);
 	pthread_cond_destroy(&a.cv);

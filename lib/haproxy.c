@@ -170,7 +170,11 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	qsort(srv, ns, sizeof(*srv), cmp_server);
 
 	paas_buf_adds(&b, "# Written by paas-route from etcd; changes here are lost.\n"
-	    "global\n\tmaster-worker\n");
+	    "global\n\tmaster-worker\n"
+	    /* The built-in HTTP client serves Lua only, unused here; without
+	     * this every start and `haproxy -c` reads the whole system CA
+	     * store (25 ms of each reload). */
+	    "\thttpclient.ssl.verify none\n");
 	paas_buf_addf(&b, "\thard-stop-after %ds\n", o->hard_stop_after_s > 0 ? o->hard_stop_after_s : 30);
 	if (o->stats_socket)
 		paas_buf_addf(&b, "\tstats socket %s mode 600 level admin expose-fd listeners\n",

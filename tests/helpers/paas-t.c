@@ -9,7 +9,20 @@
  *   paas-t render ROUTES.json SERVERS.json PORT STATS_SOCKET   (HAProxy config)
  *   paas-t [-t MS] probe MS MIN STOPFILE URL...  (count 2xx answers every MS until STOPFILE)
  *   paas-t haproxy-cli SOCKET COMMAND     (the HAProxy master CLI)
+ *   paas-t until SINCE_NS TIMEOUT_MS URL HOST STATUS [BODY [FIRST_URL]]
+ *          poll URL (Host: HOST, a new connection each time) every 2 ms until it
+ *          answers STATUS (and BODY); print the ms since SINCE_NS (0: since
+ *          FIRST_URL first answered 200, or since the start)
+ *   paas-t gone SINCE_NS TIMEOUT_MS SOCKET BACKEND TEXT [FIRST_URL]
+ *          poll "show servers state BACKEND" of HAProxy's current worker
+ *          through its master CLI every 2 ms until TEXT is not in it; print
+ *          the ms since SINCE_NS (0: since FIRST_URL, polled every 2 ms,
+ *          first failed to answer 200), then SINCE_NS
+ *   paas-t floor ENDPOINTS PREFIX SOCKET LIVE CFG_PUT CFG_DEL
+ *          a minimal router: on each event under PREFIX copy CFG_PUT (a put)
+ *          or CFG_DEL (a delete) to LIVE and reload HAProxy through SOCKET
  */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -138,6 +151,30 @@ etcd_main(int argc, char **argv, struct paas_http_opts *o)
 			goto fail;
 		printf("%s\n", won ? "won" : "lost");
 		rc = won ? 0 : 1;
+	} else if (strcmp(cmd, "putmany") == 0 && argc == 2) {
+		/* putmany PREFIX FILE: each element of the JSON array in FILE
+		 * under PREFIX00000, PREFIX00001, ... */
+		json_t *a = json_load_file(argv[1], 0, NULL), *v;
+		size_t i;
+
+		if (!json_is_array(a)) {
+			fprintf(stderr, "%s: %s: not a JSON array\n", prog, argv[1]);
+			json_decref(a);
+			return 1;
+		}
+		json_array_foreach(a, i, v) {
+			char key[512], *val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+			int prc;
+
+			snprintf(key, sizeof(key), "%s%05zu", argv[0], i);
+			prc = paas_etcd_put(e, key, val, strlen(val), 0, NULL, &err);
+			free(val);
+			if (prc < 0) {
+				json_decref(a);
+				goto fail;
+			}
+		}
+		json_decref(a);
 	} else if (strcmp(cmd, "modrev") == 0 && argc == 1) {
 		struct paas_kv kv;
 		int found;
@@ -515,6 +552,195 @@ render_main(int argc, char **argv)
 	return 0;
 }
 
+static double
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static size_t
+collect(char *p, size_t size, size_t n, void *arg)
+{
+	paas_buf_add(arg, p, size * n);
+	return size * n;
+}
+
+/* One fresh GET; *status 0 when nothing answered. */
+static void
+get_once(const char *url, const char *host, long *status, struct paas_buf *body)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char hdr[300];
+
+	paas_buf_reset(body);
+	*status = 0;
+	if (host && *host) {
+		snprintf(hdr, sizeof(hdr), "Host: %s", host);
+		h = curl_slist_append(h, hdr);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	while (body->len && (body->data[body->len - 1] == '\n' || body->data[body->len - 1] == '\r'))
+		body->data[--body->len] = '\0';
+}
+
+static int
+until_main(int argc, char **argv)
+{
+	struct paas_buf body = PAAS_BUF_INIT;
+	double since, deadline;
+	long status, want, timeout;
+	const char *text;
+	int rc = 1;
+
+	if (argc < 5)
+		usage();
+	since = strtod(argv[0], NULL);
+	timeout = strtol(argv[1], NULL, 10);
+	want = strtol(argv[4], NULL, 10);
+	text = argc > 5 ? argv[5] : NULL;
+	deadline = now_ns() + timeout * 1e6;
+	if (argc > 6) {
+		for (;;) {
+			get_once(argv[6], NULL, &status, &body);
+			if (status == 200)
+				break;
+			if (now_ns() > deadline)
+				goto out;
+			usleep(2000);
+		}
+	}
+	if (since == 0)
+		since = now_ns();
+	for (;;) {
+		get_once(argv[2], argv[3], &status, &body);
+		if (status == want && (text == NULL || (body.data && strcmp(body.data, text) == 0))) {
+			printf("%.1f\n", (now_ns() - since) / 1e6);
+			rc = 0;
+			break;
+		}
+		if (now_ns() > deadline)
+			break;
+		usleep(2000);
+	}
+out:
+	if (rc)
+		fprintf(stderr, "%s: until: %s did not answer %ld%s%s in %ld ms\n", prog, argv[2], want,
+		    text ? " " : "", text ? text : "", timeout);
+	paas_buf_free(&body);
+	return rc;
+}
+
+static int
+gone_main(int argc, char **argv)
+{
+	double since, deadline;
+	char cmd[300];
+
+	if (argc != 5 && argc != 6)
+		usage();
+	since = strtod(argv[0], NULL);
+	deadline = now_ns() + strtol(argv[1], NULL, 10) * 1e6;
+	snprintf(cmd, sizeof(cmd), "@1 show servers state %s", argv[3]);
+	if (argc == 6) {
+		struct paas_buf body = PAAS_BUF_INIT;
+		long status;
+
+		for (;;) {
+			get_once(argv[5], NULL, &status, &body);
+			if (status != 200)
+				break;
+			if (now_ns() > deadline) {
+				paas_buf_free(&body);
+				fprintf(stderr, "%s: gone: %s still answers\n", prog, argv[5]);
+				return 1;
+			}
+			usleep(2000);
+		}
+		paas_buf_free(&body);
+		since = now_ns();
+	}
+	for (;;) {
+		struct paas_err err = PAAS_ERR_INIT;
+		char *out = NULL;
+
+		if (paas_haproxy_cli(argv[2], cmd, &out, &err) == 0 && strstr(out, "# be_id") &&
+		    strstr(out, argv[4]) == NULL) {
+			printf("%.1f %.0f\n", (now_ns() - since) / 1e6, since);
+			free(out);
+			return 0;
+		}
+		free(out);
+		if (now_ns() > deadline) {
+			fprintf(stderr, "%s: gone: %s still in %s\n", prog, argv[4], argv[3]);
+			return 1;
+		}
+		usleep(2000);
+	}
+}
+
+struct floor {
+	const char *sock, *live, *put, *del;
+};
+
+static int
+floor_event(const struct paas_event *ev, void *arg)
+{
+	struct floor *f = arg;
+	struct paas_err err = PAAS_ERR_INIT;
+	const char *src = ev->type == PAAS_EVENT_PUT ? f->put : f->del;
+	char buf[65536];
+	FILE *in = fopen(src, "r"), *out = fopen(f->live, "w");
+	size_t n;
+
+	if (in && out)
+		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+			fwrite(buf, 1, n, out);
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	if (paas_haproxy_reload(f->sock, 0, &err) < 0)
+		fprintf(stderr, "%s: floor: %s\n", prog, err.msg);
+	return 0;
+}
+
+static int
+floor_main(int argc, char **argv)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_watch_opts wo = { 0 };
+	struct floor f;
+	struct paas_etcd *e;
+
+	if (argc != 6)
+		usage();
+	f.sock = argv[2];
+	f.live = argv[3];
+	f.put = argv[4];
+	f.del = argv[5];
+	if ((e = paas_etcd_new(argv[0], NULL, &err)) == NULL)
+		return die(&err);
+	wo.key = argv[1];
+	wo.prefix = 1;
+	if (paas_etcd_watch(e, &wo, floor_event, &f, &err) < 0)
+		return die(&err);
+	paas_etcd_free(e);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -552,6 +778,12 @@ main(int argc, char **argv)
 		rc = probe_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "render") == 0)
 		rc = render_main(argc - 1, argv + 1);
+	else if (strcmp(argv[0], "until") == 0)
+		rc = until_main(argc - 1, argv + 1);
+	else if (strcmp(argv[0], "gone") == 0)
+		rc = gone_main(argc - 1, argv + 1);
+	else if (strcmp(argv[0], "floor") == 0)
+		rc = floor_main(argc - 1, argv + 1);
 	else if (strcmp(argv[0], "haproxy-cli") == 0 && argc == 3) {
 		struct paas_err err = PAAS_ERR_INIT;
 		char *out;

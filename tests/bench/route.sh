@@ -1,0 +1,151 @@
+#!/bin/bash
+# Benchmark (issue 5, point 5): how fast routing follows the containers.
+#
+#  healthy -> served   a container starts answering its health check (polled
+#                      directly every 2 ms) until HAProxy, through the router,
+#                      answers from it: the agent's probe, its announcement,
+#                      the watch, render, haproxy -c, rename, reload.
+#  killed -> removed   the killed container stops answering (polled directly
+#                      every 2 ms) until HAProxy's current worker no longer
+#                      has its server (master CLI, `show servers state`):
+#                      Docker's event, the agent's withdrawal, the watch,
+#                      render, check, reload.
+#  floor               in the same run, the least any router can do: a watcher
+#                      of one etcd key that copies a ready config and reloads
+#                      a second HAProxy through its master CLI (etcd watch
+#                      delivery plus one reload), measured the same way, with
+#                      the same global settings.
+#
+# TRIALS (default 30) of each; p50 and p99.  Target: p99 under 1.5x the
+# floor's.  Then render time and memory for 10,000 announced instances,
+# next to `haproxy -c` on the same configuration.
+. "$SRCDIR/tests/bench/lib-bench.sh"
+. "$SRCDIR/tests/lib-etcd.sh"
+. "$SRCDIR/tests/lib-docker.sh"
+. "$SRCDIR/tests/lib-haproxy.sh"
+TRIALS=${TRIALS:-30}
+etcd_start
+docker_start_local
+export PAAS_ETCD=$ETCD_ENDPOINT
+E=$ETCD_ENDPOINT
+export DOCKER_API_VERSION=1.41
+DK="/usr/bin/docker -H $DOCKER_URL"
+. "$SRCDIR/tests/lib-route.sh"
+fail() { echo "bench: $*" >&2; tail -n 15 "$TEST_TMP"/agent-*.log "$TEST_TMP/router.log" >&2; exit 1; }
+
+paas-cluster hosts add local --docker "$DOCKER_URL" >/dev/null || fail "hosts add"
+"$PAAS_T" etcd "$E" put /paas/v1/deployments/bench/releases/1 '{"release":1,"spec":{"services":
+	{"web":{"ports":[8000],"health":{"http":"/version","tcp":false,"port":8000,"interval_ms":1000,
+	"timeout_ms":500,"retries":2,"start_period_ms":0}}}}}' >/dev/null || fail "release"
+"$PAAS_T" etcd "$E" put /paas/v1/routes/bench.test \
+	'{"deployment":"bench","service":"web","port":8000,"health":null}' >/dev/null || fail "route"
+agent_start local
+router_start
+FRONT="http://127.0.0.1:$ROUTER_PORT/version"
+
+# Ours: one container at a time, so that "served" means "answers from it".
+# Docker's die events, as dockerd stamps them, to see how much of the
+# removal is Docker's own delay.
+$DK events --filter event=die --filter label=paas.deployment=bench \
+	--format '{{.TimeNano}}' >die.events 2>/dev/null &
+at_exit "kill $!"
+for i in $(seq "$TRIALS"); do
+	id=$($DK run -d --init --label paas.deployment=bench --label paas.service=web \
+		--label paas.instance=1 --label paas.version=v1 --label paas.release=1 \
+		-p "$((40000 + i)):8000" \
+		paas-test:1 sh -c "sleep 0.3; echo c$i >/www/version; exec httpd -f -p 8000 -h /www") ||
+		fail "docker run"
+	port=$((40000 + i))
+	"$PAAS_T" until 0 15000 "$FRONT" bench.test 200 "c$i" "http://127.0.0.1:$port/version" \
+		>>served || fail "trial $i: never served"
+	# From the moment the container stops answering (polled directly).
+	"$PAAS_T" gone 0 15000 "$ROUTER_SOCK" route-bench.test "${id:0:12}" \
+		"http://127.0.0.1:$port/version" >>removed &
+	g=$!
+	sleep 0.05
+	curl -sf --unix-socket "$TEST_TMP/docker/docker.sock" -X POST \
+		"http://d/v1.41/containers/$id/kill" || fail "kill"
+	wait $g || fail "trial $i: never removed"
+	$DK rm -f "$id" >/dev/null
+done
+
+# The floor: a second HAProxy, a server that answers "floor", two ready
+# configurations, and the minimal watcher.
+fport=$(free_port)
+sport=$(free_port)
+mkdir -p floor-www && echo floor >floor-www/version
+busybox httpd -f -p "127.0.0.1:$sport" -h floor-www &
+at_exit "kill_wait $!"
+floor_cfg() {
+	cat <<EOF
+global
+	master-worker
+	httpclient.ssl.verify none
+	stats socket $TEST_TMP/floor-stats.sock mode 600 level admin expose-fd listeners
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 30s
+	timeout server 30s
+	option http-server-close
+frontend http
+	bind 127.0.0.1:$fport
+	default_backend web
+backend web
+EOF
+	[ "$1" = put ] && printf '\tserver s 127.0.0.1:%s check inter 1s fall 2 rise 1\n' "$sport"
+	:
+}
+floor_cfg put >put.cfg
+floor_cfg del >del.cfg
+cp del.cfg live.cfg
+haproxy_start "$TEST_TMP/live.cfg"
+"$PAAS_T" floor "$E" /bench/floor/ "$HAPROXY_MASTER_SOCK" "$TEST_TMP/live.cfg" \
+	"$TEST_TMP/put.cfg" "$TEST_TMP/del.cfg" 2>>floor.log &
+at_exit "kill_wait $!"
+sleep 0.5
+FFRONT="http://127.0.0.1:$fport/version"
+for i in $(seq "$TRIALS"); do
+	t0=$("$PAAS_T" etcd "$E" put /bench/floor/k "$i" >/dev/null && date +%s%N) || fail "put"
+	"$PAAS_T" until "$t0" 15000 "$FFRONT" "" 200 floor >>floor-served || fail "floor: never served"
+	t0=$("$PAAS_T" etcd "$E" del /bench/floor/k >/dev/null && date +%s%N) || fail "del"
+	"$PAAS_T" gone "$t0" 15000 "$HAPROXY_MASTER_SOCK" web " s " >>floor-removed ||
+		fail "floor: never removed"
+done
+
+awk '{ print $1 }' removed >removed.ms
+paste <(awk '{ print $2 }' removed) die.events | awk '{ print ($2 - $1) / 1e6 }' >dockerdie
+mv removed.ms removed
+pct() { sort -g | awk -v p="$1" '{ a[NR] = $1 } END { i = int((NR - 1) * p / 100 + 0.999); if (i < 1) i = 1; print a[i] }'; }
+for s in served removed dockerdie floor-served floor-removed; do
+	eval "p50_${s//-/_}=$(pct 50 <$s)"
+	eval "p99_${s//-/_}=$(pct 99 <$s)"
+done
+echo "# route: $TRIALS trials each, ms             p50      p99"
+printf '# route: healthy -> served          %8s %8s\n' "$p50_served" "$p99_served"
+printf '# route: killed -> removed          %8s %8s\n' "$p50_removed" "$p99_removed"
+printf '# route:   of which Docker: death -> die event %8s %8s\n' "$p50_dockerdie" "$p99_dockerdie"
+printf '# route: floor, key put -> served   %8s %8s\n' "$p50_floor_served" "$p99_floor_served"
+printf '# route: floor, key del -> removed  %8s %8s\n' "$p50_floor_removed" "$p99_floor_removed"
+
+# Render: 10,000 announced instances over 10 domains.
+jq -n '[range(10) | {key: "d\(.).bench.test", value: {deployment: "big", service: "s\(.)",
+	port: null, auth: {}, sticky: false, health: "/health"}}] | from_entries' >routes.json
+jq -n '[range(10000) | {deployment: "big", service: "s\(. % 10)", instance: "\(.)",
+	container: ("0123456789ab" + (. | tostring) + "cdef0123456789abcdef0123456789abcdef0123456789abcdef")[0:64],
+	address: "10.1.\(. / 250 | floor).\(. % 250 + 1)", port: (30000 + . % 2000),
+	ports: {"8000": (30000 + . % 2000)}, healthy: true}]' >servers.json
+/usr/bin/time -f "%e %M" -o render.time "$PAAS_T" render routes.json servers.json 8080 \
+	"$TEST_TMP/stats.sock" >big.cfg || fail "render"
+/usr/bin/time -f "%e %M" -o check.time haproxy -c -f big.cfg >/dev/null 2>&1 || fail "haproxy -c"
+read -r rs rm <render.time
+read -r cs cm <check.time
+"$PAAS_T" etcd "$E" putmany /paas/v1/announce/big/ servers.json || fail "putmany"
+"$PAAS_T" etcd "$E" put /paas/v1/routes/d0.bench.test \
+	'{"deployment":"big","service":"s0","port":null}' >/dev/null
+/usr/bin/time -f "%e %M" -o etcd.time paas-route render --port 8080 >/dev/null 2>&1 ||
+	fail "paas-route render"
+read -r es em <etcd.time
+echo "# route: render of 10,000 servers: ${rs} s, ${rm} KiB max RSS; haproxy -c of it: ${cs} s, ${cm} KiB"
+echo "# route: paas-route render from etcd (10,000 announcements read + render): ${es} s, ${em} KiB"
+echo "route ratio $(ratio "$p99_served" "$p99_floor_served") (p99 healthy->served / floor; removed / floor $(ratio "$p99_removed" "$p99_floor_removed"); target < 1.5)"
