@@ -147,6 +147,7 @@ parse(int argc, char **argv, struct conf *c, int watch)
 		{ "coalesce-ms", required_argument, NULL, 'C' },
 		{ "ttl", required_argument, NULL, 'l' },
 		{ "pid-file", required_argument, NULL, 'i' },
+		{ "etcd", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = getenv("PAAS_ROUTE_CONFIG"), *env = getenv("PAAS_ROUTE_PORT");
@@ -161,8 +162,10 @@ parse(int argc, char **argv, struct conf *c, int watch)
 	if (env && *env && port_arg(env, &c->port) < 0)
 		return bad_usage("PAAS_ROUTE_PORT=%.32s: expected a port, 1-65535", env);
 	optind = 0;
+	argv[0] = (char *)prog;		/* getopt's messages name the command */
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'e': c->etcd = optarg; break;
 		case 'c': config = optarg; break;
 		case 'm': master = optarg; break;
 		case 's': stats = optarg; break;
@@ -573,7 +576,7 @@ main(int argc, char **argv)
 	struct paas_err err = PAAS_ERR_INIT;
 	struct conf c = { 0 };
 	struct paas_etcd *e;
-	const char *etcd = NULL;
+	const char *etcd = NULL, *cmd;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
@@ -589,16 +592,18 @@ main(int argc, char **argv)
 		usage(stderr);
 		return PAAS_EINVAL;
 	}
-	if ((rc = parse(argc, argv, &c, strcmp(argv[0], "watch") == 0)) != 0)
+	cmd = argv[0];
+	c.etcd = etcd;
+	if ((rc = parse(argc, argv, &c, strcmp(cmd, "watch") == 0)) != 0)
 		return rc;
-	c.etcd = paas_etcd_endpoints(etcd);
+	c.etcd = paas_etcd_endpoints(c.etcd);
 	if ((e = paas_etcd_new(c.etcd, NULL, &err)) == NULL) {
 		conf_free(&c);
 		return fail(&err);
 	}
-	if (strcmp(argv[0], "render") == 0)
+	if (strcmp(cmd, "render") == 0)
 		rc = cmd_render(e, &c);
-	else if (strcmp(argv[0], "apply") == 0)
+	else if (strcmp(cmd, "apply") == 0)
 		rc = cmd_apply(e, &c);
 	else
 		rc = cmd_watch(e, &c);

@@ -50,12 +50,12 @@ $DK events --filter event=die --filter label=paas.deployment=bench \
 	--format '{{.TimeNano}}' >die.events 2>/dev/null &
 at_exit "kill $!"
 for i in $(seq "$TRIALS"); do
+	port=$(free_port)
 	id=$($DK run -d --init --label paas.deployment=bench --label paas.service=web \
 		--label paas.instance=1 --label paas.version=v1 --label paas.release=1 \
-		-p "$((40000 + i)):8000" \
+		-p "$port:8000" \
 		paas-test:1 sh -c "sleep 0.3; echo c$i >/www/version; exec httpd -f -p 8000 -h /www") ||
 		fail "docker run"
-	port=$((40000 + i))
 	"$PAAS_T" until 0 15000 "$FRONT" bench.test 200 "c$i" "http://127.0.0.1:$port/version" \
 		>>served || fail "trial $i: never served"
 	# From the moment the container stops answering (polled directly).

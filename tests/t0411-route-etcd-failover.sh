@@ -1,0 +1,83 @@
+#!/bin/bash
+# paas-route watch against a three-member etcd: when the member it watches
+# dies, the watch resumes on another from the revision after the last one it
+# saw, so a change made meanwhile is served; a burst of changes is coalesced
+# into few reloads; bad routes are left out, not fatal.  The servers are
+# busybox httpd on loopback standing in for announced instances.
+. "$(dirname "$0")/lib-test.sh"
+. "$SRCDIR/tests/lib-etcd.sh"
+need busybox
+etcd_cluster_start 3
+export PAAS_ETCD=$ETCD_ENDPOINTS
+. "$SRCDIR/tests/lib-route.sh"
+E1=${ETCD_EP[1]}
+
+# web N: an httpd answering "sN" on a free port, kept in WEB_PORT[N]
+declare -A WEB_PORT
+web() {
+	local p
+	p=$(free_port)
+	mkdir -p "www$1" && echo "s$1" >"www$1/index.html"
+	busybox httpd -f -p "127.0.0.1:$p" -h "www$1" >/dev/null 2>&1 &
+	at_exit "kill_wait $!"
+	WEB_PORT[$1]=$p
+}
+# announce N PORT [ENDPOINT]: instance N of shop/web at 127.0.0.1:PORT
+# (container c0000000000N, 12 hex digits)
+announce() {
+	local c
+	c=$(printf 'c%011d' "$1")
+	"$PAAS_T" etcd "${3:-$E1}" put "/paas/v1/announce/shop/web/$1/$c" \
+		"{\"deployment\":\"shop\",\"service\":\"web\",\"instance\":\"$1\",\"container\":\"$c\",\"address\":\"127.0.0.1\",\"port\":$2,\"healthy\":true}" >/dev/null
+}
+web 1
+web 2
+p1=${WEB_PORT[1]}
+p2=${WEB_PORT[2]}
+reloads() { "$PAAS_T" haproxy-cli "$ROUTER_SOCK" "show proc" | awk '$2 == "master" { print $3 }'; }
+
+test_expect_success 'a router on member 0 serves a route with one instance' '
+	"$PAAS_T" etcd "$E1" put /paas/v1/routes/shop.test "{\"deployment\":\"shop\",\"service\":\"web\",\"port\":null}" >/dev/null &&
+	announce 1 "$p1" &&
+	router_start --etcd "$ETCD_ENDPOINTS" &&
+	expect_eq "$(via shop.test /)" s1
+'
+
+test_expect_success 'the watched member dies; a change made through another is served' '
+	etcd_member_kill 0 &&
+	announce 2 "$p2" &&
+	wait_for 15 sh -c "grep -q c00000000002 $ROUTER_CFG" &&
+	for i in 1 2 3 4; do via shop.test /; done | sort -u >seen &&
+	printf "s1\ns2\n" >want && test_cmp want seen &&
+	wait_for 10 sh -c "[ \$(\"$PAAS_T\" etcd \"$E1\" get /paas/v1/routers/test | jq .revision) -ge \$(\"$PAAS_T\" etcd \"$E1\" modrev /paas/v1/announce/shop/web/2/c00000000002) ]"
+'
+
+test_expect_success 'the member comes back; withdrawals are served too' '
+	etcd_member_restart 0 &&
+	"$PAAS_T" etcd "$E1" del /paas/v1/announce/shop/web/1/c00000000001 >/dev/null &&
+	wait_for 10 sh -c "! grep -q c00000000001 $ROUTER_CFG" &&
+	expect_eq "$(via shop.test /)" s2
+'
+
+test_expect_success 'a burst of 50 changes (one writer, back to back) is coalesced into a few reloads' '
+	jq -n --argjson p "$p2" "[range(10; 60) | {deployment: \"shop\", service: \"web\",
+		instance: \"\(.)\", container: (\"d0000000\" + (1000 + . | tostring)), address: \"127.0.0.1\",
+		port: \$p, healthy: true}]" >burst.json &&
+	r0=$(reloads) &&
+	"$PAAS_T" etcd "$E1" putmany /paas/v1/announce/shop/web/burst/ burst.json &&
+	wait_for 10 sh -c "grep -q d00000001059 $ROUTER_CFG" && sleep 0.5 &&
+	n=$(($(reloads) - r0)) && say "50 changes in a row: $n reloads" &&
+	[ "$n" -ge 1 ] && [ "$n" -le 5 ] &&
+	expect_eq "$(grep -c "server shop.web" "$ROUTER_CFG")" 51
+'
+
+test_expect_success 'a route that would not render is left out with a warning, the rest served' '
+	"$PAAS_T" etcd "$E1" put /paas/v1/routes/bad.test "{\"deployment\":\"shop\",\"service\":\"web\",\"health\":\"/x\\ny\"}" >/dev/null &&
+	"$PAAS_T" etcd "$E1" put /paas/v1/routes/other.test "{\"deployment\":\"shop\",\"service\":\"web\"}" >/dev/null &&
+	wait_for 10 sh -c "grep -q route-other.test $ROUTER_CFG" &&
+	! grep -q "bad.test" "$ROUTER_CFG" &&
+	expect_grep "left out: route bad.test: health check path" "$TEST_TMP/router.log" &&
+	expect_eq "$(via other.test /)" s2
+'
+
+test_done
