@@ -519,6 +519,11 @@ cmd_watch(struct paas_etcd *e, const struct conf *c)
 			if (lease == 0 && publish(e, c, name, &lease, applied, &err) < 0)
 				logf_("cannot register the router: %s", err.msg);
 			next_keepalive = mono_ms() + c->ttl * 1000L / 3;
+			/* An HAProxy that died is started again. */
+			if (!haproxy_running(c)) {
+				logf_("no HAProxy answers on %s: starting one", c->master);
+				pending = 1;
+			}
 		}
 		if (!pending && !(retry_at && mono_ms() >= retry_at))
 			continue;

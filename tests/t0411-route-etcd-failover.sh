@@ -80,4 +80,12 @@ test_expect_success 'a route that would not render is left out with a warning, t
 	expect_eq "$(via other.test /)" s2
 '
 
+test_expect_success 'HAProxy stopped under the router: it is started again' '
+	old=$(cat "$ROUTER_DIR/haproxy.pid") && _haproxy_stop &&
+	! kill -0 "$old" 2>/dev/null &&
+	wait_for 10 sh -c "[ \$(cat $ROUTER_DIR/haproxy.pid) != $old ]" &&
+	wait_for 10 sh -c "[ \"\$(curl -s -m 1 -H \"Host: other.test\" http://127.0.0.1:$ROUTER_PORT/)\" = s2 ]" &&
+	expect_grep "starting one" "$TEST_TMP/router.log"
+'
+
 test_done
