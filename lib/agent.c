@@ -91,9 +91,11 @@ inst_free(struct inst *i)
 }
 
 /* The service as its release recorded it, cached (releases do not change
- * what they run).  NULL when it cannot be read. */
-static const json_t *
-service_of(struct agent *a, const char *dep, int64_t release, const char *svc)
+ * what they run): *out NULL when the release has no such service.  -1 when
+ * etcd cannot be asked: the caller tries again later. */
+static int
+service_of(struct agent *a, const char *dep, int64_t release, const char *svc,
+    const json_t **out)
 {
 	char key[512], *ek;
 	struct paas_kv kv;
@@ -102,14 +104,17 @@ service_of(struct agent *a, const char *dep, int64_t release, const char *svc)
 	json_t *rec, *s = NULL;
 	int found;
 
+	*out = NULL;
 	snprintf(key, sizeof(key), "%s/%" PRId64 "/%s", dep, release, svc);
-	if ((cached = json_object_get(a->services, key)) != NULL)
-		return json_is_null(cached) ? NULL : cached;
+	if ((cached = json_object_get(a->services, key)) != NULL) {
+		*out = json_is_null(cached) ? NULL : cached;
+		return 0;
+	}
 	if (asprintf(&ek, PAAS_PREFIX "deployments/%s/releases/%" PRId64, dep, release) < 0)
 		abort();
 	if (paas_etcd_get(a->e, ek, &kv, &found, NULL, &err) < 0) {
 		free(ek);
-		return NULL;		/* not cached: asked again next time */
+		return -1;		/* not cached: asked again next time */
 	}
 	free(ek);
 	if (found) {
@@ -123,7 +128,8 @@ service_of(struct agent *a, const char *dep, int64_t release, const char *svc)
 	}
 	paas_kv_clear(&kv);
 	json_object_set_new(a->services, key, s ? s : json_null());
-	return s;
+	*out = s;
+	return 0;
 }
 
 static struct inst *
@@ -143,6 +149,9 @@ inst_new(struct agent *a, const json_t *c)
 	if (!cid || strlen(cid) < 12 || !dep || !paas_valid_name(dep) || !sname ||
 	    !paas_valid_name(sname) || !id || !paas_valid_label(id) || !ver ||
 	    !paas_valid_label(ver) || !rel || atoll(rel) <= 0)
+		return NULL;
+	/* Without its check an instance would be announced healthy unchecked. */
+	if (service_of(a, dep, atoll(rel), sname, &svc) < 0)
 		return NULL;
 	i = calloc(1, sizeof(*i));
 	if (i == NULL)
@@ -166,7 +175,6 @@ inst_new(struct agent *a, const json_t *c)
 			json_object_set_new(i->ports, pk, json_integer(pub));
 		}
 	}
-	svc = service_of(a, dep, i->release, sname);
 	if (svc && json_array_size(json_object_get(svc, "ports"))) {
 		snprintf(pk, sizeof(pk), "%lld",
 		    (long long)json_integer_value(json_array_get(json_object_get(svc, "ports"), 0)));
