@@ -5,7 +5,6 @@
  * local Docker socket is the one host, "local".  `agent`: the per-host
  * announcer of agent.h, in the foreground.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -217,24 +216,10 @@ static void
 agent_log(const char *msg, void *arg)
 {
 	char when[32];
-	time_t now = time(NULL);
 
 	(void)arg;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	paas_utc_now(when, sizeof(when));
 	fprintf(stderr, "%s %s agent: %s\n", when, prog, msg);
-}
-
-static long
-num_arg(const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	return v;
 }
 
 static int
@@ -249,7 +234,7 @@ agent(const char *etcd, int argc, char **argv)
 	struct paas_agent_opts o = { 0 };
 	struct paas_err err = PAAS_ERR_INIT;
 	struct sigaction sa;
-	int ch;
+	int ch, interval;
 
 	o.etcd = paas_etcd_endpoints(etcd);
 	o.host = "local";
@@ -260,13 +245,14 @@ agent(const char *etcd, int argc, char **argv)
 		switch (ch) {
 		case 'H': o.host = optarg; break;
 		case 't':
-			if ((o.ttl = (int)num_arg(optarg, 2, 3600)) < 0)
+			if (paas_parse_int(optarg, 2, 3600, &o.ttl) < 0)
 				return bad_usage("--ttl %.32s: expected seconds, 2-3600", optarg);
 			break;
 		case 'i':
-			if ((o.interval_ms = num_arg(optarg, 100, 3600000)) < 0)
+			if (paas_parse_int(optarg, 100, 3600000, &interval) < 0)
 				return bad_usage("--interval %.32s: expected milliseconds, 100-3600000",
 				    optarg);
+			o.interval_ms = interval;
 			break;
 		default:
 			usage(stderr);

@@ -9,7 +9,6 @@
  *            runs; publishes the etcd revision its HAProxy serves under
  *            /paas/v1/routers/NAME so that paas-deploy can wait for it
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -80,43 +79,14 @@ static void __attribute__((format(printf, 1, 2)))
 logf_(const char *fmt, ...)
 {
 	char when[32];
-	time_t now = time(NULL);
 	va_list ap;
 
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	paas_utc_now(when, sizeof(when));
 	fprintf(stderr, "%s %s: ", when, prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-static int
-port_arg(const char *s, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < 1 || v > 65535)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
-static int
-num_arg(const char *s, long lo, long hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
 }
 
 /* path next to the configuration file (caller frees). */
@@ -159,7 +129,7 @@ parse(int argc, char **argv, struct conf *c, int watch)
 	c->hard_stop = 30;
 	c->coalesce_ms = 50;
 	c->ttl = 10;
-	if (env && *env && port_arg(env, &c->port) < 0)
+	if (env && *env && paas_parse_int(env, 1, 65535, &c->port) < 0)
 		return bad_usage("PAAS_ROUTE_PORT=%.32s: expected a port, 1-65535", env);
 	optind = 0;
 	argv[0] = (char *)prog;		/* getopt's messages name the command */
@@ -173,23 +143,23 @@ parse(int argc, char **argv, struct conf *c, int watch)
 		case 'x': c->haproxy = optarg; break;
 		case 'T': c->tls_dir = optarg; break;
 		case 'p':
-			if (port_arg(optarg, &c->port) < 0)
+			if (paas_parse_int(optarg, 1, 65535, &c->port) < 0)
 				return bad_usage("--port %.32s: expected a port, 1-65535", optarg);
 			break;
 		case 'P':
-			if (port_arg(optarg, &c->https_port) < 0)
+			if (paas_parse_int(optarg, 1, 65535, &c->https_port) < 0)
 				return bad_usage("--https-port %.32s: expected a port, 1-65535", optarg);
 			break;
 		case 'H':
-			if (num_arg(optarg, 1, 86400, &c->hard_stop) < 0)
+			if (paas_parse_int(optarg, 1, 86400, &c->hard_stop) < 0)
 				return bad_usage("--hard-stop-after %.32s: expected seconds, 1-86400", optarg);
 			break;
 		case 'C':
-			if (!watch || num_arg(optarg, 0, 10000, &c->coalesce_ms) < 0)
+			if (!watch || paas_parse_int(optarg, 0, 10000, &c->coalesce_ms) < 0)
 				return bad_usage("--coalesce-ms: watch only, 0-10000");
 			break;
 		case 'l':
-			if (!watch || num_arg(optarg, 2, 3600, &c->ttl) < 0)
+			if (!watch || paas_parse_int(optarg, 2, 3600, &c->ttl) < 0)
 				return bad_usage("--ttl: watch only, 2-3600 seconds");
 			break;
 		case 'n':
@@ -414,13 +384,12 @@ publish(struct paas_etcd *e, const struct conf *c, const char *name, int64_t *le
     int64_t rev, struct paas_err *err)
 {
 	char when[32], *key, *val;
-	time_t now = time(NULL);
 	json_t *v;
 	int rc;
 
 	if (*lease == 0 && paas_etcd_lease_grant(e, c->ttl, lease, err) < 0)
 		return -1;
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	paas_utc_now(when, sizeof(when));
 	v = json_pack("{s:s, s:I, s:s, s:I, s:s}", "name", name, "pid", (json_int_t)getpid(),
 	    "config", c->config, "revision", (json_int_t)rev, "time", when);
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
@@ -433,15 +402,6 @@ publish(struct paas_etcd *e, const struct conf *c, const char *name, int64_t *le
 	return rc;
 }
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int
 cmd_watch(struct paas_etcd *e, const struct conf *c)
 {
@@ -452,7 +412,7 @@ cmd_watch(struct paas_etcd *e, const struct conf *c)
 	char host[HOST_NAME_MAX + 1] = "router";
 	const char *name = c->name;
 	int64_t lease = 0, rev = 0, applied = -1;
-	long next_keepalive = 0, retry_at = 0;
+	long long next_keepalive = 0, retry_at = 0;
 	int changed, first = 1, rc = 0;
 	struct sigaction sa;
 
@@ -490,7 +450,7 @@ cmd_watch(struct paas_etcd *e, const struct conf *c)
 		fprintf(stderr, "%s: cannot start the watch thread\n", prog);
 		return PAAS_EFAILED;
 	}
-	next_keepalive = mono_ms() + c->ttl * 1000L / 3;
+	next_keepalive = paas_now_ms() + c->ttl * 1000L / 3;
 	while (!stopping) {
 		struct timespec until;
 		int pending;
@@ -508,7 +468,7 @@ cmd_watch(struct paas_etcd *e, const struct conf *c)
 		pthread_mutex_unlock(&w.mu);
 		if (stopping)
 			break;
-		if (mono_ms() >= next_keepalive) {
+		if (paas_now_ms() >= next_keepalive) {
 			int64_t ttl;
 
 			paas_err_clear(&err);
@@ -518,14 +478,14 @@ cmd_watch(struct paas_etcd *e, const struct conf *c)
 			}
 			if (lease == 0 && publish(e, c, name, &lease, applied, &err) < 0)
 				logf_("cannot register the router: %s", err.msg);
-			next_keepalive = mono_ms() + c->ttl * 1000L / 3;
+			next_keepalive = paas_now_ms() + c->ttl * 1000L / 3;
 			/* An HAProxy that died is started again. */
 			if (!haproxy_running(c)) {
 				logf_("no HAProxy answers on %s: starting one", c->master);
 				pending = 1;
 			}
 		}
-		if (!pending && !(retry_at && mono_ms() >= retry_at))
+		if (!pending && !(retry_at && paas_now_ms() >= retry_at))
 			continue;
 		/* Coalesce a burst: the first change of a quiet period goes
 		 * out at once; the ones that follow wait for the window. */
@@ -540,7 +500,7 @@ cmd_watch(struct paas_etcd *e, const struct conf *c)
 		paas_err_clear(&err);
 		if (apply(e, c, 1, &rev, &changed, &err) < 0) {
 			logf_("%s", err.msg);
-			retry_at = mono_ms() + 5000;
+			retry_at = paas_now_ms() + 5000;
 			first = 0;
 			continue;
 		}

@@ -72,13 +72,11 @@ main(int argc, char **argv)
 		case 't': fmt = PAAS_FORMAT_TABLE; break;
 		case 'n': o.dry_run = 1; break;
 		case 'L':
-			o.lock_ttl = (int)strtol(optarg, &end, 10);
-			if (*end || o.lock_ttl < 2 || o.lock_ttl > 3600)
+			if (paas_parse_int(optarg, 2, 3600, &o.lock_ttl) < 0)
 				return bad_usage("--lock-ttl: expected seconds from 2 to 3600, not '%s'", optarg);
 			break;
 		case 'S':
-			o.stop_timeout = (int)strtol(optarg, &end, 10);
-			if (*end || o.stop_timeout < 1 || o.stop_timeout > 3600)
+			if (paas_parse_int(optarg, 1, 3600, &o.stop_timeout) < 0)
 				return bad_usage("--stop-timeout: expected seconds from 1 to 3600, not '%s'", optarg);
 			break;
 		case 'h': usage(stdout); return 0;

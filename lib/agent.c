@@ -51,15 +51,6 @@ struct agent {
 	json_t *dead;			/* {ID: true}: died, whatever the list says */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void __attribute__((format(printf, 2, 3)))
 say(struct agent *a, const char *fmt, ...)
 {
@@ -198,7 +189,7 @@ inst_new(struct agent *a, const json_t *c)
 		i->health = json_incref(json_object_get(svc, "health"));
 	else
 		i->healthy = i->ever = 1;	/* running is all it promises */
-	i->next_probe = now_ms();
+	i->next_probe = paas_now_ms();
 	return i;
 }
 
@@ -344,7 +335,7 @@ probe_due(struct agent *a)
 {
 	struct probe *jobs = paas_xmalloc((a->n ? a->n : 1) * sizeof(*jobs));
 	size_t k, nj = 0, s;
-	long long now = now_ms();
+	long long now = paas_now_ms();
 
 	for (k = 0; k < a->n; k++)
 		if (a->v[k]->health && !a->v[k]->drained && now >= a->v[k]->next_probe) {
@@ -362,7 +353,7 @@ probe_due(struct agent *a)
 			if (jobs[k].t)
 				pthread_join(jobs[k].t, NULL);
 	}
-	now = now_ms();
+	now = paas_now_ms();
 	for (k = 0; k < nj; k++) {
 		struct inst *i = jobs[k].i;
 		long long every = json_integer_value(json_object_get(i->health, "interval_ms"));
@@ -497,7 +488,6 @@ static int
 register_agent(struct agent *a, struct paas_err *err)
 {
 	char key[256], when[32], *val;
-	time_t now = time(NULL);
 	json_t *v;
 	size_t k;
 	int rc;
@@ -506,7 +496,7 @@ register_agent(struct agent *a, struct paas_err *err)
 		a->lease = 0;
 		return -1;
 	}
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	paas_utc_now(when, sizeof(when));
 	v = json_pack("{s:s, s:I, s:s, s:I}", "host", json_string_value(json_object_get(a->host,
 	    "name")), "pid", (json_int_t)getpid(), "since", when, "ttl", (json_int_t)a->ttl);
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
@@ -628,10 +618,10 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 		goto out;
 	}
 	started = 1;
-	next_keep = now_ms() + a.ttl * 1000LL / 3;
+	next_keep = paas_now_ms() + a.ttl * 1000LL / 3;
 	next_sync = 0;
 	while (!*o->stop) {
-		long long now = now_ms(), wake;
+		long long now = paas_now_ms(), wake;
 		struct timespec until;
 		int dirty;
 
@@ -642,10 +632,10 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 		if (dirty || now >= next_list) {
 			reap_dead(&a);
 			reconcile(&a);
-			next_list = now_ms() + interval;
+			next_list = paas_now_ms() + interval;
 		}
 		probe_due(&a);
-		if (now_ms() >= next_keep && a.lease) {
+		if (paas_now_ms() >= next_keep && a.lease) {
 			struct paas_err e2 = PAAS_ERR_INIT;
 			int64_t ttl;
 
@@ -653,21 +643,21 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 				say(&a, "lost the lease: %s; announcing again once etcd answers", e2.msg);
 				a.lease = 0;
 			}
-			next_keep = now_ms() + a.ttl * 1000LL / 3;
+			next_keep = paas_now_ms() + a.ttl * 1000LL / 3;
 		}
-		if (a.lease == 0 && now_ms() >= next_grant) {
+		if (a.lease == 0 && paas_now_ms() >= next_grant) {
 			struct paas_err e2 = PAAS_ERR_INIT;
 
 			if (register_agent(&a, &e2) == 0) {
 				say(&a, "registered again: lease %" PRId64, a.lease);
-				next_keep = now_ms() + a.ttl * 1000LL / 3;
+				next_keep = paas_now_ms() + a.ttl * 1000LL / 3;
 				next_sync = 0;
 			} else
-				next_grant = now_ms() + 1000;
+				next_grant = paas_now_ms() + 1000;
 		}
-		if (now_ms() >= next_sync) {
+		if (paas_now_ms() >= next_sync) {
 			sync_keys(&a);
-			next_sync = now_ms() + a.ttl * 1000LL;
+			next_sync = paas_now_ms() + a.ttl * 1000LL;
 		}
 		announce(&a);
 		/* Sleep until the next thing is due, or an event. */
@@ -675,11 +665,11 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 		for (k = 0; k < a.n; k++)
 			if (a.v[k]->health && !a.v[k]->drained && a.v[k]->next_probe < wake)
 				wake = a.v[k]->next_probe;
-		if (wake > now_ms() + 200)
-			wake = now_ms() + 200;
+		if (wake > paas_now_ms() + 200)
+			wake = paas_now_ms() + 200;
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		{
-			long long d = wake - now_ms();
+			long long d = wake - paas_now_ms();
 
 			if (d < 0)
 				d = 0;

@@ -35,6 +35,12 @@ char *paas_xstrndup(const char *s, size_t n);
 
 /* A 64-bit FNV-1a hash as 16 hex digits in out: a fingerprint for change
  * detection, not a cryptographic hash. */
+/* Milliseconds on the monotonic clock. */
+long long paas_now_ms(void);
+/* Sleep ms milliseconds (none when ms <= 0), resuming after a signal. */
+void paas_sleep_ms(long long ms);
+/* The current time in UTC as "2026-11-22T06:12:00Z" (out: 21 bytes or more). */
+void paas_utc_now(char *out, size_t size);
 void paas_hash_hex(const char *data, size_t len, char out[17]);
 
 /* Base64 (RFC 4648, padded).  Both return a NUL-terminated string the caller

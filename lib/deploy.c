@@ -88,24 +88,6 @@ struct run {
 	json_t *routes;			/* {DOMAIN: route} the spec gives this deployment */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	if (ms > 0)
-		nanosleep(&ts, NULL);
-}
-
 /* ev is stolen. */
 static void
 emit(struct run *r, json_t *ev)
@@ -832,7 +814,7 @@ start_instance(struct run *r, struct action *a, struct paas_err *err)
 	if (attempt == 5)
 		goto wrap;
 	a->cname = paas_buf_detach(&name, NULL);
-	a->t_start = now_ms();
+	a->t_start = paas_now_ms();
 	a->next_probe = a->t_start;
 	a->next_inspect = a->t_start + 500;
 	r->started++;
@@ -1031,7 +1013,7 @@ has_agent(struct run *r, struct host *h)
 static void
 wait_routers(struct run *r, int64_t rev, const char *why)
 {
-	long long t0 = now_ms();
+	long long t0 = paas_now_ms();
 	int64_t min;
 	size_t n;
 
@@ -1042,15 +1024,15 @@ wait_routers(struct run *r, int64_t rev, const char *why)
 			if (n)
 				emit(r, json_pack("{s:s, s:s, s:I, s:I, s:I}", "event", "served", "what",
 				    why, "routers", (json_int_t)n, "revision", (json_int_t)rev,
-				    "ms", (json_int_t)(now_ms() - t0)));
+				    "ms", (json_int_t)(paas_now_ms() - t0)));
 			return;
 		}
-		if (now_ms() - t0 >= ROUTER_MS) {
+		if (paas_now_ms() - t0 >= ROUTER_MS) {
 			emit(r, json_pack("{s:s, s:s}", "event", "warning", "message", err.msg[0] ?
 			    err.msg : "a router has not applied the change within 10 s; carrying on"));
 			return;
 		}
-		sleep_ms(20);
+		paas_sleep_ms(20);
 	}
 }
 
@@ -1066,7 +1048,7 @@ announce_key(char *buf, size_t size, const char *dep, const char *svc, const cha
 static int
 wait_announced(struct run *r, struct action *a, struct paas_err *err)
 {
-	long long t0 = now_ms();
+	long long t0 = paas_now_ms();
 	char key[512];
 
 	if (a->keep || a->id == NULL || !has_agent(r, a->h))
@@ -1090,18 +1072,18 @@ wait_announced(struct run *r, struct action *a, struct paas_err *err)
 		if (healthy) {
 			emit(r, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "announced", "service",
 			    a->service, "instance", a->instance, "host", a->h->name,
-			    "ms", (json_int_t)(now_ms() - t0)));
+			    "ms", (json_int_t)(paas_now_ms() - t0)));
 			wait_routers(r, rev, "start");
 			return 0;
 		}
-		if (now_ms() - t0 >= ANNOUNCE_MS) {
+		if (paas_now_ms() - t0 >= ANNOUNCE_MS) {
 			r->failed = a;
 			paas_err_set(&a->last, PAAS_EFAILED, "the agent on host %s did not announce it "
 			    "healthy within %d s", a->h->name, ANNOUNCE_MS / 1000);
 			return paas_err_set(err, PAAS_EFAILED, "%s instance %s on host %s: %s",
 			    a->service, a->instance, a->h->name, a->last.msg);
 		}
-		sleep_ms(20);
+		paas_sleep_ms(20);
 	}
 }
 
@@ -1141,7 +1123,7 @@ withdraw(struct run *r, struct ctr *c, struct paas_err *err)
 	emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "withdrawn", "service", c->service,
 	    "instance", c->instance, "host", c->h->name, "container", c->name));
 	wait_routers(r, rev, "stop");
-	sleep_ms(drain_ms);
+	paas_sleep_ms(drain_ms);
 	return 0;
 }
 
@@ -1217,7 +1199,7 @@ wait_healthy(struct run *r, struct action **batch, size_t n, struct paas_err *er
 		struct action *a = batch[i];
 
 		if (a->keep) {
-			a->t_start = now_ms();
+			a->t_start = paas_now_ms();
 			a->next_probe = a->t_start;
 			a->next_inspect = a->t_start;
 		}
@@ -1226,7 +1208,7 @@ wait_healthy(struct run *r, struct action **batch, size_t n, struct paas_err *er
 		paas_err_clear(&a->last);
 	}
 	while (left) {
-		long long next = now_ms() + 1000;
+		long long next = paas_now_ms() + 1000;
 
 		for (i = 0; i < n; i++) {
 			struct action *a = batch[i];
@@ -1239,7 +1221,7 @@ wait_healthy(struct run *r, struct action **batch, size_t n, struct paas_err *er
 
 			if (a->done)
 				continue;
-			now = now_ms();
+			now = paas_now_ms();
 			if (now >= a->next_inspect) {
 				if (exited(d, id, &a->last))
 					goto unhealthy;
@@ -1263,7 +1245,7 @@ wait_healthy(struct run *r, struct action **batch, size_t n, struct paas_err *er
 					if (ok < 0)
 						goto unhealthy;
 				}
-				a->next_probe = now_ms() + every;
+				a->next_probe = paas_now_ms() + every;
 			}
 			if (ok == 0) {
 				a->done = 1;
@@ -1271,10 +1253,10 @@ wait_healthy(struct run *r, struct action **batch, size_t n, struct paas_err *er
 				emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "event", "healthy",
 				    "service", a->service, "instance", a->instance, "host", a->h->name,
 				    "container", a->keep ? a->keep->name : a->cname,
-				    "ms", (json_int_t)(now_ms() - a->t_start)));
+				    "ms", (json_int_t)(paas_now_ms() - a->t_start)));
 				continue;
 			}
-			if (now_ms() >= a->deadline) {
+			if (paas_now_ms() >= a->deadline) {
 				if (a->last.msg[0] == '\0')
 					paas_err_set(&a->last, PAAS_EFAILED, "no check passed");
 				goto unhealthy;
@@ -1290,10 +1272,10 @@ unhealthy:
 			r->failed = a;
 			return paas_err_set(err, PAAS_EFAILED, "%s instance %s on host %s did not become "
 			    "healthy within %.1f s: %s", a->service, a->instance, a->h->name,
-			    (now_ms() - a->t_start) / 1000.0, a->last.msg);
+			    (paas_now_ms() - a->t_start) / 1000.0, a->last.msg);
 		}
 		if (left)
-			sleep_ms(next - now_ms());
+			paas_sleep_ms(next - paas_now_ms());
 	}
 	return 0;
 }
@@ -1435,7 +1417,7 @@ rollout(struct run *r, struct paas_err *err)
 			if (nb == 0)
 				break;
 			if (!first && delay)
-				sleep_ms(delay);
+				paas_sleep_ms(delay);
 			first = 0;
 			if (lock_ok(r, err) < 0)
 				goto out;
@@ -1648,7 +1630,7 @@ begin(struct run *r, const struct paas_deploy_opts *o, struct paas_err *err)
 
 	memset(r, 0, sizeof(*r));
 	r->o = o;
-	r->t0 = now_ms();
+	r->t0 = paas_now_ms();
 	if ((r->user = o->user) == NULL) {
 		struct passwd *pw = getpwuid(getuid());
 
@@ -1757,7 +1739,6 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 	int same = b && strcmp(a, b) == 0, rc = -1;
 	int64_t last, previous;
 	char when[32];
-	time_t now = time(NULL);
 
 	free(a);
 	free(b);
@@ -1795,7 +1776,7 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		rc = 0;
 		goto out;
 	}
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	paas_utc_now(when, sizeof(when));
 	if (same) {
 		rec = json_deep_copy(currec);
 		previous = json_integer_value(json_object_get(rec, "previous"));
@@ -1818,7 +1799,7 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 	if (rollout(r, err) == 0 && sync_routes(r, r->routes, err) == 0) {
 		emit(r, json_pack("{s:s, s:I, s:i, s:i, s:I}", "event", "done", "release",
 		    (json_int_t)r->release, "started", r->started, "stopped", r->stopped,
-		    "ms", (json_int_t)(now_ms() - r->t0)));
+		    "ms", (json_int_t)(paas_now_ms() - r->t0)));
 		rc = 0;
 		goto out;
 	}
@@ -1978,7 +1959,7 @@ paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err)
 	    paas_etcd_delete(r.e, k3, 1, NULL, err) < 0)
 		goto out;
 	emit(&r, json_pack("{s:s, s:i, s:I}", "event", "destroyed", "stopped", r.stopped,
-	    "ms", (json_int_t)(now_ms() - r.t0)));
+	    "ms", (json_int_t)(paas_now_ms() - r.t0)));
 	rc = 0;
 out:
 	free(k1);

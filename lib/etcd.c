@@ -168,24 +168,6 @@ parse_kv(json_t *o, struct paas_kv *kv, struct paas_err *err)
 	return 0;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* The gateway's error object, if any, as an error; 0 when there is none. */
 static int
 gateway_error(struct paas_etcd *e, json_t *o, long status, struct paas_err *err)
@@ -266,7 +248,7 @@ call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
 		if (rc == 0 || !idempotent || !answered || err->status != PAAS_EUNAVAIL || tries >= 6)
 			break;
 		paas_http_next(e->http);
-		sleep_ms(backoff);
+		paas_sleep_ms(backoff);
 		backoff *= 2;
 	}
 	free(body);
@@ -613,7 +595,7 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
     paas_watch_fn fn, void *arg, struct paas_err *err)
 {
 	struct watch w;
-	long retry_ms = opts->retry_ms > 0 ? opts->retry_ms : 30000, since = now_ms();
+	long retry_ms = opts->retry_ms > 0 ? opts->retry_ms : 30000, since = paas_now_ms();
 	long backoff = 50;
 	struct paas_http_req hr = { 0 };
 	int rc;
@@ -656,17 +638,17 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 		if (e->cancel && *e->cancel)
 			return 0;
 		if (w.delivered) {
-			since = now_ms();
+			since = paas_now_ms();
 			backoff = 50;
 		}
-		if (now_ms() - since > retry_ms) {
+		if (paas_now_ms() - since > retry_ms) {
 			if (w.err.status)
 				*err = w.err;
 			return paas_err_wrap(err, "etcd watch gave up after %ld ms", retry_ms);
 		}
 		/* Broken stream or member failure: resume on the next endpoint. */
 		paas_http_next(e->http);
-		sleep_ms(backoff);
+		paas_sleep_ms(backoff);
 		if (backoff < 1000)
 			backoff *= 2;
 	}

@@ -20,24 +20,6 @@
 
 extern char **environ;
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 int
 paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
     int64_t *rev, json_t *skipped, struct paas_err *err)
@@ -140,7 +122,7 @@ paas_haproxy_cli(const char *sock, const char *cmd, char **out, struct paas_err 
 	struct paas_buf b = PAAS_BUF_INIT;
 	struct paas_buf c = PAAS_BUF_INIT;
 	char chunk[4096];
-	long deadline = now_ms() + 5000;
+	long deadline = paas_now_ms() + 5000;
 	ssize_t n;
 	int fd;
 
@@ -161,7 +143,7 @@ paas_haproxy_cli(const char *sock, const char *cmd, char **out, struct paas_err 
 	/* The master answers one command and closes. */
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
-		long left = deadline - now_ms();
+		long left = deadline - paas_now_ms();
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
 			close(fd);
@@ -231,7 +213,7 @@ paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 
 	if (timeout_ms <= 0)
 		timeout_ms = 10000;
-	deadline = now_ms() + timeout_ms;
+	deadline = paas_now_ms() + timeout_ms;
 	if (show_proc(sock, &r0, &f0, &w0, err) < 0)
 		return -1;
 	if (paas_haproxy_cli(sock, "reload", NULL, err) < 0)
@@ -247,10 +229,10 @@ paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 			if (w != 0 && w != w0)
 				return 0;
 		}
-		if (now_ms() >= deadline)
+		if (paas_now_ms() >= deadline)
 			return paas_err_set(err, PAAS_EFAILED, "haproxy did not start a new worker "
 			    "within %ld ms of the reload", timeout_ms);
-		sleep_ms(5);
+		paas_sleep_ms(5);
 	}
 }
 
@@ -452,16 +434,16 @@ paas_haproxy_spawn(const char *haproxy, const char *config, const char *sock,
 	}
 	paas_buf_free(&out);
 	paas_buf_free(&msg);
-	deadline = now_ms() + 10000;
+	deadline = paas_now_ms() + 10000;
 	for (;;) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 		long r, f, w;
 
 		if (show_proc(sock, &r, &f, &w, &e2) == 0 && w != 0)
 			return 0;
-		if (now_ms() >= deadline)
+		if (paas_now_ms() >= deadline)
 			return paas_err_set(err, PAAS_EFAILED, "haproxy started but its master socket "
 			    "%s does not answer", sock);
-		sleep_ms(10);
+		paas_sleep_ms(10);
 	}
 }

@@ -157,6 +157,20 @@ paas_parse_cpu(const char *s, long long *milli)
 	return 0;
 }
 
+int
+paas_parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
 /* Scalars ---------------------------------------------------------------- */
 
 static int

@@ -79,5 +79,7 @@ int paas_valid_address(const char *s);		/* an IPv4 or IPv6 address, or a host na
  * Each returns 0, or -1 when s is not one. */
 int paas_parse_memory(const char *s, long long *bytes);
 int paas_parse_cpu(const char *s, long long *milli);
+/* A decimal integer from lo to hi (a flag's value): 0, or -1 when s is not one. */
+int paas_parse_int(const char *s, int lo, int hi, int *out);
 
 #endif

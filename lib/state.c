@@ -193,7 +193,6 @@ paas_lock_acquire(const char *endpoints, const char *deployment,
 	json_t *v = NULL;
 	char *val = NULL;
 	int won = 0, rc = -1;
-	time_t now = time(NULL);
 	char since[32];
 
 	*lock = NULL;
@@ -209,7 +208,7 @@ paas_lock_acquire(const char *endpoints, const char *deployment,
 		goto out;
 	if (paas_etcd_lease_grant(l->main, l->ttl, &l->lease, err) < 0)
 		goto out;
-	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	paas_utc_now(since, sizeof(since));
 	v = json_pack("{s:s, s:s}", "holder", holder, "since", since);
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 	paas_buf_addf(&key, PAAS_PREFIX "deployments/%s/lock", deployment);

@@ -338,5 +338,16 @@ main(void)
 	ok(paas_valid_domain("a-b.example.org") && !paas_valid_domain("-a.org") &&
 	    !paas_valid_domain("a..org") && !paas_valid_domain("A.org") && !paas_valid_domain("a_b.org"),
 	    "domain names per RFC 1123");
+	{
+		int v = -1;
+
+		ok(paas_parse_int("15", 2, 3600, &v) == 0 && v == 15, "15 is a number from 2 to 3600");
+		ok(paas_parse_int("1", 2, 3600, &v) < 0 && paas_parse_int("3601", 2, 3600, &v) < 0 &&
+		    paas_parse_int("", 2, 3600, &v) < 0 && paas_parse_int("10s", 2, 3600, &v) < 0,
+		    "out of range, empty or trailing text refused");
+		ok(paas_parse_int("4294967306", 2, 3600, &v) < 0 &&
+		    paas_parse_int("99999999999999999999", 2, 3600, &v) < 0,
+		    "a number that would wrap around an int is refused, not taken as 10");
+	}
 	return done_testing();
 }
