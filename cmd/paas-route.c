@@ -413,7 +413,7 @@ cmd_watch(struct paas_etcd *e, const struct conf *c)
 	const char *name = c->name;
 	int64_t lease = 0, rev = 0, applied = -1;
 	long long next_keepalive = 0, retry_at = 0;
-	int changed, first = 1, rc = 0;
+	int changed, first = 1;
 	struct sigaction sa;
 
 	if (name == NULL) {
@@ -527,7 +527,7 @@ cmd_watch(struct paas_etcd *e, const struct conf *c)
 	pthread_mutex_destroy(&w.mu);
 	pthread_cond_destroy(&w.cv);
 	pthread_condattr_destroy(&ca);
-	return rc;
+	return 0;
 }
 
 int

@@ -153,10 +153,11 @@ get_json(struct paas_etcd *e, const char *key, json_t **out, int64_t *mod,
 }
 
 static int
-put_json(struct paas_etcd *e, const char *key, const json_t *v, struct paas_err *err)
+put_json(struct paas_etcd *e, const char *key, const json_t *v, int64_t *rev,
+    struct paas_err *err)
 {
 	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	int rc = paas_etcd_put(e, key, s, strlen(s), 0, NULL, err);
+	int rc = paas_etcd_put(e, key, s, strlen(s), 0, rev, err);
 
 	free(s);
 	return rc;
@@ -911,14 +912,16 @@ routes_of(struct run *r, const json_t *spec, json_t **out, struct paas_err *err)
 
 static void wait_routers(struct run *r, int64_t rev, const char *why);
 
-/* Make etcd's routes of this deployment want (NULL: none).  The values
- * hold password hashes: they are written, never reported. */
+/* Make etcd's routes of this deployment want (NULL: none), then wait for
+ * the routers to serve them.  The values hold password hashes: they are
+ * written, never reported. */
 static int
 sync_routes(struct run *r, const json_t *want, struct paas_err *err)
 {
 	struct paas_kv_list l;
-	json_t *set = json_array(), *gone = json_array(), *v;
+	json_t *same = json_array(), *written = json_array(), *gone = json_array(), *v;
 	const char *dom, **names = NULL;
+	int64_t rev = 0;
 	size_t i, n;
 	int rc = -1;
 
@@ -938,7 +941,7 @@ sync_routes(struct run *r, const json_t *want, struct paas_err *err)
 				}
 				json_array_append_new(gone, json_string(dom));
 			} else if (json_equal(have, v))
-				json_array_append_new(set, json_string(dom));	/* as it is */
+				json_array_append_new(same, json_string(dom));
 		}
 		json_decref(have);
 	}
@@ -948,43 +951,35 @@ sync_routes(struct run *r, const json_t *want, struct paas_err *err)
 		char *key;
 		int prc;
 
-		dom = names[i];
-		v = json_object_get(want, dom);
-		if (paas_json_has(set, dom))
+		if (paas_json_has(same, names[i]))
 			continue;
-		if (asprintf(&key, PAAS_ROUTES_PREFIX "%s", dom) < 0)
+		if (asprintf(&key, PAAS_ROUTES_PREFIX "%s", names[i]) < 0)
 			abort();
-		prc = put_json(r->e, key, v, err);
+		prc = put_json(r->e, key, json_object_get(want, names[i]), &rev, err);
 		free(key);
 		if (prc < 0)
 			goto out;
-		json_array_append_new(set, json_sprintf("+%s", dom));
+		json_array_append_new(written, json_string(names[i]));
 	}
-	for (i = 0; i < json_array_size(set); i++)
-		if (json_string_value(json_array_get(set, i))[0] == '+')
-			break;
-	if (i < json_array_size(set) || json_array_size(gone)) {
-		json_t *written = json_array();
+	if (json_array_size(written) || json_array_size(gone)) {
+		emit(r, json_pack("{s:s, s:O, s:O}", "event", "routes", "set", written,
+		    "removed", gone));
+		/* Deletions alone: the store's revision now covers them. */
+		if (rev == 0) {
+			struct paas_kv kv;
+			int found;
 
-		json_array_foreach(set, i, v)
-			if (json_string_value(v)[0] == '+')
-				json_array_append_new(written, json_string(json_string_value(v) + 1));
-		struct paas_kv kv;
-		int found;
-		int64_t rev = 0;
-
-		emit(r, json_pack("{s:s, s:o, s:O}", "event", "routes", "set", written, "removed", gone));
-		/* The store's revision now covers the writes: wait for the
-		 * routers to serve them. */
-		if (paas_etcd_get(r->e, PAAS_ROUTES_PREFIX, &kv, &found, &rev, err) < 0)
-			goto out;
-		paas_kv_clear(&kv);
+			if (paas_etcd_get(r->e, PAAS_ROUTES_PREFIX, &kv, &found, &rev, err) < 0)
+				goto out;
+			paas_kv_clear(&kv);
+		}
 		wait_routers(r, rev, "routes");
 	}
 	rc = 0;
 out:
 	free(names);
-	json_decref(set);
+	json_decref(same);
+	json_decref(written);
 	json_decref(gone);
 	return rc;
 }
@@ -1378,7 +1373,7 @@ record_instances(struct run *r, struct paas_err *err)
 	}
 	paas_kv_list_free(&l);
 	json_object_foreach(want, k, v)
-		if (put_json(r->e, k, v, err) < 0)
+		if (put_json(r->e, k, v, NULL, err) < 0)
 			goto out;
 	rc = 0;
 out:
@@ -1446,7 +1441,7 @@ rollout(struct run *r, struct paas_err *err)
 					char *key = instance_key(r->o->deployment, b->service, b->instance);
 					json_t *v = instance_value(b->h, b->cname, b->id, r->release,
 					    b->version, b->ports);
-					int prc = put_json(r->e, key, v, err);
+					int prc = put_json(r->e, key, v, NULL, err);
 
 					free(key);
 					json_decref(v);
