@@ -82,6 +82,16 @@ test_expect_success 'the next deploy puts the instance back; "No changes." other
 	paas-deploy -D shop "$SF" >out && jq -e -s "map(.event) == [\"lock\", \"unchanged\"]" out
 '
 
+test_expect_success 'a domain another deployment routes is refused before anything starts' '
+	sed "s/shop:web/other:web/" "$SF" >other.yml &&
+	"$PAAS_T" etcd "$E" get /paas/v1/routes/shop.test >route.before &&
+	expect_status 1 paas-deploy -D other other.yml >out 2>err &&
+	expect_grep "domain shop.test is routed to deployment shop" err &&
+	expect_eq "$(dep_ids other | wc -l)" 0 &&
+	expect_status 1 "$PAAS_T" etcd "$E" get /paas/v1/deployments/other/release &&
+	"$PAAS_T" etcd "$E" get /paas/v1/routes/shop.test >route.after && cmp route.before route.after
+'
+
 test_expect_success 'SIGTERM: the agent withdraws its host at once' '
 	n=$(servers | grep -c "${HOST_IP[a]}") && [ "$n" -ge 1 ] &&
 	kill -TERM "${AGENT_PID[a]}" && wait_for 5 sh -c "! kill -0 ${AGENT_PID[a]} 2>/dev/null" &&

@@ -47,16 +47,17 @@ test_expect_success 'the watched member dies; a change made through another is s
 	etcd_member_kill 0 &&
 	announce 2 "$p2" &&
 	wait_for 15 sh -c "grep -q c00000000002 $ROUTER_CFG" &&
+	wait_for 10 sh -c "[ \$(\"$PAAS_T\" etcd \"$E1\" get /paas/v1/routers/test | jq .revision) -ge \$(\"$PAAS_T\" etcd \"$E1\" modrev /paas/v1/announce/shop/web/2/c00000000002) ]" &&
 	for i in 1 2 3 4; do via shop.test /; done | sort -u >seen &&
-	printf "s1\ns2\n" >want && test_cmp want seen &&
-	wait_for 10 sh -c "[ \$(\"$PAAS_T\" etcd \"$E1\" get /paas/v1/routers/test | jq .revision) -ge \$(\"$PAAS_T\" etcd \"$E1\" modrev /paas/v1/announce/shop/web/2/c00000000002) ]"
+	printf "s1\ns2\n" >want && test_cmp want seen
 '
 
 test_expect_success 'the member comes back; withdrawals are served too' '
 	etcd_member_restart 0 &&
 	"$PAAS_T" etcd "$E1" del /paas/v1/announce/shop/web/1/c00000000001 >/dev/null &&
 	wait_for 10 sh -c "! grep -q c00000000001 $ROUTER_CFG" &&
-	expect_eq "$(via shop.test /)" s2
+	wait_for 5 sh -c "[ \"\$(curl -s -m 1 -H \"Host: shop.test\" http://127.0.0.1:$ROUTER_PORT/)\" = s2 ]" &&
+	for i in 1 2 3 4; do via shop.test /; done | sort -u >seen && expect_eq "$(cat seen)" s2
 '
 
 test_expect_success 'a burst of 50 changes (one writer, back to back) is coalesced into a few reloads' '
@@ -86,6 +87,18 @@ test_expect_success 'HAProxy stopped under the router: it is started again' '
 	wait_for 10 sh -c "[ \$(cat $ROUTER_DIR/haproxy.pid) != $old ]" &&
 	wait_for 10 sh -c "[ \"\$(curl -s -m 1 -H \"Host: other.test\" http://127.0.0.1:$ROUTER_PORT/)\" = s2 ]" &&
 	expect_grep "starting one" "$TEST_TMP/router.log"
+'
+
+test_expect_success 'bad usage exits 3, an unknown host 3, etcd unreachable 2, each in one line' '
+	expect_status 3 paas-route render --port 0 2>err && expect_grep "^paas-route: --port 0: expected a port" err &&
+	expect_status 3 paas-route watch --coalesce-ms soon 2>err && expect_grep "coalesce-ms" err &&
+	expect_status 3 paas-route apply --coalesce-ms 10 2>err && expect_grep "watch only" err &&
+	expect_status 3 paas-route render --config "/tmp/a b.cfg" 2>err && expect_grep "spaces" err &&
+	PAAS_ROUTE_PORT=http expect_status 3 paas-route render 2>err && expect_grep PAAS_ROUTE_PORT err &&
+	expect_status 3 paas-cluster agent --interval 50 2>err && expect_grep "100-3600000" err &&
+	expect_status 3 paas-cluster agent --host nosuch 2>err && expect_grep "no host nosuch is registered" err &&
+	expect_status 2 paas-route render --etcd http://127.0.0.1:1 2>err && expect_grep "cannot reach etcd" err &&
+	expect_status 2 paas-cluster --etcd http://127.0.0.1:1 agent --host a 2>err && expect_grep "cannot reach etcd" err
 '
 
 test_done
