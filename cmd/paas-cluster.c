@@ -3,7 +3,8 @@
  * etcd: `hosts add` (checks that the Docker endpoint answers before it
  * records anything), `hosts ls`, `hosts rm`.  With no host registered, the
  * local Docker socket is the one host, "local".  `agent`: the per-host
- * announcer of agent.h, in the foreground.
+ * announcer of agent.h, in the foreground.  The other subcommands live in
+ * cluster-up.c, cluster-status.c and cluster-data.c (paas-cluster.h).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -15,33 +16,43 @@
 
 #include "agent.h"
 #include "out.h"
+#include "paas-cluster.h"
 #include "paas.h"
 #include "spec.h"
 #include "state.h"
 
-static const char *prog = "paas-cluster";
+const char *prog = "paas-cluster";
 
-static void
+void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: %s [--etcd endpoints] [--json | --table] hosts ls\n"
-	    "       %s [--etcd endpoints] hosts add name --docker url [--label key=value ...]\n"
-	    "           [--tls-ca file --tls-cert file --tls-key file] [--insecure]\n"
-	    "           [--cpu n] [--memory size] [--address addr] [--no-check]\n"
-	    "       %s [--etcd endpoints] hosts rm name\n"
-	    "       %s [--etcd endpoints] agent [--host name] [--ttl s] [--interval ms]\n",
-	    prog, prog, prog, prog);
+	    "usage: %s [--etcd endpoints] [--json | --table] command ...\n"
+	    "  up [--state-dir dir] [--port n] [--docker unix:///path] [--etcd-port n]\n"
+	    "     [--etcd-peer-port n]\n"
+	    "  down [--state-dir dir]\n"
+	    "  status [--timeout s]\n"
+	    "  check [--timeout s] [--warn pct] [--crit pct] [--repair]\n"
+	    "  hosts ls\n"
+	    "  hosts add name --docker url [--label key=value ...]\n"
+	    "      [--tls-ca file --tls-cert file --tls-key file] [--insecure]\n"
+	    "      [--cpu n] [--memory size] [--address addr] [--no-check]\n"
+	    "  hosts rm name\n"
+	    "  members ls | members rm id|name [--force] | members add name peer-url\n"
+	    "  backup file\n"
+	    "  restore file [--force]\n"
+	    "  agent [--host name] [--ttl s] [--interval ms]\n",
+	    prog);
 }
 
-static int
+int
 fail(struct paas_err *err)
 {
 	fprintf(stderr, "%s: %s\n", prog, err->msg);
 	return err->status ? err->status : PAAS_EFAILED;
 }
 
-static int __attribute__((format(printf, 1, 2)))
+int
 bad_usage(const char *fmt, ...)
 {
 	va_list ap;
@@ -281,10 +292,20 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const struct {
+		const char *name;
+		int (*fn)(const struct cluster_ctx *, int, char **);
+	} cmds[] = {
+		{ "up", cmd_up }, { "down", cmd_down }, { "status", cmd_status },
+		{ "check", cmd_check }, { "members", cmd_members }, { "backup", cmd_backup },
+		{ "restore", cmd_restore },
+	};
 	struct paas_err err = PAAS_ERR_INIT;
 	enum paas_format fmt = PAAS_FORMAT_AUTO;
 	const char *etcd = NULL;
+	struct cluster_ctx ctx;
 	struct paas_etcd *e;
+	size_t i;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
@@ -299,7 +320,15 @@ main(int argc, char **argv)
 	argc -= optind, argv += optind;
 	if (argc >= 1 && strcmp(argv[0], "agent") == 0)
 		return agent(etcd, argc, argv);
+	ctx.etcd = etcd;
+	ctx.fmt = fmt;
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; argc >= 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(&ctx, argc, argv);
 	if (argc < 2 || strcmp(argv[0], "hosts") != 0) {
+		if (argc >= 1)
+			return bad_usage("unknown command '%.64s'", argv[0]);
 		usage(stderr);
 		return PAAS_EINVAL;
 	}

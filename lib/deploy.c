@@ -172,8 +172,20 @@ load_hosts(struct run *r, struct paas_err *err)
 
 	if (paas_host_list(r->e, &r->hosts_json, err) < 0)
 		return -1;
+	for (i = 0; r->o->skip_hosts && i < json_array_size(r->hosts_json); ) {
+		const char *name = json_string_value(json_object_get(json_array_get(r->hosts_json, i),
+		    "name"));
+		size_t k;
+
+		for (k = 0; r->o->skip_hosts[k] && strcmp(r->o->skip_hosts[k], name ? name : ""); k++)
+			;
+		if (r->o->skip_hosts[k])
+			json_array_remove(r->hosts_json, i);
+		else
+			i++;
+	}
 	r->nhosts = json_array_size(r->hosts_json);
-	r->hosts = calloc(r->nhosts, sizeof(*r->hosts));
+	r->hosts = calloc(r->nhosts ? r->nhosts : 1, sizeof(*r->hosts));
 	if (r->hosts == NULL)
 		abort();
 	for (i = 0; i < r->nhosts; i++) {
@@ -1830,6 +1842,29 @@ paas_deploy_apply(const struct paas_deploy_opts *o, const json_t *spec,
 	if (begin(&r, o, err) < 0 || current_release(&r, &cur, &currec, &mod, err) < 0)
 		goto out;
 	rc = release_and_converge(&r, spec, "deploy", 0, NULL, cur, currec, mod, err);
+out:
+	json_decref(currec);
+	run_free(&r);
+	return rc;
+}
+
+int
+paas_deploy_repair(const struct paas_deploy_opts *o, struct paas_err *err)
+{
+	struct run r;
+	json_t *currec = NULL;
+	int64_t cur, mod;
+	int rc = -1;
+
+	if (begin(&r, o, err) < 0 || current_release(&r, &cur, &currec, &mod, err) < 0)
+		goto out;
+	if (currec == NULL) {
+		emit(&r, json_pack("{s:s, s:I}", "event", "unchanged", "release", (json_int_t)0));
+		rc = 0;
+		goto out;
+	}
+	rc = release_and_converge(&r, json_object_get(currec, "spec"), "deploy", 0, NULL, cur,
+	    currec, mod, err);
 out:
 	json_decref(currec);
 	run_free(&r);

@@ -55,6 +55,8 @@ struct paas_deploy_opts {
 	int drain_ms;			/* after the routers stopped sending an instance
 					 * requests, before it is stopped; 0: 2000;
 					 * negative: no withdrawal, stop at once */
+	const char *const *skip_hosts;	/* NULL-terminated names of hosts that are
+					 * down: neither asked nor placed on */
 	paas_deploy_event_fn event;
 	void *arg;
 };
@@ -80,6 +82,12 @@ int paas_deploy_rollback(const struct paas_deploy_opts *o, int64_t n,
  * current spec but these instance counts. */
 int paas_deploy_scale(const struct paas_deploy_opts *o, const json_t *counts,
     struct paas_err *err);
+
+/* The current release brought back to its instance counts, as a resumed
+ * rollout; with o->skip_hosts, the instances of those hosts are placed on
+ * the others (paas-cluster check --repair).  Nothing to do, or no release:
+ * one "unchanged" event. */
+int paas_deploy_repair(const struct paas_deploy_opts *o, struct paas_err *err);
 
 /* Every container of the deployment removed from every host, and its keys
  * from etcd. */

@@ -1,0 +1,598 @@
+/*
+ * paas-cluster up / down: a one-machine cluster.  A private etcd (unless
+ * one is given), the local Docker registered as host "local", its agent
+ * and a router (paas-route watch, which runs HAProxy), each a background
+ * process with a pid file and a log in the state directory:
+ *
+ *   DIR/cluster.json      what up was given: etcd, ports, docker
+ *   DIR/etcd/             the private etcd's data
+ *   DIR/{etcd,agent,router}.{pid,log}
+ *   DIR/route/            haproxy.cfg, haproxy.pid, master.sock, stats.sock
+ *
+ * up starts what is not running and leaves alone what is; down stops
+ * everything and keeps the data, so the next up serves the same
+ * deployments (their containers keep running in Docker meanwhile).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "paas-cluster.h"
+#include "daemon.h"
+#include "etcd.h"
+#include "route.h"
+#include "spec.h"
+#include "state.h"
+
+#define STOP_MS		10000
+
+struct up {
+	char *dir;
+	json_t *conf;			/* cluster.json */
+	const char *etcd;		/* endpoints */
+	int private_etcd;
+	enum paas_format fmt;
+};
+
+static char *
+path_in(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		abort();
+	return p;
+}
+
+static int
+mkdir_p(const char *path, mode_t mode, struct paas_err *err)
+{
+	char *copy = paas_xstrdup(path), *p;
+
+	for (p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		goto fail;
+	free(copy);
+	return 0;
+fail:
+	paas_err_set(err, PAAS_EFAILED, "cannot create %s: %s", copy, strerror(errno));
+	free(copy);
+	return -1;
+}
+
+/* --state-dir, else $PAAS_STATE_DIR, else /var/lib/paas for root, else
+ * $XDG_STATE_HOME/paas or ~/.local/state/paas. */
+static char *
+state_dir(const char *flag)
+{
+	const char *s;
+	char *p;
+
+	if (flag)
+		return paas_xstrdup(flag);
+	if ((s = getenv("PAAS_STATE_DIR")) != NULL && *s)
+		return paas_xstrdup(s);
+	if (geteuid() == 0)
+		return paas_xstrdup("/var/lib/paas");
+	if ((s = getenv("XDG_STATE_HOME")) != NULL && *s) {
+		p = path_in(s, "paas");
+		return p;
+	}
+	if (asprintf(&p, "%s/.local/state/paas", getenv("HOME") ? getenv("HOME") : "/tmp") < 0)
+		abort();
+	return p;
+}
+
+/* The last n lines of a log, on one line, for an error message. */
+static void
+log_tail(const char *path, int n, char *out, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	char *lines[16] = { 0 }, *line = NULL;
+	size_t cap = 0, i, k = 0, used = 0;
+
+	out[0] = '\0';
+	if (f == NULL)
+		return;
+	if (n > 16)
+		n = 16;
+	while (getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		free(lines[k % (size_t)n]);
+		lines[k % (size_t)n] = paas_xstrdup(line);
+		k++;
+	}
+	free(line);
+	fclose(f);
+	for (i = k > (size_t)n ? k - (size_t)n : 0; i < k; i++) {
+		const char *l = lines[i % (size_t)n];
+		int w = snprintf(out + used, size - used, "%s%s", used ? " | " : "", l);
+
+		if (w < 0 || (size_t)w >= size - used)
+			break;
+		used += (size_t)w;
+	}
+	for (i = 0; i < (size_t)n; i++)
+		free(lines[i]);
+}
+
+static void
+report(const struct up *u, const char *component, const char *state, pid_t pid,
+    const char *detail)
+{
+	if (paas_out_is_table(u->fmt)) {
+		printf("%-8s %-10s", component, state);
+		if (pid)
+			printf(" pid %-8ld", (long)pid);
+		printf("%s%s\n", detail ? " " : "", detail ? detail : "");
+		fflush(stdout);
+	} else {
+		json_t *o = json_pack("{s:s, s:s}", "component", component, "state", state);
+
+		if (pid)
+			json_object_set_new(o, "pid", json_integer(pid));
+		if (detail)
+			json_object_set_new(o, "detail", json_string(detail));
+		paas_out_json(o);
+		json_decref(o);
+	}
+}
+
+/* Our own executable's directory, to find paas-route beside it. */
+static char *
+sibling(const char *name)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *p;
+
+	if (n <= 0)
+		return paas_xstrdup(name);
+	self[n] = '\0';
+	p = path_in(dirname(self), name);
+	if (access(p, X_OK) == 0)
+		return p;
+	free(p);
+	return paas_xstrdup(name);
+}
+
+/* Wait until the process is ready (ready() returns 1), failing early with
+ * its log when it is gone. */
+static int
+await(const struct up *u, const char *what, const char *pidfile, const char *prog_name,
+    const char *logfile, long ms, int (*ready)(const struct up *, void *), void *arg,
+    struct paas_err *err)
+{
+	long long until = paas_now_ms() + ms;
+	char tail[600];
+
+	for (;;) {
+		/* Ready, and still ours: not another process on the same port. */
+		if (ready(u, arg) == 1 && paas_daemon_alive(pidfile, prog_name))
+			return 0;
+		if (!paas_daemon_alive(pidfile, prog_name)) {
+			/* Exited: one more look, it may have gone after being ready. */
+			log_tail(logfile, 4, tail, sizeof(tail));
+			return paas_err_set(err, PAAS_EFAILED, "%s exited; the end of %s: %s", what,
+			    logfile, tail[0] ? tail : "(empty)");
+		}
+		if (paas_now_ms() >= until) {
+			log_tail(logfile, 4, tail, sizeof(tail));
+			return paas_err_set(err, PAAS_EFAILED, "%s did not become ready in %ld s; the "
+			    "end of %s: %s", what, ms / 1000, logfile, tail[0] ? tail : "(empty)");
+		}
+		paas_sleep_ms(100);
+	}
+}
+
+static int
+etcd_ready(const struct up *u, void *arg)
+{
+	struct paas_http_opts ho = { .connect_timeout_ms = 500, .timeout_ms = 1000 };
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_etcd *e = paas_etcd_new(u->etcd, &ho, &err);
+	int ok;
+
+	(void)arg;
+	if (e == NULL)
+		return 0;
+	ok = paas_etcd_health(e, &err) == 0;
+	paas_etcd_free(e);
+	return ok;
+}
+
+static int
+key_ready(const struct up *u, void *arg)
+{
+	struct paas_http_opts ho = { .connect_timeout_ms = 500, .timeout_ms = 1000 };
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_etcd *e = paas_etcd_new(u->etcd, &ho, &err);
+	struct paas_kv kv;
+	int found = 0;
+
+	if (e == NULL)
+		return 0;
+	if (paas_etcd_get(e, arg, &kv, &found, NULL, &err) == 0)
+		paas_kv_clear(&kv);
+	paas_etcd_free(e);
+	return found;
+}
+
+static int
+conf_int(const json_t *conf, const char *k, int dflt)
+{
+	json_t *v = json_object_get(conf, k);
+
+	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
+}
+
+static int
+start_etcd(struct up *u, int port, int peer, struct paas_err *err)
+{
+	char *pidfile = path_in(u->dir, "etcd.pid"), *log = path_in(u->dir, "etcd.log");
+	char *data = path_in(u->dir, "etcd"), client[64], peers[64], cluster[80];
+	pid_t pid;
+	int rc = -1;
+
+	if ((pid = paas_daemon_alive(pidfile, "etcd")) != 0) {
+		report(u, "etcd", "running", pid, u->etcd);
+		rc = 0;
+		goto out;
+	}
+	if (etcd_ready(u, NULL)) {
+		paas_err_set(err, PAAS_EFAILED, "an etcd that is not this cluster's already answers "
+		    "at %s: give up another --etcd-port, or use it with PAAS_ETCD", u->etcd);
+		goto out;
+	}
+	snprintf(client, sizeof(client), "http://127.0.0.1:%d", port);
+	snprintf(peers, sizeof(peers), "http://127.0.0.1:%d", peer);
+	snprintf(cluster, sizeof(cluster), "paas=%s", peers);
+	{
+		char *argv[] = { "etcd", "--name", "paas", "--data-dir", data,
+		    "--listen-client-urls", client, "--advertise-client-urls", client,
+		    "--listen-peer-urls", peers, "--initial-advertise-peer-urls", peers,
+		    "--initial-cluster", cluster, "--initial-cluster-token", "paas-local", NULL };
+
+		if (mkdir_p(data, 0700, err) < 0 ||
+		    paas_daemon_start(argv, log, pidfile, &pid, err) < 0)
+			goto out;
+	}
+	if (await(u, "etcd", pidfile, "etcd", log, 20000, etcd_ready, NULL, err) < 0)
+		goto out;
+	report(u, "etcd", "started", pid, u->etcd);
+	rc = 0;
+out:
+	free(pidfile);
+	free(log);
+	free(data);
+	return rc;
+}
+
+/* Register the local Docker as host "local", unless it already is. */
+static int
+register_local(struct up *u, const char *docker, struct paas_err *err)
+{
+	struct paas_etcd *e = NULL;
+	struct paas_docker *d = NULL;
+	json_t *host, *have = NULL;
+	struct paas_kv kv = { 0 };
+	int found = 0, rc = -1;
+
+	host = json_pack("{s:s, s:s, s:n, s:b, s:{}, s:n, s:n, s:n}", "name", "local",
+	    "docker", docker, "tls", "insecure", 0, "labels", "cpu_milli", "memory_bytes",
+	    "address");
+	if ((d = paas_host_docker(host, 5000, err)) == NULL)
+		goto out;
+	if (paas_docker_ping(d, err) < 0) {
+		paas_err_wrap(err, "the local Docker does not answer (is dockerd running?)");
+		err->status = PAAS_EUNAVAIL;
+		goto out;
+	}
+	if ((e = paas_etcd_new(u->etcd, NULL, err)) == NULL ||
+	    paas_etcd_get(e, PAAS_HOSTS_PREFIX "local", &kv, &found, NULL, err) < 0)
+		goto out;
+	if (found && (have = json_loadb(kv.value, kv.value_len, 0, NULL)) != NULL) {
+		const char *was = json_string_value(json_object_get(have, "docker"));
+
+		if (was && strcmp(was, docker) == 0) {
+			report(u, "host", "registered", 0, "local");
+			rc = 0;
+			goto out;
+		}
+		paas_err_set(err, PAAS_EFAILED, "host local is registered with Docker at %s, not %s: "
+		    "`paas-cluster hosts rm local` first, or give up --docker %s", was ? was : "?",
+		    docker, was ? was : "?");
+		goto out;
+	}
+	if (paas_host_put(e, host, 0, err) < 0)
+		goto out;
+	report(u, "host", "added", 0, "local");
+	rc = 0;
+out:
+	paas_kv_clear(&kv);
+	json_decref(host);
+	json_decref(have);
+	paas_docker_free(d);
+	paas_etcd_free(e);
+	return rc;
+}
+
+static int
+start_agent(struct up *u, struct paas_err *err)
+{
+	char *pidfile = path_in(u->dir, "agent.pid"), *log = path_in(u->dir, "agent.log");
+	char *self = sibling("paas-cluster");
+	pid_t pid;
+	int rc = -1;
+
+	if ((pid = paas_daemon_alive(pidfile, "paas-cluster")) != 0) {
+		report(u, "agent", "running", pid, "local");
+		rc = 0;
+		goto out;
+	}
+	{
+		char *argv[] = { self, "--etcd", (char *)u->etcd, "agent", "--host", "local", NULL };
+
+		if (paas_daemon_start(argv, log, pidfile, &pid, err) < 0)
+			goto out;
+	}
+	if (await(u, "the agent", pidfile, "paas-cluster", log, 15000, key_ready,
+	    PAAS_AGENTS_PREFIX "local", err) < 0)
+		goto out;
+	report(u, "agent", "started", pid, "local");
+	rc = 0;
+out:
+	free(pidfile);
+	free(log);
+	free(self);
+	return rc;
+}
+
+static int
+start_router(struct up *u, int port, struct paas_err *err)
+{
+	char *pidfile = path_in(u->dir, "router.pid"), *log = path_in(u->dir, "router.log");
+	char *rdir = path_in(u->dir, "route"), *cfg = path_in(rdir, "haproxy.cfg");
+	char *route = sibling("paas-route"), sport[16], detail[64];
+	pid_t pid;
+	int rc = -1;
+
+	snprintf(sport, sizeof(sport), "%d", port);
+	snprintf(detail, sizeof(detail), "port %d", port);
+	if ((pid = paas_daemon_alive(pidfile, "paas-route")) != 0) {
+		report(u, "router", "running", pid, detail);
+		rc = 0;
+		goto out;
+	}
+	{
+		char *argv[] = { route, "--etcd", (char *)u->etcd, "watch", "--config", cfg,
+		    "--port", sport, "--name", "local", NULL };
+
+		if (mkdir_p(rdir, 0750, err) < 0 ||
+		    paas_daemon_start(argv, log, pidfile, &pid, err) < 0)
+			goto out;
+	}
+	if (await(u, "the router", pidfile, "paas-route", log, 15000, key_ready,
+	    PAAS_ROUTERS_PREFIX "local", err) < 0)
+		goto out;
+	report(u, "router", "started", pid, detail);
+	rc = 0;
+out:
+	free(pidfile);
+	free(log);
+	free(rdir);
+	free(cfg);
+	free(route);
+	return rc;
+}
+
+static json_t *
+load_conf(const char *dir)
+{
+	char *p = path_in(dir, "cluster.json");
+	json_t *c = json_load_file(p, 0, NULL);
+
+	free(p);
+	if (!json_is_object(c)) {
+		json_decref(c);
+		c = json_object();
+	}
+	return c;
+}
+
+static int
+save_conf(const struct up *u, struct paas_err *err)
+{
+	char *p = path_in(u->dir, "cluster.json");
+	char *s = json_dumps(u->conf, JSON_SORT_KEYS | JSON_INDENT(2));
+	int rc;
+
+	rc = paas_file_replace(p, s, strlen(s), 0644, err);
+	free(p);
+	free(s);
+	return rc;
+}
+
+static int
+port_arg(const char *flag, const char *s, int *out)
+{
+	if (paas_parse_int(s, 1, 65535, out) < 0) {
+		bad_usage("%s %.32s: expected a TCP port, 1-65535", flag, s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_up(const struct cluster_ctx *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "docker", required_argument, NULL, 'd' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "etcd-port", required_argument, NULL, 'E' },
+		{ "etcd-peer-port", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_err err = PAAS_ERR_INIT;
+	const char *dirflag = NULL, *docker = NULL, *ext;
+	int ch, port = 0, eport = 0, pport = 0, rc = PAAS_EINVAL;
+	struct up u = { 0 };
+	char endpoint[64];
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': dirflag = optarg; break;
+		case 'd':
+			if (strncmp(optarg, "unix://", 7) != 0 || optarg[7] != '/')
+				return bad_usage("--docker %.64s: expected the local socket, "
+				    "unix:///PATH", optarg);
+			docker = optarg;
+			break;
+		case 'p': if (port_arg("--port", optarg, &port) < 0) return PAAS_EINVAL; break;
+		case 'E': if (port_arg("--etcd-port", optarg, &eport) < 0) return PAAS_EINVAL; break;
+		case 'P': if (port_arg("--etcd-peer-port", optarg, &pport) < 0) return PAAS_EINVAL; break;
+		default: usage(stderr); return PAAS_EINVAL;
+		}
+	}
+	if (optind != argc)
+		return bad_usage("up: unexpected argument '%.64s'", argv[optind]);
+	u.fmt = c->fmt;
+	u.dir = state_dir(dirflag);
+	if (mkdir_p(u.dir, 0700, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	u.conf = load_conf(u.dir);
+	ext = c->etcd ? c->etcd : getenv("PAAS_ETCD");
+	if (ext && *ext == '\0')
+		ext = NULL;
+	/* The private etcd given back as PAAS_ETCD is still the private one. */
+	if (ext && !(json_is_true(json_object_get(u.conf, "private_etcd")) &&
+	    json_string_value(json_object_get(u.conf, "etcd")) &&
+	    strcmp(ext, json_string_value(json_object_get(u.conf, "etcd"))) == 0)) {
+		if (eport || pport) {
+			rc = bad_usage("%s", "--etcd-port and --etcd-peer-port are for the private etcd, "
+			    "not one given with --etcd or PAAS_ETCD");
+			goto out;
+		}
+		u.etcd = ext;
+		json_object_set_new(u.conf, "private_etcd", json_false());
+		json_object_del(u.conf, "etcd_port");
+		json_object_del(u.conf, "etcd_peer_port");
+	} else {
+		eport = eport ? eport : conf_int(u.conf, "etcd_port", 2379);
+		pport = pport ? pport : conf_int(u.conf, "etcd_peer_port", eport + 1);
+		if (pport == eport) {
+			rc = bad_usage("--etcd-peer-port %d: the client port already", pport);
+			goto out;
+		}
+		snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", eport);
+		u.etcd = endpoint;
+		u.private_etcd = 1;
+		json_object_set_new(u.conf, "private_etcd", json_true());
+		json_object_set_new(u.conf, "etcd_port", json_integer(eport));
+		json_object_set_new(u.conf, "etcd_peer_port", json_integer(pport));
+	}
+	json_object_set_new(u.conf, "etcd", json_string(u.etcd));
+	if (docker == NULL)
+		docker = json_string_value(json_object_get(u.conf, "docker"));
+	if (docker == NULL && getenv("DOCKER_HOST") && strncmp(getenv("DOCKER_HOST"), "unix:///", 8) == 0)
+		docker = getenv("DOCKER_HOST");
+	json_object_set_new(u.conf, "docker", json_string(docker ? docker : PAAS_LOCAL_DOCKER));
+	docker = json_string_value(json_object_get(u.conf, "docker"));
+	port = port ? port : conf_int(u.conf, "port", geteuid() == 0 ? 80 : 8080);
+	json_object_set_new(u.conf, "port", json_integer(port));
+	if (save_conf(&u, &err) < 0 ||
+	    (u.private_etcd && start_etcd(&u, eport, pport, &err) < 0) ||
+	    (!u.private_etcd && !etcd_ready(&u, NULL) &&
+	    paas_err_set(&err, PAAS_EUNAVAIL, "etcd at %s does not answer", u.etcd) < 0) ||
+	    register_local(&u, docker, &err) < 0 ||
+	    start_agent(&u, &err) < 0 ||
+	    start_router(&u, port, &err) < 0) {
+		rc = fail(&err);
+		goto out;
+	}
+	if (paas_out_is_table(u.fmt)) {
+		printf("\nThe cluster is up; its state is in %s.\n", u.dir);
+		if (strcmp(u.etcd, "http://127.0.0.1:2379") != 0)
+			printf("Point the commands at its etcd:  export PAAS_ETCD=%s\n", u.etcd);
+		printf("Deploy with:  paas-deploy -D NAME Servicefile\n");
+	}
+	rc = 0;
+out:
+	json_decref(u.conf);
+	free(u.dir);
+	return rc;
+}
+
+static int
+stop_one(const struct up *u, const char *component, const char *file, const char *prog_name,
+    struct paas_err *err)
+{
+	char *pidfile = path_in(u->dir, file);
+	pid_t was = 0;
+	int rc = paas_daemon_stop(pidfile, prog_name, STOP_MS, &was, err);
+
+	if (rc == 0)
+		report(u, component, was ? "stopped" : "not-running", was, NULL);
+	free(pidfile);
+	return rc;
+}
+
+int
+cmd_down(const struct cluster_ctx *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_err err = PAAS_ERR_INIT;
+	const char *dirflag = NULL;
+	struct up u = { 0 };
+	struct stat st;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': dirflag = optarg; break;
+		default: usage(stderr); return PAAS_EINVAL;
+		}
+	}
+	if (optind != argc)
+		return bad_usage("down: unexpected argument '%.64s'", argv[optind]);
+	u.fmt = c->fmt;
+	u.dir = state_dir(dirflag);
+	if (stat(u.dir, &st) < 0) {
+		paas_err_set(&err, PAAS_EFAILED, "no cluster here: %s: %s", u.dir, strerror(errno));
+		free(u.dir);
+		return fail(&err);
+	}
+	/* The router first, so that HAProxy is not started again under it;
+	 * the agent before etcd, so that it can revoke its lease. */
+	u.conf = load_conf(u.dir);
+	rc = stop_one(&u, "router", "router.pid", "paas-route", &err) < 0 ||
+	    stop_one(&u, "haproxy", "route/haproxy.pid", "haproxy", &err) < 0 ||
+	    stop_one(&u, "agent", "agent.pid", "paas-cluster", &err) < 0 ||
+	    (json_is_false(json_object_get(u.conf, "private_etcd")) ? 0 :
+	    stop_one(&u, "etcd", "etcd.pid", "etcd", &err) < 0) ? fail(&err) : 0;
+	json_decref(u.conf);
+	free(u.dir);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * The pieces of paas-cluster(1), one file per family of subcommands:
+ * paas-cluster.c (main, hosts, agent), cluster-up.c (up, down),
+ * cluster-status.c (status, check), cluster-data.c (members, backup,
+ * restore).
+ */
+#ifndef PAAS_CLUSTER_CMD_H
+#define PAAS_CLUSTER_CMD_H
+
+#include <stdio.h>
+
+#include "err.h"
+#include "out.h"
+
+extern const char *prog;
+
+struct cluster_ctx {
+	const char *etcd;		/* --etcd, or NULL */
+	enum paas_format fmt;
+};
+
+void usage(FILE *f);
+/* Print err, return its exit status. */
+int fail(struct paas_err *err);
+/* Print the message and the usage, return PAAS_EINVAL. */
+int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_up(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_down(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_status(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_check(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_members(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_backup(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_restore(const struct cluster_ctx *c, int argc, char **argv);
+
+#endif

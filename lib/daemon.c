@@ -1,0 +1,216 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "daemon.h"
+
+static pid_t
+read_pid(const char *pidfile)
+{
+	char buf[32];
+	ssize_t n;
+	long v;
+	char *end;
+	int fd;
+
+	if ((fd = open(pidfile, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	v = strtol(buf, &end, 10);
+	if (v <= 1 || (*end != '\0' && *end != '\n'))
+		return 0;
+	return (pid_t)v;
+}
+
+static int
+runs(pid_t pid, const char *prog)
+{
+	char path[64], cmd[4096], *base;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) < 0 && errno != EPERM)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;		/* a zombie has an empty command line */
+	cmd[n] = '\0';
+	base = strrchr(cmd, '/');
+	return strcmp(base ? base + 1 : cmd, prog) == 0;
+}
+
+pid_t
+paas_daemon_alive(const char *pidfile, const char *prog)
+{
+	pid_t pid = read_pid(pidfile);
+
+	return pid && runs(pid, prog) ? pid : 0;
+}
+
+int
+paas_daemon_start(char *const argv[], const char *logfile, const char *pidfile,
+    pid_t *pidp, struct paas_err *err)
+{
+	char *tmp = NULL;
+	int fd, p[2], child_errno = 0;
+	ssize_t n;
+	pid_t pid;
+	FILE *f;
+
+	if ((fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
+		return paas_err_set(err, PAAS_EFAILED, "%s: %s", logfile, strerror(errno));
+	/* The child reports a failed exec through a pipe that a successful
+	 * one closes: when fork returns here the program runs, or we know why
+	 * it does not. */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		close(fd);
+		return paas_err_set(err, PAAS_EFAILED, "pipe: %s", strerror(errno));
+	}
+	if ((pid = fork()) < 0) {
+		close(fd);
+		close(p[0]);
+		close(p[1]);
+		return paas_err_set(err, PAAS_EFAILED, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		close(p[0]);
+		setsid();
+		if (null >= 0) {
+			dup2(null, 0);
+			close(null);
+		}
+		dup2(fd, 1);
+		dup2(fd, 2);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], argv);
+		child_errno = errno;
+		if (write(p[1], &child_errno, sizeof(child_errno)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(fd);
+	close(p[1]);
+	while ((n = read(p[0], &child_errno, sizeof(child_errno))) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	if (n > 0) {
+		waitpid(pid, NULL, 0);
+		return paas_err_set(err, PAAS_EFAILED, "cannot run %s: %s", argv[0],
+		    strerror(child_errno));
+	}
+	if (asprintf(&tmp, "%s.tmp", pidfile) < 0)
+		abort();
+	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%ld\n", (long)pid) < 0 ||
+	    fclose(f) != 0 || rename(tmp, pidfile) < 0) {
+		paas_err_set(err, PAAS_EFAILED, "%s: %s", pidfile, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		kill(pid, SIGTERM);
+		return -1;
+	}
+	free(tmp);
+	if (pidp)
+		*pidp = pid;
+	return 0;
+}
+
+int
+paas_daemon_stop(const char *pidfile, const char *prog, long timeout_ms, pid_t *was,
+    struct paas_err *err)
+{
+	pid_t pid = paas_daemon_alive(pidfile, prog);
+	long long until = paas_now_ms() + timeout_ms;
+
+	if (was)
+		*was = pid;
+	if (pid) {
+		if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
+			return paas_err_set(err, PAAS_EFAILED, "%s pid %ld: %s", prog, (long)pid,
+			    strerror(errno));
+		/* Our own child (started by this process) must be reaped to go. */
+		while (runs(pid, prog) && paas_now_ms() < until) {
+			waitpid(pid, NULL, WNOHANG);
+			paas_sleep_ms(20);
+		}
+		if (runs(pid, prog)) {
+			kill(pid, SIGKILL);
+			while (runs(pid, prog) && paas_now_ms() < until + 5000) {
+				waitpid(pid, NULL, WNOHANG);
+				paas_sleep_ms(20);
+			}
+		}
+	}
+	if (unlink(pidfile) < 0 && errno != ENOENT)
+		return paas_err_set(err, PAAS_EFAILED, "%s: %s", pidfile, strerror(errno));
+	return 0;
+}
+
+int
+paas_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+    struct paas_err *err)
+{
+	struct paas_buf tmp = PAAS_BUF_INIT;
+	const char *p = data;
+	size_t off = 0;
+	char *copy;
+	int fd, dfd;
+
+	paas_buf_addf(&tmp, "%s.paas-XXXXXX", path);
+	if ((fd = mkostemp(tmp.data, O_CLOEXEC)) < 0) {
+		paas_err_set(err, PAAS_EFAILED, "cannot create a file beside %s: %s", path,
+		    strerror(errno));
+		paas_buf_free(&tmp);
+		return -1;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp.data, path) < 0)
+		goto fail;
+	copy = paas_xstrdup(path);
+	if ((dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(copy);
+	paas_buf_free(&tmp);
+	return 0;
+fail:
+	paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp.data);
+	paas_buf_free(&tmp);
+	return -1;
+}

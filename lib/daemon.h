@@ -1,0 +1,45 @@
+/*
+ * Background processes with pid files, for paas-cluster(1) up and down,
+ * and files replaced atomically.
+ *
+ * A pid file holds one decimal pid.  A process counts as alive only when
+ * the pid exists and its program name (argv[0]'s last component, from
+ * /proc/PID/cmdline) is the one expected, so a pid reused by something
+ * else after a reboot is not mistaken for ours.
+ */
+#ifndef PAAS_DAEMON_H
+#define PAAS_DAEMON_H
+
+#include <sys/types.h>
+
+#include "err.h"
+
+/* The pid in pidfile if that process is alive and runs prog; else 0. */
+pid_t paas_daemon_alive(const char *pidfile, const char *prog);
+
+/*
+ * Start argv (argv[0] looked up in PATH) in its own session, stdin from
+ * /dev/null, stdout and stderr appended to logfile (mode 0600), and write
+ * its pid to pidfile (atomically, mode 0644).  Returns at once; a program
+ * that cannot be executed shows in the log and as a process that is gone.
+ */
+int paas_daemon_start(char *const argv[], const char *logfile,
+    const char *pidfile, pid_t *pid, struct paas_err *err);
+
+/*
+ * SIGTERM the process in pidfile (if alive and running prog) and wait up
+ * to timeout_ms for it to go, then SIGKILL it.  The pid file is removed.
+ * *was (if not NULL) gets the pid, 0 if nothing ran.
+ */
+int paas_daemon_stop(const char *pidfile, const char *prog, long timeout_ms,
+    pid_t *was, struct paas_err *err);
+
+/*
+ * Replace path with data atomically: written to a temporary file beside it
+ * with mode, flushed to disk, renamed over path, the directory flushed.
+ * A reader sees the old file or the new one, never a part.
+ */
+int paas_file_replace(const char *path, const void *data, size_t len,
+    mode_t mode, struct paas_err *err);
+
+#endif

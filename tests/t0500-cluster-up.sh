@@ -1,0 +1,106 @@
+#!/bin/bash
+# The main job: scripts/quickstart (paas-cluster up: a private etcd, the
+# local Docker, agent and router as daemons; examples/hello deployed and
+# answering through the router).  up again changes nothing; down stops
+# every daemon and keeps the data; up brings the same deployment back.
+. "$(dirname "$0")/lib-test.sh"
+. "$SRCDIR/tests/lib-docker.sh"
+need etcd haproxy jq
+docker_start_local
+STATE=$TEST_TMP/state
+PORT=$(free_port)
+EPORT=$(free_port)
+PPORT=$(free_port)
+export PAAS_STATE_DIR=$STATE
+_down() {
+	paas-cluster down >/dev/null 2>&1
+	local f
+	for f in "$STATE"/*.pid "$STATE"/route/haproxy.pid; do
+		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	:
+}
+at_exit _down
+hello() { curl -sS -m 5 -H "Host: hello.localhost" "http://127.0.0.1:$PORT/"; }
+# alive PID...: every one runs; gone PID...: none does (names the first not so)
+alive() { local p; for p; do kill -0 "$p" 2>/dev/null || { echo "pid $p is not running"; return 1; }; done; }
+# (a zombie counts as gone: whoever inherited it may never reap it)
+gone() {
+	local p
+	for p; do
+		case $(ps -o stat= -p "$p" 2>/dev/null) in
+		""|Z*) ;;
+		*) echo "pid $p still runs: $(tr "\0" " " </proc/$p/cmdline)"; return 1 ;;
+		esac
+	done
+}
+pids() { cat "$STATE"/etcd.pid "$STATE"/agent.pid "$STATE"/router.pid "$STATE"/route/haproxy.pid; }
+
+test_expect_success 'quickstart: up, deploy examples/hello, it answers through the router' '
+	DOCKER_HOST=$DOCKER_URL QUICKSTART_NO_INSTALL=1 QUICKSTART_NO_BUILD=1 \
+		"$SRCDIR/scripts/quickstart" --port "$PORT" --etcd-port "$EPORT" \
+		--etcd-peer-port "$PPORT" >qs.out 2>&1 &&
+	grep -q "Hello from paas-tools, instance" qs.out &&
+	expect_eq "$(jq -r .etcd "$STATE/cluster.json")" "http://127.0.0.1:$EPORT" &&
+	test -S "$STATE/route/master.sock" && test -s "$STATE/etcd.log" &&
+	alive $(cat "$STATE"/etcd.pid "$STATE"/agent.pid "$STATE"/router.pid)
+'
+export PAAS_ETCD=http://127.0.0.1:$EPORT
+
+test_expect_success 'both instances answer; the host is registered as local' '
+	for i in 1 2 3 4 5 6; do hello; done | sort -u >seen &&
+	expect_eq "$(wc -l <seen)" 2 &&
+	paas-cluster --json hosts ls | jq -e "select(.name == \"local\") | .docker == \"$DOCKER_URL\""
+'
+
+test_expect_success 'up again changes nothing: same processes, same answers' '
+	pids >before &&
+	paas-cluster --json up >out &&
+	jq -e -s "map(select(.state == \"started\" or .state == \"added\")) | length == 0" out &&
+	jq -e -s "map(select(.state == \"running\")) | length == 3" out &&
+	pids >after && test_cmp before after &&
+	expect_eq "$(hello | cut -c1-32)" "Hello from paas-tools, instance "
+'
+
+test_expect_success 'down stops every daemon and keeps the data' '
+	pids >was &&
+	paas-cluster --json down >out &&
+	expect_eq "$(jq -s "map(select(.state == \"stopped\")) | length" out)" 4 &&
+	gone $(cat was) &&
+	! hello 2>/dev/null &&
+	! curl -fsS -m 1 "$PAAS_ETCD/health" 2>/dev/null &&
+	test -d "$STATE/etcd/member" &&
+	paas-cluster --json down >out2 &&
+	expect_eq "$(jq -s "map(select(.state == \"not-running\")) | length" out2)" 4
+'
+
+test_expect_success 'up brings the same deployment back, answering' '
+	ids=$(DOCKER_API_VERSION=1.41 docker -H "$DOCKER_URL" ps -q -f label=paas.deployment=hello | sort) &&
+	paas-cluster --json up >out &&
+	expect_eq "$(jq -s "map(select(.state == \"started\")) | length" out)" 3 &&
+	paas-deploy -D hello "$SRCDIR/examples/hello/Servicefile" >dep &&
+	jq -e "select(.event == \"unchanged\")" dep &&
+	wait_for 15 sh -c "curl -fsS -m 2 -H \"Host: hello.localhost\" http://127.0.0.1:$PORT/ | grep -q Hello" &&
+	expect_eq "$(DOCKER_API_VERSION=1.41 docker -H "$DOCKER_URL" ps -q -f label=paas.deployment=hello | sort)" "$ids"
+'
+
+test_expect_success 'bad flags: one line, exit 3, nothing started' '
+	expect_status 3 paas-cluster up --port 0 2>err && grep -q "^paas-cluster: --port 0" err &&
+	expect_status 3 paas-cluster up --docker tcp://1.2.3.4:2375 2>err &&
+	grep -q "unix:///PATH" err &&
+	expect_status 3 paas-cluster up --etcd-port "$EPORT" --etcd-peer-port "$EPORT" 2>err &&
+	expect_status 3 paas-cluster up stray 2>err && grep -q "unexpected argument" err
+'
+
+test_expect_success 'a port taken by someone else: up fails naming what and where' '
+	S2=$TEST_TMP/state2 &&
+	expect_status 1 env -u PAAS_ETCD paas-cluster up --state-dir "$S2" --port "$(free_port)" \
+		--etcd-port "$EPORT" --etcd-peer-port "$(free_port)" >/dev/null 2>err &&
+	grep -q "^paas-cluster: an etcd that is not this cluster.s already answers at http://127.0.0.1:$EPORT" err &&
+	expect_status 1 env -u PAAS_ETCD paas-cluster up --state-dir "$S2" --port "$(free_port)" \
+		--etcd-port "$(free_port)" --etcd-peer-port "$PPORT" >/dev/null 2>err &&
+	grep -q "^paas-cluster: etcd exited; the end of $S2/etcd.log: .*address already in use" err &&
+	test ! -e "$S2/agent.pid" && test ! -e "$S2/router.pid" &&
+	expect_eq "$(hello | cut -c1-5)" Hello
+'
+test_done
