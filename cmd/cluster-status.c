@@ -134,8 +134,10 @@ timeout_arg(const char *s, long *ms)
 {
 	int t;
 
-	if (paas_parse_int(s, 1, 3600, &t) < 0)
-		return bad_usage("--timeout %.32s: expected seconds, 1-3600", s);
+	if (paas_parse_int(s, 1, 3600, &t) < 0) {
+		bad_usage("--timeout %.32s: expected seconds, 1-3600", s);
+		return -1;
+	}
 	*ms = t * 1000L;
 	return 0;
 }

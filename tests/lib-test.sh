@@ -54,12 +54,16 @@ bail_out() {
 	exit 1
 }
 
+# A body runs in a function of its own, so that a `return 1` in it fails
+# the point instead of returning from test_expect_success unreported.
+_test_body() { eval "$1"; }
+
 test_expect_success() {
 	local desc=$1 body=$2 out rc
 	test_count=$((test_count + 1))
 	out="$TEST_TMP/out.$test_count"
 	echo "=== $test_count: $desc" >>"$TEST_LOG"
-	eval "$body" >"$out" 2>&1
+	_test_body "$body" >"$out" 2>&1
 	rc=$?
 	cat "$out" >>"$TEST_LOG"
 	if [ $rc -eq 0 ]; then
