@@ -147,7 +147,17 @@ members_add(const struct cluster_ctx *c, const char *name, const char *peer)
 		return bad_usage("members add: peer URL %.64s: expected http://HOST:PORT", peer);
 	if ((e = paas_etcd_new(paas_etcd_endpoints(c->etcd), NULL, &err)) == NULL)
 		return fail(&err);
-	if (paas_etcd_member_add(e, peer, &id, &err) < 0 || paas_etcd_members(e, &ml, &err) < 0) {
+	/* etcd refuses a reconfiguration ("unhealthy cluster") until its
+	 * members have been connected for 5 s, as right after a removal. */
+	for (i = 0; paas_etcd_member_add(e, peer, &id, &err) < 0; i++) {
+		if (strstr(err.msg, "unhealthy cluster") == NULL || i == 60) {
+			rc = fail(&err);
+			goto out;
+		}
+		paas_err_clear(&err);
+		paas_sleep_ms(250);
+	}
+	if (paas_etcd_members(e, &ml, &err) < 0) {
 		rc = fail(&err);
 		goto out;
 	}

@@ -61,6 +61,13 @@ members(struct paas_etcd *e, long long deadline, json_t *report)
 		json_object_set_new(etcd, "error", json_string(err.msg));
 		return NULL;
 	}
+	if (ml.n == 0) {
+		/* A member cut off from the others answers with an empty list. */
+		json_object_set_new(etcd, "error", json_sprintf("no quorum: %s lists no members",
+		    paas_http_endpoint(paas_etcd_http(e))));
+		paas_member_list_free(&ml);
+		return NULL;
+	}
 	jobs = calloc(2 * ml.n + 1, sizeof(*jobs));
 	if (jobs == NULL)
 		abort();
@@ -154,13 +161,14 @@ members(struct paas_etcd *e, long long deadline, json_t *report)
 	json_object_set_new(etcd, "healthy", json_integer((json_int_t)healthy));
 	json_object_set_new(etcd, "quorum", json_boolean(healthy > ml.n / 2));
 	free(jobs);
-	paas_member_list_free(&ml);
 	if (healthy <= ml.n / 2) {
 		json_object_set_new(etcd, "error", json_sprintf("no quorum: %zu of %zu members "
 		    "healthy", healthy, ml.n));
+		paas_member_list_free(&ml);
 		paas_buf_free(&ok);
 		return NULL;
 	}
+	paas_member_list_free(&ml);
 	return paas_buf_detach(&ok, NULL);
 }
 
