@@ -152,9 +152,9 @@ load(const char *path, struct entry **out, size_t *nout, int64_t *rev, struct pa
 				goto bad;
 			}
 			if (c == NULL || strcmp(c, sum) != 0) {
-				json_decref(o);
-				paas_err_set(err, PAAS_EINVAL, "%s: checksum mismatch (the file says %s, "
+				paas_err_set(err, PAAS_EINVAL, "%s: checksum mismatch (the file says %.16s, "
 				    "its contents give %s): the file is damaged", path, c ? c : "none", sum);
+				json_decref(o);
 				goto bad;
 			}
 			ended = 1;

@@ -163,7 +163,7 @@ etcd_main(int argc, char **argv, struct paas_http_opts *o)
 			return 1;
 		}
 		json_array_foreach(a, i, v) {
-			char key[512], *val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+			char key[512], *val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 			int prc;
 
 			snprintf(key, sizeof(key), "%s%05zu", argv[0], i);

@@ -1,0 +1,80 @@
+#!/bin/bash
+# backup -> wipe -> restore: three deployments and 1,000 extra keys come
+# back byte for byte, and the deployments are "unchanged" afterwards.  A
+# truncated, corrupted or foreign file is refused with nothing written;
+# restoring over a non-empty prefix is refused unless --force.
+. "$(dirname "$0")/lib-test.sh"
+. "$SRCDIR/tests/lib-etcd.sh"
+. "$SRCDIR/tests/lib-docker.sh"
+etcd_start
+docker_host_start a
+export PAAS_ETCD=$ETCD_ENDPOINT
+E=$ETCD_ENDPOINT
+SF=$SRCDIR/tests/servicefiles/cluster/small.yml
+dump() { "$PAAS_T" etcd "$E" range /paas/v1/; }
+empty() { expect_eq "$("$PAAS_T" etcd "$E" range /paas/v1/ | wc -l)" 0; }
+
+test_expect_success 'setup: three deployments, 1,000 extra keys with awkward values' '
+	paas-cluster hosts add a --docker "${HOST_URL[a]}" $TLS_OPTS &&
+	for d in d1 d2 d3; do paas-deploy -D $d "$SF" >/dev/null || return 1; done &&
+	jq -n "[range(1000) | \"value \\(.) with \\\"quotes\\\", tabs\\t, unicode é and = signs\"]" >vals &&
+	"$PAAS_T" etcd "$E" putmany /paas/v1/extra/k vals &&
+	dump >before && test "$(wc -l <before)" -ge 1010
+'
+
+test_expect_success 'backup writes every key at one revision, mode 0600, atomically' '
+	paas-cluster --json backup b.ndjson >out &&
+	jq -e ".event == \"backed_up\" and .keys == $(wc -l <before) and .revision > 0" out &&
+	expect_eq "$(stat -c %a b.ndjson)" 600 &&
+	expect_eq "$(head -n 1 b.ndjson | jq -r .prefix)" /paas/v1/ &&
+	tail -n 1 b.ndjson | jq -e ".end and .keys == $(wc -l <before)" &&
+	! ls b.ndjson.paas-* 2>/dev/null
+'
+
+test_expect_success 'wipe, restore: every key and value identical; deployments unchanged' '
+	"$PAAS_T" etcd "$E" del /paas/v1/ --prefix >/dev/null && empty &&
+	paas-cluster --json restore b.ndjson >out &&
+	jq -e ".event == \"restored\" and .keys == $(wc -l <before)" out &&
+	dump >after && test_cmp before after &&
+	for d in d1 d2 d3; do paas-deploy -D $d "$SF" | jq -e "select(.event == \"unchanged\")" >/dev/null || return 1; done
+'
+
+test_expect_success 'a truncated, corrupted or foreign file: refused, exit 3, nothing written' '
+	"$PAAS_T" etcd "$E" del /paas/v1/ --prefix >/dev/null &&
+	head -c $(($(stat -c %s b.ndjson) / 2)) b.ndjson >cut.ndjson &&
+	expect_status 3 paas-cluster restore cut.ndjson 2>err && cat err &&
+	grep -q "^paas-cluster: cut.ndjson: line [0-9]*: cut short (no end of line): the file is truncated" err &&
+	head -n 500 b.ndjson >lines.ndjson &&
+	expect_status 3 paas-cluster restore lines.ndjson 2>err &&
+	grep -q "no end line after line 500: the file is truncated" err && empty &&
+	sed "300s/\"v\":\"./\"v\":\"A/" b.ndjson >bad.ndjson && ! cmp -s b.ndjson bad.ndjson &&
+	expect_status 3 paas-cluster restore bad.ndjson 2>err &&
+	grep -q "checksum mismatch .*: the file is damaged" err && empty &&
+	expect_status 3 paas-cluster restore /etc/passwd 2>err &&
+	grep -q "/etc/passwd: line 1: not a backup record" err && empty &&
+	expect_status 3 paas-cluster restore nonexistent 2>err && grep -q "nonexistent: No such file" err &&
+	: >zero && expect_status 3 paas-cluster restore zero 2>err && grep -q "empty; not a backup" err &&
+	empty
+'
+
+test_expect_success 'over a non-empty prefix: refused unless --force, which gives exactly the backup' '
+	paas-cluster restore b.ndjson >/dev/null &&
+	"$PAAS_T" etcd "$E" put /paas/v1/extra/zzz stray >/dev/null &&
+	dump >with-stray &&
+	expect_status 1 paas-cluster restore b.ndjson 2>err &&
+	grep -q "etcd already holds [0-9]* keys under /paas/v1/: .*--force.*nothing was written" err &&
+	dump >still && test_cmp with-stray still &&
+	paas-cluster restore --force b.ndjson >/dev/null &&
+	dump >after && test_cmp before after &&
+	expect_status 3 paas-cluster backup 2>/dev/null &&
+	expect_status 3 paas-cluster backup --force x 2>/dev/null
+'
+
+test_expect_success 'leased keys are left out of a backup' '
+	lease=$("$PAAS_T" etcd "$E" lease-grant 60) &&
+	"$PAAS_T" etcd "$E" put /paas/v1/agents/x "{}" "$lease" >/dev/null &&
+	paas-cluster --json backup b2.ndjson >out &&
+	jq -e ".leased == 1 and .keys == $(wc -l <before)" out &&
+	! grep -q "$(printf /paas/v1/agents/x | base64)" b2.ndjson
+'
+test_done
