@@ -305,7 +305,7 @@ main(int argc, char **argv)
 	const char *etcd = NULL;
 	struct cluster_ctx ctx;
 	struct paas_etcd *e;
-	size_t i;
+	size_t i, n;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
@@ -318,6 +318,20 @@ main(int argc, char **argv)
 		}
 	}
 	argc -= optind, argv += optind;
+	/* --json and --table may also follow the subcommand
+	 * (`paas-cluster status --json`). */
+	for (i = 1, n = 1; argc > 0 && i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			fmt = PAAS_FORMAT_JSON;
+		else if (strcmp(argv[i], "--table") == 0)
+			fmt = PAAS_FORMAT_TABLE;
+		else
+			argv[n++] = argv[i];
+	}
+	if (argc > 0) {
+		argc = (int)n;
+		argv[argc] = NULL;
+	}
 	if (argc >= 1 && strcmp(argv[0], "agent") == 0)
 		return agent(etcd, argc, argv);
 	ctx.etcd = etcd;
