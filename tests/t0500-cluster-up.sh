@@ -103,4 +103,8 @@ test_expect_success 'a port taken by someone else: up fails naming what and wher
 	test ! -e "$S2/agent.pid" && test ! -e "$S2/router.pid" &&
 	expect_eq "$(hello | cut -c1-5)" Hello
 '
+test_expect_success 'the daemons logged no sanitizer report (under scripts/asan)' '
+	paas-cluster down >/dev/null &&
+	! grep -l "Sanitizer\|runtime error" "$STATE"/*.log
+'
 test_done
