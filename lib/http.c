@@ -561,13 +561,16 @@ paas_http_multi(struct paas_http_job *jobs, size_t n, long timeout_ms)
 	CURLM *m;
 	size_t i;
 	int running = 0, left;
-	size_t pending = n;
+	size_t pending = 0;
 	CURLMsg *msg;
 
 	global_init();
 	if (st == NULL || (m = curl_multi_init()) == NULL)
 		abort();
 	for (i = 0; i < n; i++) {
+		if (jobs[i].client == NULL)
+			continue;	/* left as the caller set it */
+		pending++;
 		memset(&jobs[i].resp, 0, sizeof(jobs[i].resp));
 		paas_err_clear(&jobs[i].err);
 		jobs[i].rc = -1;

@@ -88,7 +88,9 @@ int paas_http_stream(struct paas_http *h, const struct paas_http_req *req,
  * endpoint, moving to that client's next endpoint if it cannot connect.
  * Every job finishes within timeout_ms (0: each client's own timeout).  Each
  * job gets its own rc (0 / -1), resp and err.  The clients must be distinct
- * from each other or not used elsewhere until this returns.
+ * from each other or not used elsewhere until this returns.  A job whose
+ * client is NULL is skipped and left as the caller set it (its rc, resp
+ * and err untouched), so a caller need not pack the jobs it can start.
  */
 struct paas_http_job {
 	struct paas_http *client;

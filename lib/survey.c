@@ -90,23 +90,9 @@ members(struct paas_etcd *e, long long deadline, json_t *report)
 		}
 		free(url);
 	}
-	{
-		/* Jobs without a client (no client URL yet: a member added but
-		 * not started) are left out of the fan-out. */
-		struct paas_http_job *run = calloc(2 * ml.n + 1, sizeof(*run));
-		size_t n = 0, k;
-
-		if (run == NULL)
-			abort();
-		for (k = 0; k < 2 * ml.n; k++)
-			if (jobs[k].client)
-				run[n++] = jobs[k];
-		paas_http_multi(run, n, left(deadline));
-		for (k = 0, n = 0; k < 2 * ml.n; k++)
-			if (jobs[k].client)
-				jobs[k] = run[n++];
-		free(run);
-	}
+	/* A member added but not started has no client URL yet: its jobs
+	 * have no client and paas_http_multi skips them. */
+	paas_http_multi(jobs, 2 * ml.n, left(deadline));
 	for (i = 0; i < ml.n; i++) {
 		struct paas_http_job *st = &jobs[2 * i], *h = &jobs[2 * i + 1];
 		json_t *m, *sj = NULL;
@@ -219,21 +205,8 @@ hosts(struct paas_etcd *e, long long deadline, json_t *report, json_t *agents,
 			j->req.idempotent = 1;
 		}
 	}
-	{
-		struct paas_http_job *run = calloc(2 * n + 1, sizeof(*run));
-		size_t m = 0, k;
-
-		if (run == NULL)
-			abort();
-		for (k = 0; k < 2 * n; k++)
-			if (jobs[k].client)
-				run[m++] = jobs[k];
-		paas_http_multi(run, m, left(deadline));
-		for (k = 0, m = 0; k < 2 * n; k++)
-			if (jobs[k].client)
-				jobs[k] = run[m++];
-		free(run);
-	}
+	/* A host whose client could not be made keeps its rc and err. */
+	paas_http_multi(jobs, 2 * n, left(deadline));
 	json_array_foreach(list, i, h) {
 		struct paas_http_job *v = &jobs[2 * i], *c = &jobs[2 * i + 1];
 		const char *name = json_string_value(json_object_get(h, "name"));
@@ -594,7 +567,7 @@ paas_survey(const struct paas_survey_opts *o, json_t **out, struct paas_err *err
 	json_object_foreach(routes, k, v) {
 		const char *dep = json_string_value(json_object_get(v, "deployment"));
 		const char *svc = json_string_value(json_object_get(v, "service"));
-		size_t i, servers = 0;
+		size_t servers = 0;
 		char prefix[300];
 		const char *ak;
 		json_t *av;
@@ -604,7 +577,6 @@ paas_survey(const struct paas_survey_opts *o, json_t **out, struct paas_err *err
 			if (strncmp(ak, prefix, strlen(prefix)) == 0 &&
 			    json_is_true(json_object_get(av, "healthy")))
 				servers++;
-		(void)i;
 		json_array_append_new(json_object_get(report, "routes"), json_pack("{s:s, s:s?, s:s?, "
 		    "s:I}", "domain", k, "deployment", dep, "service", svc, "servers",
 		    (json_int_t)servers));
