@@ -240,24 +240,67 @@ conf_int(const json_t *conf, const char *k, int dflt)
 	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
 }
 
+/* A daemon of the cluster: NAME.pid and NAME.log in the state directory. */
+struct component {
+	const char *name;		/* "etcd", "agent", "router" */
+	const char *what;		/* in messages */
+	const char *prog;		/* the program its pid file must run */
+	const char *detail;		/* reported beside it */
+	long ready_ms;			/* to become ready */
+	int (*ready)(const struct up *, void *);
+	void *arg;
+};
+
+/* Whether c runs already (and say so). */
 static int
-start_etcd(struct up *u, int port, int peer, struct paas_err *err)
+running(const struct up *u, const struct component *c)
 {
-	char *pidfile = path_in(u->dir, "etcd.pid"), *log = path_in(u->dir, "etcd.log");
-	char *data = path_in(u->dir, "etcd"), client[64], peers[64], cluster[80];
+	char *pidfile;
+	pid_t pid;
+
+	if (asprintf(&pidfile, "%s/%s.pid", u->dir, c->name) < 0)
+		abort();
+	pid = paas_daemon_alive(pidfile, c->prog);
+	free(pidfile);
+	if (pid)
+		report(u, c->name, "running", pid, c->detail);
+	return pid != 0;
+}
+
+/* Start argv as c, wait until it is ready, and say so. */
+static int
+launch(const struct up *u, const struct component *c, char *const argv[], struct paas_err *err)
+{
+	char *pidfile, *log;
 	pid_t pid;
 	int rc = -1;
 
-	if ((pid = paas_daemon_alive(pidfile, "etcd")) != 0) {
-		report(u, "etcd", "running", pid, u->etcd);
+	if (asprintf(&pidfile, "%s/%s.pid", u->dir, c->name) < 0 ||
+	    asprintf(&log, "%s/%s.log", u->dir, c->name) < 0)
+		abort();
+	if (paas_daemon_start(argv, log, pidfile, &pid, err) == 0 &&
+	    await(u, c->what, pidfile, c->prog, log, c->ready_ms, c->ready, c->arg, err) == 0) {
+		report(u, c->name, "started", pid, c->detail);
 		rc = 0;
-		goto out;
 	}
-	if (etcd_ready(u, NULL)) {
-		paas_err_set(err, PAAS_EFAILED, "an etcd that is not this cluster's already answers "
-		    "at %s: give up another --etcd-port, or use it with PAAS_ETCD", u->etcd);
-		goto out;
-	}
+	free(pidfile);
+	free(log);
+	return rc;
+}
+
+static int
+start_etcd(struct up *u, int port, int peer, struct paas_err *err)
+{
+	const struct component c = { "etcd", "etcd", "etcd", u->etcd, 20000, etcd_ready, NULL };
+	char *data, client[64], peers[64], cluster[80];
+	int rc;
+
+	if (running(u, &c))
+		return 0;
+	if (etcd_ready(u, NULL))
+		return paas_err_set(err, PAAS_EFAILED, "an etcd that is not this cluster's already "
+		    "answers at %s: give up another --etcd-port, or use it with PAAS_ETCD", u->etcd);
+	data = path_in(u->dir, "etcd");
 	snprintf(client, sizeof(client), "http://127.0.0.1:%d", port);
 	snprintf(peers, sizeof(peers), "http://127.0.0.1:%d", peer);
 	snprintf(cluster, sizeof(cluster), "paas=%s", peers);
@@ -267,17 +310,8 @@ start_etcd(struct up *u, int port, int peer, struct paas_err *err)
 		    "--listen-peer-urls", peers, "--initial-advertise-peer-urls", peers,
 		    "--initial-cluster", cluster, "--initial-cluster-token", "paas-local", NULL };
 
-		if (mkdir_p(data, 0700, err) < 0 ||
-		    paas_daemon_start(argv, log, pidfile, &pid, err) < 0)
-			goto out;
+		rc = mkdir_p(data, 0700, err) < 0 ? -1 : launch(u, &c, argv, err);
 	}
-	if (await(u, "etcd", pidfile, "etcd", log, 20000, etcd_ready, NULL, err) < 0)
-		goto out;
-	report(u, "etcd", "started", pid, u->etcd);
-	rc = 0;
-out:
-	free(pidfile);
-	free(log);
 	free(data);
 	return rc;
 }
@@ -334,30 +368,19 @@ out:
 static int
 start_agent(struct up *u, struct paas_err *err)
 {
-	char *pidfile = path_in(u->dir, "agent.pid"), *log = path_in(u->dir, "agent.log");
-	char *self = sibling("paas-cluster");
-	pid_t pid;
-	int rc = -1;
+	const struct component c = { "agent", "the agent", "paas-cluster", "local", 15000,
+	    key_ready, PAAS_AGENTS_PREFIX "local" };
+	char *self;
+	int rc;
 
-	if ((pid = paas_daemon_alive(pidfile, "paas-cluster")) != 0) {
-		report(u, "agent", "running", pid, "local");
-		rc = 0;
-		goto out;
-	}
+	if (running(u, &c))
+		return 0;
+	self = sibling("paas-cluster");
 	{
 		char *argv[] = { self, "--etcd", (char *)u->etcd, "agent", "--host", "local", NULL };
 
-		if (paas_daemon_start(argv, log, pidfile, &pid, err) < 0)
-			goto out;
+		rc = launch(u, &c, argv, err);
 	}
-	if (await(u, "the agent", pidfile, "paas-cluster", log, 15000, key_ready,
-	    PAAS_AGENTS_PREFIX "local", err) < 0)
-		goto out;
-	report(u, "agent", "started", pid, "local");
-	rc = 0;
-out:
-	free(pidfile);
-	free(log);
 	free(self);
 	return rc;
 }
@@ -365,35 +388,24 @@ out:
 static int
 start_router(struct up *u, int port, struct paas_err *err)
 {
-	char *pidfile = path_in(u->dir, "router.pid"), *log = path_in(u->dir, "router.log");
-	char *rdir = path_in(u->dir, "route"), *cfg = path_in(rdir, "haproxy.cfg");
-	char *route = sibling("paas-route"), sport[16], detail[64];
-	pid_t pid;
-	int rc = -1;
+	char sport[16], detail[64], *rdir, *cfg, *route;
+	const struct component c = { "router", "the router", "paas-route", detail, 15000,
+	    key_ready, PAAS_ROUTERS_PREFIX "local" };
+	int rc;
 
 	snprintf(sport, sizeof(sport), "%d", port);
 	snprintf(detail, sizeof(detail), "port %d", port);
-	if ((pid = paas_daemon_alive(pidfile, "paas-route")) != 0) {
-		report(u, "router", "running", pid, detail);
-		rc = 0;
-		goto out;
-	}
+	if (running(u, &c))
+		return 0;
+	rdir = path_in(u->dir, "route");
+	cfg = path_in(rdir, "haproxy.cfg");
+	route = sibling("paas-route");
 	{
 		char *argv[] = { route, "--etcd", (char *)u->etcd, "watch", "--config", cfg,
 		    "--port", sport, "--name", "local", NULL };
 
-		if (mkdir_p(rdir, 0750, err) < 0 ||
-		    paas_daemon_start(argv, log, pidfile, &pid, err) < 0)
-			goto out;
+		rc = mkdir_p(rdir, 0750, err) < 0 ? -1 : launch(u, &c, argv, err);
 	}
-	if (await(u, "the router", pidfile, "paas-route", log, 15000, key_ready,
-	    PAAS_ROUTERS_PREFIX "local", err) < 0)
-		goto out;
-	report(u, "router", "started", pid, detail);
-	rc = 0;
-out:
-	free(pidfile);
-	free(log);
 	free(rdir);
 	free(cfg);
 	free(route);
