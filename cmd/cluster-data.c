@@ -16,14 +16,6 @@
 #include "state.h"
 #include "survey.h"
 
-static const char *
-str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "-";
-}
-
 static int
 members_ls(const struct cluster_ctx *c)
 {

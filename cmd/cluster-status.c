@@ -24,14 +24,6 @@
 enum { OK, WARNING, CRITICAL, UNKNOWN };
 static const char *const level_name[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 
-static const char *
-str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "-";
-}
-
 static long long
 num(const json_t *o, const char *k)
 {

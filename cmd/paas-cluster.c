@@ -45,6 +45,14 @@ usage(FILE *f)
 	    prog);
 }
 
+const char *
+str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
 int
 fail(struct paas_err *err)
 {

@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "out.h"
 
@@ -20,6 +22,8 @@ struct cluster_ctx {
 };
 
 void usage(FILE *f);
+/* o's string k, or "-" (for tables and messages). */
+const char *str(const json_t *o, const char *k);
 /* Print err, return its exit status. */
 int fail(struct paas_err *err);
 /* Print the message and the usage, return PAAS_EINVAL. */
