@@ -1830,9 +1830,10 @@ out:
 	return rc;
 }
 
-int
-paas_deploy_apply(const struct paas_deploy_opts *o, const json_t *spec,
-    struct paas_err *err)
+/* Converge spec under the lock; NULL: the current release's own spec (a
+ * resumed rollout; with no release, nothing to do). */
+static int
+apply_spec(const struct paas_deploy_opts *o, const json_t *spec, struct paas_err *err)
 {
 	struct run r;
 	json_t *currec = NULL;
@@ -1841,7 +1842,13 @@ paas_deploy_apply(const struct paas_deploy_opts *o, const json_t *spec,
 
 	if (begin(&r, o, err) < 0 || current_release(&r, &cur, &currec, &mod, err) < 0)
 		goto out;
-	rc = release_and_converge(&r, spec, "deploy", 0, NULL, cur, currec, mod, err);
+	if (spec == NULL && currec == NULL) {
+		emit(&r, json_pack("{s:s, s:I}", "event", "unchanged", "release", (json_int_t)0));
+		rc = 0;
+		goto out;
+	}
+	rc = release_and_converge(&r, spec ? spec : json_object_get(currec, "spec"), "deploy", 0,
+	    NULL, cur, currec, mod, err);
 out:
 	json_decref(currec);
 	run_free(&r);
@@ -1849,26 +1856,16 @@ out:
 }
 
 int
+paas_deploy_apply(const struct paas_deploy_opts *o, const json_t *spec,
+    struct paas_err *err)
+{
+	return apply_spec(o, spec, err);
+}
+
+int
 paas_deploy_repair(const struct paas_deploy_opts *o, struct paas_err *err)
 {
-	struct run r;
-	json_t *currec = NULL;
-	int64_t cur, mod;
-	int rc = -1;
-
-	if (begin(&r, o, err) < 0 || current_release(&r, &cur, &currec, &mod, err) < 0)
-		goto out;
-	if (currec == NULL) {
-		emit(&r, json_pack("{s:s, s:I}", "event", "unchanged", "release", (json_int_t)0));
-		rc = 0;
-		goto out;
-	}
-	rc = release_and_converge(&r, json_object_get(currec, "spec"), "deploy", 0, NULL, cur,
-	    currec, mod, err);
-out:
-	json_decref(currec);
-	run_free(&r);
-	return rc;
+	return apply_spec(o, NULL, err);
 }
 
 int
