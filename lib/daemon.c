@@ -164,14 +164,27 @@ paas_daemon_stop(const char *pidfile, const char *prog, long timeout_ms, pid_t *
 }
 
 int
+paas_fsync_dir(const char *path)
+{
+	char *copy = paas_xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	free(copy);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
 paas_file_replace(const char *path, const void *data, size_t len, mode_t mode,
     struct paas_err *err)
 {
 	struct paas_buf tmp = PAAS_BUF_INIT;
 	const char *p = data;
 	size_t off = 0;
-	char *copy;
-	int fd, dfd;
+	int fd;
 
 	paas_buf_addf(&tmp, "%s.paas-XXXXXX", path);
 	if ((fd = mkostemp(tmp.data, O_CLOEXEC)) < 0) {
@@ -198,12 +211,7 @@ paas_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	fd = -1;
 	if (rename(tmp.data, path) < 0)
 		goto fail;
-	copy = paas_xstrdup(path);
-	if ((dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	free(copy);
+	paas_fsync_dir(path);
 	paas_buf_free(&tmp);
 	return 0;
 fail:

@@ -34,6 +34,9 @@ int paas_daemon_start(char *const argv[], const char *logfile,
 int paas_daemon_stop(const char *pidfile, const char *prog, long timeout_ms,
     pid_t *was, struct paas_err *err);
 
+/* Flush the directory holding path, so that a rename into it is on disk. */
+int paas_fsync_dir(const char *path);
+
 /*
  * Replace path with data atomically: written to a temporary file beside it
  * with mode, flushed to disk, renamed over path, the directory flushed.

@@ -1,7 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "daemon.h"
 #include "route.h"
 
 extern char **environ;
@@ -328,20 +328,6 @@ same_text(const char *path, const char *cfg)
 	return same;
 }
 
-static int
-fsync_dir(const char *path)
-{
-	char *copy = paas_xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-
-	free(copy);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int
 paas_route_install(const struct paas_route_apply_opts *o, const char *cfg,
     int *changed, struct paas_err *err)
@@ -386,7 +372,7 @@ paas_route_install(const struct paas_route_apply_opts *o, const char *cfg,
 		unlink(staged.data);
 		goto out;
 	}
-	fsync_dir(o->config);
+	paas_fsync_dir(o->config);
 	*changed = 1;
 	if (o->sock && paas_haproxy_reload(o->sock, o->reload_timeout_ms, err) < 0)
 		goto out;
