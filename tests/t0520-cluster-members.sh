@@ -71,6 +71,17 @@ test_expect_success 'a fresh member added with the settings members add prints; 
 '
 at_exit 'kill -9 $(cat "$TEST_TMP/etcd3/pid" 2>/dev/null) 2>/dev/null'
 
+test_expect_success 'bad member arguments: exit 3, one message, membership unchanged' '
+	paas-cluster members ls >before &&
+	expect_status 3 paas-cluster members add "bad name" http://127.0.0.1:1 2>err &&
+	grep -q "^paas-cluster: members add: invalid name .bad name." err &&
+	expect_status 3 paas-cluster members add m9 ftp://127.0.0.1:1 2>err &&
+	grep -q "^paas-cluster: members add: peer URL ftp://127.0.0.1:1: expected http" err &&
+	expect_status 3 paas-cluster members 2>err && grep -q "members: expected ls, rm" err &&
+	expect_status 3 paas-cluster members rm 2>/dev/null &&
+	paas-cluster members ls >after && test_cmp before after
+'
+
 test_expect_success 'without quorum: CRITICAL within --timeout; members rm refused' '
 	etcd_member_kill 1 && kill -9 "$(cat "$TEST_TMP/etcd3/pid")" &&
 	t0=$(now_ms) &&

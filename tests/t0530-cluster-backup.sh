@@ -70,6 +70,14 @@ test_expect_success 'over a non-empty prefix: refused unless --force, which give
 	expect_status 3 paas-cluster backup --force x 2>/dev/null
 '
 
+test_expect_success 'a backup that cannot be written: exit 1 naming the file, nothing left' '
+	expect_status 1 paas-cluster backup "$TEST_TMP/no/such/dir/b.ndjson" 2>err &&
+	grep -q "^paas-cluster: cannot create a file beside $TEST_TMP/no/such/dir/b.ndjson: No such file" err &&
+	chmod 444 b.ndjson &&
+	paas-cluster backup b.ndjson >/dev/null && expect_eq "$(stat -c %a b.ndjson)" 600 &&
+	expect_status 3 paas-cluster backup one two 2>/dev/null
+'
+
 test_expect_success 'leased keys are left out of a backup' '
 	lease=$("$PAAS_T" etcd "$E" lease-grant 60) &&
 	"$PAAS_T" etcd "$E" put /paas/v1/agents/x "{}" "$lease" >/dev/null &&
