@@ -12,7 +12,7 @@
 #include "backup.h"
 #include "buf.h"
 #include "paas-cluster.h"
-#include "spec.h"
+#include "valid.h"
 #include "state.h"
 #include "survey.h"
 

@@ -16,7 +16,7 @@
 #include "deploy.h"
 #include "jsonx.h"
 #include "paas.h"
-#include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 

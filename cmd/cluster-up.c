@@ -28,7 +28,7 @@
 #include "daemon.h"
 #include "etcd.h"
 #include "route.h"
-#include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 #define STOP_MS		10000

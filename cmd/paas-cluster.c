@@ -18,7 +18,7 @@
 #include "out.h"
 #include "paas-cluster.h"
 #include "paas.h"
-#include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 const char *prog = "paas-cluster";

@@ -17,6 +17,7 @@
 #include "out.h"
 #include "paas.h"
 #include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 static const char *prog = "paas-deploy";

@@ -27,7 +27,7 @@
 #include "etcd.h"
 #include "haproxy.h"
 #include "route.h"
-#include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 #define DEFAULT_CONFIG	"/var/lib/paas/route/haproxy.cfg"

@@ -15,7 +15,7 @@
 #include "deploy.h"
 #include "out.h"
 #include "paas.h"
-#include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 static const char *prog = "paas-scale";

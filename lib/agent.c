@@ -15,7 +15,7 @@
 #include "health.h"
 #include "jsonx.h"
 #include "route.h"
-#include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 #define FIRST_PROBE_MS	20	/* until an instance first passes: it is waited for */

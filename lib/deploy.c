@@ -16,6 +16,7 @@
 #include "out.h"
 #include "route.h"
 #include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 #define DOCKER_TIMEOUT_MS	60000

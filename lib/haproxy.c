@@ -4,7 +4,7 @@
 #include "buf.h"
 #include "haproxy.h"
 #include "jsonx.h"
-#include "spec.h"
+#include "valid.h"
 
 /* A crypt(3) hash: "$id$salt$hash" in crypt's alphabet. */
 static int

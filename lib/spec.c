@@ -2,13 +2,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "jsonx.h"
 #include "spec.h"
+#include "valid.h"
 #include "ytree.h"
 
 typedef struct paas_ynode Y;
@@ -48,127 +48,6 @@ tname(const Y *n)
 	if (n->type == PAAS_Y_SEQ)
 		return "a list";
 	return "a string";
-}
-
-/* Names ------------------------------------------------------------------ */
-
-int
-paas_valid_name(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n > 63 || !islower((unsigned char)s[0]) || s[n - 1] == '-')
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-int
-paas_valid_domain(const char *s)
-{
-	size_t n = strlen(s), label = 0, i;
-
-	if (n == 0 || n > 253 || s[n - 1] == '.')
-		return 0;
-	for (i = 0; i <= n; i++) {
-		if (i == n || s[i] == '.') {
-			if (label == 0 || label > 63 || s[i - 1] == '-' || s[i - label] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return 0;
-		label++;
-	}
-	return 1;
-}
-
-int
-paas_valid_env_name(const char *s)
-{
-	if (!(isalpha((unsigned char)*s) || *s == '_'))
-		return 0;
-	for (s++; *s; s++)
-		if (!(isalnum((unsigned char)*s) || *s == '_'))
-			return 0;
-	return 1;
-}
-
-static int
-only_chars(const char *s, const char *extra)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && strchr(extra, *s) == NULL)
-			return 0;
-	return 1;
-}
-
-int
-paas_valid_label(const char *s)
-{
-	return strlen(s) <= 128 && only_chars(s, "._-");
-}
-
-int
-paas_parse_memory(const char *s, long long *bytes)
-{
-	unsigned long long b, mul = 1;
-	char *end;
-
-	if (*s == '\0' || strlen(s) > 16 || !isdigit((unsigned char)*s))
-		return -1;
-	b = strtoull(s, &end, 10);
-	if (*end == 'k' || *end == 'K')
-		mul = 1ULL << 10;
-	else if (*end == 'm' || *end == 'M')
-		mul = 1ULL << 20;
-	else if (*end == 'g' || *end == 'G')
-		mul = 1ULL << 30;
-	else if (*end != '\0')
-		return -1;
-	if (*end) {
-		end++;
-		if (strcmp(end, "") && strcmp(end, "b") && strcmp(end, "B") && strcmp(end, "iB"))
-			return -1;
-	}
-	if (b == 0 || b > (1ULL << 50) / mul || b * mul < (4ULL << 20))
-		return -1;
-	*bytes = (long long)(b * mul);
-	return 0;
-}
-
-int
-paas_parse_cpu(const char *s, long long *milli)
-{
-	char *end;
-	double d;
-
-	if (*s == '\0' || strlen(s) > 11)
-		return -1;
-	d = strtod(s, &end);
-	if (*end || !(d > 0) || d > 1024 || (double)(long)(d * 1000 + 0.5) / 1000 != d)
-		return -1;
-	*milli = (long long)(d * 1000 + 0.5);
-	return 0;
-}
-
-int
-paas_parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
 }
 
 /* Scalars ---------------------------------------------------------------- */
@@ -425,7 +304,7 @@ is_image(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n > 0 && n <= 255 && isalnum((unsigned char)s[0]) && only_chars(s, "._-/:@");
+	return n > 0 && n <= 255 && isalnum((unsigned char)s[0]) && paas_only_chars(s, "._-/:@");
 }
 
 static int
@@ -433,7 +312,7 @@ is_path(const char *s)
 {
 	const char *p;
 
-	if (s[0] != '/' || !only_chars(s, "._-/+"))
+	if (s[0] != '/' || !paas_only_chars(s, "._-/+"))
 		return 0;
 	for (p = s; (p = strstr(p, "..")) != NULL; p += 2)
 		if ((p == s || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
@@ -509,7 +388,7 @@ parse_health(struct ctx *c, const Y *n, json_t *ports, json_t **out)
 		if (!strcmp(k->s, "http")) {
 			if (get_str(c, v, "health http", &http) < 0)
 				return -1;
-			if (http[0] != '/' || !only_chars(http, "/._-~%?=&+"))
+			if (http[0] != '/' || !paas_only_chars(http, "/._-~%?=&+"))
 				return at(c, v, "health http: expected a path such as /healthz");
 		} else if (!strcmp(k->s, "tcp")) {
 			if (get_bool(c, v, "health tcp", &tcp) < 0)
@@ -683,7 +562,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 					}
 					if (get_str(c, bv, bk->s, dst) < 0)
 						goto fail;
-					if (dst != &git && (!only_chars(*dst, "._-/") || strstr(*dst, ".."))) {
+					if (dst != &git && (!paas_only_chars(*dst, "._-/") || strstr(*dst, ".."))) {
 						at(c, bv, "build %s: expected a relative path inside the repository", bk->s);
 						goto fail;
 					}
@@ -693,7 +572,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 					goto fail;
 				}
 			}
-			if (!only_chars(git, "._-/:@+~")) {
+			if (!paas_only_chars(git, "._-/:@+~")) {
 				at(c, v, "build git: '%.80s' is not a repository URL or path", git);
 				goto fail;
 			}
@@ -739,7 +618,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 			for (j = 0; j < v->n; j += 2) {
 				const char *path;
 
-				if (!only_chars(v->kids[j]->s, "_.-") || v->kids[j]->len > 64 ||
+				if (!paas_only_chars(v->kids[j]->s, "_.-") || v->kids[j]->len > 64 ||
 				    !isalnum((unsigned char)v->kids[j]->s[0])) {
 					at(c, v->kids[j], "volumes: '%.64s' is not a volume name (letters, digits, _ . -)",
 					    v->kids[j]->s);
@@ -769,7 +648,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 			for (j = 0; j < v->n; j += 2) {
 				const char *val;
 
-				if (!only_chars(v->kids[j]->s, "._-") || v->kids[j]->len > 64) {
+				if (!paas_only_chars(v->kids[j]->s, "._-") || v->kids[j]->len > 64) {
 					at(c, v->kids[j], "constraints: '%.64s' is not a label name (letters, digits, . _ -)",
 					    v->kids[j]->s);
 					goto fail;
@@ -860,8 +739,8 @@ static int
 is_crypt(const char *h)
 {
 	if (h[0] == '$')
-		return strlen(h) >= 8 && only_chars(h, "$./=") && strchr(h + 1, '$') != NULL;
-	return strlen(h) == 13 && only_chars(h, "./");
+		return strlen(h) >= 8 && paas_only_chars(h, "$./=") && strchr(h + 1, '$') != NULL;
+	return strlen(h) == 13 && paas_only_chars(h, "./");
 }
 
 static int
@@ -934,7 +813,7 @@ parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 				const char *hash;
 				int r;
 
-				if (!only_chars(dv->kids[j]->s, "._-") || dv->kids[j]->len > 64) {
+				if (!paas_only_chars(dv->kids[j]->s, "._-") || dv->kids[j]->len > 64) {
 					at(c, dv->kids[j], "auth: '%.64s' is not a user name (letters, digits, . _ -)",
 					    dv->kids[j]->s);
 					goto fail;
@@ -1219,13 +1098,4 @@ paas_spec_expand(const char *what, const char *value, char **out,
 	if (*out == NULL)
 		*out = paas_xstrdup("");
 	return 0;
-}
-
-int
-paas_valid_address(const char *s)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1 ||
-	    paas_valid_domain(s);
 }

@@ -68,18 +68,4 @@ void paas_spec_service_version(const json_t *spec, const char *deployment,
 int paas_spec_expand(const char *what, const char *value, char **out,
     struct paas_err *err);
 
-/* Checks shared with other commands; each returns 1 when s is acceptable. */
-int paas_valid_name(const char *s);		/* deployment or service */
-int paas_valid_domain(const char *s);		/* RFC 1123, lower case */
-int paas_valid_env_name(const char *s);
-int paas_valid_label(const char *s);
-int paas_valid_address(const char *s);		/* an IPv4 or IPv6 address, or a host name */		/* label name or value: letters, digits, . _ - */
-
-/* "256m", "1g", "1048576" -> bytes (at least 4 MiB); "0.5" -> 500 milli-CPUs.
- * Each returns 0, or -1 when s is not one. */
-int paas_parse_memory(const char *s, long long *bytes);
-int paas_parse_cpu(const char *s, long long *milli);
-/* A decimal integer from lo to hi (a flag's value): 0, or -1 when s is not one. */
-int paas_parse_int(const char *s, int lo, int hi, int *out);
-
 #endif

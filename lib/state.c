@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "buf.h"
-#include "spec.h"
+#include "valid.h"
 #include "state.h"
 
 const char *

@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "jsonx.h"
 #include "spec.h"
+#include "valid.h"
 #include "unit.h"
 
 #define DOCKER "/usr/bin/docker"

@@ -11,6 +11,7 @@
 
 #include "paas.h"
 #include "spec.h"
+#include "valid.h"
 #include "tap.h"
 #include "unit.h"
 
