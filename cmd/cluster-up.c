@@ -324,6 +324,7 @@ register_local(struct up *u, const char *docker, struct paas_err *err)
 	struct paas_docker *d = NULL;
 	json_t *host, *have = NULL;
 	struct paas_kv kv = { 0 };
+	char *key = NULL;
 	int found = 0, rc = -1;
 
 	host = json_pack("{s:s, s:s, s:n, s:b, s:{}, s:n, s:n, s:n}", "name", "local",
@@ -337,7 +338,7 @@ register_local(struct up *u, const char *docker, struct paas_err *err)
 		goto out;
 	}
 	if ((e = paas_etcd_new(u->etcd, NULL, err)) == NULL ||
-	    paas_etcd_get(e, PAAS_HOSTS_PREFIX "local", &kv, &found, NULL, err) < 0)
+	    paas_etcd_get(e, key = paas_key_host("local"), &kv, &found, NULL, err) < 0)
 		goto out;
 	if (found && (have = json_loadb(kv.value, kv.value_len, 0, NULL)) != NULL) {
 		const char *was = json_string_value(json_object_get(have, "docker"));
@@ -357,6 +358,7 @@ register_local(struct up *u, const char *docker, struct paas_err *err)
 	report(u, "host", "added", 0, "local");
 	rc = 0;
 out:
+	free(key);
 	paas_kv_clear(&kv);
 	json_decref(host);
 	json_decref(have);
@@ -368,13 +370,13 @@ out:
 static int
 start_agent(struct up *u, struct paas_err *err)
 {
+	char *key = paas_key_agent("local"), *self;
 	const struct component c = { "agent", "the agent", "paas-cluster", "local", 15000,
-	    key_ready, PAAS_AGENTS_PREFIX "local" };
-	char *self;
-	int rc;
+	    key_ready, key };
+	int rc = 0;
 
 	if (running(u, &c))
-		return 0;
+		goto out;
 	self = sibling("paas-cluster");
 	{
 		char *argv[] = { self, "--etcd", (char *)u->etcd, "agent", "--host", "local", NULL };
@@ -382,21 +384,25 @@ start_agent(struct up *u, struct paas_err *err)
 		rc = launch(u, &c, argv, err);
 	}
 	free(self);
+out:
+	free(key);
 	return rc;
 }
 
 static int
 start_router(struct up *u, int port, struct paas_err *err)
 {
-	char sport[16], detail[64], *rdir, *cfg, *route;
+	char sport[16], detail[64], *rdir, *cfg, *route, *key = paas_key_router("local");
 	const struct component c = { "router", "the router", "paas-route", detail, 15000,
-	    key_ready, PAAS_ROUTERS_PREFIX "local" };
+	    key_ready, key };
 	int rc;
 
 	snprintf(sport, sizeof(sport), "%d", port);
 	snprintf(detail, sizeof(detail), "port %d", port);
-	if (running(u, &c))
+	if (running(u, &c)) {
+		free(key);
 		return 0;
+	}
 	rdir = path_in(u->dir, "route");
 	cfg = path_in(rdir, "haproxy.cfg");
 	route = sibling("paas-route");
@@ -409,6 +415,7 @@ start_router(struct up *u, int port, struct paas_err *err)
 	free(rdir);
 	free(cfg);
 	free(route);
+	free(key);
 	return rc;
 }
 

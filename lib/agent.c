@@ -101,8 +101,7 @@ service_of(struct agent *a, const char *dep, int64_t release, const char *svc,
 		*out = json_is_null(cached) ? NULL : cached;
 		return 0;
 	}
-	if (asprintf(&ek, PAAS_PREFIX "deployments/%s/releases/%" PRId64, dep, release) < 0)
-		abort();
+	ek = paas_key_release(dep, release);
 	if (paas_etcd_get(a->e, ek, &kv, &found, NULL, &err) < 0) {
 		free(ek);
 		return -1;		/* not cached: asked again next time */
@@ -153,8 +152,7 @@ inst_new(struct agent *a, const json_t *c)
 	i->id = paas_xstrdup(id);
 	i->version = paas_xstrdup(ver);
 	i->release = atoll(rel);
-	if (asprintf(&i->key, PAAS_ANNOUNCE_PREFIX "%s/%s/%s/%.12s", dep, sname, id, cid) < 0)
-		abort();
+	i->key = paas_key_announce(dep, sname, id, cid);
 	i->ports = json_object();
 	json_array_foreach(json_object_get(c, "Ports"), k, p) {
 		json_int_t pub = json_integer_value(json_object_get(p, "PublicPort"));
@@ -400,8 +398,8 @@ announce(struct agent *a)
 	for (k = 0; k < a->n; k++) {
 		struct inst *i = a->v[k];
 		struct paas_err err = PAAS_ERR_INIT;
-		char drain[256], *val;
-		int ok;
+		char *drain, *val;
+		int ok, rc;
 
 		if (i->drained)
 			continue;
@@ -410,17 +408,19 @@ announce(struct agent *a)
 			free(val);
 			continue;
 		}
-		snprintf(drain, sizeof(drain), PAAS_DRAIN_PREFIX "%s", i->cid);
+		drain = paas_key_drain(i->cid);
 		{
 			struct paas_cmp cmp = { drain, PAAS_CMP_VERSION, PAAS_CMP_EQUAL, 0, NULL, 0 };
 			struct paas_op put = { PAAS_OP_PUT, i->key, val, strlen(val), a->lease };
 			struct paas_op del = { PAAS_OP_DELETE, i->key, NULL, 0, 0 };
 
-			if (paas_etcd_txn(a->e, &cmp, 1, &put, 1, &del, 1, &ok, NULL, &err) < 0) {
-				say(a, "cannot announce %s: %s", i->key, err.msg);
-				free(val);
-				return;		/* etcd trouble: the keepalive sorts it out */
-			}
+			rc = paas_etcd_txn(a->e, &cmp, 1, &put, 1, &del, 1, &ok, NULL, &err);
+		}
+		free(drain);
+		if (rc < 0) {
+			say(a, "cannot announce %s: %s", i->key, err.msg);
+			free(val);
+			return;		/* etcd trouble: the keepalive sorts it out */
 		}
 		if (!ok) {
 			i->drained = 1;
@@ -487,7 +487,7 @@ sync_keys(struct agent *a)
 static int
 register_agent(struct agent *a, struct paas_err *err)
 {
-	char key[256], when[32], *val;
+	char when[32], *key, *val;
 	json_t *v;
 	size_t k;
 	int rc;
@@ -501,9 +501,9 @@ register_agent(struct agent *a, struct paas_err *err)
 	    "name")), "pid", (json_int_t)getpid(), "since", when, "ttl", (json_int_t)a->ttl);
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(v);
-	snprintf(key, sizeof(key), PAAS_AGENTS_PREFIX "%s",
-	    json_string_value(json_object_get(a->host, "name")));
+	key = paas_key_agent(json_string_value(json_object_get(a->host, "name")));
 	rc = paas_etcd_put(a->e, key, val, strlen(val), a->lease, NULL, err);
+	free(key);
 	free(val);
 	if (rc < 0) {
 		struct paas_err e2 = PAAS_ERR_INIT;

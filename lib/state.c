@@ -21,15 +21,6 @@ paas_etcd_endpoints(const char *flag)
 	return "http://127.0.0.1:2379";
 }
 
-static char *
-host_key(const char *name)
-{
-	struct paas_buf b = PAAS_BUF_INIT;
-
-	paas_buf_addf(&b, PAAS_HOSTS_PREFIX "%s", name);
-	return paas_buf_detach(&b, NULL);
-}
-
 int
 paas_host_put(struct paas_etcd *e, const json_t *host, int create_only,
     struct paas_err *err)
@@ -41,7 +32,7 @@ paas_host_put(struct paas_etcd *e, const json_t *host, int create_only,
 	if (name == NULL || !paas_valid_name(name))
 		return paas_err_set(err, PAAS_EINVAL, "invalid host name '%.64s': use lower-case "
 		    "letters, digits and '-', starting with a letter, at most 63", name ? name : "");
-	key = host_key(name);
+	key = paas_key_host(name);
 	val = json_dumps(host, JSON_COMPACT | JSON_SORT_KEYS);
 	if (create_only)
 		rc = paas_etcd_cas(e, key, val, strlen(val), 0, 0, &won, err);
@@ -88,7 +79,7 @@ paas_host_list(struct paas_etcd *e, json_t **hosts, struct paas_err *err)
 int
 paas_host_remove(struct paas_etcd *e, const char *name, struct paas_err *err)
 {
-	char *key = host_key(name);
+	char *key = paas_key_host(name);
 	int64_t n = 0;
 	int rc = paas_etcd_delete(e, key, 0, &n, err);
 
@@ -188,7 +179,7 @@ int
 paas_lock_acquire(const char *endpoints, const char *deployment,
     const char *holder, int ttl, struct paas_lock **lock, struct paas_err *err)
 {
-	struct paas_buf key = PAAS_BUF_INIT;
+	char *key = NULL;
 	struct paas_lock *l;
 	json_t *v = NULL;
 	char *val = NULL;
@@ -211,15 +202,15 @@ paas_lock_acquire(const char *endpoints, const char *deployment,
 	paas_utc_now(since, sizeof(since));
 	v = json_pack("{s:s, s:s}", "holder", holder, "since", since);
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-	paas_buf_addf(&key, PAAS_PREFIX "deployments/%s/lock", deployment);
-	if (paas_etcd_cas(l->main, key.data, val, strlen(val), 0, l->lease, &won, err) < 0)
+	key = paas_key_lock(deployment);
+	if (paas_etcd_cas(l->main, key, val, strlen(val), 0, l->lease, &won, err) < 0)
 		goto out;
 	if (!won) {
 		struct paas_kv kv;
 		int found = 0;
 		json_t *cur = NULL;
 
-		if (paas_etcd_get(l->main, key.data, &kv, &found, NULL, err) == 0 && found)
+		if (paas_etcd_get(l->main, key, &kv, &found, NULL, err) == 0 && found)
 			cur = json_loadb(kv.value, kv.value_len, 0, NULL);
 		paas_err_set(err, PAAS_EUNAVAIL, "deployment %s is locked by %s since %s", deployment,
 		    json_string_value(json_object_get(cur, "holder")) ?
@@ -255,7 +246,7 @@ out:
 	}
 	json_decref(v);
 	free(val);
-	paas_buf_free(&key);
+	free(key);
 	return rc;
 }
 

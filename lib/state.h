@@ -1,11 +1,5 @@
 /*
- * The etcd layout of paas(7), one place for every key:
- *
- *   /paas/v1/hosts/<host>    {"name","docker","tls":{"ca","cert","key"}|null,
- *                            "insecure","labels":{},"cpu_milli","memory_bytes"}
- *   /paas/v1/deployments/<dep>/lock
- *                            {"holder","since"}, bound to the holder's lease
- *
+ * The cluster's hosts and the deployment lock, as etcd holds them (keys.h).
  * With no host registered, the local Docker socket is the one host, "local".
  */
 #ifndef PAAS_STATE_H
@@ -19,9 +13,8 @@
 #include "docker.h"
 #include "err.h"
 #include "etcd.h"
+#include "keys.h"
 
-#define PAAS_PREFIX		"/paas/v1/"
-#define PAAS_HOSTS_PREFIX	PAAS_PREFIX "hosts/"
 #define PAAS_LOCAL_DOCKER	"unix:///var/run/docker.sock"
 
 /* The etcd endpoints: flag, else $PAAS_ETCD, else http://127.0.0.1:2379. */

@@ -361,8 +361,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		json_t *rec, *s;
 		const char *sk;
 
-		if (asprintf(&key, PAAS_PREFIX "deployments/%s/release", k) < 0)
-			abort();
+		key = paas_key_current(k);
 		rc = paas_etcd_get(e, key, &kv, &found, NULL, err);
 		free(key);
 		if (rc < 0)
@@ -371,8 +370,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		paas_kv_clear(&kv);
 		if (n <= 0)
 			continue;
-		if (asprintf(&key, PAAS_PREFIX "deployments/%s/releases/%lld", k, n) < 0)
-			abort();
+		key = paas_key_release(k, n);
 		rc = paas_etcd_get(e, key, &kv, &found, NULL, err);
 		free(key);
 		if (rc < 0)
@@ -552,7 +550,7 @@ paas_survey(const struct paas_survey_opts *o, json_t **out, struct paas_err *err
 	if ((good = etcd_client(ok, deadline, &e2)) == NULL ||
 	    read_prefix(good, PAAS_AGENTS_PREFIX, &agents, NULL, NULL, &e2) < 0 ||
 	    read_prefix(good, PAAS_ANNOUNCE_PREFIX, &announce, &rmax, NULL, &e2) < 0 ||
-	    read_prefix(good, PAAS_PREFIX "instances/", &instances, NULL, NULL, &e2) < 0 ||
+	    read_prefix(good, PAAS_INSTANCES_PREFIX, &instances, NULL, NULL, &e2) < 0 ||
 	    read_prefix(good, PAAS_ROUTES_PREFIX, &routes, &rmax, NULL, &e2) < 0 ||
 	    read_prefix(good, PAAS_ROUTERS_PREFIX, &rs, NULL, &rev, &e2) < 0 ||
 	    hosts(good, deadline, report, agents, &containers, &e2) < 0 ||

@@ -1,0 +1,68 @@
+/*
+ * The etcd layout of paas(7).  Every key paas-tools reads or writes is
+ * built by one function here and nowhere else; the prefixes are for ranges
+ * and watches.  Every function returns a new string (caller frees).
+ *
+ *   /paas/v1/hosts/HOST                 {"name","docker","tls":{"ca","cert","key"}|null,
+ *                                        "address","insecure","labels":{},
+ *                                        "cpu_milli","memory_bytes"}
+ *   /paas/v1/deployments/DEP/lock       {"holder","since"}, bound to the holder's lease
+ *   /paas/v1/deployments/DEP/release    "N": the current release
+ *   /paas/v1/deployments/DEP/releases/N {"release","kind","from","previous","spec",
+ *                                        "images","git","time","user","status"}
+ *   /paas/v1/instances/DEP/SVC/ID       {"host","address","container","id",
+ *                                        "release","version","ports"}
+ *   /paas/v1/routes/DOMAIN              {"deployment","service","port","auth":{USER:HASH},
+ *                                        "sticky","health","tls"}
+ *   /paas/v1/announce/DEP/SVC/ID/CTR12  {"deployment","service","instance","container",
+ *                                        "host","address","port","ports","version",
+ *                                        "release","healthy"}, bound to the host
+ *                                        agent's lease
+ *   /paas/v1/agents/HOST                {"host","pid","since","ttl"}, the same lease
+ *   /paas/v1/drain/CONTAINER            {"since"}, bound to the deploy lock's lease
+ *   /paas/v1/routers/NAME               {"name","pid","config","revision","time"},
+ *                                        bound to the router's lease
+ *
+ * Names reach keys only after paas_valid_name() or paas_valid_domain()
+ * (valid.h), so no part holds a '/'.
+ */
+#ifndef PAAS_KEYS_H
+#define PAAS_KEYS_H
+
+#include <stdint.h>
+
+#define PAAS_PREFIX		"/paas/v1/"
+#define PAAS_HOSTS_PREFIX	PAAS_PREFIX "hosts/"
+#define PAAS_DEPLOYMENTS_PREFIX	PAAS_PREFIX "deployments/"
+#define PAAS_INSTANCES_PREFIX	PAAS_PREFIX "instances/"
+#define PAAS_ROUTES_PREFIX	PAAS_PREFIX "routes/"
+#define PAAS_ANNOUNCE_PREFIX	PAAS_PREFIX "announce/"
+#define PAAS_AGENTS_PREFIX	PAAS_PREFIX "agents/"
+#define PAAS_DRAIN_PREFIX	PAAS_PREFIX "drain/"
+#define PAAS_ROUTERS_PREFIX	PAAS_PREFIX "routers/"
+
+char *paas_key_host(const char *host);
+/* Everything of a deployment's own: its lock, release pointer and records. */
+char *paas_key_deployment(const char *dep);
+char *paas_key_lock(const char *dep);
+char *paas_key_current(const char *dep);
+/* n 0: the prefix of every release record of dep. */
+char *paas_key_release(const char *dep, int64_t n);
+/* svc NULL: the prefix of every instance of dep. */
+char *paas_key_instance(const char *dep, const char *svc, const char *id);
+char *paas_key_route(const char *domain);
+/* svc NULL: the prefix of every announcement of dep.  Only the first 12
+ * characters of the container ID are used. */
+char *paas_key_announce(const char *dep, const char *svc, const char *id,
+    const char *container);
+char *paas_key_agent(const char *host);
+char *paas_key_drain(const char *container);
+char *paas_key_router(const char *name);
+
+/* What follows prefix in key (the domain of a route, the host of an agent),
+ * or NULL when key does not start with prefix.  Borrowed from key. */
+const char *paas_key_tail(const char *key, const char *prefix);
+/* N of /paas/v1/deployments/DEP/releases/N, or 0 when key is not one. */
+int64_t paas_key_release_num(const char *key);
+
+#endif
