@@ -266,14 +266,14 @@ static int
 apply(struct paas_etcd *e, const struct conf *c, int start, int64_t *rev, int *changed,
     struct paas_err *err)
 {
-	struct paas_route_apply_opts o = { c->config, c->haproxy, NULL, 0 };
+	struct paas_haproxy_install_opts o = { c->config, c->haproxy, NULL, 0 };
 	int running = haproxy_running(c), rc;
 	char *cfg;
 
 	if (render(e, c, &cfg, rev, err) < 0)
 		return -1;
 	o.sock = running ? c->master : NULL;
-	rc = paas_route_install(&o, cfg, changed, err);
+	rc = paas_haproxy_install(&o, cfg, changed, err);
 	free(cfg);
 	if (rc < 0)
 		return -1;
@@ -393,8 +393,7 @@ publish(struct paas_etcd *e, const struct conf *c, const char *name, int64_t *le
 	v = json_pack("{s:s, s:I, s:s, s:I, s:s}", "name", name, "pid", (json_int_t)getpid(),
 	    "config", c->config, "revision", (json_int_t)rev, "time", when);
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-	if (asprintf(&key, PAAS_ROUTERS_PREFIX "%s", name) < 0)
-		abort();
+	key = paas_key_router(name);
 	rc = paas_etcd_put(e, key, val, strlen(val), *lease, NULL, err);
 	free(key);
 	free(val);

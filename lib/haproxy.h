@@ -1,5 +1,7 @@
 /*
- * The HAProxy configuration of the routes (paas-route(1)): pure, no network.
+ * HAProxy for the routes (paas-route(1)): the configuration, rendered
+ * purely from routes and servers, and the control of a live HAProxy in
+ * master-worker mode (its master CLI, reloads, a checked install).
  *
  * One HTTP frontend routes by Host header to one backend per domain, whose
  * servers are the announced instances of the domain's deployment and
@@ -42,5 +44,36 @@ int paas_haproxy_render(const json_t *routes, const json_t *servers,
 
 /* Whether route r of domain would render: 0, or -1 with err saying why. */
 int paas_haproxy_check_route(const char *domain, const json_t *r, struct paas_err *err);
+
+/*
+ * The HAProxy master CLI (haproxy -W -S SOCK).  cmd is one command; *out
+ * (if not NULL) gets the answer (caller frees).
+ */
+int paas_haproxy_cli(const char *sock, const char *cmd, char **out,
+    struct paas_err *err);
+/* Reload through the master CLI and wait (up to timeout_ms, 0: 10000) until
+ * a new worker runs: the old ones finish their connections in the
+ * background (hard-stop-after bounds them). */
+int paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err);
+/* Start HAProxy as a daemon in master-worker mode with master CLI sock and
+ * pid file (may be NULL), and wait until the master CLI answers. */
+int paas_haproxy_spawn(const char *haproxy, const char *config, const char *sock,
+    const char *pidfile, struct paas_err *err);
+
+/*
+ * Put cfg in place as path, safely: unchanged text does nothing (*changed
+ * 0).  Otherwise it is written to a staged file next to path, checked with
+ * `haproxy -c` (refused: PAAS_EFAILED with HAProxy's own message, path and
+ * HAProxy untouched), renamed over path, and HAProxy reloaded through sock
+ * when sock is not NULL (*changed 1).
+ */
+struct paas_haproxy_install_opts {
+	const char *config;		/* the live configuration file */
+	const char *haproxy;		/* the binary; NULL: "haproxy" */
+	const char *sock;		/* master CLI; NULL: no reload */
+	long reload_timeout_ms;
+};
+int paas_haproxy_install(const struct paas_haproxy_install_opts *o, const char *cfg,
+    int *changed, struct paas_err *err);
 
 #endif
