@@ -6,12 +6,12 @@
  * the next).  Also `history`, `rollback [N]` and `destroy`.
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "deploy.h"
 #include "git.h"
 #include "out.h"
@@ -19,8 +19,6 @@
 #include "spec.h"
 #include "valid.h"
 #include "state.h"
-
-static const char *prog = "paas-deploy";
 
 static void
 usage(FILE *f)
@@ -32,28 +30,7 @@ usage(FILE *f)
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n",
-	    prog, prog, prog, prog);
-}
-
-static int __attribute__((format(printf, 1, 2)))
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	return PAAS_EINVAL;
-}
-
-static int
-fail(const struct paas_err *err)
-{
-	fprintf(stderr, "%s: %s\n", prog, err->msg);
-	return err->status ? err->status : PAAS_EFAILED;
+	    cli_prog, cli_prog, cli_prog, cli_prog);
 }
 
 static int
@@ -64,7 +41,7 @@ history(const char *etcd, const char *dep, int table)
 	size_t i;
 
 	if (paas_deploy_history(etcd, dep, &rels, &err) < 0)
-		return fail(&err);
+		return cli_fail(&err);
 	if (table)
 		printf("%-8s %-8s %-20s %-12s %-7s %-8s %s\n", "RELEASE", "KIND", "TIME", "USER",
 		    "STATUS", "FROM", "GIT");
@@ -110,108 +87,61 @@ confirm(const char *dep)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "deployment", required_argument, NULL, 'D' },
-		{ "etcd", required_argument, NULL, 'e' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "table", no_argument, NULL, 't' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "lock-ttl", required_argument, NULL, 'L' },
-		{ "stop-timeout", required_argument, NULL, 'S' },
-		{ "drain", required_argument, NULL, 'd' },
-		{ "yes", no_argument, NULL, 'y' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct paas_deploy_opts o = { 0 };
 	struct paas_err err = PAAS_ERR_INIT;
-	enum paas_format fmt = PAAS_FORMAT_AUTO;
-	const char *etcd = NULL, *dep = getenv("PAAS_DEPLOYMENT");
+	struct cli_deploy d;
 	char git[41], *end;
-	int ch, yes = 0, table, rc;
+	int rc;
 	json_t *spec = NULL;
 
-	while ((ch = getopt_long(argc, argv, "D:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'D': dep = optarg; break;
-		case 'e': etcd = optarg; break;
-		case 'j': fmt = PAAS_FORMAT_JSON; break;
-		case 't': fmt = PAAS_FORMAT_TABLE; break;
-		case 'n': o.dry_run = 1; break;
-		case 'y': yes = 1; break;
-		case 'L':
-			if (paas_parse_int(optarg, 2, 3600, &o.lock_ttl) < 0)
-				return bad_usage("--lock-ttl: expected seconds from 2 to 3600, not '%s'", optarg);
-			break;
-		case 'S':
-			if (paas_parse_int(optarg, 1, 3600, &o.stop_timeout) < 0)
-				return bad_usage("--stop-timeout: expected seconds from 1 to 3600, not '%s'", optarg);
-			break;
-		case 'd': {
-			double d = strtod(optarg, &end);
-
-			if (*end || end == optarg || !(d >= 0 && d <= 3600))
-				return bad_usage("--drain: expected seconds from 0 to 3600, not '%s'", optarg);
-			o.drain_ms = d == 0 ? -1 : (int)(d * 1000);
-			break;
-		}
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return PAAS_EINVAL;
-		}
-	}
+	cli_prog = "paas-deploy";
+	cli_usage = usage;
+	if (cli_deploy_parse(argc, argv, 1, &d, &rc) < 0)
+		return rc;
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		return bad_usage("no Servicefile given");
-	if (dep == NULL || *dep == '\0')
-		return bad_usage("no deployment: give -D name or set PAAS_DEPLOYMENT");
-	if (!paas_valid_name(dep))
-		return bad_usage("invalid deployment name '%.64s': use lower-case letters, digits and "
-		    "'-', starting with a letter, at most 63", dep);
-	table = paas_out_is_table(fmt);
-	o.etcd = paas_etcd_endpoints(etcd);
-	o.deployment = dep;
-	o.event = paas_deploy_print_event;
-	o.arg = &table;
-
+		return cli_bad_usage("no Servicefile given");
+	if (cli_deploy_ready(&d, &rc) < 0)
+		return rc;
 	if (strcmp(argv[0], "history") == 0) {
 		if (argc != 1)
-			return bad_usage("history takes no arguments");
-		return history(o.etcd, dep, table);
+			return cli_bad_usage("history takes no arguments");
+		return history(d.o.etcd, d.dep, d.table);
 	}
 	if (strcmp(argv[0], "rollback") == 0) {
 		long long n = 0;
 
 		if (argc > 2)
-			return bad_usage("rollback takes at most a release number");
+			return cli_bad_usage("rollback takes at most a release number");
 		if (argc == 2 && ((n = strtoll(argv[1], &end, 10)) < 1 || *end))
-			return bad_usage("rollback: '%s' is not a release number", argv[1]);
-		rc = paas_deploy_rollback(&o, n, &err);
-		return rc < 0 ? fail(&err) : 0;
+			return cli_bad_usage("rollback: '%s' is not a release number", argv[1]);
+		rc = paas_deploy_rollback(&d.o, n, &err);
+		return rc < 0 ? cli_fail(&err) : 0;
 	}
 	if (strcmp(argv[0], "destroy") == 0) {
 		if (argc != 1)
-			return bad_usage("destroy takes no arguments");
-		if (!yes && !o.dry_run) {
-			int c = confirm(dep);
+			return cli_bad_usage("destroy takes no arguments");
+		if (!d.yes && !d.o.dry_run) {
+			int c = confirm(d.dep);
 
 			if (c < 0)
-				return bad_usage("destroy removes deployment %s for good: say --yes", dep);
+				return cli_bad_usage("destroy removes deployment %s for good: say --yes",
+				    d.dep);
 			if (c == 0) {
-				fprintf(stderr, "%s: not confirmed, nothing removed\n", prog);
+				fprintf(stderr, "%s: not confirmed, nothing removed\n", cli_prog);
 				return PAAS_EFAILED;
 			}
 		}
-		rc = paas_deploy_destroy(&o, &err);
-		return rc < 0 ? fail(&err) : 0;
+		rc = paas_deploy_destroy(&d.o, &err);
+		return rc < 0 ? cli_fail(&err) : 0;
 	}
 	if (argc != 1)
-		return bad_usage("one Servicefile at a time");
+		return cli_bad_usage("one Servicefile at a time");
 	if (paas_spec_load(argv[0], &spec, &err) < 0)
-		return fail(&err);
+		return cli_fail(&err);
 	if (strcmp(argv[0], "-") != 0 && paas_git_head(argv[0], git) == 0)
-		o.git = git;
-	rc = paas_deploy_apply(&o, spec, &err);
+		d.o.git = git;
+	rc = paas_deploy_apply(&d.o, spec, &err);
 	json_decref(spec);
-	return rc < 0 ? fail(&err) : 0;
+	return rc < 0 ? cli_fail(&err) : 0;
 }

@@ -10,14 +10,11 @@
  * remove.  A run killed at any moment therefore leaves nothing the next run
  * cannot see and finish: containers are found by label, not by a record.
  *
- * The etcd keys (paas(7)):
- *   /paas/v1/deployments/DEP/release       "N", the current release
- *   /paas/v1/deployments/DEP/releases/N    {"release","kind","from","spec",
- *                                           "images","git","time","user","status"}
- *   /paas/v1/instances/DEP/SVC/ID          {"host","address","container","name",
- *                                           "release","version","ports"}
- *   /paas/v1/routes/DOMAIN                 the Servicefile's domains that point
- *                                           at DEP (route.h), after a rollout
+ * The pieces: placement (place.h, pure), where instances run (target.h),
+ * the rolling machinery (rollout.h), release records (release.h), the
+ * routes written after a rollout (route.h); the etcd keys in keys.h:
+ * deployments/DEP/release and releases/N, instances/DEP/SVC/ID and the
+ * routes of the Servicefile's domains that point at DEP.
  *
  * Where a host runs an agent (paas-cluster agent), a new instance counts
  * once the agent announces it healthy and every router serves that; an old
@@ -26,7 +23,8 @@
  *
  * Progress is reported as events (JSON objects with an "event" key: plan,
  * lock, release, resume, start, healthy, announced, served, withdrawn,
- * unhealthy, stop, rollback, routes, warning, done, unchanged) to a callback; the library never prints.
+ * unhealthy, stop, rollback, routes, warning, done, unchanged, destroyed) to a
+ * callback; the library never prints (cmd/cli.c has the terminal view).
  */
 #ifndef PAAS_DEPLOY_H
 #define PAAS_DEPLOY_H
@@ -36,9 +34,6 @@
 #include <jansson.h>
 
 #include "err.h"
-
-#define PAAS_PORT_MIN	30000	/* host ports for published container ports */
-#define PAAS_PORT_MAX	32767
 
 typedef void (*paas_deploy_event_fn)(const json_t *ev, void *arg);
 
@@ -98,9 +93,5 @@ int paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err);
  * array. */
 int paas_deploy_history(const char *etcd, const char *deployment,
     json_t **releases, struct paas_err *err);
-
-/* An event callback for commands: arg points to an int, non-zero for
- * readable lines (a terminal), zero for one JSON object per line. */
-void paas_deploy_print_event(const json_t *ev, void *arg);
 
 #endif

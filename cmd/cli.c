@@ -1,0 +1,239 @@
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "out.h"
+#include "state.h"
+#include "valid.h"
+
+const char *cli_prog = "paas";
+void (*cli_usage)(FILE *f);
+
+int
+cli_fail(const struct paas_err *err)
+{
+	fprintf(stderr, "%s: %s\n", cli_prog, err->msg);
+	return err->status ? err->status : PAAS_EFAILED;
+}
+
+int
+cli_bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cli_usage)
+		cli_usage(stderr);
+	return PAAS_EINVAL;
+}
+
+void
+cli_log(const char *who, const char *msg)
+{
+	char when[32];
+
+	paas_utc_now(when, sizeof(when));
+	fprintf(stderr, "%s %s%s%s: %s\n", when, cli_prog, who ? " " : "", who ? who : "", msg);
+}
+
+int
+cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int *status)
+{
+	static const struct option longopts[] = {
+		{ "deployment", required_argument, NULL, 'D' },
+		{ "etcd", required_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "table", no_argument, NULL, 't' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "lock-ttl", required_argument, NULL, 'L' },
+		{ "stop-timeout", required_argument, NULL, 'S' },
+		{ "drain", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int ch;
+
+	memset(d, 0, sizeof(*d));
+	d->dep = getenv("PAAS_DEPLOYMENT");
+	d->fmt = PAAS_FORMAT_AUTO;
+	*status = PAAS_EINVAL;
+	while ((ch = getopt_long(argc, argv, "D:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'D': d->dep = optarg; break;
+		case 'e': d->etcd = optarg; break;
+		case 'j': d->fmt = PAAS_FORMAT_JSON; break;
+		case 't': d->fmt = PAAS_FORMAT_TABLE; break;
+		case 'n': d->o.dry_run = 1; break;
+		case 'y':
+			if (!with_yes) {
+				*status = cli_bad_usage("unknown option --yes");
+				return -1;
+			}
+			d->yes = 1;
+			break;
+		case 'L':
+			if (paas_parse_int(optarg, 2, 3600, &d->o.lock_ttl) < 0) {
+				*status = cli_bad_usage("--lock-ttl: expected seconds from 2 to 3600, "
+				    "not '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'S':
+			if (paas_parse_int(optarg, 1, 3600, &d->o.stop_timeout) < 0) {
+				*status = cli_bad_usage("--stop-timeout: expected seconds from 1 to 3600, "
+				    "not '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'd': {
+			double s = strtod(optarg, &end);
+
+			if (*end || end == optarg || !(s >= 0 && s <= 3600)) {
+				*status = cli_bad_usage("--drain: expected seconds from 0 to 3600, not '%s'",
+				    optarg);
+				return -1;
+			}
+			d->o.drain_ms = s == 0 ? -1 : (int)(s * 1000);
+			break;
+		}
+		case 'h':
+			cli_usage(stdout);
+			*status = 0;
+			return -1;
+		default:
+			cli_usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+cli_deploy_ready(struct cli_deploy *d, int *status)
+{
+	*status = PAAS_EINVAL;
+	if (d->dep == NULL || *d->dep == '\0') {
+		*status = cli_bad_usage("no deployment: give -D name or set PAAS_DEPLOYMENT");
+		return -1;
+	}
+	if (!paas_valid_name(d->dep)) {
+		*status = cli_bad_usage("invalid deployment name '%.64s': use lower-case letters, "
+		    "digits and '-', starting with a letter, at most 63", d->dep);
+		return -1;
+	}
+	d->table = paas_out_is_table(d->fmt);
+	d->o.etcd = paas_etcd_endpoints(d->etcd);
+	d->o.deployment = d->dep;
+	d->o.event = cli_print_event;
+	d->o.arg = &d->table;
+	return 0;
+}
+
+static void
+text_list(struct paas_buf *b, const json_t *a, const char *verb)
+{
+	const json_t *x;
+	size_t i;
+
+	if (json_array_size(a) == 0)
+		return;
+	paas_buf_addf(b, "\n  %s:", verb);
+	json_array_foreach(a, i, x)
+		paas_buf_addf(b, " %s.%s@%s", json_string_value(json_object_get(x, "service")),
+		    json_string_value(json_object_get(x, "instance")),
+		    json_string_value(json_object_get(x, "host")));
+}
+
+void
+cli_print_event(const json_t *ev, void *arg)
+{
+	const char *e = json_string_value(json_object_get(ev, "event"));
+	const char *svc = json_string_value(json_object_get(ev, "service"));
+	const char *inst = json_string_value(json_object_get(ev, "instance"));
+	const char *host = json_string_value(json_object_get(ev, "host"));
+	long long rel = json_integer_value(json_object_get(ev, "release"));
+	struct paas_buf b = PAAS_BUF_INIT;
+
+	if (!*(const int *)arg) {
+		paas_out_json(ev);
+		fflush(stdout);
+		return;
+	}
+	if (!strcmp(e, "unchanged"))
+		paas_buf_adds(&b, "No changes.");
+	else if (!strcmp(e, "lock"))
+		paas_buf_addf(&b, "locked %s as %s", json_string_value(json_object_get(ev, "deployment")),
+		    json_string_value(json_object_get(ev, "holder")));
+	else if (!strcmp(e, "plan")) {
+		paas_buf_addf(&b, "%splan for release %lld: start %zu, stop %zu",
+		    json_is_true(json_object_get(ev, "dry_run")) ? "dry run: " : "", rel,
+		    json_array_size(json_object_get(ev, "start")),
+		    json_array_size(json_object_get(ev, "stop")));
+		text_list(&b, json_object_get(ev, "start"), "start");
+		text_list(&b, json_object_get(ev, "stop"), "stop ");
+	} else if (!strcmp(e, "release"))
+		paas_buf_addf(&b, "release %lld (%s)", rel, json_string_value(json_object_get(ev, "kind")));
+	else if (!strcmp(e, "resume"))
+		paas_buf_addf(&b, "release %lld is current: finishing its rollout", rel);
+	else if (!strcmp(e, "start"))
+		paas_buf_addf(&b, "%s.%s  started on %s as %s", svc, inst, host,
+		    json_string_value(json_object_get(ev, "container")));
+	else if (!strcmp(e, "healthy"))
+		paas_buf_addf(&b, "%s.%s  healthy after %.1f s", svc, inst,
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
+	else if (!strcmp(e, "unhealthy"))
+		paas_buf_addf(&b, "%s.%s  NOT healthy: %s", svc, inst,
+		    json_string_value(json_object_get(ev, "error")));
+	else if (!strcmp(e, "stop"))
+		paas_buf_addf(&b, "%s.%s  stopped %s on %s", svc, inst,
+		    json_string_value(json_object_get(ev, "container")), host);
+	else if (!strcmp(e, "rollback"))
+		paas_buf_addf(&b, "rolling back from release %lld to %lld",
+		    (long long)json_integer_value(json_object_get(ev, "from")),
+		    (long long)json_integer_value(json_object_get(ev, "to")));
+	else if (!strcmp(e, "done"))
+		paas_buf_addf(&b, "release %lld done in %.1f s: %lld started, %lld stopped", rel,
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0,
+		    (long long)json_integer_value(json_object_get(ev, "started")),
+		    (long long)json_integer_value(json_object_get(ev, "stopped")));
+	else if (!strcmp(e, "announced"))
+		paas_buf_addf(&b, "%s.%s  announced by the agent on %s", svc, inst, host);
+	else if (!strcmp(e, "served"))
+		paas_buf_addf(&b, "         %s: %lld router(s) serve revision %lld after %.2f s",
+		    json_string_value(json_object_get(ev, "what")),
+		    (long long)json_integer_value(json_object_get(ev, "routers")),
+		    (long long)json_integer_value(json_object_get(ev, "revision")),
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
+	else if (!strcmp(e, "withdrawn"))
+		paas_buf_addf(&b, "%s.%s  withdrawn from the routers, draining", svc, inst);
+	else if (!strcmp(e, "routes")) {
+		const json_t *x;
+		size_t i;
+
+		paas_buf_adds(&b, "routes:");
+		json_array_foreach(json_object_get(ev, "set"), i, x)
+			paas_buf_addf(&b, " +%s", json_string_value(x));
+		json_array_foreach(json_object_get(ev, "removed"), i, x)
+			paas_buf_addf(&b, " -%s", json_string_value(x));
+	} else if (!strcmp(e, "warning"))
+		paas_buf_addf(&b, "warning: %s", json_string_value(json_object_get(ev, "message")));
+	else if (!strcmp(e, "destroyed"))
+		paas_buf_addf(&b, "destroyed %s: %lld containers removed",
+		    json_string_value(json_object_get(ev, "deployment")),
+		    (long long)json_integer_value(json_object_get(ev, "stopped")));
+	else
+		paas_buf_adds(&b, e);
+	printf("%s\n", b.data);
+	fflush(stdout);
+	paas_buf_free(&b);
+}

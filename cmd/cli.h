@@ -1,0 +1,50 @@
+/*
+ * What every command's main shares (linked into each command): the usage
+ * and error conventions, a timestamped log line for the daemons, the flags
+ * of the commands that change a deployment, and the terminal view of
+ * deploy events.  Each main sets cli_prog and cli_usage first.
+ */
+#ifndef PAAS_CLI_H
+#define PAAS_CLI_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "deploy.h"
+#include "err.h"
+#include "out.h"
+
+extern const char *cli_prog;
+extern void (*cli_usage)(FILE *f);
+
+/* "PROG: message" on standard error; returns err's exit status. */
+int cli_fail(const struct paas_err *err);
+/* "PROG: message" and the usage on standard error; returns PAAS_EINVAL. */
+int cli_bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "TIME PROG[ who]: msg" on standard error: a daemon's log line. */
+void cli_log(const char *who, const char *msg);
+
+/*
+ * The flags of paas-deploy and paas-scale: -D/--deployment (else
+ * $PAAS_DEPLOYMENT), --etcd, --json, --table, --dry-run, --lock-ttl,
+ * --stop-timeout, --drain, -h/--help, and with yes set --yes.
+ */
+struct cli_deploy {
+	struct paas_deploy_opts o;	/* ready for the library once parsed */
+	const char *etcd, *dep;
+	enum paas_format fmt;
+	int table, yes;
+};
+/* Parse argv's flags (then argv + optind holds the operands).  0: go on;
+ * -1: exit with *status (help printed, or a bad flag reported). */
+int cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int *status);
+/* The deployment named and valid (else -1, reported, *status to exit
+ * with); o's etcd, deployment and event printer set. */
+int cli_deploy_ready(struct cli_deploy *d, int *status);
+
+/* A paas_deploy_event_fn: arg points to an int, non-zero for readable
+ * lines (a terminal), zero for one JSON object per line. */
+void cli_print_event(const json_t *ev, void *arg);
+
+#endif

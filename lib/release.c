@@ -1,0 +1,196 @@
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "deploy.h"
+#include "keys.h"
+#include "release.h"
+#include "valid.h"
+
+/* *out gets the JSON at key, or NULL when there is none. */
+static int
+get_json(struct paas_etcd *e, const char *key, json_t **out, int64_t *mod,
+    struct paas_err *err)
+{
+	struct paas_kv kv;
+	int found;
+
+	*out = NULL;
+	if (mod)
+		*mod = 0;
+	if (paas_etcd_get(e, key, &kv, &found, NULL, err) < 0)
+		return -1;
+	if (!found)
+		return 0;
+	if (mod)
+		*mod = kv.mod_revision;
+	*out = json_loadb(kv.value, kv.value_len, JSON_DECODE_ANY, NULL);
+	paas_kv_clear(&kv);
+	if (*out == NULL)
+		return paas_err_set(err, PAAS_EFAILED, "etcd key %s does not hold JSON", key);
+	return 0;
+}
+
+int
+paas_release_last(struct paas_etcd *e, const char *dep, int64_t *n, struct paas_err *err)
+{
+	char *prefix = paas_key_release(dep, 0);
+	struct paas_kv_list l;
+	size_t i;
+
+	*n = 0;
+	if (paas_etcd_range(e, prefix, 0, 1, &l, err) < 0) {
+		free(prefix);
+		return -1;
+	}
+	for (i = 0; i < l.n; i++)
+		if (paas_key_release_num(l.kvs[i].key) > *n)
+			*n = paas_key_release_num(l.kvs[i].key);
+	paas_kv_list_free(&l);
+	free(prefix);
+	return 0;
+}
+
+int
+paas_release_read(struct paas_etcd *e, const char *dep, int64_t n, json_t **rec,
+    struct paas_err *err)
+{
+	char *key = paas_key_release(dep, n);
+	int rc = get_json(e, key, rec, NULL, err);
+
+	free(key);
+	return rc;
+}
+
+int
+paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
+    int64_t *mod, struct paas_err *err)
+{
+	char *key = paas_key_current(dep);
+	json_t *v = NULL;
+	int rc;
+
+	*n = 0;
+	*rec = NULL;
+	rc = get_json(e, key, &v, mod, err);
+	free(key);
+	if (rc < 0)
+		return -1;
+	if (v == NULL)
+		return 0;
+	*n = json_is_integer(v) ? json_integer_value(v) :
+	    json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
+	json_decref(v);
+	if (*n > 0 && paas_release_read(e, dep, *n, rec, err) < 0)
+		return -1;
+	if (*n > 0 && *rec == NULL)
+		return paas_err_set(err, PAAS_EFAILED, "deployment %s: release %" PRId64 " is current "
+		    "but not recorded", dep, *n);
+	return 0;
+}
+
+int
+paas_release_set_current(struct paas_etcd *e, const char *dep, int64_t n, const json_t *rec,
+    int64_t mod, struct paas_err *err)
+{
+	char *pkey = paas_key_current(dep), *rkey = NULL, *rval = NULL;
+	struct paas_cmp cmp = { pkey, PAAS_CMP_MOD, PAAS_CMP_EQUAL, mod, NULL, 0 };
+	struct paas_op ops[2];
+	char num[32];
+	size_t nops = 0;
+	int ok = 0, rc = -1;
+
+	snprintf(num, sizeof(num), "%" PRId64, n);
+	memset(ops, 0, sizeof(ops));
+	if (n > 0) {
+		ops[nops].type = PAAS_OP_PUT;
+		ops[nops].key = pkey;
+		ops[nops].value = num;
+		ops[nops++].value_len = strlen(num);
+	} else {
+		ops[nops].type = PAAS_OP_DELETE;
+		ops[nops++].key = pkey;
+	}
+	if (rec) {
+		rkey = paas_key_release(dep, json_integer_value(json_object_get(rec, "release")));
+		rval = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+		ops[nops].type = PAAS_OP_PUT;
+		ops[nops].key = rkey;
+		ops[nops].value = rval;
+		ops[nops++].value_len = strlen(rval);
+	}
+	if (paas_etcd_txn(e, &cmp, 1, ops, nops, NULL, 0, &ok, NULL, err) < 0)
+		goto out;
+	if (!ok) {
+		paas_err_set(err, PAAS_EUNAVAIL, "deployment %s changed under us (another writer without "
+		    "the lock)", dep);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(pkey);
+	free(rkey);
+	free(rval);
+	return rc;
+}
+
+static int
+cmp_release(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "release"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "release"));
+
+	return (x > y) - (x < y);
+}
+
+int
+paas_deploy_history(const char *etcd, const char *deployment, json_t **releases,
+    struct paas_err *err)
+{
+	struct paas_etcd *e = NULL;
+	struct paas_kv_list l;
+	json_t *currec = NULL, **v = NULL;
+	int64_t cur, mod;
+	char *prefix = NULL;
+	size_t i, n = 0;
+	int rc = -1;
+
+	*releases = NULL;
+	if (!paas_valid_name(deployment)) {
+		paas_err_set(err, PAAS_EINVAL, "invalid deployment name '%.64s'", deployment);
+		goto out;
+	}
+	if ((e = paas_etcd_new(etcd, NULL, err)) == NULL ||
+	    paas_release_current(e, deployment, &cur, &currec, &mod, err) < 0)
+		goto out;
+	prefix = paas_key_release(deployment, 0);
+	if (paas_etcd_range(e, prefix, 0, 0, &l, err) < 0)
+		goto out;
+	v = paas_xmalloc((l.n ? l.n : 1) * sizeof(*v));
+	for (i = 0; i < l.n; i++) {
+		json_t *x = json_loadb(l.kvs[i].value, l.kvs[i].value_len, 0, NULL);
+
+		if (!json_is_object(x)) {
+			json_decref(x);
+			continue;
+		}
+		json_object_del(x, "spec");
+		json_object_set_new(x, "current", json_boolean(json_integer_value(
+		    json_object_get(x, "release")) == cur));
+		v[n++] = x;
+	}
+	paas_kv_list_free(&l);
+	qsort(v, n, sizeof(*v), cmp_release);
+	*releases = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(*releases, v[i]);
+	rc = 0;
+out:
+	free(v);
+	free(prefix);
+	json_decref(currec);
+	paas_etcd_free(e);
+	return rc;
+}

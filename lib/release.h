@@ -1,0 +1,32 @@
+/*
+ * Release records (keys.h): /paas/v1/deployments/DEP/releases/N, one per
+ * change, never rewritten except to mark a failed one, and the pointer
+ * /paas/v1/deployments/DEP/release naming the current one.  Internal to
+ * libpaas; paas_deploy_history() (deploy.h) is the public reading.
+ */
+#ifndef PAAS_RELEASE_H
+#define PAAS_RELEASE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+#include "etcd.h"
+
+/* The highest release number recorded (0: none). */
+int paas_release_last(struct paas_etcd *e, const char *dep, int64_t *n, struct paas_err *err);
+/* *rec gets release n's record (caller decrefs), or NULL when there is none. */
+int paas_release_read(struct paas_etcd *e, const char *dep, int64_t n, json_t **rec,
+    struct paas_err *err);
+/* The current release: *n (0: none), its record (caller decrefs) and the
+ * pointer's mod_revision, for paas_release_set_current(). */
+int paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
+    int64_t *mod, struct paas_err *err);
+/* Point dep at release n (0: at none), writing rec first when given, in one
+ * transaction that holds only if the pointer is still at mod: a mismatch
+ * (PAAS_EUNAVAIL) means someone wrote without the lock. */
+int paas_release_set_current(struct paas_etcd *e, const char *dep, int64_t n,
+    const json_t *rec, int64_t mod, struct paas_err *err);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * One run of a deployment (rollout.h): its lock, its hosts and their
+ * target, what runs on them, and the plan over it.
+ */
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "jsonx.h"
+#include "rollout.h"
+#include "spec.h"
+#include "valid.h"
+
+#define DOCKER_TIMEOUT_MS	60000
+
+void
+paas_run_emit(struct run *r, json_t *ev)
+{
+	json_object_set_new(ev, "deployment", json_string(r->o->deployment));
+	if (r->o->event)
+		r->o->event(ev, r->o->arg);
+	json_decref(ev);
+}
+
+static int
+load_hosts(struct run *r, struct paas_err *err)
+{
+	size_t i;
+
+	if (paas_host_list(r->e, &r->hosts_json, err) < 0)
+		return -1;
+	for (i = 0; r->o->skip_hosts && i < json_array_size(r->hosts_json); ) {
+		const char *name = json_string_value(json_object_get(json_array_get(r->hosts_json, i),
+		    "name"));
+		size_t k;
+
+		for (k = 0; r->o->skip_hosts[k] && strcmp(r->o->skip_hosts[k], name ? name : ""); k++)
+			;
+		if (r->o->skip_hosts[k])
+			json_array_remove(r->hosts_json, i);
+		else
+			i++;
+	}
+	r->nhosts = json_array_size(r->hosts_json);
+	r->hosts = calloc(r->nhosts ? r->nhosts : 1, sizeof(*r->hosts));
+	r->plan.hosts = calloc(r->nhosts ? r->nhosts : 1, sizeof(*r->plan.hosts));
+	if (r->hosts == NULL || r->plan.hosts == NULL)
+		abort();
+	r->plan.nhosts = r->nhosts;
+	r->plan.deployment = r->o->deployment;
+	for (i = 0; i < r->nhosts; i++) {
+		struct host *h = &r->hosts[i];
+
+		h->obj = json_array_get(r->hosts_json, i);
+		h->index = i;
+		h->p.name = json_string_value(json_object_get(h->obj, "name"));
+		h->p.labels = json_object_get(h->obj, "labels");
+		h->p.cpu_cap = json_integer_value(json_object_get(h->obj, "cpu_milli"));
+		h->p.mem_cap = json_integer_value(json_object_get(h->obj, "memory_bytes"));
+		h->p.count = json_object();
+		h->addr = paas_host_address(h->obj);
+		h->agent = -1;
+		r->plan.hosts[i] = &h->p;
+	}
+	return (r->t = paas_target_docker(r->hosts_json, DOCKER_TIMEOUT_MS, err)) == NULL ? -1 : 0;
+}
+
+int
+paas_run_begin(struct run *r, const struct paas_deploy_opts *o, struct paas_err *err)
+{
+	char host[HOST_NAME_MAX + 1] = "";
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->t0 = paas_now_ms();
+	if ((r->user = o->user) == NULL) {
+		struct passwd *pw = getpwuid(getuid());
+
+		r->user = getenv("USER") ? getenv("USER") : pw ? pw->pw_name : "unknown";
+	}
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		strcpy(host, "localhost");
+	snprintf(r->holder, sizeof(r->holder), "%s@%s pid %ld", r->user, host, (long)getpid());
+	if (o->deployment == NULL || !paas_valid_name(o->deployment))
+		return paas_err_set(err, PAAS_EINVAL, "invalid deployment name '%.64s': use lower-case "
+		    "letters, digits and '-', starting with a letter, at most 63",
+		    o->deployment ? o->deployment : "");
+	if ((r->e = paas_etcd_new(o->etcd, NULL, err)) == NULL)
+		return -1;
+	if (!o->dry_run) {
+		if (paas_lock_acquire(o->etcd, o->deployment, r->holder,
+		    o->lock_ttl > 0 ? o->lock_ttl : 15, &r->lock, err) < 0)
+			return -1;
+		paas_run_emit(r, json_pack("{s:s, s:s}", "event", "lock", "holder", r->holder));
+	}
+	return load_hosts(r, err);
+}
+
+static void
+ctrs_free(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nctrs; i++) {
+		struct ctr *c = &r->ctrs[i];
+
+		free(c->id);
+		free(c->name);
+		free(c->service);
+		free(c->instance);
+		free(c->version);
+		json_decref(c->ports);
+	}
+	free(r->ctrs);
+	free(r->plan.ctrs);
+	r->ctrs = NULL;
+	r->plan.ctrs = NULL;
+	r->nctrs = r->plan.nctrs = 0;
+}
+
+static void
+steps_free(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; r->steps && i < r->plan.nacts; i++) {
+		free(r->steps[i].id);
+		free(r->steps[i].cname);
+	}
+	free(r->steps);
+	r->steps = NULL;
+	paas_plan_free(&r->plan);
+}
+
+void
+paas_run_free(struct run *r)
+{
+	size_t i;
+
+	steps_free(r);
+	ctrs_free(r);
+	for (i = 0; i < r->nhosts; i++) {
+		free(r->hosts[i].addr);
+		json_decref(r->hosts[i].p.count);
+	}
+	paas_target_free(r->t);
+	free(r->hosts);
+	free(r->plan.hosts);
+	json_decref(r->hosts_json);
+	json_decref(r->routes);
+	paas_lock_release(r->lock);
+	paas_etcd_free(r->e);
+}
+
+/* Observing and planning ---------------------------------------------------- */
+
+int
+paas_run_observe(struct run *r, struct paas_err *err)
+{
+	size_t i, j, k;
+
+	ctrs_free(r);
+	for (i = 0; i < r->nhosts; i++) {
+		struct host *h = &r->hosts[i];
+		json_t *list, *c, *p;
+
+		memset(h->p.ports, 0, sizeof(h->p.ports));
+		h->p.cpu_used = h->p.mem_used = 0;
+		if (r->t->ops->list(r->t, h->index, &list, err) < 0)
+			return paas_err_wrap(err, "host %s", h->p.name);
+		json_array_foreach(list, j, c) {
+			const char *dep = json_string_value(json_object_get(c, "deployment"));
+			int running = json_is_true(json_object_get(c, "running"));
+			struct ctr *x;
+
+			json_array_foreach(json_object_get(c, "host_ports"), k, p)
+				paas_place_mark_port(&h->p, json_integer_value(p));
+			if (dep == NULL || strcmp(dep, r->o->deployment) != 0) {
+				if (running) {
+					h->p.cpu_used += json_integer_value(json_object_get(c, "cpu_milli"));
+					h->p.mem_used += json_integer_value(json_object_get(c, "memory_bytes"));
+				}
+				continue;
+			}
+			r->ctrs = paas_xrealloc(r->ctrs, (r->nctrs + 1) * sizeof(*r->ctrs));
+			x = &r->ctrs[r->nctrs++];
+			memset(x, 0, sizeof(*x));
+			x->id = paas_xstrdup(json_string_value(json_object_get(c, "id")));
+			x->name = paas_xstrdup(json_string_value(json_object_get(c, "name")));
+			x->service = paas_xstrdup(json_string_value(json_object_get(c, "service")));
+			x->instance = paas_xstrdup(json_string_value(json_object_get(c, "instance")));
+			x->version = paas_xstrdup(json_string_value(json_object_get(c, "version")));
+			x->release = json_integer_value(json_object_get(c, "release"));
+			x->ports = json_incref(json_object_get(c, "ports"));
+			x->h = h;
+			x->p.running = running;
+		}
+		json_decref(list);
+	}
+	/* Pointers last: r->ctrs moved while it grew. */
+	r->plan.nctrs = r->nctrs;
+	r->plan.ctrs = paas_xmalloc((r->nctrs ? r->nctrs : 1) * sizeof(*r->plan.ctrs));
+	for (i = 0; i < r->nctrs; i++) {
+		struct ctr *x = &r->ctrs[i];
+
+		x->p.service = x->service;
+		x->p.instance = x->instance;
+		x->p.version = x->version;
+		x->p.h = &x->h->p;
+		r->plan.ctrs[i] = &x->p;
+	}
+	return 0;
+}
+
+int
+paas_run_plan(struct run *r, struct paas_err *err)
+{
+	size_t i;
+
+	steps_free(r);
+	r->plan.spec = r->spec;
+	if (paas_place(&r->plan, err) < 0)
+		return -1;
+	r->steps = calloc(r->plan.nacts ? r->plan.nacts : 1, sizeof(*r->steps));
+	if (r->steps == NULL)
+		abort();
+	for (i = 0; i < r->plan.nacts; i++) {
+		struct paas_place_action *a = &r->plan.acts[i];
+
+		r->steps[i].a = a;
+		r->steps[i].h = (struct host *)a->h;	/* the first member */
+		r->steps[i].keep = a->keep ? paas_ctr_of(a->keep) : NULL;
+	}
+	return 0;
+}
+
+json_t *
+paas_run_plan_event(const struct run *r)
+{
+	json_t *start = json_array(), *stop = json_array();
+	size_t i;
+
+	for (i = 0; i < r->plan.nacts; i++)
+		if (!r->steps[i].keep)
+			json_array_append_new(start, json_pack("{s:s, s:s, s:s, s:O}", "service",
+			    r->plan.acts[i].service, "instance", r->plan.acts[i].instance, "host",
+			    r->steps[i].h->p.name, "ports", r->plan.acts[i].ports));
+	for (i = 0; i < r->nctrs; i++)
+		if (r->ctrs[i].p.fate == PAAS_REMOVE)
+			json_array_append_new(stop, json_pack("{s:s, s:s, s:s, s:s}", "service",
+			    r->ctrs[i].service, "instance", r->ctrs[i].instance, "host",
+			    r->ctrs[i].h->p.name, "container", r->ctrs[i].name));
+	return json_pack("{s:s, s:I, s:o, s:o}", "event", "plan", "release", (json_int_t)r->release,
+	    "start", start, "stop", stop);
+}
+
+json_t *
+paas_run_service_env(struct run *r, const struct paas_place_action *a, struct paas_err *err)
+{
+	json_t *env = paas_spec_service_env(r->spec, a->svc, NULL), *v;
+	const char *k;
+
+	json_object_foreach(env, k, v) {
+		char *x, what[300];
+
+		snprintf(what, sizeof(what), "service %s: env %s", a->service, k);
+		if (paas_spec_expand(what, json_string_value(v), &x, err) < 0) {
+			json_decref(env);
+			return NULL;
+		}
+		json_object_set_new(env, k, json_string(x));
+		free(x);
+	}
+	return env;
+}
+
+int
+paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
+{
+	size_t i;
+
+	*images = json_object();
+	for (i = 0; i < r->plan.nacts; i++) {
+		struct step *s = &r->steps[i];
+		const char *image = json_string_value(json_object_get(s->a->svc, "image"));
+		json_t *per, *env;
+		char *id;
+
+		if (s->keep)
+			continue;
+		/* The service's image and environment once, its image per host. */
+		if ((per = json_object_get(*images, s->a->service)) == NULL) {
+			if (image == NULL) {
+				paas_err_set(err, PAAS_EINVAL, "service %s: building from git is not "
+				    "supported by paas-deploy yet: build and push the image, then give it "
+				    "as image", s->a->service);
+				goto fail;
+			}
+			if ((env = paas_run_service_env(r, s->a, err)) == NULL)
+				goto fail;
+			json_decref(env);
+			json_object_set_new(*images, s->a->service, per = json_object());
+		}
+		if (json_object_get(per, s->h->p.name))
+			continue;
+		if (r->t->ops->image(r->t, s->h->index, image, &id, err) < 0)
+			goto fail;
+		json_object_set_new(per, s->h->p.name, json_string(id));
+		free(id);
+	}
+	return 0;
+fail:
+	json_decref(*images);
+	*images = NULL;
+	return -1;
+}
+

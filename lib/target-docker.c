@@ -1,0 +1,309 @@
+/*
+ * The Docker target (target.h): one Engine API client per host; an
+ * instance is a container that carries its deployment, service, instance,
+ * release and version as labels, so that what runs can always be found
+ * again by label, whatever happened to the run that started it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "docker.h"
+#include "jsonx.h"
+#include "state.h"
+#include "target.h"
+
+#define CREATE_TRIES	5
+
+struct docker_target {
+	struct paas_target base;
+	const json_t *hosts;
+	struct paas_docker **d;
+	size_t n;
+};
+
+static struct docker_target *
+dt(struct paas_target *t)
+{
+	return (struct docker_target *)t;
+}
+
+static const char *
+host_name(struct docker_target *t, size_t h)
+{
+	return json_string_value(json_object_get(json_array_get(t->hosts, h), "name"));
+}
+
+static const char *
+str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static long long
+label_num(const json_t *labels, const char *k)
+{
+	const char *s = json_string_value(json_object_get(labels, k));
+
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+static int
+d_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
+{
+	static const char *const label[] = { "paas.deployment", NULL };
+	json_t *list, *c, *p;
+	size_t j, k;
+
+	*out = NULL;
+	if (paas_docker_containers(dt(t)->d[h], label, 1, &list, err) < 0)
+		return -1;
+	*out = json_array();
+	json_array_foreach(list, j, c) {
+		const json_t *labels = json_object_get(c, "Labels");
+		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+		json_t *ports = json_object(), *host_ports = json_array();
+
+		json_array_foreach(json_object_get(c, "Ports"), k, p) {
+			char pp[16];
+
+			if (!json_integer_value(json_object_get(p, "PublicPort")))
+				continue;
+			json_array_append(host_ports, json_object_get(p, "PublicPort"));
+			snprintf(pp, sizeof(pp), "%lld",
+			    (long long)json_integer_value(json_object_get(p, "PrivatePort")));
+			json_object_set(ports, pp, json_object_get(p, "PublicPort"));
+		}
+		json_array_append_new(*out, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:I, s:I, "
+		    "s:I, s:o, s:o}", "id", str(c, "Id"),
+		    "name", name ? name + (*name == '/') : str(c, "Id"),
+		    "running", strcmp(str(c, "State"), "running") == 0,
+		    "deployment", str(labels, "paas.deployment"),
+		    "service", str(labels, "paas.service"),
+		    "instance", str(labels, "paas.instance"),
+		    "version", str(labels, "paas.version"),
+		    "release", (json_int_t)label_num(labels, "paas.release"),
+		    "cpu_milli", (json_int_t)label_num(labels, "paas.cpu_milli"),
+		    "memory_bytes", (json_int_t)label_num(labels, "paas.memory_bytes"),
+		    "ports", ports, "host_ports", host_ports));
+	}
+	json_decref(list);
+	return 0;
+}
+
+static int
+d_image(struct paas_target *t, size_t h, const char *image, char **id, struct paas_err *err)
+{
+	struct paas_docker *d = dt(t)->d[h];
+	json_t *info = NULL;
+
+	*id = NULL;
+	if (paas_docker_image_inspect(d, image, &info, err) < 0)
+		return -1;
+	if (info == NULL) {
+		if (paas_docker_image_pull(d, image, err) < 0)
+			return paas_err_wrap(err, "image %s is not on host %s and cannot be pulled",
+			    image, host_name(dt(t), h));
+		if (paas_docker_image_inspect(d, image, &info, err) < 0)
+			return -1;
+	}
+	*id = paas_xstrdup(str(info, "Id"));
+	json_decref(info);
+	return 0;
+}
+
+/* The body of POST /containers/create for is. */
+static json_t *
+container_config(const struct paas_instance_spec *is)
+{
+	const json_t *svc = is->svc, *res = json_object_get(svc, "resources"), *v;
+	json_t *envl = json_array(), *labels, *exposed = json_object(), *bindings = json_object();
+	json_t *mounts = json_array(), *hc, *cfg;
+	const char *k, **names;
+	size_t i, n;
+	char rel[32];
+
+	json_array_append_new(envl, json_sprintf("PAAS_DEPLOYMENT=%s", is->deployment));
+	json_array_append_new(envl, json_sprintf("PAAS_SERVICE=%s", is->service));
+	json_array_append_new(envl, json_sprintf("PAAS_INSTANCE=%s", is->instance));
+	json_array_append_new(envl, json_sprintf("PAAS_HOST=%s", is->host));
+	json_array_append_new(envl, json_sprintf("PAAS_RELEASE=%" PRId64, is->release));
+	json_array_append_new(envl, json_sprintf("PAAS_ETCD=%s", is->etcd));
+	names = paas_json_keys(is->env, &n);
+	for (i = 0; i < n; i++)
+		json_array_append_new(envl, json_sprintf("%s=%s", names[i],
+		    json_string_value(json_object_get(is->env, names[i]))));
+	free(names);
+	snprintf(rel, sizeof(rel), "%" PRId64, is->release);
+	labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "paas.deployment", is->deployment,
+	    "paas.service", is->service, "paas.instance", is->instance, "paas.release", rel,
+	    "paas.version", is->version);
+	if (json_integer_value(json_object_get(res, "cpu_milli")))
+		json_object_set_new(labels, "paas.cpu_milli", json_sprintf("%lld",
+		    (long long)json_integer_value(json_object_get(res, "cpu_milli"))));
+	if (json_integer_value(json_object_get(res, "memory_bytes")))
+		json_object_set_new(labels, "paas.memory_bytes", json_sprintf("%lld",
+		    (long long)json_integer_value(json_object_get(res, "memory_bytes"))));
+	json_object_foreach((json_t *)is->ports, k, v) {
+		char *pk;
+
+		if (asprintf(&pk, "%s/tcp", k) < 0)
+			abort();
+		json_object_set_new(exposed, pk, json_object());
+		json_object_set_new(bindings, pk, json_pack("[{s:o}]", "HostPort",
+		    json_sprintf("%lld", (long long)json_integer_value(v))));
+		free(pk);
+	}
+	json_object_foreach((json_t *)json_object_get(svc, "volumes"), k, v)
+		json_array_append_new(mounts, json_pack("{s:s, s:s++++, s:s}", "Type", "volume",
+		    "Source", is->deployment, "-", is->service, "-", k, "Target", json_string_value(v)));
+	hc = json_pack("{s:o, s:b, s:{s:s}, s:o}", "PortBindings", bindings, "Init", 1,
+	    "RestartPolicy", "Name", json_string_value(json_object_get(svc, "restart")),
+	    "Mounts", mounts);
+	if (json_integer_value(json_object_get(res, "memory_bytes")))
+		json_object_set(hc, "Memory", json_object_get(res, "memory_bytes"));
+	if (json_integer_value(json_object_get(res, "cpu_milli")))
+		json_object_set_new(hc, "NanoCpus",
+		    json_integer(json_integer_value(json_object_get(res, "cpu_milli")) * 1000000));
+	cfg = json_pack("{s:s, s:o, s:o, s:o, s:o}", "Image",
+	    json_string_value(json_object_get(svc, "image")), "Env", envl, "Labels", labels,
+	    "ExposedPorts", exposed, "HostConfig", hc);
+	if (json_array_size(json_object_get(svc, "cmd")))
+		json_object_set(cfg, "Cmd", json_object_get(svc, "cmd"));
+	return cfg;
+}
+
+static int
+d_start(struct paas_target *t, size_t h, const struct paas_instance_spec *is, char **id,
+    char **name, int *port_taken, struct paas_err *err)
+{
+	struct paas_docker *d = dt(t)->d[h];
+	struct paas_buf cname = PAAS_BUF_INIT;
+	json_t *cfg = container_config(is);
+	int tries, rc = -1;
+
+	*id = *name = NULL;
+	*port_taken = 0;
+	paas_buf_addf(&cname, "%s.%s.%s.%.8s", is->deployment, is->service, is->instance,
+	    is->version);
+	for (tries = 0; ; tries++) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		if (paas_docker_create(d, cname.data, cfg, id, err) == 0)
+			break;
+		/* A run killed while Docker was creating it leaves the name
+		 * taken by a container we have not seen: it is ours. */
+		if (tries + 1 == CREATE_TRIES || strstr(err->msg, "is already in use") == NULL ||
+		    paas_docker_remove(d, cname.data, 1, &e2) < 0)
+			goto out;
+		paas_err_clear(err);
+	}
+	if (paas_docker_start(d, *id, err) < 0) {
+		struct paas_err ignore = PAAS_ERR_INIT;
+
+		/* Something outside Docker may hold a port the plan picked. */
+		if (strstr(err->msg, "already allocated") != NULL ||
+		    strstr(err->msg, "address already in use") != NULL) {
+			*port_taken = 1;
+			paas_docker_remove(d, *id, 1, &ignore);
+			free(*id);
+			*id = NULL;
+		}
+		goto out;
+	}
+	*name = paas_buf_detach(&cname, NULL);
+	rc = 0;
+out:
+	json_decref(cfg);
+	paas_buf_free(&cname);
+	return rc;
+}
+
+static int
+d_exited(struct paas_target *t, size_t h, const char *id, struct paas_err *err)
+{
+	json_t *info = NULL;
+	const json_t *st;
+	int gone;
+
+	if (paas_docker_inspect(dt(t)->d[h], id, &info, err) < 0)
+		return 0;
+	if (info == NULL) {
+		paas_err_set(err, PAAS_EFAILED, "the container is gone");
+		return 1;
+	}
+	st = json_object_get(info, "State");
+	gone = !json_is_true(json_object_get(st, "Running")) ||
+	    json_is_true(json_object_get(st, "Restarting"));
+	if (gone)
+		paas_err_set(err, PAAS_EFAILED, "the container exited with status %lld",
+		    (long long)json_integer_value(json_object_get(st, "ExitCode")));
+	json_decref(info);
+	return gone;
+}
+
+static int
+d_stop(struct paas_target *t, size_t h, const char *id, int timeout_s, struct paas_err *err)
+{
+	return paas_docker_stop(dt(t)->d[h], id, timeout_s, err);
+}
+
+static int
+d_remove(struct paas_target *t, size_t h, const char *id, struct paas_err *err)
+{
+	return paas_docker_remove(dt(t)->d[h], id, 1, err);
+}
+
+static int
+d_logs(struct paas_target *t, size_t h, const char *id, int lines, struct paas_buf *out,
+    struct paas_err *err)
+{
+	return paas_docker_logs(dt(t)->d[h], id, lines, out, err);
+}
+
+static void
+d_free(struct paas_target *t)
+{
+	size_t i;
+
+	for (i = 0; i < dt(t)->n; i++)
+		paas_docker_free(dt(t)->d[i]);
+	free(dt(t)->d);
+	free(t);
+}
+
+static const struct paas_target_ops docker_ops = {
+	d_list, d_image, d_start, d_exited, d_stop, d_remove, d_logs, d_free,
+};
+
+struct paas_target *
+paas_target_docker(const json_t *hosts, long timeout_ms, struct paas_err *err)
+{
+	struct docker_target *t = paas_xmalloc(sizeof(*t));
+	size_t i;
+
+	t->base.ops = &docker_ops;
+	t->hosts = hosts;
+	t->n = 0;
+	t->d = paas_xmalloc((json_array_size(hosts) ? json_array_size(hosts) : 1) * sizeof(*t->d));
+	for (i = 0; i < json_array_size(hosts); i++) {
+		if ((t->d[i] = paas_host_docker(json_array_get(hosts, i), timeout_ms, err)) == NULL) {
+			paas_err_wrap(err, "host %s", host_name(t, i));
+			d_free(&t->base);
+			return NULL;
+		}
+		t->n++;
+	}
+	return &t->base;
+}
+
+void
+paas_target_free(struct paas_target *t)
+{
+	if (t)
+		t->ops->free(t);
+}

@@ -1,0 +1,82 @@
+/*
+ * Where instances run.  The rollout (rollout.c) never talks to Docker or
+ * fleet itself: it asks a target to list, start, check, stop, remove and
+ * show the logs of the instances on one of the target's hosts, given by
+ * its index in the host list the target was made from.  Docker hosts
+ * reached through the Engine API are one implementation (target-docker.c);
+ * another backend is another struct paas_target_ops, not a branch in the
+ * rollout.
+ */
+#ifndef PAAS_TARGET_H
+#define PAAS_TARGET_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* What one instance runs: the rollout's words, the target's to render. */
+struct paas_instance_spec {
+	const char *deployment, *service, *instance;
+	const char *version;		/* 16 hex digits (paas_spec_service_version) */
+	int64_t release;
+	const char *host;		/* the host's name */
+	const char *etcd;		/* endpoints, given to the instance */
+	const json_t *svc;		/* the canonical spec's service (spec.h) */
+	const json_t *env;		/* {NAME: VALUE}, ${VAR} expanded: secrets */
+	const json_t *ports;		/* host ports picked: {"8000": 30001} */
+};
+
+struct paas_target;
+
+struct paas_target_ops {
+	/*
+	 * Every paas instance on host h, of every deployment, as an array of
+	 * {"id","name","running":BOOL,"deployment","service","instance",
+	 *  "version","release":N,"cpu_milli":N,"memory_bytes":N,
+	 *  "ports":{"8000":30001},"host_ports":[30001,...]} (caller decrefs);
+	 * host_ports also counts ports published without a container port.
+	 */
+	int (*list)(struct paas_target *t, size_t h, json_t **out, struct paas_err *err);
+	/* image present on h, fetched if it is not: *id its ID (caller frees). */
+	int (*image)(struct paas_target *t, size_t h, const char *image, char **id,
+	    struct paas_err *err);
+	/* Start an instance: *id and *name (caller frees) say what runs.  A host
+	 * port that something else holds sets *port_taken, leaves nothing
+	 * behind and fails: the caller picks other ports and tries again. */
+	int (*start)(struct paas_target *t, size_t h, const struct paas_instance_spec *is,
+	    char **id, char **name, int *port_taken, struct paas_err *err);
+	/* 1 when the instance has stopped or is gone (err says how), 0 while it
+	 * runs or when h could not be asked. */
+	int (*exited)(struct paas_target *t, size_t h, const char *id, struct paas_err *err);
+	/* Stop, waiting at most timeout_s for it to end by itself. */
+	int (*stop)(struct paas_target *t, size_t h, const char *id, int timeout_s,
+	    struct paas_err *err);
+	/* Stopped or not, gone; one already gone is not an error. */
+	int (*remove)(struct paas_target *t, size_t h, const char *id, struct paas_err *err);
+	/* The last `lines` lines of its output, appended to out. */
+	int (*logs)(struct paas_target *t, size_t h, const char *id, int lines,
+	    struct paas_buf *out, struct paas_err *err);
+	void (*free)(struct paas_target *t);
+};
+
+struct paas_target {
+	const struct paas_target_ops *ops;
+};
+
+/*
+ * Docker hosts: hosts is the array of host records (state.h) in the order
+ * the rollout indexes them (borrowed, kept alive by the caller).  Requests
+ * time out after timeout_ms.  An instance is a container labelled
+ * paas.deployment/service/instance/release/version, named
+ * DEP.SVC.ID.VERSION8, run with --init and its service's restart policy.
+ */
+struct paas_target *paas_target_docker(const json_t *hosts, long timeout_ms,
+    struct paas_err *err);
+
+/* NULL is fine. */
+void paas_target_free(struct paas_target *t);
+
+#endif
