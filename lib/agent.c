@@ -14,6 +14,8 @@
 #include "etcd.h"
 #include "health.h"
 #include "jsonx.h"
+#include "keys.h"
+#include "lease.h"
 #include "route.h"
 #include "valid.h"
 #include "state.h"
@@ -43,8 +45,8 @@ struct agent {
 	json_t *services;		/* "DEP/N/SVC" -> service object or null */
 	struct inst **v;
 	size_t n;
-	int64_t lease;
-	int ttl, docker_down;
+	struct paas_lease lease;
+	int docker_down;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int dirty;
@@ -393,7 +395,7 @@ announce(struct agent *a)
 {
 	size_t k;
 
-	if (a->lease == 0)
+	if (a->lease.id == 0)
 		return;
 	for (k = 0; k < a->n; k++) {
 		struct inst *i = a->v[k];
@@ -411,7 +413,7 @@ announce(struct agent *a)
 		drain = paas_key_drain(i->cid);
 		{
 			struct paas_cmp cmp = { drain, PAAS_CMP_VERSION, PAAS_CMP_EQUAL, 0, NULL, 0 };
-			struct paas_op put = { PAAS_OP_PUT, i->key, val, strlen(val), a->lease };
+			struct paas_op put = { PAAS_OP_PUT, i->key, val, strlen(val), a->lease.id };
 			struct paas_op del = { PAAS_OP_DELETE, i->key, NULL, 0, 0 };
 
 			rc = paas_etcd_txn(a->e, &cmp, 1, &put, 1, &del, 1, &ok, NULL, &err);
@@ -448,7 +450,7 @@ sync_keys(struct agent *a)
 	struct paas_kv_list l;
 	size_t k, j;
 
-	if (a->lease == 0 || paas_etcd_range(a->e, PAAS_ANNOUNCE_PREFIX, 0, 0, &l, &err) < 0)
+	if (a->lease.id == 0 || paas_etcd_range(a->e, PAAS_ANNOUNCE_PREFIX, 0, 0, &l, &err) < 0)
 		return;
 	for (k = 0; k < a->n; k++)
 		a->v[k]->seen = 0;
@@ -466,7 +468,7 @@ sync_keys(struct agent *a)
 				paas_etcd_delete(a->e, l.kvs[k].key, 0, NULL, &err);
 			} else {
 				i->seen = 1;
-				if (i->announced == NULL || l.kvs[k].lease != a->lease ||
+				if (i->announced == NULL || l.kvs[k].lease != a->lease.id ||
 				    l.kvs[k].value_len != strlen(i->announced) ||
 				    memcmp(l.kvs[k].value, i->announced, l.kvs[k].value_len)) {
 					free(i->announced);
@@ -492,24 +494,21 @@ register_agent(struct agent *a, struct paas_err *err)
 	size_t k;
 	int rc;
 
-	if (paas_etcd_lease_grant(a->e, a->ttl, &a->lease, err) < 0) {
-		a->lease = 0;
+	if (paas_lease_grant(&a->lease, a->e, err) < 0)
 		return -1;
-	}
 	paas_utc_now(when, sizeof(when));
 	v = json_pack("{s:s, s:I, s:s, s:I}", "host", json_string_value(json_object_get(a->host,
-	    "name")), "pid", (json_int_t)getpid(), "since", when, "ttl", (json_int_t)a->ttl);
+	    "name")), "pid", (json_int_t)getpid(), "since", when, "ttl", (json_int_t)a->lease.ttl);
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(v);
 	key = paas_key_agent(json_string_value(json_object_get(a->host, "name")));
-	rc = paas_etcd_put(a->e, key, val, strlen(val), a->lease, NULL, err);
+	rc = paas_etcd_put(a->e, key, val, strlen(val), a->lease.id, NULL, err);
 	free(key);
 	free(val);
 	if (rc < 0) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
-		paas_etcd_lease_revoke(a->e, a->lease, &e2);
-		a->lease = 0;
+		paas_lease_revoke(&a->lease, a->e, &e2);
 		return -1;
 	}
 	/* Everything goes again under the new lease. */
@@ -578,12 +577,12 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 	pthread_t evt;
 	size_t k;
 	long long interval = o->interval_ms > 0 ? o->interval_ms : 2000;
-	long long next_list = 0, next_keep, next_sync, next_grant = 0;
+	long long next_list = 0, next_sync, next_grant = 0;
 	int rc = -1, started = 0;
 
 	memset(&a, 0, sizeof(a));
 	a.o = o;
-	a.ttl = o->ttl > 0 ? o->ttl : 10;
+	paas_lease_init(&a.lease, o->ttl);
 	a.services = json_object();
 	a.dead = json_object();
 	pthread_mutex_init(&a.mu, NULL);
@@ -612,13 +611,12 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 	if (register_agent(&a, err) < 0)
 		goto out;
 	say(&a, "agent for host %s: lease %" PRId64 " (TTL %d s), reconciling every %lld ms",
-	    o->host, a.lease, a.ttl, interval);
+	    o->host, a.lease.id, a.lease.ttl, interval);
 	if (pthread_create(&evt, NULL, events_thread, &a) != 0) {
 		paas_err_set(err, PAAS_EFAILED, "cannot start the events thread");
 		goto out;
 	}
 	started = 1;
-	next_keep = paas_now_ms() + a.ttl * 1000LL / 3;
 	next_sync = 0;
 	while (!*o->stop) {
 		long long now = paas_now_ms(), wake;
@@ -635,33 +633,28 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 			next_list = paas_now_ms() + interval;
 		}
 		probe_due(&a);
-		if (paas_now_ms() >= next_keep && a.lease) {
+		{
 			struct paas_err e2 = PAAS_ERR_INIT;
-			int64_t ttl;
 
-			if (paas_etcd_lease_keepalive(a.e, a.lease, &ttl, &e2) < 0) {
+			if (paas_lease_tick(&a.lease, a.e, &e2) < 0)
 				say(&a, "lost the lease: %s; announcing again once etcd answers", e2.msg);
-				a.lease = 0;
-			}
-			next_keep = paas_now_ms() + a.ttl * 1000LL / 3;
 		}
-		if (a.lease == 0 && paas_now_ms() >= next_grant) {
+		if (a.lease.id == 0 && paas_now_ms() >= next_grant) {
 			struct paas_err e2 = PAAS_ERR_INIT;
 
 			if (register_agent(&a, &e2) == 0) {
-				say(&a, "registered again: lease %" PRId64, a.lease);
-				next_keep = paas_now_ms() + a.ttl * 1000LL / 3;
+				say(&a, "registered again: lease %" PRId64, a.lease.id);
 				next_sync = 0;
 			} else
 				next_grant = paas_now_ms() + 1000;
 		}
 		if (paas_now_ms() >= next_sync) {
 			sync_keys(&a);
-			next_sync = paas_now_ms() + a.ttl * 1000LL;
+			next_sync = paas_now_ms() + a.lease.ttl * 1000LL;
 		}
 		announce(&a);
 		/* Sleep until the next thing is due, or an event. */
-		wake = next_list < next_keep ? next_list : next_keep;
+		wake = next_list < paas_lease_due(&a.lease) ? next_list : paas_lease_due(&a.lease);
 		for (k = 0; k < a.n; k++)
 			if (a.v[k]->health && !a.v[k]->drained && a.v[k]->next_probe < wake)
 				wake = a.v[k]->next_probe;
@@ -689,14 +682,14 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 out:
 	if (started)
 		pthread_join(evt, NULL);
-	if (a.lease) {
+	if (a.lease.id) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
-		if (paas_etcd_lease_revoke(a.e, a.lease, &e2) == 0)
+		if (paas_lease_revoke(&a.lease, a.e, &e2) == 0)
 			say(&a, "withdrew every announcement of host %s", o->host);
 		else
 			say(&a, "could not revoke the lease (%s): the announcements lapse in %d s",
-			    e2.msg, a.ttl);
+			    e2.msg, a.lease.ttl);
 	}
 	for (k = 0; k < a.n; k++)
 		inst_free(a.v[k]);

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "valid.h"
+#include "lease.h"
 #include "state.h"
 
 const char *
@@ -135,8 +136,8 @@ paas_host_address(const json_t *h)
 struct paas_lock {
 	struct paas_etcd *e;		/* used only by the keepalive thread */
 	struct paas_etcd *main;		/* for release */
-	int64_t lease;
-	int ttl;
+	struct paas_lease lease;	/* the keepalive thread's */
+	int64_t id;			/* the lease, for paas_lock_lease() */
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -148,23 +149,28 @@ keepalive(void *arg)
 {
 	struct paas_lock *l = arg;
 	struct timespec until;
-	int64_t ttl;
 
 	pthread_mutex_lock(&l->mu);
 	while (!l->stop) {
 		struct paas_err err = PAAS_ERR_INIT;
+		long long wait = paas_lease_due(&l->lease) - paas_now_ms();
 
+		if (wait > 1000)
+			wait = 1000;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += l->ttl / 3 > 0 ? l->ttl / 3 : 1;
+		until.tv_sec += wait > 0 ? wait / 1000 : 0;
+		until.tv_nsec += wait > 0 ? (wait % 1000) * 1000000L : 0;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
 		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT)
 			;
-		if (l->stop)
-			break;
+		if (l->stop || !l->alive)
+			continue;
 		pthread_mutex_unlock(&l->mu);
-		/* A failed keepalive is retried at the next tick; the lease only
-		 * lapses if etcd hears nothing for a whole ttl. */
-		if (paas_etcd_lease_keepalive(l->e, l->lease, &ttl, &err) < 0 &&
-		    err.status == PAAS_EFAILED) {
+		/* The lease only lapses if etcd hears nothing for a whole ttl. */
+		if (paas_lease_tick(&l->lease, l->e, &err) < 0) {
 			pthread_mutex_lock(&l->mu);
 			l->alive = 0;
 			continue;
@@ -192,18 +198,19 @@ paas_lock_acquire(const char *endpoints, const char *deployment,
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		abort();
-	l->ttl = ttl > 0 ? ttl : 10;
+	paas_lease_init(&l->lease, ttl);
 	l->alive = 1;
 	if ((l->main = paas_etcd_new(endpoints, NULL, err)) == NULL ||
 	    (l->e = paas_etcd_new(endpoints, NULL, err)) == NULL)
 		goto out;
-	if (paas_etcd_lease_grant(l->main, l->ttl, &l->lease, err) < 0)
+	if (paas_lease_grant(&l->lease, l->main, err) < 0)
 		goto out;
+	l->id = l->lease.id;
 	paas_utc_now(since, sizeof(since));
 	v = json_pack("{s:s, s:s}", "holder", holder, "since", since);
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 	key = paas_key_lock(deployment);
-	if (paas_etcd_cas(l->main, key, val, strlen(val), 0, l->lease, &won, err) < 0)
+	if (paas_etcd_cas(l->main, key, val, strlen(val), 0, l->id, &won, err) < 0)
 		goto out;
 	if (!won) {
 		struct paas_kv kv;
@@ -235,10 +242,10 @@ paas_lock_acquire(const char *endpoints, const char *deployment,
 	rc = 0;
 out:
 	if (l) {
-		if (l->lease) {
+		if (l->id) {
 			struct paas_err ignore = PAAS_ERR_INIT;
 
-			paas_etcd_lease_revoke(l->main, l->lease, &ignore);
+			paas_etcd_lease_revoke(l->main, l->id, &ignore);
 		}
 		paas_etcd_free(l->main);
 		paas_etcd_free(l->e);
@@ -264,7 +271,7 @@ paas_lock_held(struct paas_lock *l)
 int64_t
 paas_lock_lease(const struct paas_lock *l)
 {
-	return l ? l->lease : 0;
+	return l ? l->id : 0;
 }
 
 void
@@ -282,7 +289,7 @@ paas_lock_release(struct paas_lock *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->cv);
 	/* If this fails the lease lapses by itself within ttl. */
-	paas_etcd_lease_revoke(l->main, l->lease, &ignore);
+	paas_etcd_lease_revoke(l->main, l->id, &ignore);
 	paas_etcd_free(l->main);
 	paas_etcd_free(l->e);
 	free(l);
