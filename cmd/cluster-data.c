@@ -26,11 +26,11 @@ members_ls(const struct cluster_ctx *c)
 	int rc = 0;
 
 	if (paas_survey_etcd(&so, &r, &err) < 0)
-		return fail(&err);
+		return cli_fail(&err);
 	if (json_array_size(json_object_get(r, "members")) == 0) {
 		paas_err_set(&err, PAAS_EUNAVAIL, "%s", str(json_object_get(r, "etcd"), "error"));
 		json_decref(r);
-		return fail(&err);
+		return cli_fail(&err);
 	}
 	if (paas_out_is_table(c->fmt))
 		printf("%-16s %-12s %-7s %-6s %-28s %s\n", "ID", "NAME", "HEALTHY", "LEADER",
@@ -67,7 +67,7 @@ members_rm(const struct cluster_ctx *c, const char *which, int force)
 	int rc;
 
 	if (paas_survey_etcd(&so, &r, &err) < 0)
-		return fail(&err);
+		return cli_fail(&err);
 	n = json_array_size(json_object_get(r, "members"));
 	json_array_foreach(json_object_get(r, "members"), i, v) {
 		if (strcmp(str(v, "id"), which) == 0 || strcmp(str(v, "name"), which) == 0)
@@ -115,7 +115,7 @@ members_rm(const struct cluster_ctx *c, const char *which, int force)
 	json_decref(r);
 	return 0;
 fail:
-	rc = fail(&err);
+	rc = cli_fail(&err);
 	paas_etcd_free(e);
 	json_decref(r);
 	return rc;
@@ -134,23 +134,23 @@ members_add(const struct cluster_ctx *c, const char *name, const char *peer)
 	int rc = 0;
 
 	if (!paas_valid_label(name))
-		return bad_usage("members add: invalid name '%.64s': letters, digits, . _ -", name);
+		return cli_bad_usage("members add: invalid name '%.64s': letters, digits, . _ -", name);
 	if (strncmp(peer, "http://", 7) != 0 && strncmp(peer, "https://", 8) != 0)
-		return bad_usage("members add: peer URL %.64s: expected http://HOST:PORT", peer);
+		return cli_bad_usage("members add: peer URL %.64s: expected http://HOST:PORT", peer);
 	if ((e = paas_etcd_new(paas_etcd_endpoints(c->etcd), NULL, &err)) == NULL)
-		return fail(&err);
+		return cli_fail(&err);
 	/* etcd refuses a reconfiguration ("unhealthy cluster") until its
 	 * members have been connected for 5 s, as right after a removal. */
 	for (i = 0; paas_etcd_member_add(e, peer, &id, &err) < 0; i++) {
 		if (strstr(err.msg, "unhealthy cluster") == NULL || i == 60) {
-			rc = fail(&err);
+			rc = cli_fail(&err);
 			goto out;
 		}
 		paas_err_clear(&err);
 		paas_sleep_ms(250);
 	}
 	if (paas_etcd_members(e, &ml, &err) < 0) {
-		rc = fail(&err);
+		rc = cli_fail(&err);
 		goto out;
 	}
 	for (i = 0; i < ml.n; i++) {
@@ -209,7 +209,7 @@ cmd_members(const struct cluster_ctx *c, int argc, char **argv)
 		return members_rm(c, argv[1], force);
 	if (argc == 3 && strcmp(argv[0], "add") == 0)
 		return members_add(c, argv[1], argv[2]);
-	return bad_usage("%s", "members: expected ls, rm ID|NAME [--force], or add NAME PEER-URL");
+	return cli_bad_usage("%s", "members: expected ls, rm ID|NAME [--force], or add NAME PEER-URL");
 }
 
 static int
@@ -229,21 +229,21 @@ file_cmd(const struct cluster_ctx *c, int argc, char **argv, int restore)
 		switch (ch) {
 		case 'f':
 			if (!restore)
-				return bad_usage("%s", "backup: --force is for restore");
+				return cli_bad_usage("%s", "backup: --force is for restore");
 			force = 1;
 			break;
 		default: usage(stderr); return PAAS_EINVAL;
 		}
 	}
 	if (argc - optind != 1)
-		return bad_usage("%s needs one file", restore ? "restore" : "backup");
+		return cli_bad_usage("%s needs one file", restore ? "restore" : "backup");
 	if ((e = paas_etcd_new(paas_etcd_endpoints(c->etcd), NULL, &err)) == NULL)
-		return fail(&err);
+		return cli_fail(&err);
 	rc = restore ? paas_restore(e, argv[optind], force, &info, &err) :
 	    paas_backup(e, argv[optind], &info, &err);
 	paas_etcd_free(e);
 	if (rc < 0)
-		return fail(&err);
+		return cli_fail(&err);
 	if (paas_out_is_table(c->fmt)) {
 		if (restore)
 			printf("restored %zu keys from %s (backed up at revision %" PRId64 ")\n",

@@ -127,7 +127,7 @@ timeout_arg(const char *s, long *ms)
 	int t;
 
 	if (paas_parse_int(s, 1, 3600, &t) < 0) {
-		bad_usage("--timeout %.32s: expected seconds, 1-3600", s);
+		cli_bad_usage("--timeout %.32s: expected seconds, 1-3600", s);
 		return -1;
 	}
 	*ms = t * 1000L;
@@ -156,14 +156,14 @@ cmd_status(const struct cluster_ctx *c, int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return bad_usage("status: unexpected argument '%.64s'", argv[optind]);
+		return cli_bad_usage("status: unexpected argument '%.64s'", argv[optind]);
 	if (paas_survey(&so, &report, &err) < 0)
-		return fail(&err);
+		return cli_fail(&err);
 	show(report, c->fmt);
 	/* Without etcd there is nothing else to show: could not operate. */
 	rc = json_object_get(json_object_get(report, "etcd"), "error") ? PAAS_EUNAVAIL : 0;
 	if (rc)
-		fprintf(stderr, "%s: etcd: %s\n", prog, str(json_object_get(report, "etcd"), "error"));
+		fprintf(stderr, "%s: etcd: %s\n", cli_prog, str(json_object_get(report, "etcd"), "error"));
 	json_decref(report);
 	return rc;
 }
@@ -347,7 +347,7 @@ cmd_check(const struct cluster_ctx *c, int argc, char **argv)
 			if (paas_parse_int(optarg[strlen(optarg) - 1] == '%' ?
 			    (optarg[strlen(optarg) - 1] = '\0', optarg) : optarg, 1, 100,
 			    ch == 'w' ? &warn : &crit) < 0) {
-				bad_usage("--%s %.32s: expected a percentage of a service's instances "
+				cli_bad_usage("--%s %.32s: expected a percentage of a service's instances "
 				    "not healthy, 1-100", ch == 'w' ? "warn" : "crit", optarg);
 				return UNKNOWN;
 			}
@@ -357,11 +357,11 @@ cmd_check(const struct cluster_ctx *c, int argc, char **argv)
 		}
 	}
 	if (optind != argc) {
-		bad_usage("check: unexpected argument '%.64s'", argv[optind]);
+		cli_bad_usage("check: unexpected argument '%.64s'", argv[optind]);
 		return UNKNOWN;
 	}
 	if (warn > crit) {
-		bad_usage("--warn %d%% is above --crit %d%%", warn, crit);
+		cli_bad_usage("--warn %d%% is above --crit %d%%", warn, crit);
 		return UNKNOWN;
 	}
 	if (paas_survey(&so, &report, &err) < 0) {

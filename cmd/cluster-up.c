@@ -450,7 +450,7 @@ static int
 port_arg(const char *flag, const char *s, int *out)
 {
 	if (paas_parse_int(s, 1, 65535, out) < 0) {
-		bad_usage("%s %.32s: expected a TCP port, 1-65535", flag, s);
+		cli_bad_usage("%s %.32s: expected a TCP port, 1-65535", flag, s);
 		return -1;
 	}
 	return 0;
@@ -479,7 +479,7 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		case 's': dirflag = optarg; break;
 		case 'd':
 			if (strncmp(optarg, "unix://", 7) != 0 || optarg[7] != '/')
-				return bad_usage("--docker %.64s: expected the local socket, "
+				return cli_bad_usage("--docker %.64s: expected the local socket, "
 				    "unix:///PATH", optarg);
 			docker = optarg;
 			break;
@@ -490,11 +490,11 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return bad_usage("up: unexpected argument '%.64s'", argv[optind]);
+		return cli_bad_usage("up: unexpected argument '%.64s'", argv[optind]);
 	u.fmt = c->fmt;
 	u.dir = state_dir(dirflag);
 	if (mkdir_p(u.dir, 0700, &err) < 0) {
-		rc = fail(&err);
+		rc = cli_fail(&err);
 		goto out;
 	}
 	u.conf = load_conf(u.dir);
@@ -506,7 +506,7 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 	    json_string_value(json_object_get(u.conf, "etcd")) &&
 	    strcmp(ext, json_string_value(json_object_get(u.conf, "etcd"))) == 0)) {
 		if (eport || pport) {
-			rc = bad_usage("%s", "--etcd-port and --etcd-peer-port are for the private etcd, "
+			rc = cli_bad_usage("%s", "--etcd-port and --etcd-peer-port are for the private etcd, "
 			    "not one given with --etcd or PAAS_ETCD");
 			goto out;
 		}
@@ -518,7 +518,7 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		eport = eport ? eport : conf_int(u.conf, "etcd_port", 2379);
 		pport = pport ? pport : conf_int(u.conf, "etcd_peer_port", eport + 1);
 		if (pport == eport) {
-			rc = bad_usage("--etcd-peer-port %d: the client port already", pport);
+			rc = cli_bad_usage("--etcd-peer-port %d: the client port already", pport);
 			goto out;
 		}
 		snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", eport);
@@ -544,7 +544,7 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 	    register_local(&u, docker, &err) < 0 ||
 	    start_agent(&u, &err) < 0 ||
 	    start_router(&u, port, &err) < 0) {
-		rc = fail(&err);
+		rc = cli_fail(&err);
 		goto out;
 	}
 	if (paas_out_is_table(u.fmt)) {
@@ -595,13 +595,13 @@ cmd_down(const struct cluster_ctx *c, int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return bad_usage("down: unexpected argument '%.64s'", argv[optind]);
+		return cli_bad_usage("down: unexpected argument '%.64s'", argv[optind]);
 	u.fmt = c->fmt;
 	u.dir = state_dir(dirflag);
 	if (stat(u.dir, &st) < 0) {
 		paas_err_set(&err, PAAS_EFAILED, "no cluster here: %s: %s", u.dir, strerror(errno));
 		free(u.dir);
-		return fail(&err);
+		return cli_fail(&err);
 	}
 	/* The router first, so that HAProxy is not started again under it;
 	 * the agent before etcd, so that it can revoke its lease. */
@@ -610,7 +610,7 @@ cmd_down(const struct cluster_ctx *c, int argc, char **argv)
 	    stop_one(&u, "haproxy", "route/haproxy.pid", "haproxy", &err) < 0 ||
 	    stop_one(&u, "agent", "agent.pid", "paas-cluster", &err) < 0 ||
 	    (json_is_false(json_object_get(u.conf, "private_etcd")) ? 0 :
-	    stop_one(&u, "etcd", "etcd.pid", "etcd", &err) < 0) ? fail(&err) : 0;
+	    stop_one(&u, "etcd", "etcd.pid", "etcd", &err) < 0) ? cli_fail(&err) : 0;
 	json_decref(u.conf);
 	free(u.dir);
 	return rc;

@@ -21,8 +21,6 @@
 #include "valid.h"
 #include "state.h"
 
-const char *prog = "paas-cluster";
-
 void
 usage(FILE *f)
 {
@@ -42,7 +40,7 @@ usage(FILE *f)
 	    "  backup file\n"
 	    "  restore file [--force]\n"
 	    "  agent [--host name] [--ttl s] [--interval ms]\n",
-	    prog);
+	    cli_prog);
 }
 
 const char *
@@ -51,27 +49,6 @@ str(const json_t *o, const char *k)
 	const char *s = json_string_value(json_object_get(o, k));
 
 	return s ? s : "-";
-}
-
-int
-fail(struct paas_err *err)
-{
-	fprintf(stderr, "%s: %s\n", prog, err->msg);
-	return err->status ? err->status : PAAS_EFAILED;
-}
-
-int
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	return PAAS_EINVAL;
 }
 
 static int
@@ -110,33 +87,33 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		case 'n': check = 0; break;
 		case 'a':
 			if (!paas_valid_address(optarg)) {
-				rc = bad_usage("--address %.64s: expected an IP address or a host name", optarg);
+				rc = cli_bad_usage("--address %.64s: expected an IP address or a host name", optarg);
 				goto out;
 			}
 			address = optarg;
 			break;
 		case 'l':
 			if ((eq = strchr(optarg, '=')) == NULL) {
-				rc = bad_usage("--label %s: expected key=value", optarg);
+				rc = cli_bad_usage("--label %s: expected key=value", optarg);
 				goto out;
 			}
 			*eq = '\0';
 			if (!paas_valid_label(optarg) || !paas_valid_label(eq + 1)) {
 				*eq = '=';
-				rc = bad_usage("--label %s: keys and values are letters, digits, . _ -", optarg);
+				rc = cli_bad_usage("--label %s: keys and values are letters, digits, . _ -", optarg);
 				goto out;
 			}
 			json_object_set_new(labels, optarg, json_string(eq + 1));
 			break;
 		case 'c':
 			if (paas_parse_cpu(optarg, &cpu) < 0) {
-				rc = bad_usage("--cpu %s: expected a number of CPUs such as 4 or 0.5", optarg);
+				rc = cli_bad_usage("--cpu %s: expected a number of CPUs such as 4 or 0.5", optarg);
 				goto out;
 			}
 			break;
 		case 'm':
 			if (paas_parse_memory(optarg, &mem) < 0) {
-				rc = bad_usage("--memory %s: expected a size such as 8g or 512m", optarg);
+				rc = cli_bad_usage("--memory %s: expected a size such as 8g or 512m", optarg);
 				goto out;
 			}
 			break;
@@ -146,12 +123,12 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1 || docker == NULL) {
-		rc = bad_usage("%s", "hosts add needs a name and --docker url");
+		rc = cli_bad_usage("%s", "hosts add needs a name and --docker url");
 		goto out;
 	}
 	name = argv[optind];
 	if ((ca || cert || key) && !(ca && cert && key)) {
-		rc = bad_usage("%s", "TLS needs all of --tls-ca, --tls-cert and --tls-key");
+		rc = cli_bad_usage("%s", "TLS needs all of --tls-ca, --tls-cert and --tls-key");
 		goto out;
 	}
 	host = json_pack("{s:s, s:s, s:o, s:b, s:O, s:o, s:o}", "name", name, "docker", docker,
@@ -161,23 +138,23 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 	    "memory_bytes", mem ? json_integer(mem) : json_null());
 	json_object_set_new(host, "address", address ? json_string(address) : json_null());
 	if (!paas_valid_name(name)) {
-		rc = bad_usage("invalid host name '%.64s': use lower-case letters, digits and '-', "
+		rc = cli_bad_usage("invalid host name '%.64s': use lower-case letters, digits and '-', "
 		    "starting with a letter", name);
 		goto out;
 	}
 	/* A bad URL or plain TCP without --insecure is refused here, exit 3. */
 	if ((d = paas_host_docker(host, 5000, &err)) == NULL) {
-		rc = fail(&err);
+		rc = cli_fail(&err);
 		goto out;
 	}
 	if (check && paas_docker_version(d, &version, &err) < 0) {
 		paas_err_wrap(&err, "host %s not added", name);
 		err.status = PAAS_EUNAVAIL;
-		rc = fail(&err);
+		rc = cli_fail(&err);
 		goto out;
 	}
 	if (paas_host_put(e, host, 1, &err) < 0) {
-		rc = fail(&err);
+		rc = cli_fail(&err);
 		goto out;
 	}
 	rc = 0;
@@ -197,7 +174,7 @@ hosts_ls(struct paas_etcd *e, enum paas_format fmt)
 	size_t i;
 
 	if (paas_host_list(e, &hosts, &err) < 0)
-		return fail(&err);
+		return cli_fail(&err);
 	if (paas_out_is_table(fmt))
 		printf("%-20s %-32s %-5s %s\n", "NAME", "DOCKER", "TLS", "LABELS");
 	json_array_foreach(hosts, i, h) {
@@ -234,11 +211,8 @@ on_signal(int sig)
 static void
 agent_log(const char *msg, void *arg)
 {
-	char when[32];
-
 	(void)arg;
-	paas_utc_now(when, sizeof(when));
-	fprintf(stderr, "%s %s agent: %s\n", when, prog, msg);
+	cli_log("agent", msg);
 }
 
 static int
@@ -265,11 +239,11 @@ agent(const char *etcd, int argc, char **argv)
 		case 'H': o.host = optarg; break;
 		case 't':
 			if (paas_parse_int(optarg, 2, 3600, &o.ttl) < 0)
-				return bad_usage("--ttl %.32s: expected seconds, 2-3600", optarg);
+				return cli_bad_usage("--ttl %.32s: expected seconds, 2-3600", optarg);
 			break;
 		case 'i':
 			if (paas_parse_int(optarg, 100, 3600000, &interval) < 0)
-				return bad_usage("--interval %.32s: expected milliseconds, 100-3600000",
+				return cli_bad_usage("--interval %.32s: expected milliseconds, 100-3600000",
 				    optarg);
 			o.interval_ms = interval;
 			break;
@@ -279,14 +253,14 @@ agent(const char *etcd, int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return bad_usage("agent: unexpected argument '%.64s'", argv[optind]);
+		return cli_bad_usage("agent: unexpected argument '%.64s'", argv[optind]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (paas_agent_run(&o, &err) < 0)
-		return fail(&err);
+		return cli_fail(&err);
 	return 0;
 }
 
@@ -316,6 +290,8 @@ main(int argc, char **argv)
 	size_t i, n;
 	int ch, rc;
 
+	cli_prog = "paas-cluster";
+	cli_usage = usage;
 	while ((ch = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': etcd = optarg; break;
@@ -350,18 +326,18 @@ main(int argc, char **argv)
 			return cmds[i].fn(&ctx, argc, argv);
 	if (argc < 2 || strcmp(argv[0], "hosts") != 0) {
 		if (argc >= 1)
-			return bad_usage("unknown command '%.64s'", argv[0]);
+			return cli_bad_usage("unknown command '%.64s'", argv[0]);
 		usage(stderr);
 		return PAAS_EINVAL;
 	}
 	if ((e = paas_etcd_new(paas_etcd_endpoints(etcd), NULL, &err)) == NULL)
-		return fail(&err);
+		return cli_fail(&err);
 	if (strcmp(argv[1], "add") == 0)
 		rc = hosts_add(e, argc - 1, argv + 1);
 	else if (strcmp(argv[1], "ls") == 0 && argc == 2)
 		rc = hosts_ls(e, fmt);
 	else if (strcmp(argv[1], "rm") == 0 && argc == 3) {
-		rc = paas_host_remove(e, argv[2], &err) < 0 ? fail(&err) : 0;
+		rc = paas_host_remove(e, argv[2], &err) < 0 ? cli_fail(&err) : 0;
 	} else {
 		usage(stderr);
 		rc = PAAS_EINVAL;

@@ -11,10 +11,9 @@
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "err.h"
 #include "out.h"
-
-extern const char *prog;
 
 struct cluster_ctx {
 	const char *etcd;		/* --etcd, or NULL */
@@ -24,10 +23,6 @@ struct cluster_ctx {
 void usage(FILE *f);
 /* o's string k, or "-" (for tables and messages). */
 const char *str(const json_t *o, const char *k);
-/* Print err, return its exit status. */
-int fail(struct paas_err *err);
-/* Print the message and the usage, return PAAS_EINVAL. */
-int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cmd_up(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_down(const struct cluster_ctx *c, int argc, char **argv);

@@ -1,0 +1,344 @@
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "haproxy.h"
+#include "keys.h"
+#include "lease.h"
+#include "route.h"
+#include "router.h"
+#include "valid.h"
+
+#define RETRY_MS	5000	/* after a refused configuration */
+
+static void __attribute__((format(printf, 2, 3)))
+say(const struct paas_router_opts *o, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	if (o->log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o->log(msg, o->arg);
+}
+
+int
+paas_router_render(struct paas_etcd *e, const struct paas_router_opts *o, char **cfg,
+    int64_t *rev, json_t **skipped, struct paas_err *err)
+{
+	struct paas_haproxy_opts ho = { o->port, o->tls_dir, o->https_port, o->stats,
+	    o->hard_stop };
+	json_t *routes, *servers, *v;
+	const char *domain;
+	void *tmp;
+	int rc;
+
+	*skipped = json_array();
+	if (paas_route_read(e, &routes, &servers, rev, *skipped, err) < 0)
+		return -1;
+	json_object_foreach_safe(routes, tmp, domain, v) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		if (paas_haproxy_check_route(domain, v, &e2) < 0) {
+			json_array_append_new(*skipped, json_string(e2.msg));
+			json_object_del(routes, domain);
+		}
+	}
+	rc = paas_haproxy_render(routes, servers, &ho, cfg, &v, err);
+	if (rc == 0) {
+		json_array_extend(*skipped, v);
+		json_decref(v);
+	}
+	json_decref(routes);
+	json_decref(servers);
+	return rc;
+}
+
+int
+paas_router_haproxy_running(const struct paas_router_opts *o)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+
+	return paas_haproxy_cli(o->master, "show proc", NULL, &err) == 0;
+}
+
+int
+paas_router_apply(struct paas_etcd *e, const struct paas_router_opts *o, int start,
+    int64_t *rev, int *changed, json_t **skipped, struct paas_err *err)
+{
+	struct paas_haproxy_install_opts io = { o->config, o->haproxy, NULL, 0 };
+	int running = paas_router_haproxy_running(o), rc;
+	char *cfg;
+
+	*changed = 0;
+	if (paas_router_render(e, o, &cfg, rev, skipped, err) < 0)
+		return -1;
+	io.sock = running ? o->master : NULL;
+	rc = paas_haproxy_install(&io, cfg, changed, err);
+	free(cfg);
+	if (rc < 0)
+		return -1;
+	if (!running && start) {
+		if (paas_haproxy_spawn(o->haproxy, o->config, o->master, o->pidfile, err) < 0)
+			return -1;
+		*changed = 1;
+	}
+	return 0;
+}
+
+/* The watch thread tells the main loop that routes or announcements
+ * changed; the main loop applies. */
+struct watcher {
+	const struct paas_router_opts *o;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int pending;			/* a change not applied yet */
+	int64_t start;			/* watch from here */
+	int64_t seen;			/* last revision delivered */
+};
+
+static int
+on_event(const struct paas_event *ev, void *arg)
+{
+	struct watcher *w = arg;
+	const char *k = ev->kv.key;
+
+	pthread_mutex_lock(&w->mu);
+	w->seen = ev->kv.mod_revision;
+	if (paas_key_tail(k, PAAS_ROUTES_PREFIX) || paas_key_tail(k, PAAS_ANNOUNCE_PREFIX)) {
+		w->pending = 1;
+		pthread_cond_signal(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return *w->o->stop;
+}
+
+static void *
+watch_thread(void *arg)
+{
+	struct watcher *w = arg;
+	struct paas_http_opts ho = { 0 };
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_etcd *e;
+
+	ho.cancel = w->o->stop;
+	if ((e = paas_etcd_new(w->o->etcd, &ho, &err)) == NULL) {
+		say(w->o, "%s", err.msg);
+		return NULL;
+	}
+	while (!*w->o->stop) {
+		struct paas_watch_opts wo = { PAAS_PREFIX, 1, 0, 30000, NULL };
+		int64_t compacted = 0;
+
+		pthread_mutex_lock(&w->mu);
+		wo.start_revision = w->seen >= w->start ? w->seen + 1 : w->start;
+		pthread_mutex_unlock(&w->mu);
+		wo.compacted = &compacted;
+		paas_err_clear(&err);
+		if (paas_etcd_watch(e, &wo, on_event, w, &err) == 0 || *w->o->stop)
+			break;
+		pthread_mutex_lock(&w->mu);
+		if (compacted) {
+			/* Changes were lost: read everything again. */
+			w->start = compacted;
+			w->seen = 0;
+			w->pending = 1;
+			pthread_cond_signal(&w->cv);
+		}
+		pthread_mutex_unlock(&w->mu);
+		say(w->o, "watch: %s; resuming", err.msg);
+		if (!compacted)
+			sleep(1);
+	}
+	paas_etcd_free(e);
+	return NULL;
+}
+
+/* Register (or refresh) this router under its lease. */
+static int
+publish(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
+    struct paas_lease *lease, int64_t rev, struct paas_err *err)
+{
+	char when[32], *key, *val;
+	json_t *v;
+	int rc;
+
+	if (lease->id == 0 && paas_lease_grant(lease, e, err) < 0)
+		return -1;
+	paas_utc_now(when, sizeof(when));
+	v = json_pack("{s:s, s:I, s:s, s:I, s:s}", "name", name, "pid", (json_int_t)getpid(),
+	    "config", o->config, "revision", (json_int_t)rev, "time", when);
+	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	key = paas_key_router(name);
+	rc = paas_etcd_put(e, key, val, strlen(val), lease->id, NULL, err);
+	free(key);
+	free(val);
+	json_decref(v);
+	return rc;
+}
+
+/* Apply, saying what was left out; with start, HAProxy is started if none runs. */
+static int
+apply_logged(struct paas_etcd *e, const struct paas_router_opts *o, int64_t *rev, int *changed,
+    struct paas_err *err)
+{
+	json_t *skipped = NULL, *v;
+	size_t i;
+	int rc = paas_router_apply(e, o, 1, rev, changed, &skipped, err);
+
+	json_array_foreach(skipped, i, v)
+		say(o, "warning: left out: %s", json_string_value(v));
+	json_decref(skipped);
+	return rc;
+}
+
+/* Wait up to 200 ms for a change; whether one is pending. */
+static int
+wait_change(struct watcher *w)
+{
+	struct timespec until;
+	int pending;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += 200 * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (!w->pending)
+		pthread_cond_timedwait(&w->cv, &w->mu, &until);
+	pending = w->pending;
+	pthread_mutex_unlock(&w->mu);
+	return pending;
+}
+
+static int
+run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
+    struct watcher *w, struct paas_err *err)
+{
+	struct paas_lease lease;
+	pthread_t th;
+	int64_t rev = 0, applied;
+	long long retry_at = 0, next_check;
+	int changed, first = 1;
+
+	paas_lease_init(&lease, o->ttl);
+	/* The first apply must work: a router that starts broken says so. */
+	if (apply_logged(e, o, &rev, &changed, err) < 0)
+		return -1;
+	say(o, "serving %s (etcd revision %" PRId64 ")%s", o->config, rev,
+	    changed ? "" : ", unchanged");
+	applied = rev;
+	if (publish(e, o, name, &lease, applied, err) < 0)
+		return -1;
+	w->start = rev + 1;
+	next_check = paas_lease_due(&lease);
+	if (pthread_create(&th, NULL, watch_thread, w) != 0) {
+		paas_lease_revoke(&lease, e, err);
+		return paas_err_set(err, PAAS_EFAILED, "cannot start the watch thread");
+	}
+	while (!*o->stop) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+		int pending = wait_change(w);
+
+		if (*o->stop)
+			break;
+		if (paas_now_ms() >= next_check) {
+			if (paas_lease_tick(&lease, e, &e2) < 0)
+				say(o, "router lease: %s; registering again", e2.msg);
+			if (lease.id == 0 && publish(e, o, name, &lease, applied, &e2) < 0)
+				say(o, "cannot register the router: %s", e2.msg);
+			/* An HAProxy that died is started again. */
+			if (!paas_router_haproxy_running(o)) {
+				say(o, "no HAProxy answers on %s: starting one", o->master);
+				pending = 1;
+			}
+			next_check = paas_now_ms() + lease.ttl * 1000LL / 3;
+			if (paas_lease_due(&lease) < next_check)
+				next_check = paas_lease_due(&lease);
+		}
+		if (!pending && !(retry_at && paas_now_ms() >= retry_at))
+			continue;
+		/* Coalesce a burst: the first change of a quiet period goes
+		 * out at once; the ones that follow wait for the window. */
+		if (!first && o->coalesce_ms > 0)
+			paas_sleep_ms(o->coalesce_ms);
+		pthread_mutex_lock(&w->mu);
+		w->pending = 0;
+		pthread_mutex_unlock(&w->mu);
+		paas_err_clear(&e2);
+		if (apply_logged(e, o, &rev, &changed, &e2) < 0) {
+			say(o, "%s", e2.msg);
+			retry_at = paas_now_ms() + RETRY_MS;
+			first = 0;
+			continue;
+		}
+		retry_at = 0;
+		if (changed)
+			say(o, "applied etcd revision %" PRId64, rev);
+		applied = rev;
+		if (publish(e, o, name, &lease, applied, &e2) < 0) {
+			say(o, "cannot publish the applied revision: %s", e2.msg);
+			lease.id = 0;
+		}
+		/* A change arriving within the window after this apply is part
+		 * of the same burst. */
+		pthread_mutex_lock(&w->mu);
+		first = !w->pending;
+		pthread_mutex_unlock(&w->mu);
+	}
+	pthread_join(th, NULL);
+	{
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		paas_lease_revoke(&lease, e, &e2);
+	}
+	say(o, "stopped; HAProxy keeps serving %s", o->config);
+	return 0;
+}
+
+int
+paas_router_run(const struct paas_router_opts *o, struct paas_err *err)
+{
+	struct watcher w;
+	pthread_condattr_t ca;
+	struct paas_etcd *e;
+	char host[256] = "router", *copy;
+	const char *name = o->name;
+	int rc;
+
+	if (name == NULL) {
+		gethostname(host, sizeof(host) - 1);
+		host[strcspn(host, ".")] = '\0';
+		name = paas_valid_label(host) ? host : "router";
+	}
+	if ((e = paas_etcd_new(o->etcd, NULL, err)) == NULL)
+		return -1;
+	copy = paas_xstrdup(o->config);
+	mkdir(dirname(copy), 0755);
+	free(copy);
+	memset(&w, 0, sizeof(w));
+	w.o = o;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cv, &ca);
+	rc = run(e, o, name, &w, err);
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	pthread_condattr_destroy(&ca);
+	paas_etcd_free(e);
+	return rc;
+}
