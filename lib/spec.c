@@ -9,262 +9,8 @@
 #include "jsonx.h"
 #include "spec.h"
 #include "valid.h"
+#include "spec-int.h"
 #include "ytree.h"
-
-typedef struct paas_ynode Y;
-
-struct ctx {
-	const char *file;
-	struct paas_err *err;
-	json_t *secrets;	/* secret_env of what is being built */
-};
-
-static int
-at(struct ctx *c, const Y *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-at(struct ctx *c, const Y *n, const char *fmt, ...)
-{
-	char msg[768];
-	struct paas_buf safe = PAAS_BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* One line, whatever the input held. */
-	paas_buf_add_printable(&safe, msg);
-	paas_err_set(c->err, PAAS_EINVAL, "%s:%d:%d: %s", c->file,
-	    n ? n->line : 1, n ? n->col : 1, safe.data ? safe.data : "");
-	paas_buf_free(&safe);
-	return -1;
-}
-
-static const char *
-tname(const Y *n)
-{
-	if (n->type == PAAS_Y_MAP)
-		return "a mapping";
-	if (n->type == PAAS_Y_SEQ)
-		return "a list";
-	return "a string";
-}
-
-/* Scalars ---------------------------------------------------------------- */
-
-static int
-is_null(const Y *n)
-{
-	return n->type == PAAS_Y_SCALAR && n->plain && (n->len == 0 || strcmp(n->s, "~") == 0 ||
-	    strcmp(n->s, "null") == 0 || strcmp(n->s, "Null") == 0 || strcmp(n->s, "NULL") == 0);
-}
-
-/* A string value: no newline, carriage return, NUL or other control byte
- * (tab aside) may reach a unit file, a config or a shell. */
-static int
-get_str(struct ctx *c, const Y *n, const char *what, const char **out)
-{
-	size_t i;
-
-	if (n->type != PAAS_Y_SCALAR)
-		return at(c, n, "%s: expected a string, found %s", what, tname(n));
-	if (is_null(n))
-		return at(c, n, "%s: expected a string, found nothing (write \"\" for an empty one)", what);
-	for (i = 0; i < n->len; i++) {
-		unsigned char ch = (unsigned char)n->s[i];
-
-		if (ch == '\n')
-			return at(c, n, "%s: a newline is not allowed in a value", what);
-		if (ch == '\r')
-			return at(c, n, "%s: a carriage return is not allowed in a value", what);
-		if (ch == '\0')
-			return at(c, n, "%s: a NUL byte is not allowed in a value", what);
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return at(c, n, "%s: control character 0x%02x is not allowed in a value", what, ch);
-	}
-	*out = n->s;
-	return 0;
-}
-
-static int
-get_int(struct ctx *c, const Y *n, const char *what, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (n->type != PAAS_Y_SCALAR || !n->plain || n->len == 0 || n->len > 12 ||
-	    !isdigit((unsigned char)n->s[0]))
-		goto bad;
-	errno = 0;
-	v = strtol(n->s, &end, 10);
-	if (*end || errno || v < min || v > max)
-		goto bad;
-	*out = v;
-	return 0;
-bad:
-	return at(c, n, "%s: expected a whole number from %ld to %ld", what, min, max);
-}
-
-static int
-get_bool(struct ctx *c, const Y *n, const char *what, int *out)
-{
-	if (n->type == PAAS_Y_SCALAR && n->plain) {
-		if (!strcmp(n->s, "true") || !strcmp(n->s, "True") || !strcmp(n->s, "TRUE"))
-			return *out = 1, 0;
-		if (!strcmp(n->s, "false") || !strcmp(n->s, "False") || !strcmp(n->s, "FALSE"))
-			return *out = 0, 0;
-	}
-	return at(c, n, "%s: expected true or false", what);
-}
-
-/* A duration: seconds as a number, or a number with ms, s, m or h. */
-static int
-get_duration(struct ctx *c, const Y *n, const char *what, long *ms)
-{
-	const char *s;
-	char *end;
-	long v, mul = 1000;
-
-	if (n->type != PAAS_Y_SCALAR || n->len == 0 || n->len > 16 || !isdigit((unsigned char)n->s[0]))
-		goto bad;
-	s = n->s;
-	v = strtol(s, &end, 10);
-	if (strcmp(end, "ms") == 0)
-		mul = 1;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
-		mul = 1000;
-	else if (strcmp(end, "m") == 0)
-		mul = 60000;
-	else if (strcmp(end, "h") == 0)
-		mul = 3600000;
-	else
-		goto bad;
-	if (v < 0 || v > 86400000L / mul)
-		goto bad;
-	*ms = v * mul;
-	return 0;
-bad:
-	return at(c, n, "%s: expected a duration such as 500ms, 5s, 2m or 1h (at most a day)", what);
-}
-
-/* ${NAME} in a value is read from the environment at apply time; $${ is a
- * literal "${".  Returns 1 when the value refers to a variable. */
-static int
-scan_vars(struct ctx *c, const Y *n, const char *what, const char *s)
-{
-	const char *p, *e;
-	int found = 0;
-
-	for (p = s; (p = strchr(p, '$')) != NULL; p++) {
-		if (p[1] == '$' && p[2] == '{') {
-			p += 2;
-			continue;
-		}
-		if (p[1] != '{')
-			continue;
-		if ((e = strchr(p + 2, '}')) == NULL)
-			return at(c, n, "%s: unclosed ${ (write $${ for a literal ${)", what);
-		{
-			char *name = paas_xstrndup(p + 2, (size_t)(e - p - 2));
-			int ok = paas_valid_env_name(name);
-
-			if (!ok) {
-				at(c, n, "%s: '${%s}' is not a variable name", what, name);
-				free(name);
-				return -1;
-			}
-			free(name);
-		}
-		found = 1;
-		p = e;
-	}
-	return found;
-}
-
-/* Keys ------------------------------------------------------------------- */
-
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j, d[32][32];
-
-	if (la >= 32 || lb >= 32)
-		return 99;
-	for (i = 0; i <= la; i++)
-		d[i][0] = i;
-	for (j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (i = 1; i <= la; i++) {
-		for (j = 1; j <= lb; j++) {
-			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-			size_t v = d[i - 1][j] + 1;
-
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			d[i][j] = v;
-		}
-	}
-	return d[la][lb];
-}
-
-static int
-unknown_key(struct ctx *c, const Y *k, const char *where, const char *const *known)
-{
-	const char *best = NULL;
-	size_t bd = 3, d;
-
-	for (; *known; known++) {
-		d = distance(k->s, *known);
-		if (d < bd) {
-			bd = d;
-			best = *known;
-		}
-	}
-	if (best)
-		return at(c, k, "unknown key '%.64s' in %s (did you mean '%s'?)", k->s, where, best);
-	return at(c, k, "unknown key '%.64s' in %s", k->s, where);
-}
-
-static int
-key_in(const char *k, const char *const *known)
-{
-	for (; *known; known++)
-		if (strcmp(k, *known) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-need_map(struct ctx *c, const Y *n, const char *what)
-{
-	if (n->type != PAAS_Y_MAP)
-		return at(c, n, "%s: expected a mapping, found %s", what, tname(n));
-	return 0;
-}
-
-static int
-cmp_json_str(const void *a, const void *b)
-{
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
-}
-
-/* Sort an array of strings in place, so that order in the file does not
- * change the spec. */
-static void
-json_array_sort_strings(json_t *a)
-{
-	size_t i, n = json_array_size(a);
-	json_t **v = paas_xmalloc((n ? n : 1) * sizeof(*v));
-
-	for (i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(a, i));
-	qsort(v, n, sizeof(*v), cmp_json_str);
-	for (i = 0; i < n; i++)
-		json_array_set_new(a, i, v[i]);
-	free(v);
-}
 
 /* Pieces of a service ----------------------------------------------------- */
 
@@ -273,7 +19,7 @@ env_map(struct ctx *c, const Y *n, const char *what, json_t *out)
 {
 	size_t i;
 
-	if (need_map(c, n, what) < 0)
+	if (spec_need_map(c, n, what) < 0)
 		return -1;
 	for (i = 0; i < n->n; i += 2) {
 		const Y *k = n->kids[i], *v = n->kids[i + 1];
@@ -282,15 +28,15 @@ env_map(struct ctx *c, const Y *n, const char *what, json_t *out)
 		int r;
 
 		if (!paas_valid_env_name(k->s))
-			return at(c, k, "%s: '%.64s' is not a valid variable name (letters, digits, _)",
+			return spec_at(c, k, "%s: '%.64s' is not a valid variable name (letters, digits, _)",
 			    what, k->s);
 		if (strncmp(k->s, "PAAS_", 5) == 0)
-			return at(c, k, "%s: names starting with PAAS_ are set by paas itself", what);
+			return spec_at(c, k, "%s: names starting with PAAS_ are set by paas itself", what);
 		snprintf(w, sizeof(w), "%s %s", what, k->s);
 		/* Numbers and booleans keep their text: PORT: 5432 is "5432". */
-		if (get_str(c, v, w, &val) < 0)
+		if (spec_get_str(c, v, w, &val) < 0)
 			return -1;
-		if ((r = scan_vars(c, v, w, val)) < 0)
+		if ((r = spec_scan_vars(c, v, w, val)) < 0)
 			return -1;
 		if (r)
 			json_array_append_new(c->secrets, json_string(k->s));
@@ -359,7 +105,7 @@ split_cmd(struct ctx *c, const Y *n, const char *s, json_t *out)
 	}
 	if (q) {
 		paas_buf_free(&w);
-		return at(c, n, "cmd: unclosed %c quote", q);
+		return spec_at(c, n, "cmd: unclosed %c quote", q);
 	}
 	if (inword)
 		json_array_append_new(out, json_string(w.data ? w.data : ""));
@@ -378,43 +124,43 @@ parse_health(struct ctx *c, const Y *n, json_t *ports, json_t **out)
 	const Y *first = n;
 	size_t i;
 
-	if (need_map(c, n, "health") < 0)
+	if (spec_need_map(c, n, "health") < 0)
 		return -1;
 	for (i = 0; i < n->n; i += 2) {
 		const Y *k = n->kids[i], *v = n->kids[i + 1];
 
-		if (!key_in(k->s, keys))
-			return unknown_key(c, k, "health", keys);
+		if (!spec_key_in(k->s, keys))
+			return spec_unknown_key(c, k, "health", keys);
 		if (!strcmp(k->s, "http")) {
-			if (get_str(c, v, "health http", &http) < 0)
+			if (spec_get_str(c, v, "health http", &http) < 0)
 				return -1;
 			if (http[0] != '/' || !paas_only_chars(http, "/._-~%?=&+"))
-				return at(c, v, "health http: expected a path such as /healthz");
+				return spec_at(c, v, "health http: expected a path such as /healthz");
 		} else if (!strcmp(k->s, "tcp")) {
-			if (get_bool(c, v, "health tcp", &tcp) < 0)
+			if (spec_get_bool(c, v, "health tcp", &tcp) < 0)
 				return -1;
 		} else if (!strcmp(k->s, "port")) {
-			if (get_int(c, v, "health port", 1, 65535, &port) < 0)
+			if (spec_get_int(c, v, "health port", 1, 65535, &port) < 0)
 				return -1;
 			have_port = 1;
 		} else if (!strcmp(k->s, "interval")) {
-			if (get_duration(c, v, "health interval", &interval) < 0)
+			if (spec_get_duration(c, v, "health interval", &interval) < 0)
 				return -1;
 		} else if (!strcmp(k->s, "timeout")) {
-			if (get_duration(c, v, "health timeout", &timeout) < 0)
+			if (spec_get_duration(c, v, "health timeout", &timeout) < 0)
 				return -1;
 		} else if (!strcmp(k->s, "retries")) {
-			if (get_int(c, v, "health retries", 1, 100, &retries) < 0)
+			if (spec_get_int(c, v, "health retries", 1, 100, &retries) < 0)
 				return -1;
-		} else if (get_duration(c, v, "health start_period", &start) < 0) {
+		} else if (spec_get_duration(c, v, "health start_period", &start) < 0) {
 			return -1;
 		}
 	}
 	if ((http != NULL) == (tcp != 0))
-		return at(c, first, "health: give exactly one of http: PATH or tcp: true");
+		return spec_at(c, first, "health: give exactly one of http: PATH or tcp: true");
 	if (!have_port) {
 		if (json_array_size(ports) == 0)
-			return at(c, first, "health: no port given and the service has no ports");
+			return spec_at(c, first, "health: no port given and the service has no ports");
 		port = (long)json_integer_value(json_array_get(ports, 0));
 	}
 	*out = json_pack("{s:o, s:b, s:I, s:I, s:I, s:I, s:I}",
@@ -432,29 +178,29 @@ parse_update(struct ctx *c, const Y *n, json_t **out)
 	long parallel = 1, delay = 0;
 	size_t i;
 
-	if (need_map(c, n, "update") < 0)
+	if (spec_need_map(c, n, "update") < 0)
 		return -1;
 	for (i = 0; i < n->n; i += 2) {
 		const Y *k = n->kids[i], *v = n->kids[i + 1];
 
-		if (!key_in(k->s, keys))
-			return unknown_key(c, k, "update", keys);
+		if (!spec_key_in(k->s, keys))
+			return spec_unknown_key(c, k, "update", keys);
 		if (!strcmp(k->s, "parallel")) {
-			if (get_int(c, v, "update parallel", 1, 1000, &parallel) < 0)
+			if (spec_get_int(c, v, "update parallel", 1, 1000, &parallel) < 0)
 				return -1;
 		} else if (!strcmp(k->s, "order")) {
-			if (get_str(c, v, "update order", &order) < 0)
+			if (spec_get_str(c, v, "update order", &order) < 0)
 				return -1;
 			if (strcmp(order, "start-first") && strcmp(order, "stop-first"))
-				return at(c, v, "update order: expected start-first or stop-first");
+				return spec_at(c, v, "update order: expected start-first or stop-first");
 		} else if (!strcmp(k->s, "delay")) {
-			if (get_duration(c, v, "update delay", &delay) < 0)
+			if (spec_get_duration(c, v, "update delay", &delay) < 0)
 				return -1;
 		} else {
-			if (get_str(c, v, "update failure_action", &action) < 0)
+			if (spec_get_str(c, v, "update failure_action", &action) < 0)
 				return -1;
 			if (strcmp(action, "rollback") && strcmp(action, "pause"))
-				return at(c, v, "update failure_action: expected rollback or pause");
+				return spec_at(c, v, "update failure_action: expected rollback or pause");
 		}
 	}
 	*out = json_pack("{s:I, s:s, s:I, s:s}", "parallel", (json_int_t)parallel,
@@ -470,15 +216,15 @@ parse_resources(struct ctx *c, const Y *n, json_t **out)
 	size_t i;
 
 	*out = NULL;
-	if (need_map(c, n, "resources") < 0)
+	if (spec_need_map(c, n, "resources") < 0)
 		return -1;
 	for (i = 0; i < n->n; i += 2) {
 		const Y *k = n->kids[i], *v = n->kids[i + 1];
 
-		if (!key_in(k->s, keys)) {
+		if (!spec_key_in(k->s, keys)) {
 			json_decref(cpu);
 			json_decref(mem);
-			return unknown_key(c, k, "resources", keys);
+			return spec_unknown_key(c, k, "resources", keys);
 		}
 		if (!strcmp(k->s, "cpu")) {
 			long long m;
@@ -486,7 +232,7 @@ parse_resources(struct ctx *c, const Y *n, json_t **out)
 			if (v->type != PAAS_Y_SCALAR || paas_parse_cpu(v->s, &m) < 0) {
 				json_decref(cpu);
 				json_decref(mem);
-				return at(c, v, "resources cpu: expected a number of CPUs such as 0.5 or 2 (at most 3 decimals)");
+				return spec_at(c, v, "resources cpu: expected a number of CPUs such as 0.5 or 2 (at most 3 decimals)");
 			}
 			json_decref(cpu);
 			cpu = json_integer(m);
@@ -496,7 +242,7 @@ parse_resources(struct ctx *c, const Y *n, json_t **out)
 			if (v->type != PAAS_Y_SCALAR || paas_parse_memory(v->s, &bytes) < 0) {
 				json_decref(cpu);
 				json_decref(mem);
-				return at(c, v, "resources memory: expected bytes or a size such as 256m or 1g (at least 4m)");
+				return spec_at(c, v, "resources memory: expected bytes or a size such as 256m or 1g (at least 4m)");
 			}
 			json_decref(mem);
 			mem = json_integer(bytes);
@@ -525,20 +271,20 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 
 	snprintf(where, sizeof(where), "service '%s'", name->s);
 	c->secrets = json_array();
-	if (need_map(c, n, where) < 0)
+	if (spec_need_map(c, n, where) < 0)
 		goto fail;
 	for (i = 0; i < n->n; i += 2) {
 		const Y *k = n->kids[i], *v = n->kids[i + 1];
 
-		if (!key_in(k->s, service_keys)) {
-			unknown_key(c, k, where, service_keys);
+		if (!spec_key_in(k->s, service_keys)) {
+			spec_unknown_key(c, k, where, service_keys);
 			goto fail;
 		}
 		if (!strcmp(k->s, "image")) {
-			if (get_str(c, v, "image", &image) < 0)
+			if (spec_get_str(c, v, "image", &image) < 0)
 				goto fail;
 			if (!is_image(image)) {
-				at(c, v, "image: '%.80s' is not an image reference (letters, digits, . _ - / : @)", image);
+				spec_at(c, v, "image: '%.80s' is not an image reference (letters, digits, . _ - / : @)", image);
 				goto fail;
 			}
 		} else if (!strcmp(k->s, "build")) {
@@ -546,34 +292,34 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 			const char *git = NULL, *df = "Dockerfile", *ctxdir = ".";
 
 			if (v->type == PAAS_Y_SCALAR) {
-				if (get_str(c, v, "build", &git) < 0)
+				if (spec_get_str(c, v, "build", &git) < 0)
 					goto fail;
 			} else {
-				if (need_map(c, v, "build") < 0)
+				if (spec_need_map(c, v, "build") < 0)
 					goto fail;
 				for (j = 0; j < v->n; j += 2) {
 					const Y *bk = v->kids[j], *bv = v->kids[j + 1];
 					const char **dst = !strcmp(bk->s, "git") ? &git :
 					    !strcmp(bk->s, "dockerfile") ? &df : &ctxdir;
 
-					if (!key_in(bk->s, bkeys)) {
-						unknown_key(c, bk, "build", bkeys);
+					if (!spec_key_in(bk->s, bkeys)) {
+						spec_unknown_key(c, bk, "build", bkeys);
 						goto fail;
 					}
-					if (get_str(c, bv, bk->s, dst) < 0)
+					if (spec_get_str(c, bv, bk->s, dst) < 0)
 						goto fail;
 					if (dst != &git && (!paas_only_chars(*dst, "._-/") || strstr(*dst, ".."))) {
-						at(c, bv, "build %s: expected a relative path inside the repository", bk->s);
+						spec_at(c, bv, "build %s: expected a relative path inside the repository", bk->s);
 						goto fail;
 					}
 				}
 				if (git == NULL) {
-					at(c, v, "build: git (a repository URL or path) is required");
+					spec_at(c, v, "build: git (a repository URL or path) is required");
 					goto fail;
 				}
 			}
 			if (!paas_only_chars(git, "._-/:@+~")) {
-				at(c, v, "build git: '%.80s' is not a repository URL or path", git);
+				spec_at(c, v, "build git: '%.80s' is not a repository URL or path", git);
 				goto fail;
 			}
 			json_decref(build);
@@ -583,12 +329,12 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 
 			if (v->type == PAAS_Y_SEQ) {
 				for (j = 0; j < v->n; j++) {
-					if (get_str(c, v->kids[j], "cmd", &str) < 0)
+					if (spec_get_str(c, v->kids[j], "cmd", &str) < 0)
 						goto fail;
 					json_array_append_new(cmd, json_string(str));
 				}
 			} else {
-				if (get_str(c, v, "cmd", &str) < 0 || split_cmd(c, v, str, cmd) < 0)
+				if (spec_get_str(c, v, "cmd", &str) < 0 || split_cmd(c, v, str, cmd) < 0)
 					goto fail;
 			}
 		} else if (!strcmp(k->s, "env")) {
@@ -596,45 +342,45 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 				goto fail;
 		} else if (!strcmp(k->s, "ports")) {
 			if (v->type != PAAS_Y_SEQ) {
-				at(c, v, "ports: expected a list of port numbers, found %s", tname(v));
+				spec_at(c, v, "ports: expected a list of port numbers, found %s", spec_tname(v));
 				goto fail;
 			}
 			for (j = 0; j < v->n; j++) {
 				long p;
 				size_t q;
 
-				if (get_int(c, v->kids[j], "ports", 1, 65535, &p) < 0)
+				if (spec_get_int(c, v->kids[j], "ports", 1, 65535, &p) < 0)
 					goto fail;
 				for (q = 0; q < json_array_size(ports); q++)
 					if (json_integer_value(json_array_get(ports, q)) == p) {
-						at(c, v->kids[j], "ports: %ld is listed twice", p);
+						spec_at(c, v->kids[j], "ports: %ld is listed twice", p);
 						goto fail;
 					}
 				json_array_append_new(ports, json_integer(p));
 			}
 		} else if (!strcmp(k->s, "volumes")) {
-			if (need_map(c, v, "volumes") < 0)
+			if (spec_need_map(c, v, "volumes") < 0)
 				goto fail;
 			for (j = 0; j < v->n; j += 2) {
 				const char *path;
 
 				if (!paas_only_chars(v->kids[j]->s, "_.-") || v->kids[j]->len > 64 ||
 				    !isalnum((unsigned char)v->kids[j]->s[0])) {
-					at(c, v->kids[j], "volumes: '%.64s' is not a volume name (letters, digits, _ . -)",
+					spec_at(c, v->kids[j], "volumes: '%.64s' is not a volume name (letters, digits, _ . -)",
 					    v->kids[j]->s);
 					goto fail;
 				}
-				if (get_str(c, v->kids[j + 1], "volumes", &path) < 0)
+				if (spec_get_str(c, v->kids[j + 1], "volumes", &path) < 0)
 					goto fail;
 				if (!is_path(path)) {
-					at(c, v->kids[j + 1], "volumes %s: expected an absolute path in the container "
+					spec_at(c, v->kids[j + 1], "volumes %s: expected an absolute path in the container "
 					    "without '..' (letters, digits, . _ - / +)", v->kids[j]->s);
 					goto fail;
 				}
 				json_object_set_new(vols, v->kids[j]->s, json_string(path));
 			}
 		} else if (!strcmp(k->s, "instances")) {
-			if (get_int(c, v, "instances", 0, 1000, &instances) < 0)
+			if (spec_get_int(c, v, "instances", 0, 1000, &instances) < 0)
 				goto fail;
 			have_instances = 1;
 		} else if (!strcmp(k->s, "health")) {
@@ -643,20 +389,20 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 			if (parse_update(c, v, &update) < 0)
 				goto fail;
 		} else if (!strcmp(k->s, "constraints")) {
-			if (need_map(c, v, "constraints") < 0)
+			if (spec_need_map(c, v, "constraints") < 0)
 				goto fail;
 			for (j = 0; j < v->n; j += 2) {
 				const char *val;
 
 				if (!paas_only_chars(v->kids[j]->s, "._-") || v->kids[j]->len > 64) {
-					at(c, v->kids[j], "constraints: '%.64s' is not a label name (letters, digits, . _ -)",
+					spec_at(c, v->kids[j], "constraints: '%.64s' is not a label name (letters, digits, . _ -)",
 					    v->kids[j]->s);
 					goto fail;
 				}
-				if (get_str(c, v->kids[j + 1], "constraints", &val) < 0)
+				if (spec_get_str(c, v->kids[j + 1], "constraints", &val) < 0)
 					goto fail;
 				if (!paas_valid_label(val)) {
-					at(c, v->kids[j + 1], "constraints %s: '%.64s' is not a label value (letters, digits, . _ -)",
+					spec_at(c, v->kids[j + 1], "constraints %s: '%.64s' is not a label value (letters, digits, . _ -)",
 					    v->kids[j]->s, val);
 					goto fail;
 				}
@@ -664,16 +410,16 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 			}
 		} else if (!strcmp(k->s, "conflicts")) {
 			if (v->type != PAAS_Y_SEQ) {
-				at(c, v, "conflicts: expected a list of service names, found %s", tname(v));
+				spec_at(c, v, "conflicts: expected a list of service names, found %s", spec_tname(v));
 				goto fail;
 			}
 			for (j = 0; j < v->n; j++) {
 				const char *sv;
 
-				if (get_str(c, v->kids[j], "conflicts", &sv) < 0)
+				if (spec_get_str(c, v->kids[j], "conflicts", &sv) < 0)
 					goto fail;
 				if (!paas_valid_name(sv)) {
-					at(c, v->kids[j], "conflicts: '%.64s' is not a service name", sv);
+					spec_at(c, v->kids[j], "conflicts: '%.64s' is not a service name", sv);
 					goto fail;
 				}
 				json_array_append_new(confl, json_string(sv));
@@ -682,24 +428,24 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 			if (parse_resources(c, v, &res) < 0)
 				goto fail;
 		} else if (!strcmp(k->s, "global")) {
-			if (get_bool(c, v, "global", &global) < 0)
+			if (spec_get_bool(c, v, "global", &global) < 0)
 				goto fail;
 		} else if (!strcmp(k->s, "restart")) {
-			if (get_str(c, v, "restart", &restart) < 0)
+			if (spec_get_str(c, v, "restart", &restart) < 0)
 				goto fail;
 			if (strcmp(restart, "always") && strcmp(restart, "on-failure") &&
 			    strcmp(restart, "unless-stopped") && strcmp(restart, "no")) {
-				at(c, v, "restart: expected always, on-failure, unless-stopped or no");
+				spec_at(c, v, "restart: expected always, on-failure, unless-stopped or no");
 				goto fail;
 			}
 		}
 	}
 	if ((image == NULL) == json_is_null(build)) {
-		at(c, name, "service '%s' needs exactly one of image or build", name->s);
+		spec_at(c, name, "service '%s' needs exactly one of image or build", name->s);
 		goto fail;
 	}
 	if (global && have_instances) {
-		at(c, name, "service '%s': global runs one per host; drop instances", name->s);
+		spec_at(c, name, "service '%s': global runs one per host; drop instances", name->s);
 		goto fail;
 	}
 	if (health_n && parse_health(c, health_n, ports, &health) < 0)
@@ -709,7 +455,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 		    "delay_ms", 0, "failure_action", "rollback");
 	if (res == NULL)
 		res = json_pack("{s:n, s:n}", "cpu_milli", "memory_bytes");
-	json_array_sort_strings(c->secrets);
+	spec_sort_strings(c->secrets);
 	s = json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o}",
 	    "build", build, "cmd", cmd, "conflicts", confl, "constraints", cons, "env", env,
 	    "global", global, "health", health, "image", image ? json_string(image) : json_null(),
@@ -757,75 +503,75 @@ parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 	if (k->len >= sizeof(name)) {
 		json_decref(auth);
 		json_decref(secret);
-		return at(c, k, "domain name longer than 253 characters");
+		return spec_at(c, k, "domain name longer than 253 characters");
 	}
 	for (i = 0; i <= k->len; i++)
 		name[i] = (char)tolower((unsigned char)k->s[i]);
 	if (!paas_valid_domain(name)) {
 		json_decref(auth);
 		json_decref(secret);
-		return at(c, k, "'%.80s' is not a valid domain name (RFC 1123: labels of letters, "
+		return spec_at(c, k, "'%.80s' is not a valid domain name (RFC 1123: labels of letters, "
 		    "digits and '-', separated by dots)", k->s);
 	}
 	if (json_object_get(domains, name)) {
 		json_decref(auth);
 		json_decref(secret);
-		return at(c, k, "domain '%s' is given twice", name);
+		return spec_at(c, k, "domain '%s' is given twice", name);
 	}
-	if (need_map(c, v, name) < 0)
+	if (spec_need_map(c, v, name) < 0)
 		goto fail;
 	for (i = 0; i < v->n; i += 2) {
 		const Y *dk = v->kids[i], *dv = v->kids[i + 1];
 
-		if (!key_in(dk->s, keys)) {
-			unknown_key(c, dk, "a domain", keys);
+		if (!spec_key_in(dk->s, keys)) {
+			spec_unknown_key(c, dk, "a domain", keys);
 			goto fail;
 		}
 		if (!strcmp(dk->s, "http")) {
-			if (get_str(c, dv, "http", &target) < 0)
+			if (spec_get_str(c, dv, "http", &target) < 0)
 				goto fail;
 			colon = strchr(target, ':');
 			dep = colon ? paas_xstrndup(target, (size_t)(colon - target)) : NULL;
 			if (!colon || !paas_valid_name(dep) || !paas_valid_name(colon + 1)) {
 				free(dep);
-				at(c, dv, "http: expected \"DEPLOYMENT:SERVICE\" (names of lower-case letters, "
+				spec_at(c, dv, "http: expected \"DEPLOYMENT:SERVICE\" (names of lower-case letters, "
 				    "digits and '-')");
 				goto fail;
 			}
 			free(dep);
 		} else if (!strcmp(dk->s, "port")) {
-			if (get_int(c, dv, "port", 1, 65535, &port) < 0)
+			if (spec_get_int(c, dv, "port", 1, 65535, &port) < 0)
 				goto fail;
 		} else if (!strcmp(dk->s, "sticky")) {
-			if (get_bool(c, dv, "sticky", &sticky) < 0)
+			if (spec_get_bool(c, dv, "sticky", &sticky) < 0)
 				goto fail;
 		} else if (!strcmp(dk->s, "tls")) {
-			if (get_str(c, dv, "tls", &tls) < 0)
+			if (spec_get_str(c, dv, "tls", &tls) < 0)
 				goto fail;
 			if (!is_path(tls)) {
-				at(c, dv, "tls: expected the absolute path of a PEM certificate file");
+				spec_at(c, dv, "tls: expected the absolute path of a PEM certificate file");
 				goto fail;
 			}
 		} else {
-			if (need_map(c, dv, "auth") < 0)
+			if (spec_need_map(c, dv, "auth") < 0)
 				goto fail;
 			for (j = 0; j < dv->n; j += 2) {
 				const char *hash;
 				int r;
 
 				if (!paas_only_chars(dv->kids[j]->s, "._-") || dv->kids[j]->len > 64) {
-					at(c, dv->kids[j], "auth: '%.64s' is not a user name (letters, digits, . _ -)",
+					spec_at(c, dv->kids[j], "auth: '%.64s' is not a user name (letters, digits, . _ -)",
 					    dv->kids[j]->s);
 					goto fail;
 				}
-				if (get_str(c, dv->kids[j + 1], "auth", &hash) < 0)
+				if (spec_get_str(c, dv->kids[j + 1], "auth", &hash) < 0)
 					goto fail;
-				if ((r = scan_vars(c, dv->kids[j + 1], "auth", hash)) < 0)
+				if ((r = spec_scan_vars(c, dv->kids[j + 1], "auth", hash)) < 0)
 					goto fail;
 				if (r)
 					json_array_append_new(secret, json_string(dv->kids[j]->s));
 				if (r == 0 && !is_crypt(hash)) {
-					at(c, dv->kids[j + 1], "auth %s: expected a crypt(3) hash such as $6$...; "
+					spec_at(c, dv->kids[j + 1], "auth %s: expected a crypt(3) hash such as $6$...; "
 					    "to read it from the environment write ${VARIABLE}", dv->kids[j]->s);
 					goto fail;
 				}
@@ -834,11 +580,11 @@ parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 		}
 	}
 	if (target == NULL) {
-		at(c, k, "domain '%s' needs http: \"DEPLOYMENT:SERVICE\"", name);
+		spec_at(c, k, "domain '%s' needs http: \"DEPLOYMENT:SERVICE\"", name);
 		goto fail;
 	}
 	colon = strchr(target, ':');
-	json_array_sort_strings(secret);
+	spec_sort_strings(secret);
 	json_object_set_new(domains, name, json_pack("{s:o, s:s#, s:o, s:o, s:s, s:b, s:o}",
 	    "auth", auth, "deployment", target, (int)(colon - target),
 	    "port", port ? json_integer(port) : json_null(), "secret_auth", secret,
@@ -867,24 +613,24 @@ paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
 	if (paas_yaml_parse(name, data, len, &lim, &doc, err) < 0)
 		goto fail0;
 	root = doc.root;
-	if (root == NULL || is_null(root)) {
-		at(&c, root, "the Servicefile is empty: expected a mapping of services");
+	if (root == NULL || spec_is_null(root)) {
+		spec_at(&c, root, "the Servicefile is empty: expected a mapping of services");
 		goto fail;
 	}
-	if (need_map(&c, root, "Servicefile") < 0)
+	if (spec_need_map(&c, root, "Servicefile") < 0)
 		goto fail;
 	for (i = 0; i < root->n; i += 2) {
 		const Y *k = root->kids[i], *v = root->kids[i + 1];
 
 		if (!strcmp(k->s, "Env") || !strcmp(k->s, "env")) {
 			if (env_n) {
-				at(&c, k, "'%s' given twice (as Env and env)", k->s);
+				spec_at(&c, k, "'%s' given twice (as Env and env)", k->s);
 				goto fail;
 			}
 			env_n = v;
 		} else if (!strcmp(k->s, "Domains") || !strcmp(k->s, "domains")) {
 			if (dom_n) {
-				at(&c, k, "'%s' given twice (as Domains and domains)", k->s);
+				spec_at(&c, k, "'%s' given twice (as Domains and domains)", k->s);
 				goto fail;
 			}
 			dom_n = v;
@@ -896,7 +642,7 @@ paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
 	top_secrets = c.secrets;
 	c.secrets = NULL;
 	if (dom_n) {
-		if (need_map(&c, dom_n, "Domains") < 0)
+		if (spec_need_map(&c, dom_n, "Domains") < 0)
 			goto fail;
 		for (i = 0; i < dom_n->n; i += 2)
 			if (parse_domain(&c, dom_n->kids[i], dom_n->kids[i + 1], domains) < 0)
@@ -915,17 +661,17 @@ paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
 			for (d = 0; d < 2; d++) {
 				static const char *const top[] = { "Env", "Domains", NULL };
 
-				if (distance(k->s, top[d]) <= 2 && k->len > 2) {
-					unknown_key(&c, k, "the Servicefile", top);
+				if (spec_distance(k->s, top[d]) <= 2 && k->len > 2) {
+					spec_unknown_key(&c, k, "the Servicefile", top);
 					goto fail;
 				}
 			}
-			at(&c, k, "invalid service name '%.64s': use lower-case letters, digits and '-', "
+			spec_at(&c, k, "invalid service name '%.64s': use lower-case letters, digits and '-', "
 			    "starting with a letter, at most 63", k->s);
 			goto fail;
 		}
-		if (v->type != PAAS_Y_MAP && key_in(k->s, service_keys)) {
-			at(&c, k, "'%s' is a service key: put it under a service", k->s);
+		if (v->type != PAAS_Y_MAP && spec_key_in(k->s, service_keys)) {
+			spec_at(&c, k, "'%s' is a service key: put it under a service", k->s);
 			goto fail;
 		}
 		if (parse_service(&c, k, v, &svc) < 0)
@@ -933,7 +679,7 @@ paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
 		json_object_set_new(services, k->s, svc);
 	}
 	if (json_object_size(services) == 0) {
-		at(&c, root, "no services: every top-level key other than Env and Domains is a service");
+		spec_at(&c, root, "no services: every top-level key other than Env and Domains is a service");
 		goto fail;
 	}
 	/* Conflicts must name services of this file. */
@@ -951,7 +697,7 @@ paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
 					for (i = 0; i < root->n; i += 2)
 						if (!strcmp(root->kids[i]->s, sname))
 							break;
-					at(&c, root->kids[i], "service '%s' conflicts with '%s', which is not "
+					spec_at(&c, root->kids[i], "service '%s' conflicts with '%s', which is not "
 					    "a service of this file", sname, o);
 					goto fail;
 				}
@@ -1004,98 +750,3 @@ out:
 	return rc;
 }
 
-char *
-paas_spec_dump(const json_t *spec)
-{
-	char *s = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-
-	if (s == NULL)
-		abort();
-	return s;
-}
-
-json_t *
-paas_spec_service_env(const json_t *spec, const json_t *svc, json_t **secret)
-{
-	const json_t *gsec = json_object_get(spec, "secret_env"), *ssec = json_object_get(svc, "secret_env");
-	json_t *env = json_object(), *sec = json_object(), *v;
-	const char *k;
-
-	json_object_foreach(json_object_get(spec, "env"), k, v) {
-		json_object_set(env, k, v);
-		if (paas_json_has(gsec, k))
-			json_object_set_new(sec, k, json_true());
-	}
-	json_object_foreach(json_object_get(svc, "env"), k, v) {
-		json_object_set(env, k, v);
-		if (paas_json_has(ssec, k))
-			json_object_set_new(sec, k, json_true());
-		else
-			json_object_del(sec, k);
-	}
-	if (secret)
-		*secret = sec;
-	else
-		json_decref(sec);
-	return env;
-}
-
-void
-paas_spec_service_version(const json_t *spec, const char *deployment,
-    const char *service, char out[17])
-{
-	const json_t *svc = json_object_get(json_object_get(spec, "services"), service);
-	json_t *copy = json_deep_copy(svc), *env = paas_spec_service_env(spec, svc, NULL);
-	struct paas_buf b = PAAS_BUF_INIT;
-	char *s, *e;
-
-	json_object_del(copy, "instances");
-	json_object_del(copy, "update");
-	s = paas_spec_dump(copy);
-	e = paas_spec_dump(env);
-	paas_buf_addf(&b, "%s\n%s\n%s\n%s", deployment, service, s, e);
-	paas_hash_hex(b.data, b.len, out);
-	paas_buf_free(&b);
-	free(s);
-	free(e);
-	json_decref(copy);
-	json_decref(env);
-}
-
-int
-paas_spec_expand(const char *what, const char *value, char **out,
-    struct paas_err *err)
-{
-	struct paas_buf b = PAAS_BUF_INIT;
-	const char *p, *e;
-
-	*out = NULL;
-	for (p = value; *p; p++) {
-		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
-			paas_buf_adds(&b, "${");
-			p += 2;
-			continue;
-		}
-		if (p[0] == '$' && p[1] == '{' && (e = strchr(p + 2, '}')) != NULL) {
-			char *name = paas_xstrndup(p + 2, (size_t)(e - p - 2));
-			const char *v = getenv(name);
-
-			if (v == NULL) {
-				paas_err_set(err, PAAS_EINVAL, "%s: ${%s} is not set in the environment",
-				    what, name);
-				free(name);
-				paas_buf_free(&b);
-				return -1;
-			}
-			paas_buf_adds(&b, v);
-			free(name);
-			p = e;
-			continue;
-		}
-		paas_buf_add(&b, p, 1);
-	}
-	*out = paas_buf_detach(&b, NULL);
-	if (*out == NULL)
-		*out = paas_xstrdup("");
-	return 0;
-}
