@@ -67,11 +67,10 @@ int
 paas_daemon_start(char *const argv[], const char *logfile, const char *pidfile,
     pid_t *pidp, struct paas_err *err)
 {
-	char *tmp = NULL;
+	char line[32];
 	int fd, p[2], child_errno = 0;
 	ssize_t n;
 	pid_t pid;
-	FILE *f;
 
 	if ((fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) < 0)
 		return paas_err_set(err, PAAS_EFAILED, "%s: %s", logfile, strerror(errno));
@@ -116,17 +115,11 @@ paas_daemon_start(char *const argv[], const char *logfile, const char *pidfile,
 		return paas_err_set(err, PAAS_EFAILED, "cannot run %s: %s", argv[0],
 		    strerror(child_errno));
 	}
-	if (asprintf(&tmp, "%s.tmp", pidfile) < 0)
-		abort();
-	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%ld\n", (long)pid) < 0 ||
-	    fclose(f) != 0 || rename(tmp, pidfile) < 0) {
-		paas_err_set(err, PAAS_EFAILED, "%s: %s", pidfile, strerror(errno));
-		unlink(tmp);
-		free(tmp);
+	n = snprintf(line, sizeof(line), "%ld\n", (long)pid);
+	if (paas_file_replace(pidfile, line, (size_t)n, 0644, err) < 0) {
 		kill(pid, SIGTERM);
 		return -1;
 	}
-	free(tmp);
 	if (pidp)
 		*pidp = pid;
 	return 0;

@@ -61,12 +61,6 @@ paas_docker_free(struct paas_docker *d)
 	free(d);
 }
 
-const char *
-paas_docker_url(const struct paas_docker *d)
-{
-	return d->url;
-}
-
 struct paas_http *
 paas_docker_http(struct paas_docker *d)
 {

@@ -27,7 +27,6 @@ struct paas_docker;
 struct paas_docker *paas_docker_new(const char *url,
     const struct paas_http_opts *opts, struct paas_err *err);
 void paas_docker_free(struct paas_docker *d);
-const char *paas_docker_url(const struct paas_docker *d);
 /* The transport, for fan-out with paas_http_multi() (borrowed). */
 struct paas_http *paas_docker_http(struct paas_docker *d);
 /* The versioned API path for p ("/containers/json" -> "/v1.41/containers/json");

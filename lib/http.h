@@ -1,5 +1,5 @@
 /*
- * HTTP transport over libcurl, shared by the etcd, Docker and fleet clients.
+ * HTTP transport over libcurl, shared by the etcd and Docker clients.
  *
  * A client holds an ordered list of endpoints.  A request goes to the current
  * endpoint; when that one cannot be reached (connection refused, no route,

@@ -9,8 +9,10 @@
 
 #define DOCKER "/usr/bin/docker"
 
-char *
-paas_unit_env_word(const char *name, const char *value)
+/* One word for an Environment= line: "NAME=VALUE", quoted, with \ " and %
+ * escaped (caller frees). */
+static char *
+env_word(const char *name, const char *value)
 {
 	struct paas_buf b = PAAS_BUF_INIT;
 	const char *p;
@@ -42,8 +44,10 @@ plain_word(const char *s)
 	return 1;
 }
 
-char *
-paas_unit_exec_word(const char *arg)
+/* One word for an Exec line: as is when it is plain, otherwise quoted with
+ * \ " % and $ escaped (caller frees). */
+static char *
+exec_word(const char *arg)
 {
 	struct paas_buf b = PAAS_BUF_INIT;
 	const char *p;
@@ -69,7 +73,7 @@ paas_unit_exec_word(const char *arg)
 static void
 word(struct paas_buf *b, const char *arg)
 {
-	char *w = paas_unit_exec_word(arg);
+	char *w = exec_word(arg);
 
 	paas_buf_addf(b, " %s", w);
 	free(w);
@@ -108,7 +112,7 @@ render_service(const json_t *spec, const char *dep, const char *name, const json
 
 		if (json_object_get(secret, names[i]))
 			continue;
-		w = paas_unit_env_word(names[i], json_string_value(json_object_get(env, names[i])));
+		w = env_word(names[i], json_string_value(json_object_get(env, names[i])));
 		paas_buf_addf(u, "Environment=%s\n", w);
 		free(w);
 	}

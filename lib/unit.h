@@ -21,11 +21,4 @@
 int paas_unit_render(const json_t *spec, const char *deployment, json_t **units,
     struct paas_err *err);
 
-/* One word for an Environment= line: "NAME=VALUE", quoted, with \ " and %
- * escaped (caller frees). */
-char *paas_unit_env_word(const char *name, const char *value);
-/* One word for an Exec line: as is when it is plain, otherwise quoted with
- * \ " % and $ escaped (caller frees). */
-char *paas_unit_exec_word(const char *arg);
-
 #endif
