@@ -102,6 +102,10 @@ add_kid(struct ybuild *b, struct paas_ynode *parent, struct paas_ynode *kid)
 {
 	if (parent->type == PAAS_Y_MAP && parent->n % 2 == 0 && kid->type != PAAS_Y_SCALAR)
 		return fail_at(b, kid->line, kid->col, "a key must be a plain string", NULL);
+	/* A "\0" escape would cut the key short in every C string after this,
+	 * and make two different keys look the same. */
+	if (parent->type == PAAS_Y_MAP && parent->n % 2 == 0 && memchr(kid->s, '\0', kid->len))
+		return fail_at(b, kid->line, kid->col, "a key may not hold a NUL (\\0)", NULL);
 	if (parent->n == parent->cap) {
 		parent->cap = parent->cap ? parent->cap * 2 : 8;
 		parent->kids = paas_xrealloc(parent->kids, parent->cap * sizeof(*parent->kids));

@@ -223,6 +223,17 @@ main(void)
 	free(a);
 	free(b);
 
+	/* A NUL in a mapping key would cut it short and defeat the duplicate
+	 * check: refused where it stands. */
+	a = canon("web:\n  image: i\n  env: {\"A\\0B\": x, A: y}\n");
+	is_str(a, "t.yml:3:9: a key may not hold a NUL (\\0)", "a NUL in an env key is refused "
+	    "with its position");
+	free(a);
+	a = canon("\"web\\0b\": {image: i}\nweb: {image: j}\n");
+	is_str(a, "t.yml:1:1: a key may not hold a NUL (\\0)", "a NUL in a service name is "
+	    "refused, not cut to a duplicate");
+	free(a);
+
 	/* The escaping round trip through systemd's rules. */
 	paas_buf_adds(&y, "web:\n  image: local/web:1\n  env:\n");
 	for (i = 0; i < sizeof(nasty) / sizeof(*nasty); i++) {
