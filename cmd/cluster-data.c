@@ -239,7 +239,8 @@ file_cmd(const struct cluster_ctx *c, int argc, char **argv, int restore)
 		return cli_bad_usage("%s needs one file", restore ? "restore" : "backup");
 	if ((e = paas_etcd_new(paas_etcd_endpoints(c->etcd), NULL, &err)) == NULL)
 		return cli_fail(&err);
-	rc = restore ? paas_restore(e, argv[optind], force, &info, &err) :
+	rc = restore ? paas_restore(e, paas_etcd_endpoints(c->etcd), argv[optind], force, &info,
+	    &err) :
 	    paas_backup(e, argv[optind], &info, &err);
 	paas_etcd_free(e);
 	if (rc < 0)

@@ -233,15 +233,31 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 			    json_array_size(down) ? ", instances on down host " : "",
 			    json_array_size(down) ? json_string_value(json_array_get(down, 0)) : "");
 	}
+	/* A record nobody can read: a host or release one stops every deploy
+	 * it touches; anything else is left out where it is read. */
+	json_array_foreach(json_object_get(r, "damaged"), i, v) {
+		const char *key = str(v, "key");
+		int bad = strstr(key, "/hosts/") || strstr(key, "/deployments/") ||
+		    strstr(key, "/instances/");
+
+		problem(j, bad ? CRITICAL : WARNING, "damaged", "%s", str(v, "error"));
+	}
 	if (json_array_size(json_object_get(r, "routes")) &&
 	    json_array_size(json_object_get(r, "routers")) == 0)
 		problem(j, WARNING, "router", "%zu routes and no router serving them",
 		    json_array_size(json_object_get(r, "routes")));
-	json_array_foreach(json_object_get(r, "routers"), i, v)
+	json_array_foreach(json_object_get(r, "routers"), i, v) {
+		const json_t *left = json_object_get(v, "left_out"), *x;
+		size_t k;
+
 		if (json_is_true(json_object_get(v, "behind")))
 			problem(j, WARNING, "router", "router %s serves revision %lld, routing changed at %lld",
 			    str(v, "name"), num(v, "revision"),
 			    num(etcd, "routing_revision"));
+		json_array_foreach(left, k, x)
+			problem(j, WARNING, "left-out", "router %s leaves out %.400s", str(v, "name"),
+			    json_string_value(x) ? json_string_value(x) : "?");
+	}
 }
 
 static int

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -10,6 +11,7 @@
 #include "buf.h"
 #include "daemon.h"
 #include "state.h"
+#include "valid.h"
 
 #define FORMAT		1
 #define TXN_OPS		100	/* etcd allows 128 operations in a transaction */
@@ -199,14 +201,52 @@ bad:
 	return -1;
 }
 
-int
-paas_restore(struct paas_etcd *e, const char *path, int force, struct paas_backup_info *info,
+/* The deployment of a key under PAAS_DEPLOYMENTS_PREFIX, added to deps. */
+static void
+note_deployment(json_t *deps, const char *key)
+{
+	const char *p = paas_key_tail(key, PAAS_DEPLOYMENTS_PREFIX), *slash;
+	char name[64];
+
+	if (p == NULL || (slash = strchr(p, '/')) == NULL || (size_t)(slash - p) >= sizeof(name))
+		return;
+	memcpy(name, p, (size_t)(slash - p));
+	name[slash - p] = '\0';
+	if (paas_valid_name(name))
+		json_object_set_new(deps, name, json_true());
+}
+
+/* Take the lock of every deployment in deps: a deploy cannot run while
+ * its releases are replaced.  One held elsewhere refuses the restore. */
+static int
+lock_all(const char *endpoints, json_t *deps, struct paas_lock ***locks, size_t *n,
     struct paas_err *err)
+{
+	char holder[128];
+	const char *dep;
+	json_t *v;
+
+	snprintf(holder, sizeof(holder), "paas-cluster restore pid %ld", (long)getpid());
+	*locks = paas_xmalloc((json_object_size(deps) + 1) * sizeof(**locks));
+	*n = 0;
+	json_object_foreach(deps, dep, v) {
+		if (paas_lock_acquire(endpoints, dep, holder, 15, &(*locks)[*n], err) < 0)
+			return paas_err_wrap(err, "restore refused, nothing was written");
+		(*n)++;
+	}
+	return 0;
+}
+
+int
+paas_restore(struct paas_etcd *e, const char *endpoints, const char *path, int force,
+    struct paas_backup_info *info, struct paas_err *err)
 {
 	struct paas_kv_list have;
 	struct entry *es = NULL;
 	struct paas_op ops[TXN_OPS];
-	size_t n = 0, i, k;
+	struct paas_lock **locks = NULL;
+	json_t *deps = json_object();
+	size_t n = 0, nlocks = 0, i, k;
 	int ok, rc = -1;
 
 	memset(info, 0, sizeof(*info));
@@ -218,6 +258,14 @@ paas_restore(struct paas_etcd *e, const char *path, int force, struct paas_backu
 		paas_err_set(err, PAAS_EFAILED, "etcd already holds %zu keys under %s: restore only "
 		    "into an empty cluster, or give --force to replace them (nothing was written)",
 		    have.n, PAAS_PREFIX);
+		paas_kv_list_free(&have);
+		goto out;
+	}
+	for (i = 0; i < have.n; i++)
+		note_deployment(deps, have.kvs[i].key);
+	for (i = 0; i < n; i++)
+		note_deployment(deps, es[i].key);
+	if (lock_all(endpoints, deps, &locks, &nlocks, err) < 0) {
 		paas_kv_list_free(&have);
 		goto out;
 	}
@@ -259,6 +307,10 @@ paas_restore(struct paas_etcd *e, const char *path, int force, struct paas_backu
 	}
 	rc = 0;
 out:
+	for (i = 0; i < nlocks; i++)
+		paas_lock_release(locks[i]);
+	free(locks);
+	json_decref(deps);
 	entries_free(es, n);
 	return rc;
 }

@@ -33,9 +33,12 @@ int paas_backup(struct paas_etcd *e, const char *path, struct paas_backup_info *
  * Check path, then write its keys.  Keys already under the prefix refuse
  * the restore (PAAS_EFAILED) unless force, when those not bound to a lease
  * are deleted first, so that the prefix then holds exactly the backup.  A
- * file that fails its checks is PAAS_EINVAL, with nothing written.
+ * file that fails its checks is PAAS_EINVAL, with nothing written.  The
+ * lock of every deployment in etcd or in the file is taken (through
+ * endpoints) for the whole restore: one that a deploy holds refuses it
+ * (PAAS_EUNAVAIL, naming the holder), with nothing written.
  */
-int paas_restore(struct paas_etcd *e, const char *path, int force,
+int paas_restore(struct paas_etcd *e, const char *endpoints, const char *path, int force,
     struct paas_backup_info *info, struct paas_err *err);
 
 #endif

@@ -19,19 +19,6 @@
 #include "jsonx.h"
 #include "valid.h"
 
-/* A crypt(3) hash: "$id$salt$hash" in crypt's alphabet. */
-static int
-valid_hash(const char *s)
-{
-	if (s == NULL || s[0] != '$' || strlen(s) > 512)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || strchr("$./=,+-", *s)))
-			return 0;
-	return 1;
-}
-
 /* An HTTP path for a check: visible ASCII, no spaces or quotes. */
 static int
 valid_path(const char *s)
@@ -71,8 +58,13 @@ paas_haproxy_check_route(const char *domain, const json_t *r, struct paas_err *e
 	    !paas_valid_name(json_string_value(json_object_get(r, "service"))))
 		return paas_err_set(err, PAAS_EINVAL, "route %s: deployment and service must be names",
 		    domain);
+	/* Fail closed: an auth that is not a mapping is no route at all,
+	 * never a route without authentication. */
+	if (auth != NULL && !json_is_null(auth) && !json_is_object(auth))
+		return paas_err_set(err, PAAS_EINVAL, "route %s: auth is not a mapping of users to "
+		    "crypt(3) hashes", domain);
 	json_object_foreach((json_t *)auth, user, v)
-		if (!paas_valid_label(user) || !valid_hash(json_string_value(v)))
+		if (!paas_valid_label(user) || !paas_valid_crypt(json_string_value(v)))
 			return paas_err_set(err, PAAS_EINVAL, "route %s: user %s needs a name of "
 			    "letters, digits, . _ - and a crypt(3) hash", domain,
 			    paas_valid_label(user) ? user : "(not a name)");
@@ -116,6 +108,8 @@ server_ok(const json_t *s)
 	json_object_foreach((json_t *)ports, k, v)
 		if (!valid_port(atoi(k)) || !valid_port(json_integer_value(v)))
 			return 0;
+	if (!json_is_boolean(json_object_get(s, "healthy")))
+		return 0;
 	if (!valid_container(json_string_value(json_object_get(s, "container"))) ||
 	    (json_object_get(s, "container") && !json_is_string(json_object_get(s, "container"))))
 		return 0;
@@ -158,7 +152,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	const char **domains, **users;
 	const json_t **srv;
 	size_t nd, nu, ns = 0, i, j, k;
-	json_t *skip = json_array(), *s;
+	json_t *skip = json_array(), *names = json_object(), *s;
 	const char *prev;
 	int same, tls;
 
@@ -170,15 +164,20 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		if (paas_haproxy_check_route(domains[i], json_object_get(routes, domains[i]), err) < 0) {
 			free(domains);
 			json_decref(skip);
+			json_decref(names);
 			return -1;
 		}
 	srv = paas_xmalloc((json_array_size(servers) + 1) * sizeof(*srv));
 	json_array_foreach(servers, i, s) {
 		if (server_ok(s))
 			srv[ns++] = s;
+		else if (json_is_string(json_object_get(s, "key")))
+			json_array_append_new(skip, json_sprintf("%.200s: not a well-formed server "
+			    "(deployment, service, instance, address, port, healthy)",
+			    json_string_value(json_object_get(s, "key"))));
 		else
 			json_array_append_new(skip, json_sprintf("announcement %zu: not a well-formed "
-			    "server (deployment, service, instance, address, port)", i));
+			    "server (deployment, service, instance, address, port, healthy)", i));
 	}
 	qsort(srv, ns, sizeof(*srv), cmp_server);
 
@@ -240,6 +239,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		const char *health = json_string_value(json_object_get(r, "health"));
 		int sticky = json_is_true(json_object_get(r, "sticky"));
 
+		json_object_clear(names);
 		paas_buf_addf(&b, "\nbackend route-%s\n", domains[i]);
 		if (json_object_size(json_object_get(r, "auth")))
 			paas_buf_addf(&b, "\thttp-request auth realm paas unless { http_auth(auth-%s) }\n",
@@ -259,7 +259,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 
 			if (strcmp(json_string_value(json_object_get(x, "deployment")), dep) ||
 			    strcmp(json_string_value(json_object_get(x, "service")), svc) ||
-			    json_is_false(json_object_get(x, "healthy")))
+			    !json_is_true(json_object_get(x, "healthy")))
 				continue;
 			/* The route's port of the service, if it names one. */
 			if (json_is_integer(json_object_get(r, "port")) &&
@@ -285,6 +285,13 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 				snprintf(name, sizeof(name), "%s.%s.%s-%d", dep, svc, inst, same + 1);
 			else
 				snprintf(name, sizeof(name), "%s.%s.%s", dep, svc, inst);
+			/* HAProxy refuses a backend with two servers of one name. */
+			if (json_object_get(names, name)) {
+				json_array_append_new(skip, json_sprintf("server %s of route %s announced "
+				    "twice: one left out", name, domains[i]));
+				continue;
+			}
+			json_object_set_new(names, name, json_true());
 			paas_buf_addf(&b, "\tserver %s %s%s%s:%lld check inter 1s fall 2 rise 1", name,
 			    strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "", (long long)port);
 			if (sticky)
@@ -294,6 +301,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	}
 	free(domains);
 	free(srv);
+	json_decref(names);
 	*out = paas_buf_detach(&b, NULL);
 	if (skipped)
 		*skipped = skip;
@@ -303,6 +311,8 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 }
 
 /* Control ------------------------------------------------------------- */
+
+#define MASTER_GONE_MS	1000	/* no answer on the master CLI for this long */
 
 extern char **environ;
 
@@ -424,6 +434,7 @@ int
 paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 {
 	long r0, f0, w0, r, f, w, deadline;
+	long long silent;
 
 	if (timeout_ms <= 0)
 		timeout_ms = 10000;
@@ -432,17 +443,24 @@ paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 		return -1;
 	if (paas_haproxy_cli(sock, "reload", NULL, err) < 0)
 		return -1;
-	/* The master re-executes itself: its socket may be gone for a moment. */
-	for (;;) {
+	/* The master re-executes itself: its socket may be gone for a moment,
+	 * not for a second (then the master is gone, and whoever watches it
+	 * must start one, not wait here). */
+	for (silent = 0;;) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
-		if (show_proc(sock, &r, &f, &w, &e2) == 0 && r > r0) {
-			if (f > f0)
+		if (show_proc(sock, &r, &f, &w, &e2) == 0) {
+			silent = 0;
+			if (r > r0 && f > f0)
 				return paas_err_set(err, PAAS_EFAILED, "haproxy failed to reload "
 				    "(see its log); the previous workers still serve");
-			if (w != 0 && w != w0)
+			if (r > r0 && w != 0 && w != w0)
 				return 0;
-		}
+		} else if (silent == 0)
+			silent = paas_now_ms();
+		else if (paas_now_ms() - silent >= MASTER_GONE_MS)
+			return paas_err_set(err, PAAS_EUNAVAIL, "the HAProxy master on %s stopped "
+			    "answering during the reload: %s", sock, e2.msg);
 		if (paas_now_ms() >= deadline)
 			return paas_err_set(err, PAAS_EFAILED, "haproxy did not start a new worker "
 			    "within %ld ms of the reload", timeout_ms);
@@ -542,11 +560,54 @@ same_text(const char *path, const char *cfg)
 	return same;
 }
 
+/* haproxy -c on file (named live in messages): 0 accepted, a positive
+ * exit status with err holding HAProxy's complaint, -1 it did not run. */
+static int
+check_file(const char *hap, const char *file, const char *live, struct paas_err *err)
+{
+	struct paas_buf out = PAAS_BUF_INIT, msg = PAAS_BUF_INIT;
+	char *argv[] = { (char *)hap, "-c", "-f", (char *)file, NULL };
+	int st = run(argv, &out, err);
+
+	if (st > 0) {
+		alerts(out.data ? out.data : "", file, live, &msg);
+		paas_err_set(err, PAAS_EFAILED, "%.700s", msg.data ? msg.data : "");
+	}
+	paas_buf_free(&out);
+	paas_buf_free(&msg);
+	return st;
+}
+
+int
+paas_haproxy_check(const char *haproxy, const char *cfg, const char *near,
+    struct paas_err *err)
+{
+	struct paas_buf staged = PAAS_BUF_INIT;
+	size_t len = strlen(cfg);
+	int fd, st;
+
+	paas_buf_addf(&staged, "%s.check-XXXXXX", near);
+	if ((fd = mkostemp(staged.data, O_CLOEXEC)) < 0) {
+		paas_err_set(err, PAAS_EFAILED, "cannot stage %s: %s", staged.data, strerror(errno));
+		paas_buf_free(&staged);
+		return -1;
+	}
+	if (write(fd, cfg, len) != (ssize_t)len) {
+		paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", staged.data, strerror(errno));
+		st = -1;
+	} else
+		st = check_file(haproxy ? haproxy : "haproxy", staged.data, near, err);
+	close(fd);
+	unlink(staged.data);
+	paas_buf_free(&staged);
+	return st == 0 ? 0 : -1;
+}
+
 int
 paas_haproxy_install(const struct paas_haproxy_install_opts *o, const char *cfg,
     int *changed, struct paas_err *err)
 {
-	struct paas_buf staged = PAAS_BUF_INIT, out = PAAS_BUF_INIT, msg = PAAS_BUF_INIT;
+	struct paas_buf staged = PAAS_BUF_INIT;
 	const char *hap = o->haproxy ? o->haproxy : "haproxy";
 	size_t len = strlen(cfg);
 	int fd, rc = -1, st;
@@ -566,17 +627,13 @@ paas_haproxy_install(const struct paas_haproxy_install_opts *o, const char *cfg,
 		goto out;
 	}
 	close(fd);
-	{
-		char *argv[] = { (char *)hap, "-c", "-f", staged.data, NULL };
-
-		st = run(argv, &out, err);
-	}
-	if (st != 0) {
+	if ((st = check_file(hap, staged.data, o->config, err)) != 0) {
 		unlink(staged.data);
 		if (st > 0) {
-			alerts(out.data ? out.data : "", staged.data, o->config, &msg);
-			paas_err_set(err, PAAS_EFAILED, "haproxy refused the new configuration, "
-			    "%s is unchanged: %.700s", o->config, msg.data ? msg.data : "");
+			paas_err_wrap(err, "haproxy refused the new configuration, %s is unchanged",
+			    o->config);
+			if (o->refused)
+				*o->refused = 1;
 		}
 		goto out;
 	}
@@ -593,8 +650,6 @@ paas_haproxy_install(const struct paas_haproxy_install_opts *o, const char *cfg,
 	rc = 0;
 out:
 	paas_buf_free(&staged);
-	paas_buf_free(&out);
-	paas_buf_free(&msg);
 	return rc;
 }
 

@@ -60,6 +60,12 @@ int paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 int paas_haproxy_spawn(const char *haproxy, const char *config, const char *sock,
     const char *pidfile, struct paas_err *err);
 
+/* Whether HAProxy (haproxy: the binary, NULL "haproxy") accepts cfg, checked
+ * with `haproxy -c` on a file staged beside near: 0, or -1 with HAProxy's
+ * complaint in one line (PAAS_EFAILED). */
+int paas_haproxy_check(const char *haproxy, const char *cfg, const char *near,
+    struct paas_err *err);
+
 /*
  * Put cfg in place as path, safely: unchanged text does nothing (*changed
  * 0).  Otherwise it is written to a staged file next to path, checked with
@@ -72,6 +78,7 @@ struct paas_haproxy_install_opts {
 	const char *haproxy;		/* the binary; NULL: "haproxy" */
 	const char *sock;		/* master CLI; NULL: no reload */
 	long reload_timeout_ms;
+	int *refused;			/* out, or NULL: set when haproxy -c refused cfg */
 };
 int paas_haproxy_install(const struct paas_haproxy_install_opts *o, const char *cfg,
     int *changed, struct paas_err *err);

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "deploy.h"
 #include "keys.h"
+#include "record.h"
 #include "release.h"
 #include "valid.h"
 
@@ -60,6 +61,11 @@ paas_release_read(struct paas_etcd *e, const char *dep, int64_t n, json_t **rec,
 	char *key = paas_key_release(dep, n);
 	int rc = get_json(e, key, rec, NULL, err);
 
+	if (rc == 0 && *rec && paas_record_check(key, *rec, err) < 0) {
+		json_decref(*rec);
+		*rec = NULL;
+		rc = -1;
+	}
 	free(key);
 	return rc;
 }

@@ -92,20 +92,27 @@ out:
 }
 
 /* Wait until every registered router serves etcd revision rev.  A router
- * that does not keep up is reported, not waited for forever. */
-static void
-wait_routers(struct run *r, int64_t rev, const char *why)
+ * that does not keep up is reported, not waited for forever; an etcd that
+ * does not answer for the whole wait is an error (PAAS_EUNAVAIL): nobody
+ * can tell what the routers serve. */
+static int
+wait_routers(struct run *r, int64_t rev, const char *why, struct paas_err *err)
 {
-	struct paas_err err = PAAS_ERR_INIT;
 	long long t0 = paas_now_ms();
 	size_t n;
 
-	if (paas_routers_wait(r->e, rev, ROUTER_MS, &n, &err) < 0)
-		paas_run_emit(r, json_pack("{s:s, s:s}", "event", "warning", "message", err.msg));
-	else if (n)
-		paas_run_emit(r, json_pack("{s:s, s:s, s:I, s:I, s:I}", "event", "served", "what",
-		    why, "routers", (json_int_t)n, "revision", (json_int_t)rev,
-		    "ms", (json_int_t)(paas_now_ms() - t0)));
+	if (paas_routers_wait(r->e, rev, ROUTER_MS, &n, err) == 0) {
+		if (n)
+			paas_run_emit(r, json_pack("{s:s, s:s, s:I, s:I, s:I}", "event", "served",
+			    "what", why, "routers", (json_int_t)n, "revision", (json_int_t)rev,
+			    "ms", (json_int_t)(paas_now_ms() - t0)));
+		return 0;
+	}
+	if (err->status == PAAS_EUNAVAIL)
+		return paas_err_wrap(err, "cannot tell whether the routers serve the change");
+	paas_run_emit(r, json_pack("{s:s, s:s}", "event", "warning", "message", err->msg));
+	paas_err_clear(err);
+	return 0;
 }
 
 int
@@ -120,7 +127,8 @@ paas_run_sync_routes(struct run *r, const json_t *want, struct paas_err *err)
 	if (json_array_size(set) || json_array_size(removed)) {
 		paas_run_emit(r, json_pack("{s:s, s:O, s:O}", "event", "routes", "set", set,
 		    "removed", removed));
-		wait_routers(r, rev, "routes");
+		if (wait_routers(r, rev, "routes", err) < 0)
+			goto out;
 	}
 	rc = 0;
 out:
@@ -129,11 +137,13 @@ out:
 	return rc;
 }
 
-/* Does an agent announce on host h?  Asked once per run. */
+/* Does an agent announce on host h?  Asked once per run.  An etcd that
+ * does not answer is asked again for ANNOUNCE_MS, then an error: taking
+ * it for "no agent" would stop an instance the routers still send to. */
 static int
-has_agent(struct run *r, struct host *h)
+has_agent(struct run *r, struct host *h, struct paas_err *err)
 {
-	struct paas_err err = PAAS_ERR_INIT;
+	long long t0 = paas_now_ms();
 	struct paas_kv kv;
 	char *key;
 	int found = 0;
@@ -141,7 +151,17 @@ has_agent(struct run *r, struct host *h)
 	if (h->agent >= 0)
 		return h->agent;
 	key = paas_key_agent(h->p.name);
-	if (paas_etcd_get(r->e, key, &kv, &found, NULL, &err) == 0)
+	while (paas_etcd_get(r->e, key, &kv, &found, NULL, err) < 0) {
+		if (paas_now_ms() - t0 >= ANNOUNCE_MS) {
+			free(key);
+			paas_err_wrap(err, "cannot tell whether host %s runs an agent", h->p.name);
+			err->status = PAAS_EUNAVAIL;
+			return -1;
+		}
+		paas_sleep_ms(200);
+		paas_err_clear(err);
+	}
+	if (found)
 		paas_kv_clear(&kv);
 	free(key);
 	return h->agent = found;
@@ -156,8 +176,11 @@ wait_announced(struct run *r, struct step *s, struct paas_err *err)
 	char *key;
 	int rc = -1;
 
-	if (s->keep || s->id == NULL || !has_agent(r, s->h))
+	if (s->keep || s->id == NULL)
 		return 0;
+	if ((rc = has_agent(r, s->h, err)) <= 0)
+		return rc;
+	rc = -1;
 	key = paas_key_announce(r->o->deployment, s->a->service, s->a->instance, s->id);
 	for (;;) {
 		struct paas_kv kv;
@@ -178,8 +201,7 @@ wait_announced(struct run *r, struct step *s, struct paas_err *err)
 			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "announced",
 			    "service", s->a->service, "instance", s->a->instance, "host", s->h->p.name,
 			    "ms", (json_int_t)(paas_now_ms() - t0)));
-			wait_routers(r, rev, "start");
-			rc = 0;
+			rc = wait_routers(r, rev, "start", err);
 			goto out;
 		}
 		if (paas_now_ms() - t0 >= ANNOUNCE_MS) {
@@ -210,8 +232,11 @@ withdraw(struct run *r, struct ctr *c, struct paas_err *err)
 	int64_t rev = 0;
 	long long drain_ms = r->o->drain_ms ? r->o->drain_ms : DRAIN_MS;
 
-	if (drain_ms < 0 || !c->p.running || !has_agent(r, c->h))
+	if (drain_ms < 0 || !c->p.running)
 		return 0;
+	if ((rc = has_agent(r, c->h, err)) <= 0)
+		return rc;
+	rc = -1;
 	key = paas_key_announce(r->o->deployment, c->service, c->instance, c->id);
 	drain = paas_key_drain(c->id);
 	snprintf(val, sizeof(val), "{\"since\":%ld}", (long)time(NULL));
@@ -235,7 +260,12 @@ withdraw(struct run *r, struct ctr *c, struct paas_err *err)
 		goto out;
 	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "withdrawn", "service",
 	    c->service, "instance", c->instance, "host", c->h->p.name, "container", c->name));
-	wait_routers(r, rev, "stop");
+	if (wait_routers(r, rev, "stop", err) < 0) {
+		paas_err_wrap(err, "%s is withdrawn but not known to be drained; not stopping it",
+		    c->name);
+		rc = -1;
+		goto out;
+	}
 	paas_sleep_ms(drain_ms);
 out:
 	free(key);

@@ -7,6 +7,7 @@
 #include "jsonx.h"
 #include "route.h"
 #include "spec.h"
+#include "valid.h"
 
 int
 paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
@@ -40,8 +41,11 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 	for (i = 0; i < a.n; i++) {
 		json_t *v = json_loadb(a.kvs[i].value, a.kvs[i].value_len, 0, NULL);
 
-		if (json_is_object(v))
+		if (json_is_object(v)) {
+			/* Where it came from, for messages about it. */
+			json_object_set_new(v, "key", json_string(a.kvs[i].key));
 			json_array_append_new(*servers, v);
+		}
 		else {
 			json_decref(v);
 			if (skipped)
@@ -92,6 +96,7 @@ paas_routers_wait(struct paas_etcd *e, int64_t rev, long timeout_ms, size_t *n,
 		if (paas_routers_applied(e, &min, n, err) == 0 && (*n == 0 || min >= rev))
 			return 0;
 		if (paas_now_ms() - t0 >= timeout_ms) {
+			/* etcd's error stays (PAAS_EUNAVAIL): nobody knows. */
 			if (err->msg[0] == '\0')
 				paas_err_set(err, PAAS_EFAILED, "a router has not applied the change "
 				    "within %ld s; carrying on", timeout_ms / 1000);
@@ -138,6 +143,15 @@ paas_route_want(struct paas_etcd *e, const char *dep, const json_t *spec, json_t
 				json_decref(auth);
 				json_decref(routes);
 				return -1;
+			}
+			/* The router would leave the domain out: say so now, with
+			 * nothing changed, and never what the value was. */
+			if (!paas_valid_crypt(x)) {
+				free(x);
+				json_decref(auth);
+				json_decref(routes);
+				return paas_err_set(err, PAAS_EINVAL, "%s: the value is not a crypt(3) "
+				    "hash (make one with: openssl passwd -6)", what);
 			}
 			json_object_set_new(auth, user, json_string(x));
 			free(x);

@@ -18,9 +18,10 @@
 #include "state.h"
 
 /*
- * Routes and announcements as paas_haproxy_render() takes them.  A value
- * that is not a JSON object is left out and named in skipped (an array, may
- * be NULL).  *rev gets the revision of the later read.
+ * Routes and announcements as paas_haproxy_render() takes them, each
+ * announcement with its etcd "key" added.  A value that is not a JSON
+ * object is left out and named in skipped (an array, may be NULL).  *rev
+ * gets the revision of the later read.
  */
 int paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
     int64_t *rev, json_t *skipped, struct paas_err *err);
@@ -32,7 +33,8 @@ int paas_routers_applied(struct paas_etcd *e, int64_t *min_rev, size_t *n,
 
 /* Wait until every registered router serves etcd revision rev (*n gets how
  * many there are; none is served at once).  A router that does not keep up
- * within timeout_ms is PAAS_EFAILED, or the last etcd error. */
+ * within timeout_ms is PAAS_EFAILED; an etcd that did not answer the last
+ * time it was asked, its error (PAAS_EUNAVAIL). */
 int paas_routers_wait(struct paas_etcd *e, int64_t rev, long timeout_ms, size_t *n,
     struct paas_err *err);
 

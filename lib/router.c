@@ -1,4 +1,7 @@
+#include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -18,6 +21,7 @@
 #include "valid.h"
 
 #define RETRY_MS	5000	/* after a refused configuration */
+#define HAP_CHECK_MS	200	/* is HAProxy still there? */
 
 static void __attribute__((format(printf, 2, 3)))
 say(const struct paas_router_opts *o, const char *fmt, ...)
@@ -33,33 +37,159 @@ say(const struct paas_router_opts *o, const char *fmt, ...)
 	o->log(msg, o->arg);
 }
 
+/* What HAProxy would refuse the whole file for, found before it is asked:
+ * a certificate it cannot read, an address it cannot resolve.  Each is
+ * left out and named in skipped. */
+static void
+precheck(json_t *routes, json_t *servers, json_t *skipped)
+{
+	const char *domain;
+	json_t *v;
+	void *tmp;
+	size_t i;
+
+	json_object_foreach_safe(routes, tmp, domain, v) {
+		const char *tls = json_string_value(json_object_get(v, "tls"));
+		struct stat st;
+
+		if (tls == NULL)
+			continue;
+		if (stat(tls, &st) < 0 || !S_ISREG(st.st_mode) || access(tls, R_OK) < 0) {
+			json_array_append_new(skipped, json_sprintf("route %s: certificate %.200s: %s",
+			    domain, tls, S_ISREG(st.st_mode) || errno ? strerror(errno) :
+			    "not a regular file"));
+			json_object_del(routes, domain);
+		}
+	}
+	for (i = 0; i < json_array_size(servers); ) {
+		const json_t *x = json_array_get(servers, i);
+		const char *a = json_string_value(json_object_get(x, "address"));
+		struct addrinfo hints, *res = NULL;
+		unsigned char buf[sizeof(struct in6_addr)];
+		int rc;
+
+		if (a == NULL || inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1) {
+			i++;
+			continue;
+		}
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		if ((rc = getaddrinfo(a, NULL, &hints, &res)) == 0) {
+			freeaddrinfo(res);
+			i++;
+			continue;
+		}
+		json_array_append_new(skipped, json_sprintf("%.200s: address %.100s does not "
+		    "resolve: %s", json_string_value(json_object_get(x, "key")) ?
+		    json_string_value(json_object_get(x, "key")) : "an announcement", a,
+		    gai_strerror(rc)));
+		json_array_remove(servers, i);
+	}
+}
+
+static int
+render(const struct paas_router_opts *o, json_t *routes, const json_t *servers, char **cfg,
+    json_t *skipped, struct paas_err *err)
+{
+	struct paas_haproxy_opts ho = { o->port, o->tls_dir, o->https_port, o->stats,
+	    o->hard_stop };
+	json_t *v;
+
+	if (paas_haproxy_render(routes, servers, &ho, cfg, &v, err) < 0)
+		return -1;
+	json_array_extend(skipped, v);
+	json_decref(v);
+	return 0;
+}
+
+/* HAProxy may quote a line of the file: a password hash ("$id$salt$...")
+ * never leaves the file. */
+static void
+redact(char *msg)
+{
+	char *p = msg, *q;
+
+	while ((p = strchr(p, '$')) != NULL) {
+		if (p[1] == '\0' || strchr(p + 1, '$') == NULL || p[1] == '$') {
+			p++;
+			continue;
+		}
+		for (q = p; *q && *q != ' ' && *q != '\'' && *q != '"'; q++)
+			*q = '*';
+		p = q;
+	}
+}
+
+/* HAProxy refused the whole file for a reason nobody foresaw: each route is
+ * tried alone, and those it refuses are left out. */
+static int
+isolate(const struct paas_router_opts *o, json_t *routes, const json_t *servers,
+    json_t *skipped, struct paas_err *err)
+{
+	const char *domain;
+	json_t *v, *junk = json_array();
+	void *tmp;
+	int left = 0;
+
+	json_object_foreach_safe(routes, tmp, domain, v) {
+		json_t *one = json_object();
+		struct paas_err e2 = PAAS_ERR_INIT;
+		char *cfg;
+
+		json_object_set(one, domain, v);
+		if (render(o, one, servers, &cfg, junk, err) < 0) {
+			json_decref(one);
+			json_decref(junk);
+			return -1;
+		}
+		if (paas_haproxy_check(o->haproxy, cfg, o->config, &e2) < 0) {
+			redact(e2.msg);
+			json_array_append_new(skipped, json_sprintf("route %s: haproxy refuses it: %s",
+			    domain, e2.msg));
+			json_object_del(routes, domain);
+			left++;
+		}
+		free(cfg);
+		json_decref(one);
+	}
+	json_decref(junk);
+	return left;
+}
+
+/* Read etcd and render; *routes and *servers (caller decrefs) are what was
+ * rendered, for isolate(). */
+static int
+read_render(struct paas_etcd *e, const struct paas_router_opts *o, json_t **routes,
+    json_t **servers, char **cfg, int64_t *rev, json_t *skipped, struct paas_err *err)
+{
+	const char *domain;
+	json_t *v;
+	void *tmp;
+
+	*cfg = NULL;
+	if (paas_route_read(e, routes, servers, rev, skipped, err) < 0)
+		return -1;
+	json_object_foreach_safe(*routes, tmp, domain, v) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		if (paas_haproxy_check_route(domain, v, &e2) < 0) {
+			json_array_append_new(skipped, json_string(e2.msg));
+			json_object_del(*routes, domain);
+		}
+	}
+	precheck(*routes, *servers, skipped);
+	return render(o, *routes, *servers, cfg, skipped, err);
+}
+
 int
 paas_router_render(struct paas_etcd *e, const struct paas_router_opts *o, char **cfg,
     int64_t *rev, json_t **skipped, struct paas_err *err)
 {
-	struct paas_haproxy_opts ho = { o->port, o->tls_dir, o->https_port, o->stats,
-	    o->hard_stop };
-	json_t *routes, *servers, *v;
-	const char *domain;
-	void *tmp;
+	json_t *routes = NULL, *servers = NULL;
 	int rc;
 
 	*skipped = json_array();
-	if (paas_route_read(e, &routes, &servers, rev, *skipped, err) < 0)
-		return -1;
-	json_object_foreach_safe(routes, tmp, domain, v) {
-		struct paas_err e2 = PAAS_ERR_INIT;
-
-		if (paas_haproxy_check_route(domain, v, &e2) < 0) {
-			json_array_append_new(*skipped, json_string(e2.msg));
-			json_object_del(routes, domain);
-		}
-	}
-	rc = paas_haproxy_render(routes, servers, &ho, cfg, &v, err);
-	if (rc == 0) {
-		json_array_extend(*skipped, v);
-		json_decref(v);
-	}
+	rc = read_render(e, o, &routes, &servers, cfg, rev, *skipped, err);
 	json_decref(routes);
 	json_decref(servers);
 	return rc;
@@ -77,24 +207,41 @@ int
 paas_router_apply(struct paas_etcd *e, const struct paas_router_opts *o, int start,
     int64_t *rev, int *changed, json_t **skipped, struct paas_err *err)
 {
-	struct paas_haproxy_install_opts io = { o->config, o->haproxy, NULL, 0 };
-	int running = paas_router_haproxy_running(o), rc;
-	char *cfg;
+	struct paas_haproxy_install_opts io = { o->config, o->haproxy, NULL, 0, NULL };
+	json_t *routes = NULL, *servers = NULL;
+	int running = paas_router_haproxy_running(o), refused = 0, rc = -1;
+	char *cfg = NULL;
 
 	*changed = 0;
-	if (paas_router_render(e, o, &cfg, rev, skipped, err) < 0)
-		return -1;
+	*skipped = json_array();
+	if (read_render(e, o, &routes, &servers, &cfg, rev, *skipped, err) < 0)
+		goto out;
 	io.sock = running ? o->master : NULL;
-	rc = paas_haproxy_install(&io, cfg, changed, err);
-	free(cfg);
-	if (rc < 0)
-		return -1;
+	io.refused = &refused;
+	if (paas_haproxy_install(&io, cfg, changed, err) < 0) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		/* Refused as a whole: the routes HAProxy refuses alone go, and
+		 * the rest is served. */
+		if (!refused || isolate(o, routes, servers, *skipped, &e2) <= 0)
+			goto out;
+		free(cfg);
+		paas_err_clear(err);
+		if (render(o, routes, servers, &cfg, *skipped, err) < 0 ||
+		    paas_haproxy_install(&io, cfg, changed, err) < 0)
+			goto out;
+	}
 	if (!running && start) {
 		if (paas_haproxy_spawn(o->haproxy, o->config, o->master, o->pidfile, err) < 0)
-			return -1;
+			goto out;
 		*changed = 1;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(cfg);
+	json_decref(routes);
+	json_decref(servers);
+	return rc;
 }
 
 /* The watch thread tells the main loop that routes or announcements
@@ -168,7 +315,7 @@ watch_thread(void *arg)
 /* Register (or refresh) this router under its lease. */
 static int
 publish(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
-    struct paas_lease *lease, int64_t rev, struct paas_err *err)
+    struct paas_lease *lease, int64_t rev, const json_t *left_out, struct paas_err *err)
 {
 	char when[32], *key, *val;
 	json_t *v;
@@ -179,6 +326,7 @@ publish(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 	paas_utc_now(when, sizeof(when));
 	v = json_pack("{s:s, s:I, s:s, s:I, s:s}", "name", name, "pid", (json_int_t)getpid(),
 	    "config", o->config, "revision", (json_int_t)rev, "time", when);
+	json_object_set_new(v, "left_out", left_out ? json_deep_copy(left_out) : json_array());
 	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 	key = paas_key_router(name);
 	rc = paas_etcd_put(e, key, val, strlen(val), lease->id, NULL, err);
@@ -191,7 +339,7 @@ publish(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 /* Apply, saying what was left out; with start, HAProxy is started if none runs. */
 static int
 apply_logged(struct paas_etcd *e, const struct paas_router_opts *o, int64_t *rev, int *changed,
-    struct paas_err *err)
+    json_t **left_out, struct paas_err *err)
 {
 	json_t *skipped = NULL, *v;
 	size_t i;
@@ -199,7 +347,11 @@ apply_logged(struct paas_etcd *e, const struct paas_router_opts *o, int64_t *rev
 
 	json_array_foreach(skipped, i, v)
 		say(o, "warning: left out: %s", json_string_value(v));
-	json_decref(skipped);
+	if (rc == 0) {
+		json_decref(*left_out);
+		*left_out = skipped;
+	} else
+		json_decref(skipped);
 	return rc;
 }
 
@@ -229,24 +381,28 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
     struct watcher *w, struct paas_err *err)
 {
 	struct paas_lease lease;
+	json_t *left_out = NULL;
 	pthread_t th;
 	int64_t rev = 0, applied;
-	long long retry_at = 0, next_check;
-	int changed, first = 1;
+	long long retry_at = 0, next_check, next_hap = 0;
+	int changed, first = 1, hap_down = 0;
 
 	paas_lease_init(&lease, o->ttl);
 	/* The first apply must work: a router that starts broken says so. */
-	if (apply_logged(e, o, &rev, &changed, err) < 0)
+	if (apply_logged(e, o, &rev, &changed, &left_out, err) < 0)
 		return -1;
 	say(o, "serving %s (etcd revision %" PRId64 ")%s", o->config, rev,
 	    changed ? "" : ", unchanged");
 	applied = rev;
-	if (publish(e, o, name, &lease, applied, err) < 0)
+	if (publish(e, o, name, &lease, applied, left_out, err) < 0) {
+		json_decref(left_out);
 		return -1;
+	}
 	w->start = rev + 1;
 	next_check = paas_lease_due(&lease);
 	if (pthread_create(&th, NULL, watch_thread, w) != 0) {
 		paas_lease_revoke(&lease, e, err);
+		json_decref(left_out);
 		return paas_err_set(err, PAAS_EFAILED, "cannot start the watch thread");
 	}
 	while (!*o->stop) {
@@ -258,16 +414,24 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		if (paas_now_ms() >= next_check) {
 			if (paas_lease_tick(&lease, e, &e2) < 0)
 				say(o, "router lease: %s; registering again", e2.msg);
-			if (lease.id == 0 && publish(e, o, name, &lease, applied, &e2) < 0)
+			if (lease.id == 0 && publish(e, o, name, &lease, applied, left_out, &e2) < 0)
 				say(o, "cannot register the router: %s", e2.msg);
-			/* An HAProxy that died is started again. */
-			if (!paas_router_haproxy_running(o)) {
-				say(o, "no HAProxy answers on %s: starting one", o->master);
-				pending = 1;
-			}
 			next_check = paas_now_ms() + lease.ttl * 1000LL / 3;
 			if (paas_lease_due(&lease) < next_check)
 				next_check = paas_lease_due(&lease);
+		}
+		/* An HAProxy that died is started again at once: its master CLI
+		 * is asked every HAP_CHECK_MS (a connect on a unix socket). */
+		if (paas_now_ms() >= next_hap) {
+			if (paas_router_haproxy_running(o))
+				hap_down = 0;
+			else {
+				if (!hap_down)
+					say(o, "no HAProxy answers on %s: starting one", o->master);
+				hap_down = 1;
+				pending = 1;
+			}
+			next_hap = paas_now_ms() + (hap_down ? 1000 : HAP_CHECK_MS);
 		}
 		if (!pending && !(retry_at && paas_now_ms() >= retry_at))
 			continue;
@@ -279,7 +443,7 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		w->pending = 0;
 		pthread_mutex_unlock(&w->mu);
 		paas_err_clear(&e2);
-		if (apply_logged(e, o, &rev, &changed, &e2) < 0) {
+		if (apply_logged(e, o, &rev, &changed, &left_out, &e2) < 0) {
 			say(o, "%s", e2.msg);
 			retry_at = paas_now_ms() + RETRY_MS;
 			first = 0;
@@ -289,7 +453,7 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		if (changed)
 			say(o, "applied etcd revision %" PRId64, rev);
 		applied = rev;
-		if (publish(e, o, name, &lease, applied, &e2) < 0) {
+		if (publish(e, o, name, &lease, applied, left_out, &e2) < 0) {
 			say(o, "cannot publish the applied revision: %s", e2.msg);
 			lease.id = 0;
 		}
@@ -306,6 +470,7 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		paas_lease_revoke(&lease, e, &e2);
 	}
 	say(o, "stopped; HAProxy keeps serving %s", o->config);
+	json_decref(left_out);
 	return 0;
 }
 

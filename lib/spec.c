@@ -482,14 +482,6 @@ fail:
 }
 
 static int
-is_crypt(const char *h)
-{
-	if (h[0] == '$')
-		return strlen(h) >= 8 && paas_only_chars(h, "$./=") && strchr(h + 1, '$') != NULL;
-	return strlen(h) == 13 && paas_only_chars(h, "./");
-}
-
-static int
 parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 {
 	static const char *const keys[] = { "http", "port", "auth", "sticky", "tls", NULL };
@@ -570,7 +562,7 @@ parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 					goto fail;
 				if (r)
 					json_array_append_new(secret, json_string(dv->kids[j]->s));
-				if (r == 0 && !is_crypt(hash)) {
+				if (r == 0 && !paas_valid_crypt(hash)) {
 					spec_at(c, dv->kids[j + 1], "auth %s: expected a crypt(3) hash such as $6$...; "
 					    "to read it from the environment write ${VARIABLE}", dv->kids[j]->s);
 					goto fail;

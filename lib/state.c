@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "valid.h"
 #include "lease.h"
+#include "record.h"
 #include "state.h"
 
 const char *
@@ -57,11 +58,10 @@ paas_host_list(struct paas_etcd *e, json_t **hosts, struct paas_err *err)
 		return -1;
 	*hosts = json_array();
 	for (i = 0; i < l.n; i++) {
-		json_t *h = json_loadb(l.kvs[i].value, l.kvs[i].value_len, 0, NULL);
+		json_t *h;
 
-		if (!json_is_object(h)) {
-			json_decref(h);
-			paas_err_set(err, PAAS_EFAILED, "etcd key %s does not hold a host", l.kvs[i].key);
+		if (paas_record_parse(l.kvs[i].key, l.kvs[i].value, l.kvs[i].value_len, &h,
+		    err) < 0) {
 			paas_kv_list_free(&l);
 			json_decref(*hosts);
 			*hosts = NULL;

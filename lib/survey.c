@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "record.h"
 #include "survey.h"
 #include "docker.h"
 #include "etcd.h"
@@ -30,18 +31,6 @@ etcd_client(const char *endpoints, long long deadline, struct paas_err *err)
 	ho.timeout_ms = left(deadline);
 	ho.connect_timeout_ms = ho.timeout_ms < 2000 ? ho.timeout_ms : 2000;
 	return paas_etcd_new(endpoints, &ho, err);
-}
-
-static json_t *
-parse(const struct paas_kv *kv)
-{
-	json_t *v = json_loadb(kv->value, kv->value_len, 0, NULL);
-
-	if (!json_is_object(v)) {
-		json_decref(v);
-		return NULL;
-	}
-	return v;
 }
 
 /* The members, each asked for its status and health at once.  Returns the
@@ -265,7 +254,7 @@ hosts(struct paas_etcd *e, long long deadline, json_t *report, json_t *agents,
  * highest mod revision seen (if not NULL). */
 static int
 read_prefix(struct paas_etcd *e, const char *prefix, json_t **out, int64_t *maxmod,
-    int64_t *rev, struct paas_err *err)
+    int64_t *rev, json_t *damaged, struct paas_err *err)
 {
 	struct paas_kv_list l;
 	size_t i;
@@ -274,12 +263,18 @@ read_prefix(struct paas_etcd *e, const char *prefix, json_t **out, int64_t *maxm
 		return -1;
 	*out = json_object();
 	for (i = 0; i < l.n; i++) {
-		json_t *v = parse(&l.kvs[i]);
+		struct paas_err e2 = PAAS_ERR_INIT;
+		json_t *v;
 
 		if (maxmod && l.kvs[i].mod_revision > *maxmod)
 			*maxmod = l.kvs[i].mod_revision;
-		if (v)
-			json_object_set_new(*out, l.kvs[i].key + strlen(prefix), v);
+		if (paas_record_parse(l.kvs[i].key, l.kvs[i].value, l.kvs[i].value_len, &v, &e2) < 0) {
+			if (damaged)
+				json_array_append_new(damaged, json_pack("{s:s, s:s}", "key",
+				    l.kvs[i].key, "error", e2.msg));
+			continue;
+		}
+		json_object_set_new(*out, l.kvs[i].key + strlen(prefix), v);
 	}
 	if (rev)
 		*rev = l.revision;
@@ -358,6 +353,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		struct paas_kv kv = { 0 };
 		int found = 0;
 		long long n;
+		struct paas_err e3 = PAAS_ERR_INIT;
 		json_t *rec, *s;
 		const char *sk;
 
@@ -368,14 +364,28 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 			goto out;
 		n = found ? strtoll(kv.value, NULL, 10) : 0;
 		paas_kv_clear(&kv);
+		if (found && n <= 0) {
+			key = paas_key_current(k);
+			json_array_append_new(json_object_get(report, "damaged"), json_pack("{s:s, "
+			    "s:s}", "key", key, "error", "not a release number"));
+			free(key);
+		}
 		if (n <= 0)
 			continue;
 		key = paas_key_release(k, n);
 		rc = paas_etcd_get(e, key, &kv, &found, NULL, err);
-		free(key);
-		if (rc < 0)
+		if (rc < 0) {
+			free(key);
 			goto out;
-		rec = found ? parse(&kv) : NULL;
+		}
+		rec = NULL;
+		if (!found)
+			json_array_append_new(json_object_get(report, "damaged"), json_pack("{s:s, "
+			    "s:s}", "key", key, "error", "the current release is not recorded"));
+		else if (paas_record_parse(key, kv.value, kv.value_len, &rec, &e3) < 0)
+			json_array_append_new(json_object_get(report, "damaged"), json_pack("{s:s, "
+			    "s:s}", "key", key, "error", e3.msg));
+		free(key);
 		paas_kv_clear(&kv);
 		json_object_foreach(json_object_get(json_object_get(rec, "spec"), "services"), sk, s) {
 			json_t *e2 = service_entry(svcs, k, sk);
@@ -458,9 +468,13 @@ routers(json_t *report, json_t *rs, int64_t routing_rev)
 	json_object_foreach(rs, k, v) {
 		json_int_t r = json_integer_value(json_object_get(v, "revision"));
 
-		json_array_append_new(out, json_pack("{s:s, s:I, s:O, s:b}", "name", k, "revision", r,
+		json_t *left = json_object_get(v, "left_out");
+
+		left = json_is_array(left) ? json_incref(left) : json_array();
+		json_array_append_new(out, json_pack("{s:s, s:I, s:O, s:b, s:o}", "name", k,
+		    "revision", r,
 		    "time", json_object_get(v, "time") ? json_object_get(v, "time") : json_null(),
-		    "behind", r < routing_rev));
+		    "behind", r < routing_rev, "left_out", left));
 	}
 	json_object_set_new(report, "routers", out);
 }
@@ -483,7 +497,7 @@ paas_survey_routers(const char *etcd, long timeout_ms, json_t *report, struct pa
 
 	if (e == NULL)
 		return -1;
-	if (read_prefix(e, PAAS_ROUTERS_PREFIX, &rs, NULL, NULL, err) < 0) {
+	if (read_prefix(e, PAAS_ROUTERS_PREFIX, &rs, NULL, NULL, NULL, err) < 0) {
 		paas_etcd_free(e);
 		return -1;
 	}
@@ -498,9 +512,9 @@ paas_survey_routers(const char *etcd, long timeout_ms, json_t *report, struct pa
 static json_t *
 survey_etcd(const char *endpoints, long long deadline, char **ok, struct paas_err *err)
 {
-	json_t *report = json_pack("{s:{s:s, s:i, s:i, s:b, s:n}, s:[], s:[], s:[], s:[], s:[]}",
-	    "etcd", "endpoints", endpoints, "members", 0, "healthy", 0, "quorum", 0, "leader",
-	    "members", "hosts", "services", "routes", "routers");
+	json_t *report = json_pack("{s:{s:s, s:i, s:i, s:b, s:n}, s:[], s:[], s:[], s:[], s:[], "
+	    "s:[]}", "etcd", "endpoints", endpoints, "members", 0, "healthy", 0, "quorum", 0, "leader",
+	    "members", "hosts", "services", "routes", "routers", "damaged");
 	struct paas_etcd *e;
 
 	*ok = NULL;
@@ -533,7 +547,7 @@ paas_survey(const struct paas_survey_opts *o, json_t **out, struct paas_err *err
 	long long deadline = paas_now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
 	struct paas_etcd *good = NULL;
 	json_t *report = NULL, *agents = NULL, *announce = NULL, *instances = NULL, *routes = NULL;
-	json_t *rs = NULL, *containers = NULL, *v;
+	json_t *rs = NULL, *containers = NULL, *damaged = NULL, *v;
 	struct paas_err e2 = PAAS_ERR_INIT;
 	int64_t rmax = 0, rev = 0;
 	char *ok = NULL;
@@ -546,13 +560,14 @@ paas_survey(const struct paas_survey_opts *o, json_t **out, struct paas_err *err
 		rc = 0;
 		goto out;
 	}
+	damaged = json_object_get(report, "damaged");
 	/* Read from members known to be healthy, under what time is left. */
 	if ((good = etcd_client(ok, deadline, &e2)) == NULL ||
-	    read_prefix(good, PAAS_AGENTS_PREFIX, &agents, NULL, NULL, &e2) < 0 ||
-	    read_prefix(good, PAAS_ANNOUNCE_PREFIX, &announce, &rmax, NULL, &e2) < 0 ||
-	    read_prefix(good, PAAS_INSTANCES_PREFIX, &instances, NULL, NULL, &e2) < 0 ||
-	    read_prefix(good, PAAS_ROUTES_PREFIX, &routes, &rmax, NULL, &e2) < 0 ||
-	    read_prefix(good, PAAS_ROUTERS_PREFIX, &rs, NULL, &rev, &e2) < 0 ||
+	    read_prefix(good, PAAS_AGENTS_PREFIX, &agents, NULL, NULL, damaged, &e2) < 0 ||
+	    read_prefix(good, PAAS_ANNOUNCE_PREFIX, &announce, &rmax, NULL, damaged, &e2) < 0 ||
+	    read_prefix(good, PAAS_INSTANCES_PREFIX, &instances, NULL, NULL, damaged, &e2) < 0 ||
+	    read_prefix(good, PAAS_ROUTES_PREFIX, &routes, &rmax, NULL, damaged, &e2) < 0 ||
+	    read_prefix(good, PAAS_ROUTERS_PREFIX, &rs, NULL, &rev, damaged, &e2) < 0 ||
 	    hosts(good, deadline, report, agents, &containers, &e2) < 0 ||
 	    deployments(good, report, containers, announce, instances, &e2) < 0) {
 		json_object_set_new(json_object_get(report, "etcd"), "error", json_string(e2.msg));

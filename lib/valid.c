@@ -137,3 +137,14 @@ paas_valid_address(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1 ||
 	    paas_valid_domain(s);
 }
+
+int
+paas_valid_crypt(const char *h)
+{
+	if (h == NULL || strlen(h) > 512)
+		return 0;
+	if (h[0] == '$')
+		return paas_only_chars(h, "$./=,+-") && strchr(h + 1, '$') != NULL &&
+		    strchr(h + 1, '$') > h + 1 && strrchr(h, '$')[1] != '\0';
+	return strlen(h) == 13 && paas_only_chars(h, "./");
+}

@@ -13,6 +13,9 @@ int paas_valid_domain(const char *s);		/* RFC 1123, lower case */
 int paas_valid_env_name(const char *s);		/* [A-Za-z_][A-Za-z0-9_]* */
 int paas_valid_label(const char *s);		/* label name or value: letters, digits, . _ - */
 int paas_valid_address(const char *s);		/* an IPv4 or IPv6 address, or a host name */
+/* A crypt(3) hash: "$id$salt$hash" in crypt's alphabet, or 13 characters
+ * of traditional DES crypt. */
+int paas_valid_crypt(const char *s);
 /* s is not empty and holds only letters, digits and the characters of extra. */
 int paas_only_chars(const char *s, const char *extra);
 

@@ -110,6 +110,34 @@ main(void)
 	refused(NULL, "auth", json_pack("{s:s}", "eve x", "$6$x$y"), "a user with a space");
 	refused(NULL, "auth", json_pack("{s:s}", "eve", "plain"), "a password that is not a crypt hash");
 	refused(NULL, "health", json_string("/x y"), "a health path with a space");
+	refused(NULL, "auth", json_string("$6$x$y"), "an auth that is not a mapping (fail closed)");
+	refused(NULL, "auth", json_pack("[s]", "$6$x$y"), "an auth that is a list (fail closed)");
+
+	/* Announcements whose "healthy" is not true are not served; one that is
+	 * not a boolean is not well-formed; a server announced twice is one. */
+	{
+		json_t *r = load("{\"a.org\": {\"deployment\": \"shop\", \"service\": \"web\"}}");
+		json_t *sv = load("[{\"deployment\": \"shop\", \"service\": \"web\", \"instance\": \"1\","
+		    " \"address\": \"10.0.0.1\", \"port\": 30000, \"healthy\": \"no\"},"
+		    " {\"deployment\": \"shop\", \"service\": \"web\", \"instance\": \"2\","
+		    " \"address\": \"10.0.0.2\", \"port\": 30000},"
+		    " {\"deployment\": \"shop\", \"service\": \"web\", \"instance\": \"3\","
+		    " \"container\": \"abcdefabcdef\", \"address\": \"10.0.0.3\", \"port\": 30000, \"healthy\": true},"
+		    " {\"deployment\": \"shop\", \"service\": \"web\", \"instance\": \"3\","
+		    " \"container\": \"abcdefabcdef\", \"address\": \"10.0.0.4\", \"port\": 30000, \"healthy\": true}]");
+
+		a = render(r, sv, &skipped, &err);
+		ok(a && strstr(a, "10.0.0.1") == NULL && strstr(a, "10.0.0.2") == NULL,
+		    "\"healthy\": \"no\" and no healthy at all are not served");
+		ok(a && strstr(a, "10.0.0.3") != NULL && strstr(a, "10.0.0.4") == NULL,
+		    "a server name announced twice is served once");
+		ok(json_array_size(skipped) == 3, "the two malformed and the duplicate are named (%zu)",
+		    json_array_size(skipped));
+		free(a);
+		json_decref(skipped);
+		json_decref(r);
+		json_decref(sv);
+	}
 
 	json_decref(routes);
 	json_decref(servers);
