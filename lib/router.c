@@ -127,10 +127,23 @@ isolate(const struct paas_router_opts *o, json_t *routes, const json_t *servers,
     json_t *skipped, struct paas_err *err)
 {
 	const char *domain;
-	json_t *v, *junk = json_array();
+	json_t *v, *junk = json_array(), *none = json_object();
+	struct paas_err e0 = PAAS_ERR_INIT;
 	void *tmp;
 	int left = 0;
+	char *cfg0;
 
+	/* Refused without any route: the router's own settings are at fault,
+	 * and no route is to blame. */
+	if (render(o, none, servers, &cfg0, junk, err) < 0 ||
+	    paas_haproxy_check(o->haproxy, cfg0, o->config, &e0) < 0) {
+		free(cfg0);
+		json_decref(none);
+		json_decref(junk);
+		return 0;
+	}
+	free(cfg0);
+	json_decref(none);
 	json_object_foreach_safe(routes, tmp, domain, v) {
 		json_t *one = json_object();
 		struct paas_err e2 = PAAS_ERR_INIT;
