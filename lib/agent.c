@@ -16,6 +16,7 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "lease.h"
+#include "record.h"
 #include "route.h"
 #include "valid.h"
 #include "state.h"
@@ -390,6 +391,49 @@ value_of(struct agent *a, const struct inst *i)
 }
 
 /* Write what changed; a container being drained is not written again. */
+/*
+ * A container the cluster no longer wants: its instance's record names
+ * another container of the same version on another host whose agent is
+ * alive.  That is what a host brings back after `check --repair` placed
+ * its instances elsewhere; during a rollout the new container has another
+ * version, and a replacement for a host that is down finds no agent there.
+ */
+static int
+surplus(struct agent *a, const struct inst *i, char **why)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	char *key = paas_key_instance(i->dep, i->svc, i->id), *akey = NULL;
+	const char *me = json_string_value(json_object_get(a->host, "name"));
+	const char *rid, *rhost, *rver;
+	struct paas_kv kv;
+	json_t *rec = NULL;
+	int found = 0, alive = 0;
+
+	*why = NULL;
+	if (paas_etcd_get(a->e, key, &kv, &found, NULL, &err) < 0 || !found)
+		goto out;
+	paas_record_parse(key, kv.value, kv.value_len, &rec, &err);
+	paas_kv_clear(&kv);
+	rid = json_string_value(json_object_get(rec, "id"));
+	rhost = json_string_value(json_object_get(rec, "host"));
+	rver = json_string_value(json_object_get(rec, "version"));
+	if (rec == NULL || strcmp(rid, i->cid) == 0 || strcmp(rhost, me) == 0 ||
+	    strcmp(rver, i->version) != 0)
+		goto out;
+	akey = paas_key_agent(rhost);
+	if (paas_etcd_get(a->e, akey, &kv, &alive, NULL, &err) == 0 && alive) {
+		paas_kv_clear(&kv);
+		if (asprintf(why, "%s names container %.12s on host %s, whose agent runs", key, rid,
+		    rhost) < 0)
+			abort();
+	}
+out:
+	json_decref(rec);
+	free(akey);
+	free(key);
+	return *why != NULL;
+}
+
 static void
 announce(struct agent *a)
 {
@@ -409,6 +453,22 @@ announce(struct agent *a)
 		if (i->announced && strcmp(i->announced, val) == 0) {
 			free(val);
 			continue;
+		}
+		if (i->announced == NULL) {
+			char *why;
+
+			if (surplus(a, i, &why)) {
+				struct paas_err e2 = PAAS_ERR_INIT;
+
+				say(a, "%s.%s.%s (container %.12s) is surplus: %s; not announced, removed",
+				    i->dep, i->svc, i->id, i->cid, why);
+				i->drained = 1;
+				if (paas_docker_remove(a->d, i->cid, 1, &e2) < 0)
+					say(a, "cannot remove %.12s: %s", i->cid, e2.msg);
+				free(why);
+				free(val);
+				continue;
+			}
 		}
 		drain = paas_key_drain(i->cid);
 		{

@@ -290,9 +290,9 @@ service_entry(json_t *svcs, const char *dep, const char *svc)
 
 	snprintf(key, sizeof(key), "%s/%s", dep, svc);
 	if ((s = json_object_get(svcs, key)) == NULL) {
-		s = json_pack("{s:s, s:s, s:n, s:i, s:i, s:i, s:i, s:[]}", "deployment", dep,
+		s = json_pack("{s:s, s:s, s:n, s:i, s:i, s:i, s:i, s:[], s:b}", "deployment", dep,
 		    "service", svc, "release", "desired", 0, "running", 0, "announced", 0,
-		    "healthy", 0, "down_hosts");
+		    "healthy", 0, "down_hosts", "deploying", 0);
 		json_object_set_new(svcs, key, s);
 	}
 	return s;
@@ -354,6 +354,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		int found = 0;
 		long long n;
 		struct paas_err e3 = PAAS_ERR_INIT;
+		int locked = 0;
 		json_t *rec, *s;
 		const char *sk;
 
@@ -387,9 +388,17 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 			    "s:s}", "key", key, "error", e3.msg));
 		free(key);
 		paas_kv_clear(&kv);
+		/* A deploy under way runs one more for a moment. */
+		key = paas_key_lock(k);
+		rc = paas_etcd_get(e, key, &kv, &locked, NULL, err);
+		free(key);
+		if (rc < 0)
+			goto out;
+		paas_kv_clear(&kv);
 		json_object_foreach(json_object_get(json_object_get(rec, "spec"), "services"), sk, s) {
 			json_t *e2 = service_entry(svcs, k, sk);
 
+			json_object_set_new(e2, "deploying", json_boolean(locked));
 			json_object_set_new(e2, "release", json_integer(n));
 			if (!json_is_true(json_object_get(s, "global")))
 				json_object_set(e2, "desired", json_object_get(s, "instances"));

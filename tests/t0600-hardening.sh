@@ -7,9 +7,10 @@
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/lib-etcd.sh"
 . "$SRCDIR/tests/lib-docker.sh"
-need openssl
+need openssl iptables
 etcd_start
 docker_host_start a
+docker_host_start b
 export PAAS_ETCD=$ETCD_ENDPOINT
 E=$ETCD_ENDPOINT
 . "$SRCDIR/tests/lib-route.sh"
@@ -145,6 +146,34 @@ test_expect_success 'restore refuses while a deployment is locked, exit 2, nothi
 	kill $holder; wait $holder
 	wait_for 15 paas-cluster restore --force all.bak &&
 	expect_status 1 "$PAAS_T" etcd "$E" get /paas/v1/stray
+'
+
+drop() { nsenter --net="/run/netns/${_host_ns[$1]}" iptables -"$2" INPUT -p tcp --dport 2376 -j DROP; }
+test_expect_success 'a lost host returns after check --repair moved its instances: check names the surplus, its agent neither announces nor keeps it' '
+	paas-cluster hosts add b --docker "${HOST_URL[b]}" $TLS_OPTS &&
+	agent_start b --ttl 3 &&
+	cat >lh.yml <<-EOF &&
+	web:
+	  image: paas-test:1
+	  cmd: [sh, -c, "echo lh >/www/version; exec httpd -f -p 8000 -h /www"]
+	  ports: [8000]
+	  instances: 2
+	  health: {http: /version, port: 8000, interval: 1s, timeout: 500ms, retries: 2}
+	EOF
+	paas-deploy -D lh lh.yml >out &&
+	expect_eq "$(dk b ps -q -f label=paas.deployment=lh | wc -l)" 1 &&
+	kill -9 ${AGENT_PID[b]} && drop b A &&
+	wait_for 10 sh -c "! \"$PAAS_T\" etcd \"$E\" get /paas/v1/agents/b" &&
+	{ paas-cluster check --repair --timeout 3 >repair.out; echo $? >repair.rc; } &&
+	cat repair.out && expect_eq "$(cat repair.rc)" 2 &&
+	expect_eq "$(dk a ps -q -f label=paas.deployment=lh | wc -l)" 2 &&
+	drop b D &&
+	check; expect_eq "$(cat check.rc)" 1 && expect_grep "lh/web: 3 running, 2 wanted" check.out &&
+	agent_start b --ttl 3 &&
+	wait_for 15 sh -c "[ \$(DOCKER_API_VERSION=1.41 /usr/bin/docker -H ${HOST_URL[b]} --tlsverify --tlscacert $TLS_CA --tlscert $TLS_CERT --tlskey $TLS_KEY ps -q -f label=paas.deployment=lh | wc -l) = 0 ]" &&
+	expect_grep "lh.web.2 (container .*) is surplus" "$TEST_TMP/agent-b.log" &&
+	expect_eq "$(announced | jq -s "map(select(.deployment == \"lh\")) | length")" 2 &&
+	check; expect_eq "$(cat check.rc)" 0
 '
 
 test_expect_success 'HAProxy killed: the router starts it again within a second' '
