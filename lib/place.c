@@ -19,11 +19,13 @@ port_pick(struct paas_place_host *h)
 {
 	long long p;
 
-	for (p = PAAS_PORT_MIN; p <= PAAS_PORT_MAX; p++)
-		if (!(h->ports[(p - PAAS_PORT_MIN) / 8] & (1u << ((p - PAAS_PORT_MIN) % 8)))) {
-			paas_place_mark_port(h, p);
+	for (p = PAAS_PORT_MIN; p <= PAAS_PORT_MAX; p++) {
+		if (h->ports[(p - PAAS_PORT_MIN) / 8] & (1u << ((p - PAAS_PORT_MIN) % 8)))
+			continue;
+		paas_place_mark_port(h, p);
+		if (h->port_free == NULL || h->port_free(h->port_arg, p))
 			return p;
-		}
+	}
 	return 0;
 }
 

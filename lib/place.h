@@ -43,6 +43,10 @@ struct paas_place_host {
 					 * containers reserve; the plan adds ours */
 	unsigned char ports[(PAAS_NPORTS + 7) / 8];	/* host ports taken */
 	json_t *count;			/* the plan's: {SERVICE: instances of ours} */
+	/* Asked before a free port is picked, when not NULL: 0 when something
+	 * outside the plan holds it (then it is marked taken). */
+	int (*port_free)(void *arg, long long port);
+	void *port_arg;
 };
 
 /* An instance of this deployment that exists on a host. */

@@ -23,7 +23,7 @@
 #define ANNOUNCE_MS		10000	/* for the host's agent to announce a healthy instance */
 #define ROUTER_MS		10000	/* for the routers to serve a change */
 #define DRAIN_MS		2000	/* default: in-flight requests finish */
-#define START_TRIES		5	/* a host port taken by something outside the plan */
+#define START_TRIES		16	/* a host port taken by something outside the plan */
 
 static int
 put_json(struct paas_etcd *e, const char *key, const json_t *v, struct paas_err *err)

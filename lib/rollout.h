@@ -24,6 +24,7 @@ struct host {
 	struct paas_place_host p;	/* first: the plan's view of it */
 	const json_t *obj;		/* the host record, in run.hosts_json */
 	size_t index;			/* in the target */
+	struct paas_target *t;		/* the run's */
 	char *addr;			/* where its published ports answer */
 	int agent;			/* an agent announces here: -1 not asked yet */
 };

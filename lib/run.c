@@ -27,6 +27,14 @@ paas_run_emit(struct run *r, json_t *ev)
 }
 
 static int
+host_port_free(void *arg, long long port)
+{
+	struct host *h = arg;
+
+	return h->t->ops->port_free(h->t, h->index, port);
+}
+
+static int
 load_hosts(struct run *r, struct paas_err *err)
 {
 	size_t i;
@@ -66,7 +74,14 @@ load_hosts(struct run *r, struct paas_err *err)
 		h->agent = -1;
 		r->plan.hosts[i] = &h->p;
 	}
-	return (r->t = paas_target_docker(r->hosts_json, DOCKER_TIMEOUT_MS, err)) == NULL ? -1 : 0;
+	if ((r->t = paas_target_docker(r->hosts_json, DOCKER_TIMEOUT_MS, err)) == NULL)
+		return -1;
+	for (i = 0; i < r->nhosts; i++) {
+		r->hosts[i].t = r->t;
+		r->hosts[i].p.port_free = host_port_free;
+		r->hosts[i].p.port_arg = &r->hosts[i];
+	}
+	return 0;
 }
 
 int

@@ -4,10 +4,14 @@
  * release and version as labels, so that what runs can always be found
  * again by label, whatever happened to the run that started it.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "docker.h"
@@ -265,6 +269,30 @@ d_logs(struct paas_target *t, size_t h, const char *id, int lines, struct paas_b
 	return paas_docker_logs(dt(t)->d[h], id, lines, out, err);
 }
 
+/* On the local host (a unix socket), a port anything listens on cannot be
+ * bound: another Docker's published ports, another cluster's, a daemon's.
+ * Elsewhere nobody can tell without trying, which start does. */
+static int
+d_port_free(struct paas_target *t, size_t h, long long p)
+{
+	const char *url = json_string_value(json_object_get(json_array_get(dt(t)->hosts, h),
+	    "docker"));
+	struct sockaddr_in sa;
+	int fd, ok;
+
+	if (url == NULL || strncmp(url, "unix://", 7) != 0 || p < 1 || p > 65535)
+		return 1;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)p);
+	sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EADDRINUSE;
+	close(fd);
+	return ok;
+}
+
 static void
 d_free(struct paas_target *t)
 {
@@ -277,7 +305,7 @@ d_free(struct paas_target *t)
 }
 
 static const struct paas_target_ops docker_ops = {
-	d_list, d_image, d_start, d_exited, d_stop, d_remove, d_logs, d_free,
+	d_list, d_image, d_start, d_exited, d_stop, d_remove, d_logs, d_port_free, d_free,
 };
 
 struct paas_target *

@@ -59,6 +59,9 @@ struct paas_target_ops {
 	/* The last `lines` lines of its output, appended to out. */
 	int (*logs)(struct paas_target *t, size_t h, const char *id, int lines,
 	    struct paas_buf *out, struct paas_err *err);
+	/* 0 when something on host h is known to hold host port p (a process
+	 * outside the target, another Docker), 1 when not or unknown. */
+	int (*port_free)(struct paas_target *t, size_t h, long long p);
 	void (*free)(struct paas_target *t);
 };
 

@@ -103,6 +103,18 @@ test_expect_success 'a port taken by someone else: up fails naming what and wher
 	test ! -e "$S2/agent.pid" && test ! -e "$S2/router.pid" &&
 	expect_eq "$(hello | cut -c1-5)" Hello
 '
+test_expect_success 'host ports held by other processes are never picked: 20 listeners on 30000-30019, two new instances start past them' '
+	for p in $(seq 30000 30019); do busybox nc -l -p $p >/dev/null 2>&1 & echo $! >>nc.pids; done &&
+	at_exit "kill \$(cat $TEST_TMP/nc.pids) 2>/dev/null" &&
+	paas-scale -D hello web=4 >scale.out &&
+	jq -r "select(.event == \"start\") | .ports[]" scale.out >picked && cat picked &&
+	expect_eq "$(wc -l <picked)" 2 &&
+	! awk "\$1 < 30020" picked | grep -q . &&
+	! jq -e "select(.event == \"warning\")" scale.out >/dev/null &&
+	{ kill $(cat nc.pids) 2>/dev/null; true; } &&
+	paas-scale -D hello web=2 >/dev/null
+'
+
 test_expect_success 'the daemons logged no sanitizer report (under scripts/asan)' '
 	paas-cluster down >/dev/null &&
 	! grep -l "Sanitizer\|runtime error" "$STATE"/*.log

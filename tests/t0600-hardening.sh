@@ -76,7 +76,7 @@ test_expect_success 'fail closed: a route whose auth is not a mapping is not ser
 	expect_eq "$(served open.test)" 404 &&
 	expect_eq "$(served web.test)" 200 &&
 	expect_grep "left out: route open.test: auth is not a mapping" "$TEST_TMP/router.log" &&
-	check; expect_eq "$(cat check.rc)" 1 && expect_grep "leaves out route open.test: auth is not a mapping" check.out &&
+	check && expect_eq "$(cat check.rc)" 1 && expect_grep "leaves out route open.test: auth is not a mapping" check.out &&
 	"$PAAS_T" etcd "$E" del /paas/v1/routes/open.test >/dev/null
 '
 
@@ -103,7 +103,7 @@ test_expect_success 'one bad route never blocks the others: a missing certificat
 	expect_grep "left out: route nocert.test: certificate $TEST_TMP/missing.pem: No such file" "$TEST_TMP/router.log" &&
 	expect_grep "left out: route badcert.test: haproxy refuses it" "$TEST_TMP/router.log" &&
 	expect_grep "address nowhere.invalid does not resolve" "$TEST_TMP/router.log" &&
-	check; expect_grep "leaves out route nocert.test" check.out &&
+	check && expect_grep "leaves out route nocert.test" check.out &&
 	expect_grep "leaves out route badcert.test" check.out &&
 	expect_grep "nowhere.invalid" check.out &&
 	"$PAAS_T" etcd "$E" del /paas/v1/routes/nocert.test >/dev/null &&
@@ -116,20 +116,20 @@ test_expect_success 'damaged records: an announcement with "healthy":"no" is not
 	etcd_put /paas/v1/announce/hw/web/8/eeeeeeeeeeee "{\"deployment\":\"hw\",\"service\":\"web\",\"instance\":\"8\",\"container\":\"eeeeeeeeeeee\",\"host\":\"zz\",\"address\":\"127.0.0.1\",\"port\":30998,\"ports\":{},\"version\":\"v\",\"release\":1,\"healthy\":\"no\"}" &&
 	router_past $mark &&
 	! servers | grep -q eeeeeeeeeeee &&
-	check; expect_grep "announce/hw/web/8/eeeeeeeeeeee: damaged announcement record: healthy is not true or false" check.out &&
+	check && expect_grep "announce/hw/web/8/eeeeeeeeeeee: damaged announcement record: healthy is not true or false" check.out &&
 	"$PAAS_T" etcd "$E" del /paas/v1/announce/hw/web/8/eeeeeeeeeeee >/dev/null &&
 	cur=$("$PAAS_T" etcd "$E" get /paas/v1/deployments/hw/release | tr -d "\"") &&
 	saved=$("$PAAS_T" etcd "$E" get /paas/v1/deployments/hw/releases/$cur) &&
 	etcd_put /paas/v1/deployments/hw/releases/$cur "{}" &&
 	expect_status 1 paas-deploy -D hw "$(web v4)" >out 2>err && cat err &&
 	expect_grep "etcd key /paas/v1/deployments/hw/releases/$cur: damaged release record" err &&
-	check; expect_eq "$(cat check.rc)" 2 && expect_grep "releases/$cur: damaged release record" check.out &&
+	check && expect_eq "$(cat check.rc)" 2 && expect_grep "releases/$cur: damaged release record" check.out &&
 	etcd_put /paas/v1/deployments/hw/releases/$cur "$saved" &&
 	host=$("$PAAS_T" etcd "$E" get /paas/v1/hosts/a) &&
 	etcd_put /paas/v1/hosts/a "$(echo "$host" | jq -c ".docker = 42")" &&
 	expect_status 1 paas-deploy -D hw "$(web v4)" >out 2>err && cat err &&
 	expect_grep "etcd key /paas/v1/hosts/a: damaged host record: docker is not a URL string" err &&
-	check; expect_eq "$(cat check.rc)" 2 && expect_grep "hosts/a: damaged host record" check.out &&
+	check && expect_eq "$(cat check.rc)" 2 && expect_grep "hosts/a: damaged host record" check.out &&
 	etcd_put /paas/v1/hosts/a "$host" &&
 	paas-deploy -D hw "$(web v4)" >out
 '
@@ -142,7 +142,7 @@ test_expect_success 'restore refuses while a deployment is locked, exit 2, nothi
 	expect_status 2 paas-cluster restore --force all.bak 2>err && cat err &&
 	expect_grep "deployment hw is locked by deployer@x pid 1" err &&
 	expect_grep "nothing was written" err &&
-	expect_eq "$("$PAAS_T" etcd "$E" get /paas/v1/stray)" x &&
+	expect_eq "$("$PAAS_T" etcd "$E" get /paas/v1/stray)" x || { kill $holder; return 1; }
 	kill $holder; wait $holder
 	wait_for 15 paas-cluster restore --force all.bak &&
 	expect_status 1 "$PAAS_T" etcd "$E" get /paas/v1/stray
@@ -168,12 +168,12 @@ test_expect_success 'a lost host returns after check --repair moved its instance
 	cat repair.out && expect_eq "$(cat repair.rc)" 2 &&
 	expect_eq "$(dk a ps -q -f label=paas.deployment=lh | wc -l)" 2 &&
 	drop b D &&
-	check; expect_eq "$(cat check.rc)" 1 && expect_grep "lh/web: 3 running, 2 wanted" check.out &&
+	check && expect_eq "$(cat check.rc)" 1 && expect_grep "lh/web: 3 running, 2 wanted" check.out &&
 	agent_start b --ttl 3 &&
 	wait_for 15 sh -c "[ \$(DOCKER_API_VERSION=1.41 /usr/bin/docker -H ${HOST_URL[b]} --tlsverify --tlscacert $TLS_CA --tlscert $TLS_CERT --tlskey $TLS_KEY ps -q -f label=paas.deployment=lh | wc -l) = 0 ]" &&
 	expect_grep "lh.web.2 (container .*) is surplus" "$TEST_TMP/agent-b.log" &&
 	expect_eq "$(announced | jq -s "map(select(.deployment == \"lh\")) | length")" 2 &&
-	check; expect_eq "$(cat check.rc)" 0
+	check && expect_eq "$(cat check.rc)" 0
 '
 
 test_expect_success 'HAProxy killed: the router starts it again within a second' '

@@ -101,6 +101,14 @@ where(const struct world *w, const char *svc, const char *id)
 	return NULL;
 }
 
+/* A host where something outside the plan holds 30000 and 30001. */
+static int
+below_30002_taken(void *arg, long long port)
+{
+	(void)arg;
+	return port >= 30002;
+}
+
 static int
 place(struct world *w)
 {
@@ -236,6 +244,16 @@ main(void)
 
 		is_str(s, "{\"8000\":30001,\"9000\":30002}", "ports: the service's and the health "
 		    "check's, skipping a taken one");
+		free(s);
+	}
+	world_free(&w);
+	world(&w, one, 1);
+	w.host[0].port_free = below_30002_taken;
+	ok(place(&w) == 0, "ports: placed past ports held outside the plan");
+	{
+		char *s = json_dumps(w.plan.acts[0].ports, JSON_COMPACT | JSON_SORT_KEYS);
+
+		is_str(s, "{\"8000\":30002}", "ports: one the host says is held is never picked");
 		free(s);
 	}
 	world_free(&w);
