@@ -1,0 +1,64 @@
+/* libFuzzer target: the HAProxy renderer.  The input is JSON
+ * {"routes": {DOMAIN: route}, "servers": [announcement]} as etcd could hold
+ * it, every value hostile.  Whatever it holds, the render either refuses it
+ * or writes only lines the renderer means to write, each a known directive
+ * with nothing after a value that could start another. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haproxy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const starts[] = { "# Written by paas-route", "global", "defaults",
+	"userlist auth-", "frontend http", "backend no-route", "backend route-",
+	"\tmaster-worker", "\thttpclient.ssl.verify none", "\thard-stop-after ",
+	"\tstats socket ", "\tmode http", "\ttimeout ", "\toption ", "\tretries ",
+	"\tuser ", "\tbind :", "\thttp-request set-var(txn.host)", "\tuse_backend route-",
+	"\tdefault_backend no-route", "\thttp-request return status 404",
+	"\thttp-request auth realm paas unless", "\tcookie PAASID insert",
+	"\thttp-check expect status", "\tserver ", NULL };
+
+static void
+check(const char *cfg)
+{
+	const char *line, *nl, *p;
+	size_t i;
+
+	for (line = cfg; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			abort();	/* every line ends with its newline */
+		if (nl == line)
+			continue;
+		for (i = 0; starts[i]; i++)
+			if (strncmp(line, starts[i], strlen(starts[i])) == 0)
+				break;
+		if (starts[i] == NULL)
+			abort();
+		/* Nothing but printable ASCII and tabs on a line. */
+		for (p = line; p < nl; p++)
+			if ((*p < ' ' && *p != '\t') || *p == 127)
+				abort();
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct paas_haproxy_opts o = { 8080, NULL, 0, "/run/paas/haproxy.sock", 30 };
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *in = json_loadb((const char *)data, size, 0, NULL), *skipped = NULL;
+	json_t *routes = json_object_get(in, "routes"), *servers = json_object_get(in, "servers");
+	char *cfg = NULL;
+
+	if (json_is_object(routes) && json_is_array(servers) &&
+	    paas_haproxy_render(routes, servers, &o, &cfg, &skipped, &err) == 0) {
+		check(cfg);
+		free(cfg);
+		json_decref(skipped);
+	}
+	json_decref(in);
+	return 0;
+}
