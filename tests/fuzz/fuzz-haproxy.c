@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "haproxy.h"
+#include "lines.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,30 +21,6 @@ static const char *const starts[] = { "# Written by paas-route", "global", "defa
 	"\thttp-request auth realm paas unless", "\tcookie PAASID insert",
 	"\thttp-check expect status", "\tserver ", NULL };
 
-static void
-check(const char *cfg)
-{
-	const char *line, *nl, *p;
-	size_t i;
-
-	for (line = cfg; *line; line = nl + 1) {
-		nl = strchr(line, '\n');
-		if (nl == NULL)
-			abort();	/* every line ends with its newline */
-		if (nl == line)
-			continue;
-		for (i = 0; starts[i]; i++)
-			if (strncmp(line, starts[i], strlen(starts[i])) == 0)
-				break;
-		if (starts[i] == NULL)
-			abort();
-		/* Nothing but printable ASCII and tabs on a line. */
-		for (p = line; p < nl; p++)
-			if ((*p < ' ' && *p != '\t') || *p == 127)
-				abort();
-	}
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (json_is_object(routes) && json_is_array(servers) &&
 	    paas_haproxy_render(routes, servers, &o, &cfg, &skipped, &err) == 0) {
-		check(cfg);
+		only_lines(cfg, starts, 1);
 		free(cfg);
 		json_decref(skipped);
 	}
