@@ -251,7 +251,7 @@ paas_restore(struct paas_etcd *e, const char *endpoints, const char *path, int f
 
 	memset(info, 0, sizeof(*info));
 	if (load(path, &es, &n, &info->revision, err) < 0)
-		return -1;
+		goto out;
 	if (paas_etcd_range(e, PAAS_PREFIX, 0, 1, &have, err) < 0)
 		goto out;
 	if (have.n && !force) {
