@@ -430,6 +430,39 @@ show_proc(const char *sock, long *reloads, long *failed, long *worker,
 	return 0;
 }
 
+/* The previous worker shares the listening sockets until it has been told
+ * to stop (soft-stop): until then a new connection may still reach it and
+ * its old configuration.  Done when it is gone or says "Stopping: 1". */
+static int
+old_worker_stopped(const char *sock, long pid, long long deadline, long timeout_ms,
+    struct paas_err *err)
+{
+	char cmd[64];
+
+	if (pid <= 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "@!%ld show info", pid);
+	for (;;) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+		char *out = NULL;
+		int stopping;
+
+		if (paas_haproxy_cli(sock, cmd, &out, &e2) < 0 || out == NULL ||
+		    strstr(out, "Pid: ") == NULL) {
+			free(out);
+			return 0;	/* gone */
+		}
+		stopping = strstr(out, "\nStopping: 1") != NULL;
+		free(out);
+		if (stopping)
+			return 0;
+		if (paas_now_ms() >= deadline)
+			return paas_err_set(err, PAAS_EFAILED, "the previous HAProxy worker %ld still "
+			    "accepts connections %ld ms after the reload", pid, timeout_ms);
+		paas_sleep_ms(5);
+	}
+}
+
 int
 paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 {
@@ -455,7 +488,7 @@ paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 				return paas_err_set(err, PAAS_EFAILED, "haproxy failed to reload "
 				    "(see its log); the previous workers still serve");
 			if (r > r0 && w != 0 && w != w0)
-				return 0;
+				return old_worker_stopped(sock, w0, deadline, timeout_ms, err);
 		} else if (silent == 0)
 			silent = paas_now_ms();
 		else if (paas_now_ms() - silent >= MASTER_GONE_MS)

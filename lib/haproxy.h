@@ -52,8 +52,10 @@ int paas_haproxy_check_route(const char *domain, const json_t *r, struct paas_er
 int paas_haproxy_cli(const char *sock, const char *cmd, char **out,
     struct paas_err *err);
 /* Reload through the master CLI and wait (up to timeout_ms, 0: 10000) until
- * a new worker runs: the old ones finish their connections in the
- * background (hard-stop-after bounds them). */
+ * a new worker runs and the previous one has stopped listening, so that
+ * every new connection meets the new configuration: the old workers
+ * finish their connections in the background (hard-stop-after bounds
+ * them). */
 int paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err);
 /* Start HAProxy as a daemon in master-worker mode with master CLI sock and
  * pid file (may be NULL), and wait until the master CLI answers. */
