@@ -205,14 +205,11 @@ bad:
 static void
 note_deployment(json_t *deps, const char *key)
 {
-	const char *p = paas_key_tail(key, PAAS_DEPLOYMENTS_PREFIX), *slash;
+	const char *p = paas_key_tail(key, PAAS_DEPLOYMENTS_PREFIX);
 	char name[64];
 
-	if (p == NULL || (slash = strchr(p, '/')) == NULL || (size_t)(slash - p) >= sizeof(name))
-		return;
-	memcpy(name, p, (size_t)(slash - p));
-	name[slash - p] = '\0';
-	if (paas_valid_name(name))
+	if (p && strchr(p, '/') && paas_key_part(p, 0, name, sizeof(name)) == 0 &&
+	    paas_valid_name(name))
 		json_object_set_new(deps, name, json_true());
 }
 

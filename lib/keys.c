@@ -110,3 +110,21 @@ paas_key_release_num(const char *k)
 	n = strtoll(s + 10, &end, 10);
 	return *end == '\0' && n > 0 ? n : 0;
 }
+
+int
+paas_key_part(const char *tail, int n, char *out, size_t size)
+{
+	const char *p = tail, *end;
+
+	while (n-- > 0) {
+		if ((p = strchr(p, '/')) == NULL)
+			return -1;
+		p++;
+	}
+	end = p + strcspn(p, "/");
+	if ((size_t)(end - p) >= size || end == p)
+		return -1;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return 0;
+}

@@ -29,6 +29,7 @@
 #ifndef PAAS_KEYS_H
 #define PAAS_KEYS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define PAAS_PREFIX		"/paas/v1/"
@@ -62,6 +63,9 @@ char *paas_key_router(const char *name);
 /* What follows prefix in key (the domain of a route, the host of an agent),
  * or NULL when key does not start with prefix.  Borrowed from key. */
 const char *paas_key_tail(const char *key, const char *prefix);
+/* Component n (0-based) of a tail "a/b/c" into out: 0, or -1 when there is
+ * none, it is empty, or it does not fit in size bytes. */
+int paas_key_part(const char *tail, int n, char *out, size_t size);
 /* N of /paas/v1/deployments/DEP/releases/N, or 0 when key is not one. */
 int64_t paas_key_release_num(const char *key);
 

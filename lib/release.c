@@ -76,25 +76,32 @@ paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **
 {
 	char *key = paas_key_current(dep);
 	json_t *v = NULL;
-	int rc;
+	int rc = -1;
 
 	*n = 0;
 	*rec = NULL;
-	rc = get_json(e, key, &v, mod, err);
-	free(key);
-	if (rc < 0)
-		return -1;
+	if (get_json(e, key, &v, mod, err) < 0)
+		goto out;
+	rc = 0;
 	if (v == NULL)
-		return 0;
+		goto out;
 	*n = json_is_integer(v) ? json_integer_value(v) :
 	    json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
 	json_decref(v);
-	if (*n > 0 && paas_release_read(e, dep, *n, rec, err) < 0)
-		return -1;
-	if (*n > 0 && *rec == NULL)
-		return paas_err_set(err, PAAS_EFAILED, "deployment %s: release %" PRId64 " is current "
-		    "but not recorded", dep, *n);
-	return 0;
+	rc = -1;
+	if (*n <= 0)
+		paas_err_set(err, PAAS_EFAILED, "etcd key %s: damaged release pointer: not a release "
+		    "number", key);
+	else if (paas_release_read(e, dep, *n, rec, err) < 0)
+		;
+	else if (*rec == NULL)
+		paas_err_set(err, PAAS_EFAILED, "deployment %s: release %" PRId64 " is current "
+		    "(%s) but not recorded", dep, *n, key);
+	else
+		rc = 0;
+out:
+	free(key);
+	return rc;
 }
 
 int

@@ -20,7 +20,9 @@ int paas_release_last(struct paas_etcd *e, const char *dep, int64_t *n, struct p
 int paas_release_read(struct paas_etcd *e, const char *dep, int64_t n, json_t **rec,
     struct paas_err *err);
 /* The current release: *n (0: none), its record (caller decrefs) and the
- * pointer's mod_revision, for paas_release_set_current(). */
+ * pointer's mod_revision, for paas_release_set_current().  A pointer that
+ * is not a release number, or names a release not recorded or damaged, is
+ * PAAS_EFAILED naming the key. */
 int paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
     int64_t *mod, struct paas_err *err);
 /* Point dep at release n (0: at none), writing rec first when given, in one

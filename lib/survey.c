@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "record.h"
+#include "release.h"
 #include "survey.h"
 #include "docker.h"
 #include "etcd.h"
@@ -304,25 +305,6 @@ bump(json_t *o, const char *k)
 	json_object_set_new(o, k, json_integer(json_integer_value(json_object_get(o, k)) + 1));
 }
 
-/* "a/b/c" -> the n-th component (0-based) into out. */
-static int
-part(const char *key, int n, char *out, size_t size)
-{
-	const char *p = key, *end;
-
-	while (n-- > 0) {
-		if ((p = strchr(p, '/')) == NULL)
-			return -1;
-		p++;
-	}
-	end = p + strcspn(p, "/");
-	if ((size_t)(end - p) >= size || end == p)
-		return -1;
-	memcpy(out, p, (size_t)(end - p));
-	out[end - p] = '\0';
-	return 0;
-}
-
 static int
 deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *announce,
     json_t *instances, struct paas_err *err)
@@ -338,7 +320,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 	json_object_foreach(instances, k, v) {
 		char dep[128];
 
-		if (part(k, 0, dep, sizeof(dep)) == 0)
+		if (paas_key_part(k, 0, dep, sizeof(dep)) == 0)
 			json_object_set_new(deps, dep, json_true());
 	}
 	json_array_foreach(containers, i, c) {
@@ -351,49 +333,36 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 	json_object_foreach(deps, k, v) {
 		char *key;
 		struct paas_kv kv = { 0 };
-		int found = 0;
-		long long n;
 		struct paas_err e3 = PAAS_ERR_INIT;
 		int locked = 0;
+		int64_t n, mod;
 		json_t *rec, *s;
 		const char *sk;
 
-		key = paas_key_current(k);
-		rc = paas_etcd_get(e, key, &kv, &found, NULL, err);
-		free(key);
-		if (rc < 0)
-			goto out;
-		n = found ? strtoll(kv.value, NULL, 10) : 0;
-		paas_kv_clear(&kv);
-		if (found && n <= 0) {
+		/* A damaged pointer or record is reported, not fatal: the
+		 * other deployments are still surveyed. */
+		if (paas_release_current(e, k, &n, &rec, &mod, &e3) < 0) {
+			if (e3.status == PAAS_EUNAVAIL) {
+				*err = e3;
+				rc = -1;
+				goto out;
+			}
 			key = paas_key_current(k);
 			json_array_append_new(json_object_get(report, "damaged"), json_pack("{s:s, "
-			    "s:s}", "key", key, "error", "not a release number"));
+			    "s:s}", "key", key, "error", e3.msg));
 			free(key);
+			continue;
 		}
 		if (n <= 0)
 			continue;
-		key = paas_key_release(k, n);
-		rc = paas_etcd_get(e, key, &kv, &found, NULL, err);
-		if (rc < 0) {
-			free(key);
-			goto out;
-		}
-		rec = NULL;
-		if (!found)
-			json_array_append_new(json_object_get(report, "damaged"), json_pack("{s:s, "
-			    "s:s}", "key", key, "error", "the current release is not recorded"));
-		else if (paas_record_parse(key, kv.value, kv.value_len, &rec, &e3) < 0)
-			json_array_append_new(json_object_get(report, "damaged"), json_pack("{s:s, "
-			    "s:s}", "key", key, "error", e3.msg));
-		free(key);
-		paas_kv_clear(&kv);
 		/* A deploy under way runs one more for a moment. */
 		key = paas_key_lock(k);
 		rc = paas_etcd_get(e, key, &kv, &locked, NULL, err);
 		free(key);
-		if (rc < 0)
+		if (rc < 0) {
+			json_decref(rec);
 			goto out;
+		}
 		paas_kv_clear(&kv);
 		json_object_foreach(json_object_get(json_object_get(rec, "spec"), "services"), sk, s) {
 			json_t *e2 = service_entry(svcs, k, sk);
@@ -413,7 +382,8 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		const char *host = json_string_value(json_object_get(v, "host"));
 		json_t *s, *hi;
 
-		if (part(k, 0, dep, sizeof(dep)) < 0 || part(k, 1, svc, sizeof(svc)) < 0)
+		if (paas_key_part(k, 0, dep, sizeof(dep)) < 0 ||
+		    paas_key_part(k, 1, svc, sizeof(svc)) < 0)
 			continue;
 		s = service_entry(svcs, dep, svc);
 		if (json_is_true(json_object_get(s, "global")))
@@ -427,7 +397,8 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		char dep[128], svc[128];
 		json_t *s;
 
-		if (part(k, 0, dep, sizeof(dep)) < 0 || part(k, 1, svc, sizeof(svc)) < 0)
+		if (paas_key_part(k, 0, dep, sizeof(dep)) < 0 ||
+		    paas_key_part(k, 1, svc, sizeof(svc)) < 0)
 			continue;
 		s = service_entry(svcs, dep, svc);
 		bump(s, "announced");
