@@ -191,6 +191,16 @@ problem(struct judge *j, int level, const char *what, const char *fmt, ...)
 	    level_name[level], "what", what, "message", msg));
 }
 
+/* Service v runs instances the cluster no longer wants (a host that came
+ * back after its instances were placed elsewhere), and no deploy under
+ * way explains them. */
+static int
+surplus(const json_t *v)
+{
+	return !json_is_true(json_object_get(v, "global")) && num(v, "desired") > 0 &&
+	    num(v, "running") > num(v, "desired") && !json_is_true(json_object_get(v, "deploying"));
+}
+
 static void
 assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 {
@@ -219,10 +229,7 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 		const json_t *down = json_object_get(v, "down_hosts");
 		int pct, level;
 
-		/* Instances the cluster no longer wants, still running: a host
-		 * that came back after its instances were placed elsewhere. */
-		if (!json_is_true(json_object_get(v, "global")) && want > 0 &&
-		    num(v, "running") > want && !json_is_true(json_object_get(v, "deploying")))
+		if (surplus(v))
 			problem(j, WARNING, "surplus", "%s/%s: %lld running, %lld wanted",
 			    str(v, "deployment"), str(v, "service"), num(v, "running"), want);
 		if (ok > want)
@@ -310,10 +317,7 @@ repair(const char *etcd, const json_t *r)
 			json_array_append(down, json_object_get(v, "name"));
 	json_array_foreach(json_object_get(r, "services"), i, v)
 		if (json_array_size(json_object_get(v, "down_hosts")) ||
-		    num(v, "healthy") < num(v, "desired") ||
-		    (!json_is_true(json_object_get(v, "global")) && num(v, "desired") > 0 &&
-		    num(v, "running") > num(v, "desired") &&
-		    !json_is_true(json_object_get(v, "deploying"))))
+		    num(v, "healthy") < num(v, "desired") || surplus(v))
 			json_object_set_new(deps, str(v, "deployment"), json_true());
 	skip = paas_xmalloc((json_array_size(down) + 1) * sizeof(*skip));
 	json_array_foreach(down, i, v)
