@@ -54,19 +54,7 @@ struct agent {
 	json_t *dead;			/* {ID: true}: died, whatever the list says */
 };
 
-static void __attribute__((format(printf, 2, 3)))
-say(struct agent *a, const char *fmt, ...)
-{
-	char msg[1200];
-	va_list ap;
-
-	if (a->o->log == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	a->o->log(msg, a->o->arg);
-}
+#define say(a, ...)	paas_logf((a)->o->log, (a)->o->arg, __VA_ARGS__)
 
 static void
 inst_free(struct inst *i)
@@ -549,7 +537,7 @@ sync_keys(struct agent *a)
 static int
 register_agent(struct agent *a, struct paas_err *err)
 {
-	char when[32], *key, *val;
+	char when[32], *key;
 	json_t *v;
 	size_t k;
 	int rc;
@@ -559,12 +547,10 @@ register_agent(struct agent *a, struct paas_err *err)
 	paas_utc_now(when, sizeof(when));
 	v = json_pack("{s:s, s:I, s:s, s:I}", "host", json_string_value(json_object_get(a->host,
 	    "name")), "pid", (json_int_t)getpid(), "since", when, "ttl", (json_int_t)a->lease.ttl);
-	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(v);
 	key = paas_key_agent(json_string_value(json_object_get(a->host, "name")));
-	rc = paas_etcd_put(a->e, key, val, strlen(val), a->lease.id, NULL, err);
+	rc = paas_etcd_put_json(a->e, key, v, a->lease.id, NULL, err);
+	json_decref(v);
 	free(key);
-	free(val);
 	if (rc < 0) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 

@@ -21,15 +21,13 @@
 
 #include "err.h"
 
-typedef void (*paas_agent_log_fn)(const char *msg, void *arg);
-
 struct paas_agent_opts {
 	const char *etcd;		/* endpoints */
 	const char *host;		/* the registered host's name ("local") */
 	int ttl;			/* lease seconds; 0: 10 */
 	long interval_ms;		/* container list every; 0: 2000 */
 	volatile sig_atomic_t *stop;	/* returns soon after it becomes non-zero */
-	paas_agent_log_fn log;		/* one line per notable thing, or NULL */
+	paas_log_fn log;		/* one line per notable thing, or NULL */
 	void *arg;
 };
 

@@ -45,3 +45,17 @@ paas_err_clear(struct paas_err *err)
 	err->status = 0;
 	err->msg[0] = '\0';
 }
+
+void
+paas_logf(paas_log_fn fn, void *arg, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	if (fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(msg, arg);
+}

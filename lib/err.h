@@ -37,4 +37,11 @@ int paas_err_wrap(struct paas_err *err, const char *fmt, ...)
 
 void paas_err_clear(struct paas_err *err);
 
+/* A daemon's log (the agent, the router): one line per notable thing, given
+ * to a callback of the command's; the library itself never prints. */
+typedef void (*paas_log_fn)(const char *msg, void *arg);
+/* Format one line and hand it to fn; nothing when fn is NULL. */
+void paas_logf(paas_log_fn fn, void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -360,6 +360,20 @@ paas_etcd_put(struct paas_etcd *e, const char *key, const char *value,
 }
 
 int
+paas_etcd_put_json(struct paas_etcd *e, const char *key, const json_t *v, int64_t lease,
+    int64_t *rev, struct paas_err *err)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	int rc;
+
+	if (s == NULL)
+		abort();
+	rc = paas_etcd_put(e, key, s, strlen(s), lease, rev, err);
+	free(s);
+	return rc;
+}
+
+int
 paas_etcd_delete(struct paas_etcd *e, const char *key, int prefix,
     int64_t *deleted, struct paas_err *err)
 {

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "http.h"
 
@@ -52,6 +54,10 @@ int paas_etcd_range(struct paas_etcd *e, const char *prefix, size_t page_size,
 /* lease 0: none.  rev, if not NULL, gets the revision of the write. */
 int paas_etcd_put(struct paas_etcd *e, const char *key, const char *value,
     size_t len, int64_t lease, int64_t *rev, struct paas_err *err);
+/* The same with v (borrowed) as compact JSON, keys sorted: the form every
+ * record of keys.h is stored in. */
+int paas_etcd_put_json(struct paas_etcd *e, const char *key, const json_t *v,
+    int64_t lease, int64_t *rev, struct paas_err *err);
 
 /* Deletes key, or every key under it when prefix is set. */
 int paas_etcd_delete(struct paas_etcd *e, const char *key, int prefix,

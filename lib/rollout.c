@@ -25,16 +25,6 @@
 #define DRAIN_MS		2000	/* default: in-flight requests finish */
 #define START_TRIES		16	/* a host port taken by something outside the plan */
 
-static int
-put_json(struct paas_etcd *e, const char *key, const json_t *v, struct paas_err *err)
-{
-	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	int rc = paas_etcd_put(e, key, s, strlen(s), 0, NULL, err);
-
-	free(s);
-	return rc;
-}
-
 /* Rolling out --------------------------------------------------------------- */
 
 static json_t *
@@ -507,7 +497,7 @@ record_instances(struct run *r, struct paas_err *err)
 	}
 	paas_kv_list_free(&l);
 	json_object_foreach(want, k, v)
-		if (put_json(r->e, k, v, err) < 0)
+		if (paas_etcd_put_json(r->e, k, v, 0, NULL, err) < 0)
 			goto out;
 	rc = 0;
 out:
@@ -549,7 +539,7 @@ roll_batch(struct run *r, struct step **batch, size_t nb, int stop_first, struct
 			char *key = paas_key_instance(r->o->deployment, b->a->service, b->a->instance);
 			json_t *v = instance_value(b->h, b->cname, b->id, r->release, b->a->version,
 			    b->a->ports);
-			int prc = put_json(r->e, key, v, err);
+			int prc = paas_etcd_put_json(r->e, key, v, 0, NULL, err);
 
 			free(key);
 			json_decref(v);

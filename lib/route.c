@@ -222,15 +222,13 @@ paas_route_sync(struct paas_etcd *e, const char *dep, const json_t *want, json_t
 	paas_kv_list_free(&l);
 	names = paas_json_keys(want, &n);
 	for (i = 0; i < n; i++) {
-		char *key, *s;
+		char *key;
 		int prc;
 
 		if (paas_json_has(same, names[i]))
 			continue;
 		key = paas_key_route(names[i]);
-		s = json_dumps(json_object_get(want, names[i]), JSON_COMPACT | JSON_SORT_KEYS);
-		prc = paas_etcd_put(e, key, s, strlen(s), 0, rev, err);
-		free(s);
+		prc = paas_etcd_put_json(e, key, json_object_get(want, names[i]), 0, rev, err);
 		free(key);
 		if (prc < 0)
 			goto out;

@@ -23,19 +23,7 @@
 #define RETRY_MS	5000	/* after a refused configuration */
 #define HAP_CHECK_MS	200	/* is HAProxy still there? */
 
-static void __attribute__((format(printf, 2, 3)))
-say(const struct paas_router_opts *o, const char *fmt, ...)
-{
-	char msg[1200];
-	va_list ap;
-
-	if (o->log == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o->log(msg, o->arg);
-}
+#define say(o, ...)	paas_logf((o)->log, (o)->arg, __VA_ARGS__)
 
 /* What HAProxy would refuse the whole file for, found before it is asked:
  * a certificate it cannot read, an address it cannot resolve.  Each is
@@ -330,7 +318,7 @@ static int
 publish(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
     struct paas_lease *lease, int64_t rev, const json_t *left_out, struct paas_err *err)
 {
-	char when[32], *key, *val;
+	char when[32], *key;
 	json_t *v;
 	int rc;
 
@@ -340,11 +328,9 @@ publish(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 	v = json_pack("{s:s, s:I, s:s, s:I, s:s}", "name", name, "pid", (json_int_t)getpid(),
 	    "config", o->config, "revision", (json_int_t)rev, "time", when);
 	json_object_set_new(v, "left_out", left_out ? json_deep_copy(left_out) : json_array());
-	val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 	key = paas_key_router(name);
-	rc = paas_etcd_put(e, key, val, strlen(val), lease->id, NULL, err);
+	rc = paas_etcd_put_json(e, key, v, lease->id, NULL, err);
 	free(key);
-	free(val);
 	json_decref(v);
 	return rc;
 }

@@ -23,8 +23,6 @@
 #include "err.h"
 #include "etcd.h"
 
-typedef void (*paas_router_log_fn)(const char *msg, void *arg);
-
 struct paas_router_opts {
 	const char *etcd;		/* endpoints */
 	const char *config;		/* the live haproxy.cfg */
@@ -39,7 +37,7 @@ struct paas_router_opts {
 	int coalesce_ms;		/* run: changes after the first of a burst wait this long */
 	int ttl;			/* run: lease seconds */
 	volatile sig_atomic_t *stop;	/* run returns soon after it becomes non-zero */
-	paas_router_log_fn log;		/* run: one line per notable thing, or NULL */
+	paas_log_fn log;		/* run: one line per notable thing, or NULL */
 	void *arg;
 };
 
