@@ -1,8 +1,8 @@
 # Real dockerd servers for tests, each with its own data in $TEST_TMP:
 #
-#   docker_start_local     a dockerd on this machine's network, on a unix
-#                          socket; sets DOCKER_URL.  One at a time per machine
-#                          (they share docker0 and iptables), so it takes a lock.
+#   docker_start_local     a dockerd in this machine's network namespace, on a
+#                          unix socket and a bridge of its own, without iptables
+#                          (so beside any other dockerd); sets DOCKER_URL.
 #   docker_host_start NAME a "host": a network namespace on a test bridge with
 #                          its own dockerd on TCP+TLS (a test CA); sets
 #                          HOST_URL[NAME], HOST_IP[NAME].  TLS_OPTS holds the
@@ -74,16 +74,31 @@ _dockerd_stop() {
 	:
 }
 
+# docker_start_local [--iptables]
+# The dockerd gets a bridge of its own (not docker0) and, unless --iptables,
+# leaves iptables alone: published ports are served by docker-proxy.  So it
+# never meets the machine's dockerd (a running quickstart cluster) nor
+# another test's, and needs no lock.  Benchmarks that run a swarm give
+# --iptables; those take a lock of their own, one benchmark at a time, which
+# no test waits for.
 docker_start_local() {
-	local dir="$TEST_TMP/docker" pid
+	local dir="$TEST_TMP/docker" pid br="pl$$" net ipt=--iptables=false
+	net="10.$((250 + $$ % 5)).$((($$ / 5) % 250))"
 	mkdir -p "$dir"
-	exec 8>/run/lock/paas-test-dockerd.lock
-	flock -w 600 8 || bail_out "another test's dockerd holds the lock"
+	if [ "${1:-}" = --iptables ]; then
+		exec 8>/run/lock/paas-bench-dockerd.lock
+		flock -w 900 8 || bail_out "another benchmark's dockerd holds the lock"
+		ipt=--iptables=true
+	fi
+	ip link add "$br" type bridge &&
+		ip addr add "$net.1/24" dev "$br" &&
+		ip link set "$br" up || bail_out "cannot make the bridge of the local dockerd"
+	at_exit "ip link del $br"
 	dockerd --data-root "$dir/root" --exec-root "$dir/exec" \
 		-H "unix://$dir/docker.sock" --pidfile "$dir/docker.pid" \
-		>"$dir/log" 2>&1 &
+		--bridge "$br" $ipt >"$dir/log" 2>&1 &
 	pid=$!
-	at_exit "_dockerd_stop $pid '$dir'; flock -u 8"
+	at_exit "_dockerd_stop $pid '$dir'"
 	DOCKER_URL="unix://$dir/docker.sock"
 	export DOCKER_URL
 	wait_for 30 curl -fsS -m 1 --unix-socket "$dir/docker.sock" http://d/_ping ||

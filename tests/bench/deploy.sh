@@ -12,7 +12,7 @@
 RUNS=${RUNS:-3}
 N=10
 etcd_start
-docker_start_local
+docker_start_local --iptables
 export PAAS_ETCD=$ETCD_ENDPOINT
 export DOCKER_API_VERSION=1.41
 DK="/usr/bin/docker -H $DOCKER_URL"
