@@ -35,6 +35,20 @@ cli_bad_usage(const char *fmt, ...)
 	return PAAS_EINVAL;
 }
 
+int
+cli_etcd_auth(const char *role)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	char name[64], *path;
+	int rc;
+
+	snprintf(name, sizeof(name), "etcd-auth/%s", role);
+	path = paas_state_file("PAAS_ETCD_AUTH", name);
+	rc = paas_etcd_auth_load(path, &err) < 0 ? cli_fail(&err) : 0;
+	free(path);
+	return rc;
+}
+
 void
 cli_log(const char *who, const char *msg)
 {
@@ -121,6 +135,8 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 int
 cli_deploy_ready(struct cli_deploy *d, int *status)
 {
+	if ((*status = cli_etcd_auth("deployer")) != 0)
+		return -1;
 	*status = PAAS_EINVAL;
 	if (d->dep == NULL || *d->dep == '\0') {
 		*status = cli_bad_usage("no deployment: give -D name or set PAAS_DEPLOYMENT");

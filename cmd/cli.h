@@ -22,6 +22,10 @@ extern void (*cli_usage)(FILE *f);
 int cli_fail(const struct paas_err *err);
 /* "PROG: message" and the usage on standard error; returns PAAS_EINVAL. */
 int cli_bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Load the etcd credentials of role ("deployer", "agent", "router",
+ * "check", "root"): $PAAS_ETCD_AUTH, else the state directory's
+ * etcd-auth/ROLE, else none.  0, or the exit status (reported). */
+int cli_etcd_auth(const char *role);
 /* "TIME PROG[ who]: msg" on standard error: a daemon's log line. */
 void cli_log(const char *who, const char *msg);
 

@@ -6,6 +6,8 @@
  *
  *   DIR/cluster.json      what up was given: etcd, ports, docker
  *   DIR/etcd/             the private etcd's data
+ *   DIR/etcd-auth/ROLE    the private etcd's users (access.h), 0600
+ *   DIR/secrets.key       the key of the secrets store (secrets.h), 0600
  *   DIR/{etcd,agent,router}.{pid,log}
  *   DIR/route/            haproxy.cfg, haproxy.pid, master.sock, stats.sock
  *
@@ -20,9 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "buf.h"
 #include "paas-cluster.h"
 #include "daemon.h"
@@ -72,29 +76,6 @@ fail:
 	paas_err_set(err, PAAS_EFAILED, "cannot create %s: %s", copy, strerror(errno));
 	free(copy);
 	return -1;
-}
-
-/* --state-dir, else $PAAS_STATE_DIR, else /var/lib/paas for root, else
- * $XDG_STATE_HOME/paas or ~/.local/state/paas. */
-static char *
-state_dir(const char *flag)
-{
-	const char *s;
-	char *p;
-
-	if (flag)
-		return paas_xstrdup(flag);
-	if ((s = getenv("PAAS_STATE_DIR")) != NULL && *s)
-		return paas_xstrdup(s);
-	if (geteuid() == 0)
-		return paas_xstrdup("/var/lib/paas");
-	if ((s = getenv("XDG_STATE_HOME")) != NULL && *s) {
-		p = path_in(s, "paas");
-		return p;
-	}
-	if (asprintf(&p, "%s/.local/state/paas", getenv("HOME") ? getenv("HOME") : "/tmp") < 0)
-		abort();
-	return p;
 }
 
 /* The last n lines of a log, on one line, for an error message. */
@@ -316,6 +297,74 @@ start_etcd(struct up *u, int port, int peer, struct paas_err *err)
 	return rc;
 }
 
+/* The private etcd with authentication on (access.h); this process then
+ * acts as its root. */
+static int
+secure_etcd(struct up *u, struct paas_err *err)
+{
+	char *dir = path_in(u->dir, "etcd-auth"), *root = path_in(dir, "root");
+	int on = paas_access_enabled(u->etcd, err), rc = -1;
+
+	if (on < 0)
+		goto out;
+	if (on) {
+		if ((rc = paas_etcd_auth_load(root, err)) < 0)
+			paas_err_wrap(err, "etcd at %s asks for a user", u->etcd);
+		goto out;
+	}
+	if ((rc = paas_access_setup(u->etcd, dir, err)) == 0)
+		report(u, "etcd", "secured", 0, "users root, deployer, agent, router, check");
+out:
+	free(dir);
+	free(root);
+	return rc;
+}
+
+/* The key of the secrets store, made once. */
+static int
+secrets_key(struct up *u, struct paas_err *err)
+{
+	char *p = path_in(u->dir, "secrets.key");
+	unsigned char key[32];
+	int rc = 0;
+
+	if (access(p, F_OK) != 0) {
+		if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+			rc = paas_err_set(err, PAAS_EFAILED, "no random bytes: %s", strerror(errno));
+		else if ((rc = paas_file_replace(p, key, sizeof(key), 0600, err)) == 0)
+			report(u, "secrets", "added", 0, p);
+		explicit_bzero(key, sizeof(key));
+	}
+	free(p);
+	return rc;
+}
+
+/* Run fn with PAAS_ETCD_AUTH naming role's file when the etcd is ours. */
+static int
+as_role(struct up *u, const char *role, int (*fn)(struct up *, void *, struct paas_err *),
+    void *arg, struct paas_err *err)
+{
+	char *was = getenv("PAAS_ETCD_AUTH") ? paas_xstrdup(getenv("PAAS_ETCD_AUTH")) : NULL;
+	char name[64], *p = NULL;
+	int rc;
+
+	if (u->private_etcd) {
+		snprintf(name, sizeof(name), "etcd-auth/%s", role);
+		p = path_in(u->dir, name);
+		setenv("PAAS_ETCD_AUTH", p, 1);
+	}
+	rc = fn(u, arg, err);
+	if (u->private_etcd) {
+		if (was)
+			setenv("PAAS_ETCD_AUTH", was, 1);
+		else
+			unsetenv("PAAS_ETCD_AUTH");
+	}
+	free(was);
+	free(p);
+	return rc;
+}
+
 /* Register the local Docker as host "local", unless it already is. */
 static int
 register_local(struct up *u, const char *docker, struct paas_err *err)
@@ -368,13 +417,14 @@ out:
 }
 
 static int
-start_agent(struct up *u, struct paas_err *err)
+start_agent(struct up *u, void *arg, struct paas_err *err)
 {
 	char *key = paas_key_agent("local"), *self;
 	const struct component c = { "agent", "the agent", "paas-cluster", "local", 15000,
 	    key_ready, key };
 	int rc = 0;
 
+	(void)arg;
 	if (running(u, &c))
 		goto out;
 	self = sibling("paas-cluster");
@@ -390,8 +440,9 @@ out:
 }
 
 static int
-start_router(struct up *u, int port, struct paas_err *err)
+start_router(struct up *u, void *arg, struct paas_err *err)
 {
+	int port = *(int *)arg;
 	char sport[16], detail[64], *rdir, *cfg, *route, *key = paas_key_router("local");
 	const struct component c = { "router", "the router", "paas-route", detail, 15000,
 	    key_ready, key };
@@ -492,7 +543,7 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 	if (optind != argc)
 		return cli_bad_usage("up: unexpected argument '%.64s'", argv[optind]);
 	u.fmt = c->fmt;
-	u.dir = state_dir(dirflag);
+	u.dir = paas_state_dir(dirflag);
 	if (mkdir_p(u.dir, 0700, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
@@ -538,19 +589,26 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 	port = port ? port : conf_int(u.conf, "port", geteuid() == 0 ? 80 : 8080);
 	json_object_set_new(u.conf, "port", json_integer(port));
 	if (save_conf(&u, &err) < 0 ||
-	    (u.private_etcd && start_etcd(&u, eport, pport, &err) < 0) ||
+	    (u.private_etcd && (start_etcd(&u, eport, pport, &err) < 0 ||
+	    secure_etcd(&u, &err) < 0)) ||
 	    (!u.private_etcd && !etcd_ready(&u, NULL) &&
 	    paas_err_set(&err, PAAS_EUNAVAIL, "etcd at %s does not answer", u.etcd) < 0) ||
+	    secrets_key(&u, &err) < 0 ||
 	    register_local(&u, docker, &err) < 0 ||
-	    start_agent(&u, &err) < 0 ||
-	    start_router(&u, port, &err) < 0) {
+	    as_role(&u, "agent", start_agent, NULL, &err) < 0 ||
+	    as_role(&u, "router", start_router, &port, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	if (paas_out_is_table(u.fmt)) {
+		char *dflt = paas_state_dir(NULL);
+
 		printf("\nThe cluster is up; its state is in %s.\n", u.dir);
 		if (strcmp(u.etcd, "http://127.0.0.1:2379") != 0)
 			printf("Point the commands at its etcd:  export PAAS_ETCD=%s\n", u.etcd);
+		if (u.private_etcd && strcmp(dflt, u.dir) != 0)
+			printf("and at its credentials:  export PAAS_STATE_DIR=%s\n", u.dir);
+		free(dflt);
 		printf("Deploy with:  paas-deploy -D NAME Servicefile\n");
 	}
 	rc = 0;
@@ -597,7 +655,7 @@ cmd_down(const struct cluster_ctx *c, int argc, char **argv)
 	if (optind != argc)
 		return cli_bad_usage("down: unexpected argument '%.64s'", argv[optind]);
 	u.fmt = c->fmt;
-	u.dir = state_dir(dirflag);
+	u.dir = paas_state_dir(dirflag);
 	if (stat(u.dir, &st) < 0) {
 		paas_err_set(&err, PAAS_EFAILED, "no cluster here: %s: %s", u.dir, strerror(errno));
 		free(u.dir);

@@ -264,6 +264,28 @@ agent(const char *etcd, int argc, char **argv)
 	return 0;
 }
 
+/* Whose etcd credentials a subcommand uses (paas(7), SECURITY). */
+static const char *
+role(int argc, char **argv)
+{
+	int i;
+
+	if (strcmp(argv[0], "agent") == 0)
+		return "agent";
+	if (strcmp(argv[0], "status") == 0)
+		return "check";
+	if (strcmp(argv[0], "check") == 0) {
+		for (i = 1; i < argc; i++)
+			if (strcmp(argv[i], "--repair") == 0)
+				return "deployer";
+		return "check";
+	}
+	if (strcmp(argv[0], "up") == 0 || strcmp(argv[0], "down") == 0 ||
+	    strcmp(argv[0], "members") == 0)
+		return "root";
+	return "deployer";
+}
+
 int
 main(int argc, char **argv)
 {
@@ -316,6 +338,8 @@ main(int argc, char **argv)
 		argc = (int)n;
 		argv[argc] = NULL;
 	}
+	if (argc >= 1 && (rc = cli_etcd_auth(role(argc, argv))) != 0)
+		return rc;
 	if (argc >= 1 && strcmp(argv[0], "agent") == 0)
 		return agent(etcd, argc, argv);
 	ctx.etcd = etcd;

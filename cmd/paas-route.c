@@ -266,7 +266,9 @@ main(int argc, char **argv)
 	if ((rc = parse(argc, argv, &c, strcmp(cmd, "watch") == 0)) != 0)
 		return rc;
 	c.o.etcd = paas_etcd_endpoints(c.o.etcd);
-	if (strcmp(cmd, "watch") == 0)
+	if ((rc = cli_etcd_auth("router")) != 0)
+		;
+	else if (strcmp(cmd, "watch") == 0)
 		rc = cmd_watch(&c.o);
 	else if ((e = paas_etcd_new(c.o.etcd, NULL, &err)) == NULL)
 		rc = cli_fail(&err);

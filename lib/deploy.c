@@ -14,6 +14,7 @@
 #include "release.h"
 #include "rollout.h"
 #include "route.h"
+#include "secrets.h"
 #include "spec.h"
 
 /* After a failed rollout of release `failed` (record rec): put `previous`
@@ -37,9 +38,13 @@ roll_back(struct run *r, int64_t failed, json_t *rec, int64_t previous, char *ou
 		goto fail;
 	if (paas_release_set_current(r->e, r->o->deployment, prev ? previous : 0, rec, mod, &e2) < 0)
 		goto fail;
+	json_decref(r->vars);
+	r->vars = NULL;
 	if (prev) {
 		r->spec = json_object_get(prev, "spec");
 		r->release = previous;
+		if (paas_secrets_get(r->e, r->o->deployment, previous, &r->vars, &e2) < 0)
+			goto fail;
 	} else {
 		empty = json_pack("{s:{}, s:{}, s:{}, s:[]}", "services", "env", "domains", "secret_env");
 		r->spec = empty;
@@ -49,7 +54,7 @@ roll_back(struct run *r, int64_t failed, json_t *rec, int64_t previous, char *ou
 		goto fail;
 	json_decref(r->routes);
 	r->routes = NULL;
-	if (paas_route_want(r->e, r->o->deployment, r->spec, &r->routes, &e2) == 0)
+	if (paas_route_want(r->e, r->o->deployment, r->spec, r->vars, &r->routes, &e2) == 0)
 		paas_run_sync_routes(r, r->routes, &e2);
 	if (prev)
 		snprintf(outcome, size, "rolled back to release %" PRId64, previous);
@@ -75,15 +80,45 @@ failure_action(const struct run *r)
 	return s ? s : "rollback";
 }
 
+/* Keep the ${VAR} values release r->release runs with in the secrets store
+ * (secrets.h), so that it can be run again without our environment. */
+static int
+store_secrets(struct run *r, const json_t *spec, struct paas_err *err)
+{
+	json_t *names = paas_spec_vars(spec), *vals = json_object(), *v;
+	const char *k;
+	int stored = 0, rc;
+
+	json_object_foreach(names, k, v) {
+		const char *x = json_string_value(json_object_get(r->vars, k));
+
+		if (x == NULL)
+			x = getenv(k);
+		if (x)
+			json_object_set_new(vals, k, json_string(x));
+	}
+	rc = paas_secrets_put(r->e, r->o->deployment, r->release, vals, &stored, err);
+	if (rc == 0 && !stored && json_object_size(vals) > 0)
+		paas_run_emit(r, json_pack("{s:s, s:s}", "event", "warning", "message",
+		    "no secrets key: the ${VAR} values of this release are not kept, so check "
+		    "--repair, scale and rollback need them in their environment (paas(7), SECURITY)"));
+	json_decref(names);
+	json_decref(vals);
+	return rc;
+}
+
 /*
  * The one way a release changes: under the lock, with the current release
  * known (cur, currec, mod), make spec current as a new release of kind
  * `kind` (unless it is the current spec, when a half-done earlier run is
- * finished), and converge.  from: the release a rollback copies.
+ * finished), and converge.  from: the release a rollback copies.  vars_from:
+ * the release whose kept secrets the ${VAR}s are read from first (0: our
+ * environment alone).
  */
 static int
 release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_t from,
-    const json_t *images_from, int64_t cur, json_t *currec, int64_t mod, struct paas_err *err)
+    const json_t *images_from, int64_t vars_from, int64_t cur, json_t *currec, int64_t mod,
+    struct paas_err *err)
 {
 	json_t *images = NULL, *rec = NULL;
 	char *a = paas_spec_dump(spec), *b = currec ? paas_spec_dump(json_object_get(currec, "spec")) : NULL;
@@ -94,6 +129,10 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 	free(a);
 	free(b);
 	r->spec = spec;
+	json_decref(r->vars);
+	r->vars = NULL;
+	if (vars_from > 0 && paas_secrets_get(r->e, r->o->deployment, vars_from, &r->vars, err) < 0)
+		goto out;
 	if (same)
 		r->release = cur;
 	else {
@@ -108,14 +147,15 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 
 		/* Routes lost or written by an older version come back; with a
 		 * ${VAR} unset they stay as they are. */
-		if (!r->o->dry_run && paas_route_want(r->e, r->o->deployment, spec, &r->routes, &e2) == 0)
+		if (!r->o->dry_run && paas_route_want(r->e, r->o->deployment, spec, r->vars, &r->routes,
+		    &e2) == 0)
 			paas_run_sync_routes(r, r->routes, &e2);
 		paas_run_emit(r, json_pack("{s:s, s:I}", "event", "unchanged", "release", (json_int_t)cur));
 		rc = 0;
 		goto out;
 	}
 	if (!r->o->dry_run && (paas_run_prepare(r, &images, err) < 0 ||
-	    paas_route_want(r->e, r->o->deployment, spec, &r->routes, err) < 0))
+	    paas_route_want(r->e, r->o->deployment, spec, r->vars, &r->routes, err) < 0))
 		goto out;
 	if (!paas_plan_empty(&r->plan) || r->o->dry_run) {
 		json_t *ev = paas_run_plan_event(r);
@@ -142,7 +182,8 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		    "status", "ok");
 		json_object_set_new(rec, "previous", previous ? json_integer(previous) : json_null());
 		json_object_set_new(rec, "from", from ? json_integer(from) : json_null());
-		if (paas_release_set_current(r->e, r->o->deployment, r->release, rec, mod, err) < 0)
+		if (store_secrets(r, spec, err) < 0 ||
+		    paas_release_set_current(r->e, r->o->deployment, r->release, rec, mod, err) < 0)
 			goto out;
 		paas_run_emit(r, json_pack("{s:s, s:I, s:s}", "event", "release", "release",
 		    (json_int_t)r->release, "kind", kind));
@@ -192,7 +233,7 @@ apply_spec(const struct paas_deploy_opts *o, const json_t *spec, struct paas_err
 		goto out;
 	}
 	rc = release_and_converge(&r, spec ? spec : json_object_get(currec, "spec"), "deploy", 0,
-	    NULL, cur, currec, mod, err);
+	    NULL, spec ? 0 : cur, cur, currec, mod, err);
 out:
 	json_decref(currec);
 	paas_run_free(&r);
@@ -248,7 +289,7 @@ paas_deploy_rollback(const struct paas_deploy_opts *o, int64_t n, struct paas_er
 	json_decref(currec);
 	currec = NULL;
 	rc = release_and_converge(&r, json_object_get(target, "spec"), "rollback", i,
-	    json_object_get(target, "images"), cur, NULL, mod, err);
+	    json_object_get(target, "images"), i, cur, NULL, mod, err);
 out:
 	json_decref(currec);
 	json_decref(target);
@@ -288,7 +329,7 @@ paas_deploy_scale(const struct paas_deploy_opts *o, const json_t *counts,
 		}
 		json_object_set(svc, "instances", v);
 	}
-	rc = release_and_converge(&r, spec, "scale", 0, json_object_get(currec, "images"), cur,
+	rc = release_and_converge(&r, spec, "scale", 0, json_object_get(currec, "images"), cur, cur,
 	    currec, mod, err);
 out:
 	json_decref(spec);
@@ -302,7 +343,7 @@ paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err)
 {
 	struct run r;
 	json_t *empty = json_pack("{s:{}}", "services");
-	char *k1 = NULL, *k2 = NULL, *k3 = NULL;
+	char *k1 = NULL, *k2 = NULL, *k3 = NULL, *k4 = NULL;
 	int rc = -1;
 	size_t i;
 
@@ -324,8 +365,10 @@ paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err)
 	k1 = paas_key_instance(o->deployment, NULL, NULL);
 	k2 = paas_key_announce(o->deployment, NULL, NULL, NULL);
 	k3 = paas_key_deployment(o->deployment);
+	k4 = paas_key_secrets(o->deployment, 0);
 	if (paas_etcd_delete(r.e, k1, 1, NULL, err) < 0 ||
 	    paas_etcd_delete(r.e, k2, 1, NULL, err) < 0 ||
+	    paas_etcd_delete(r.e, k4, 1, NULL, err) < 0 ||
 	    paas_etcd_delete(r.e, k3, 1, NULL, err) < 0)
 		goto out;
 	paas_run_emit(&r, json_pack("{s:s, s:i, s:I}", "event", "destroyed", "stopped", r.stopped,
@@ -335,6 +378,7 @@ out:
 	free(k1);
 	free(k2);
 	free(k3);
+	free(k4);
 	json_decref(empty);
 	paas_run_free(&r);
 	return rc;

@@ -1,8 +1,12 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -12,7 +16,164 @@
 struct paas_etcd {
 	struct paas_http *http;
 	volatile sig_atomic_t *cancel;
+	char *user, *password;	/* NULL: no authentication */
 };
+
+/*
+ * Authentication.  The credentials of the process (paas_etcd_auth_load) are
+ * copied into each client made after; the token etcd gives for them is
+ * shared by every client and thread of the process, so that a command
+ * authenticates once, and is asked for again when etcd no longer knows it.
+ */
+static pthread_mutex_t auth_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *auth_user, *auth_password;
+static char *token, *token_user;	/* the last token and whose it is */
+
+static void
+auth_clear(void)
+{
+	if (auth_password)
+		explicit_bzero(auth_password, strlen(auth_password));
+	free(auth_user);
+	free(auth_password);
+	auth_user = auth_password = NULL;
+}
+
+int
+paas_etcd_auth_load(const char *path, struct paas_err *err)
+{
+	char buf[512], *colon;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	pthread_mutex_lock(&auth_mu);
+	auth_clear();
+	pthread_mutex_unlock(&auth_mu);
+	if (path == NULL)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: not a regular file", path);
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: open to group or others "
+		    "(mode %04o): chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if ((colon = strchr(buf, ':')) == NULL || colon == buf || colon[1] == '\0' ||
+	    (size_t)n >= sizeof(buf) - 1) {
+		explicit_bzero(buf, sizeof(buf));
+		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: expected one line "
+		    "USER:PASSWORD", path);
+	}
+	*colon = '\0';
+	pthread_mutex_lock(&auth_mu);
+	auth_user = paas_xstrdup(buf);
+	auth_password = paas_xstrdup(colon + 1);
+	pthread_mutex_unlock(&auth_mu);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+const char *
+paas_etcd_auth_user(void)
+{
+	return auth_user;
+}
+
+/* The token for e's user into tok: the shared one, or a new one. */
+static int
+token_get(struct paas_etcd *e, char *tok, size_t size, struct paas_err *err)
+{
+	struct paas_http_req hr = { 0 };
+	struct paas_http_resp resp;
+	json_t *req, *o;
+	const char *t;
+	char *body;
+	int rc = -1;
+
+	pthread_mutex_lock(&auth_mu);
+	if (token && strcmp(token_user, e->user) == 0) {
+		snprintf(tok, size, "%s", token);
+		pthread_mutex_unlock(&auth_mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&auth_mu);
+	req = json_pack("{s:s, s:s}", "name", e->user, "password", e->password);
+	body = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	hr.method = "POST";
+	hr.path = "/v3/auth/authenticate";
+	hr.body = body;
+	hr.len = strlen(body);
+	hr.idempotent = 1;
+	rc = paas_http_do(e->http, &hr, &resp, err);
+	explicit_bzero(body, strlen(body));
+	free(body);
+	if (rc < 0)
+		return -1;
+	rc = -1;
+	o = json_loadb(resp.body, resp.len, 0, NULL);
+	if ((t = json_string_value(json_object_get(o, "token"))) == NULL || !*t ||
+	    strlen(t) >= size || strpbrk(t, "\r\n")) {
+		const char *msg = json_string_value(json_object_get(o, "message"));
+
+		paas_err_set(err, PAAS_EUNAVAIL, "etcd at %s: user %s: %s",
+		    paas_http_endpoint(e->http), e->user, msg ? msg : "no token in the answer");
+		goto out;
+	}
+	snprintf(tok, size, "%s", t);
+	pthread_mutex_lock(&auth_mu);
+	free(token);
+	free(token_user);
+	token = paas_xstrdup(t);
+	token_user = paas_xstrdup(e->user);
+	pthread_mutex_unlock(&auth_mu);
+	rc = 0;
+out:
+	json_decref(o);
+	paas_http_resp_free(&resp);
+	return rc;
+}
+
+/* etcd no longer knows tok (it expired, or the member restarted). */
+static void
+token_drop(const char *tok)
+{
+	pthread_mutex_lock(&auth_mu);
+	if (token && strcmp(token, tok) == 0) {
+		free(token);
+		free(token_user);
+		token = token_user = NULL;
+	}
+	pthread_mutex_unlock(&auth_mu);
+}
+
+/* The extra headers of a request: base (or none) and, with a user, the
+ * token; tok gets the token used (empty: none). */
+static int
+auth_headers(struct paas_etcd *e, const char *base, char *hdr, size_t size, char *tok,
+    size_t toksize, struct paas_err *err)
+{
+	tok[0] = '\0';
+	if (e->user == NULL) {
+		snprintf(hdr, size, "%s", base ? base : "");
+		return 0;
+	}
+	if (token_get(e, tok, toksize, err) < 0)
+		return -1;
+	snprintf(hdr, size, "%s%sAuthorization: %s", base ? base : "", base ? "\n" : "", tok);
+	return 0;
+}
 
 struct paas_etcd *
 paas_etcd_new(const char *endpoints, const struct paas_http_opts *opts,
@@ -26,6 +187,13 @@ paas_etcd_new(const char *endpoints, const struct paas_http_opts *opts,
 	e = paas_xmalloc(sizeof(*e));
 	e->http = h;
 	e->cancel = opts ? opts->cancel : NULL;
+	e->user = e->password = NULL;
+	pthread_mutex_lock(&auth_mu);
+	if (auth_user) {
+		e->user = paas_xstrdup(auth_user);
+		e->password = paas_xstrdup(auth_password);
+	}
+	pthread_mutex_unlock(&auth_mu);
 	return e;
 }
 
@@ -35,6 +203,10 @@ paas_etcd_free(struct paas_etcd *e)
 	if (e == NULL)
 		return;
 	paas_http_free(e->http);
+	if (e->password)
+		explicit_bzero(e->password, strlen(e->password));
+	free(e->user);
+	free(e->password);
 	free(e);
 }
 
@@ -168,6 +340,26 @@ parse_kv(json_t *o, struct paas_kv *kv, struct paas_err *err)
 	return 0;
 }
 
+/* An error etcd gave (gRPC code, message) as ours, saying who asked when
+ * it is about authentication. */
+static int
+auth_error(struct paas_etcd *e, int64_t code, const char *msg, struct paas_err *err)
+{
+	const char *ep = paas_http_endpoint(e->http);
+
+	if (msg == NULL)
+		msg = "error without a message";
+	if (strstr(msg, "user name is empty"))
+		return paas_err_set(err, PAAS_EUNAVAIL, "etcd at %s wants a user: give the file of "
+		    "its credentials in PAAS_ETCD_AUTH (paas(7), SECURITY)", ep);
+	if (code == 7 || strstr(msg, "permission denied"))
+		return paas_err_set(err, PAAS_EFAILED, "etcd at %s: permission denied to user %s",
+		    ep, e->user ? e->user : "(none)");
+	/* gRPC UNAVAILABLE and DEADLINE_EXCEEDED: no leader, no quorum. */
+	return paas_err_set(err, (code == 14 || code == 4) ? PAAS_EUNAVAIL : PAAS_EFAILED,
+	    "etcd at %s: %s", ep, msg);
+}
+
 /* The gateway's error object, if any, as an error; 0 when there is none. */
 static int
 gateway_error(struct paas_etcd *e, json_t *o, long status, struct paas_err *err)
@@ -185,24 +377,28 @@ gateway_error(struct paas_etcd *e, json_t *o, long status, struct paas_err *err)
 	code = get_i64(o, "code");
 	if (code == 0 && json_is_object(eo))
 		code = get_i64(eo, "grpc_code");
-	/* gRPC UNAVAILABLE and DEADLINE_EXCEEDED: no leader, no quorum. */
-	return paas_err_set(err, (code == 14 || code == 4) ? PAAS_EUNAVAIL : PAAS_EFAILED,
-	    "etcd at %s: %s", paas_http_endpoint(e->http), msg ? msg : "error without a message");
+	return auth_error(e, code, msg, err);
 }
 
-/* POST body to path once; *answered says whether a member answered. */
+/* POST body to path once; *answered says whether a member answered,
+ * *stale whether it did not know our token. */
 static int
 call_once(struct paas_etcd *e, const char *path, const char *body, int idempotent,
-    json_t **out, int *answered, struct paas_err *err)
+    json_t **out, int *answered, int *stale, struct paas_err *err)
 {
 	struct paas_http_req hr = { 0 };
-	struct paas_http_resp resp;
+	struct paas_http_resp resp = { 0 };
 	json_error_t jerr;
 	json_t *o = NULL;
+	char hdr[600], tok[512];
 	int rc = -1;
 
 	*out = NULL;
-	*answered = 0;
+	*answered = *stale = 0;
+	if (auth_headers(e, NULL, hdr, sizeof(hdr), tok, sizeof(tok), err) < 0)
+		return -1;
+	if (hdr[0])
+		hr.header = hdr;
 	hr.method = "POST";
 	hr.path = path;
 	hr.body = body;
@@ -217,8 +413,13 @@ call_once(struct paas_etcd *e, const char *path, const char *body, int idempoten
 		    paas_http_endpoint(e->http), resp.status, resp.body);
 		goto out;
 	}
-	if (gateway_error(e, o, resp.status, err) < 0)
+	if (gateway_error(e, o, resp.status, err) < 0) {
+		if (tok[0] && resp.status == 401) {
+			token_drop(tok);
+			*stale = 1;
+		}
 		goto out;
+	}
 	*out = o;
 	o = NULL;
 	rc = 0;
@@ -238,13 +439,18 @@ call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
 {
 	char *body = json_dumps(req, JSON_COMPACT);
 	long backoff = 50;
-	int rc, answered, tries;
+	int rc, answered, stale, tries, reauth = 0;
 
 	json_decref(req);
 	if (body == NULL)
 		abort();
 	for (tries = 0;; tries++) {
-		rc = call_once(e, path, body, idempotent, out, &answered, err);
+		rc = call_once(e, path, body, idempotent, out, &answered, &stale, err);
+		/* A token etcd forgot was not used: ask for a new one, once. */
+		if (rc < 0 && stale && !reauth++) {
+			paas_err_clear(err);
+			continue;
+		}
 		if (rc == 0 || !idempotent || !answered || err->status != PAAS_EUNAVAIL || tries >= 6)
 			break;
 		paas_http_next(e->http);
@@ -252,6 +458,20 @@ call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
 		backoff *= 2;
 	}
 	free(body);
+	return rc;
+}
+
+int
+paas_etcd_call(struct paas_etcd *e, const char *path, json_t *req, json_t **out,
+    struct paas_err *err)
+{
+	json_t *o = NULL;
+	int rc = call(e, path, req, 0, &o, err);
+
+	if (out)
+		*out = o;
+	else
+		json_decref(o);
 	return rc;
 }
 
@@ -517,6 +737,7 @@ struct watch {
 	int64_t compacted;
 	int stopped;		/* fn asked to stop */
 	int delivered;		/* something arrived on this connection */
+	int stale;		/* etcd did not know our token */
 	struct paas_err err;	/* an error the server sent in the stream */
 	int failed;
 };
@@ -550,6 +771,20 @@ on_watch_line(const char *line, size_t len, void *arg)
 	}
 	if (json_is_true(json_object_get(r, "canceled"))) {
 		const char *why = json_string_value(json_object_get(r, "cancel_reason"));
+
+		if (why && strstr(why, "invalid auth token")) {
+			/* Watched again with a new token. */
+			w->stale = 1;
+			paas_err_set(&w->err, PAAS_EUNAVAIL, "etcd watch canceled: %s", why);
+			rc = 1;
+			goto out;
+		}
+		if (why && (strstr(why, "permission denied") || strstr(why, "user name is empty"))) {
+			auth_error(w->e, 0, why, &w->err);
+			w->failed = 1;
+			rc = 1;
+			goto out;
+		}
 
 		/* Canceled without compaction: e.g. the member lost its leader. */
 		paas_err_set(&w->err, PAAS_EUNAVAIL, "etcd watch canceled: %s", why ? why : "no reason given");
@@ -612,7 +847,7 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 	long retry_ms = opts->retry_ms > 0 ? opts->retry_ms : 30000, since = paas_now_ms();
 	long backoff = 50;
 	struct paas_http_req hr = { 0 };
-	int rc;
+	int rc, restaled = 0;
 
 	memset(&w, 0, sizeof(w));
 	w.e = e;
@@ -621,14 +856,30 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 	w.next_rev = opts->start_revision;
 	hr.method = "POST";
 	hr.path = "/v3/watch";
-	/* Ask the member to cancel the watch when it loses its leader, rather
-	 * than keep a stream that will never see another event. */
-	hr.header = "Grpc-Metadata-hasleader: true";
 	for (;;) {
 		json_t *cr = json_object(), *req;
-		char *body;
+		char *body, hdr[600], tok[512];
 
-		set_range(cr, opts->key, opts->prefix);
+		/* Ask the member to cancel the watch when it loses its leader,
+		 * rather than keep a stream that will never see another event. */
+		if (auth_headers(e, "Grpc-Metadata-hasleader: true", hdr, sizeof(hdr), tok,
+		    sizeof(tok), err) < 0) {
+			json_decref(cr);
+			if (err->status != PAAS_EUNAVAIL || paas_now_ms() - since > retry_ms ||
+			    (e->cancel && *e->cancel))
+				return -1;
+			paas_http_next(e->http);
+			paas_sleep_ms(backoff);
+			if (backoff < 1000)
+				backoff *= 2;
+			continue;
+		}
+		hr.header = hdr;
+		if (opts->end) {
+			json_object_set_new(cr, "key", b64(opts->key, strlen(opts->key)));
+			json_object_set_new(cr, "range_end", b64(opts->end, strlen(opts->end)));
+		} else
+			set_range(cr, opts->key, opts->prefix);
 		if (w.next_rev)
 			json_object_set_new(cr, "start_revision", i64str(w.next_rev));
 		json_object_set_new(cr, "progress_notify", json_true());
@@ -637,7 +888,7 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 		json_decref(req);
 		hr.body = body;
 		hr.len = strlen(body);
-		w.delivered = 0;
+		w.delivered = w.stale = 0;
 		paas_err_clear(&w.err);
 		rc = paas_http_stream(e->http, &hr, on_watch_line, &w, NULL, err);
 		free(body);
@@ -651,6 +902,10 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 		}
 		if (e->cancel && *e->cancel)
 			return 0;
+		if (w.stale && !restaled++) {
+			token_drop(tok);
+			continue;
+		}
 		if (w.delivered) {
 			since = paas_now_ms();
 			backoff = 50;

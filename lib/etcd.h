@@ -29,6 +29,17 @@ struct paas_kv_list {
 	int64_t revision;	/* the store revision the list was read at */
 };
 
+/*
+ * Authentication (etcd users and roles, paas(7) SECURITY): credentials are
+ * read from a file of one line USER:PASSWORD, open to its owner alone (else
+ * PAAS_EINVAL); every client made after the call authenticates with them,
+ * once per process, and again when etcd forgets the token.  path NULL: no
+ * authentication.  Neither the password nor the token ever reaches a message.
+ */
+int paas_etcd_auth_load(const char *path, struct paas_err *err);
+/* The user of the loaded credentials, or NULL (borrowed). */
+const char *paas_etcd_auth_user(void);
+
 /* endpoints: comma-separated http(s) URLs.  Returns a client the caller frees
  * with paas_etcd_free(), or NULL with err set. */
 struct paas_etcd *paas_etcd_new(const char *endpoints,
@@ -36,6 +47,12 @@ struct paas_etcd *paas_etcd_new(const char *endpoints,
 void paas_etcd_free(struct paas_etcd *e);
 /* The transport, for fan-out with paas_http_multi() (borrowed). */
 struct paas_http *paas_etcd_http(struct paas_etcd *e);
+
+/* One call of the gateway not wrapped here (auth administration): POST req
+ * (consumed) to path ("/v3/auth/user/add"); *out, if not NULL, gets the
+ * answer.  Sent once. */
+int paas_etcd_call(struct paas_etcd *e, const char *path, json_t *req, json_t **out,
+    struct paas_err *err);
 
 void paas_kv_clear(struct paas_kv *kv);
 void paas_kv_list_free(struct paas_kv_list *l);
@@ -124,6 +141,7 @@ struct paas_watch_opts {
 	int64_t start_revision;		/* 0: from now */
 	long retry_ms;
 	int64_t *compacted;
+	const char *end;		/* not NULL: the keys from key up to (not) end */
 };
 int paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
     paas_watch_fn fn, void *arg, struct paas_err *err);

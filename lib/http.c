@@ -324,8 +324,19 @@ setup(struct xfer *x, struct endpoint *ep, int stream, long timeout_ms)
 	curl_easy_setopt(c, CURLOPT_PRIVATE, x);
 
 	x->headers = curl_slist_append(NULL, "Expect:");
-	if (req->header)
-		x->headers = curl_slist_append(x->headers, req->header);
+	if (req->header) {
+		const char *p = req->header, *nl;
+
+		/* Several headers: one per line. */
+		for (; *p; p = *nl ? nl + 1 : nl) {
+			char *one;
+
+			nl = p + strcspn(p, "\n");
+			one = paas_xstrndup(p, (size_t)(nl - p));
+			x->headers = curl_slist_append(x->headers, one);
+			free(one);
+		}
+	}
 	if (req->body || req->upload) {
 		struct paas_buf ct = PAAS_BUF_INIT;
 

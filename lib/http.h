@@ -42,7 +42,7 @@ struct paas_http_req {
 	FILE *upload;			/* instead of body: stream this file as the body */
 	int idempotent;		/* may be re-sent to the next endpoint after a broken connection */
 	int raw;		/* streams: hand over raw chunks instead of lines */
-	const char *header;	/* one extra "Name: value" header, or NULL */
+	const char *header;	/* extra "Name: value" headers, '\n' between, or NULL */
 };
 
 struct paas_http_resp {

@@ -90,6 +90,14 @@ paas_key_router(const char *name)
 	return key(PAAS_ROUTERS_PREFIX "%s", name);
 }
 
+char *
+paas_key_secrets(const char *dep, int64_t n)
+{
+	if (n == 0)
+		return key(PAAS_SECRETS_PREFIX "%s/", dep);
+	return key(PAAS_SECRETS_PREFIX "%s/%lld", dep, (long long)n);
+}
+
 const char *
 paas_key_tail(const char *k, const char *prefix)
 {

@@ -22,6 +22,13 @@
  *   /paas/v1/drain/CONTAINER            {"since"}, bound to the deploy lock's lease
  *   /paas/v1/routers/NAME               {"name","pid","config","revision","time"},
  *                                        bound to the router's lease
+ *   /paas/v1/secrets/DEP/N              {"format","cipher","key_id","nonce","data"}:
+ *                                        the ${VAR} values release N ran with,
+ *                                        sealed with the cluster's secrets key
+ *
+ * secrets/ sorts after every other prefix: the etcd roles of paas(7) let
+ * agents, routers and check read [PAAS_PREFIX, PAAS_SECRETS_PREFIX), so a
+ * new prefix must sort before it.
  *
  * Names reach keys only after paas_valid_name() or paas_valid_domain()
  * (valid.h), so no part holds a '/'.
@@ -41,6 +48,7 @@
 #define PAAS_AGENTS_PREFIX	PAAS_PREFIX "agents/"
 #define PAAS_DRAIN_PREFIX	PAAS_PREFIX "drain/"
 #define PAAS_ROUTERS_PREFIX	PAAS_PREFIX "routers/"
+#define PAAS_SECRETS_PREFIX	PAAS_PREFIX "secrets/"
 
 char *paas_key_host(const char *host);
 /* Everything of a deployment's own: its lock, release pointer and records. */
@@ -59,6 +67,8 @@ char *paas_key_announce(const char *dep, const char *svc, const char *id,
 char *paas_key_agent(const char *host);
 char *paas_key_drain(const char *container);
 char *paas_key_router(const char *name);
+/* n 0: the prefix of every secrets record of dep. */
+char *paas_key_secrets(const char *dep, int64_t n);
 
 /* What follows prefix in key (the domain of a route, the host of an agent),
  * or NULL when key does not start with prefix.  Borrowed from key. */

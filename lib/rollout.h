@@ -76,6 +76,7 @@ struct run {
 	const char *user;
 	char holder[512];		/* user@host pid N */
 	json_t *routes;			/* {DOMAIN: route} the spec gives this deployment */
+	json_t *vars;			/* the release's secrets ({NAME: VALUE}), or NULL */
 };
 
 /* Report ev (stolen) to the run's callback, with the deployment added. */
@@ -92,7 +93,7 @@ int paas_run_observe(struct run *r, struct paas_err *err);
 int paas_run_plan(struct run *r, struct paas_err *err);
 /* The "plan" event. */
 json_t *paas_run_plan_event(const struct run *r);
-/* The environment of a's service, every ${VAR} read from ours: secrets
+/* The environment of a's service, every ${VAR} read from r->vars or ours: secrets
  * (caller decrefs); an unset one is PAAS_EINVAL naming it. */
 json_t *paas_run_service_env(struct run *r, const struct paas_place_action *a,
     struct paas_err *err);

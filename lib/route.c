@@ -109,8 +109,8 @@ paas_routers_wait(struct paas_etcd *e, int64_t rev, long timeout_ms, size_t *n,
 /* Writing the routes ---------------------------------------------------- */
 
 int
-paas_route_want(struct paas_etcd *e, const char *dep, const json_t *spec, json_t **out,
-    struct paas_err *err)
+paas_route_want(struct paas_etcd *e, const char *dep, const json_t *spec,
+    const json_t *vars, json_t **out, struct paas_err *err)
 {
 	const json_t *domains = json_object_get(spec, "domains"), *d, *v;
 	struct paas_kv_list l;
@@ -139,7 +139,7 @@ paas_route_want(struct paas_etcd *e, const char *dep, const json_t *spec, json_t
 			char what[400], *x;
 
 			snprintf(what, sizeof(what), "domain %s: auth %s", name, user);
-			if (paas_spec_expand(what, json_string_value(v), &x, err) < 0) {
+			if (paas_spec_expand(what, json_string_value(v), vars, &x, err) < 0) {
 				json_decref(auth);
 				json_decref(routes);
 				return -1;

@@ -40,10 +40,12 @@ int paas_routers_wait(struct paas_etcd *e, int64_t rev, long timeout_ms, size_t 
 
 /*
  * The routes spec gives deployment dep: {DOMAIN: route}, auth hashes read
- * from the environment (${VAR}).  A domain another deployment routes is
- * PAAS_EFAILED; an unset variable PAAS_EINVAL.  *out: caller decrefs.
+ * from vars (the release's secrets, or NULL) or the environment (${VAR}).
+ * A domain another deployment routes is PAAS_EFAILED; an unset variable
+ * PAAS_EINVAL.  *out: caller decrefs.
  */
-int paas_route_want(struct paas_etcd *e, const char *dep, const json_t *spec, json_t **out,
+int paas_route_want(struct paas_etcd *e, const char *dep, const json_t *spec,
+    const json_t *vars, json_t **out,
     struct paas_err *err);
 /*
  * Make etcd's routes of dep what want says (NULL: none).  The domains

@@ -286,7 +286,8 @@ watch_thread(void *arg)
 		return NULL;
 	}
 	while (!*w->o->stop) {
-		struct paas_watch_opts wo = { PAAS_PREFIX, 1, 0, 30000, NULL };
+		/* Everything but the secrets, which routers may not read. */
+		struct paas_watch_opts wo = { PAAS_PREFIX, 1, 0, 30000, NULL, PAAS_SECRETS_PREFIX };
 		int64_t compacted = 0;
 
 		pthread_mutex_lock(&w->mu);

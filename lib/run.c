@@ -167,6 +167,7 @@ paas_run_free(struct run *r)
 	free(r->plan.hosts);
 	json_decref(r->hosts_json);
 	json_decref(r->routes);
+	json_decref(r->vars);
 	paas_lock_release(r->lock);
 	paas_etcd_free(r->e);
 }
@@ -283,7 +284,7 @@ paas_run_service_env(struct run *r, const struct paas_place_action *a, struct pa
 		char *x, what[300];
 
 		snprintf(what, sizeof(what), "service %s: env %s", a->service, k);
-		if (paas_spec_expand(what, json_string_value(v), &x, err) < 0) {
+		if (paas_spec_expand(what, json_string_value(v), r->vars, &x, err) < 0) {
 			json_decref(env);
 			return NULL;
 		}

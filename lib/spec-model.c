@@ -68,8 +68,46 @@ paas_spec_service_version(const json_t *spec, const char *deployment,
 	json_decref(env);
 }
 
+/* Each ${NAME} of value into names (an object, NAME: true). */
+static void
+names_in(const char *value, json_t *names)
+{
+	const char *p, *e;
+
+	for (p = value; p && *p; p++) {
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			p += 2;
+			continue;
+		}
+		if (p[0] == '$' && p[1] == '{' && (e = strchr(p + 2, '}')) != NULL) {
+			char *name = paas_xstrndup(p + 2, (size_t)(e - p - 2));
+
+			json_object_set_new(names, name, json_true());
+			free(name);
+			p = e;
+		}
+	}
+}
+
+json_t *
+paas_spec_vars(const json_t *spec)
+{
+	json_t *names = json_object(), *svc, *d, *v;
+	const char *k, *k2;
+
+	json_object_foreach((json_t *)json_object_get(spec, "env"), k, v)
+		names_in(json_string_value(v), names);
+	json_object_foreach((json_t *)json_object_get(spec, "services"), k, svc)
+		json_object_foreach(json_object_get(svc, "env"), k2, v)
+			names_in(json_string_value(v), names);
+	json_object_foreach((json_t *)json_object_get(spec, "domains"), k, d)
+		json_object_foreach(json_object_get(d, "auth"), k2, v)
+			names_in(json_string_value(v), names);
+	return names;
+}
+
 int
-paas_spec_expand(const char *what, const char *value, char **out,
+paas_spec_expand(const char *what, const char *value, const json_t *vars, char **out,
     struct paas_err *err)
 {
 	struct paas_buf b = PAAS_BUF_INIT;
@@ -84,11 +122,13 @@ paas_spec_expand(const char *what, const char *value, char **out,
 		}
 		if (p[0] == '$' && p[1] == '{' && (e = strchr(p + 2, '}')) != NULL) {
 			char *name = paas_xstrndup(p + 2, (size_t)(e - p - 2));
-			const char *v = getenv(name);
+			const char *v = json_string_value(json_object_get(vars, name));
 
+			if (v == NULL)
+				v = getenv(name);
 			if (v == NULL) {
-				paas_err_set(err, PAAS_EINVAL, "%s: ${%s} is not set in the environment",
-				    what, name);
+				paas_err_set(err, PAAS_EINVAL, "%s: ${%s} is not set in the environment%s",
+				    what, name, vars ? " nor in the release's secrets" : "");
 				free(name);
 				paas_buf_free(&b);
 				return -1;

@@ -62,10 +62,14 @@ json_t *paas_spec_service_env(const json_t *spec, const json_t *svc, json_t **se
  * health, resources, ...) and not with instances or update. */
 void paas_spec_service_version(const json_t *spec, const char *deployment,
     const char *service, char out[17]);
-/* value with ${NAME} read from the environment and $${ made a literal ${
- * (*out: caller frees).  An unset variable is PAAS_EINVAL naming it and what
- * (e.g. "env DB_PASSWORD"); the value itself never appears in a message. */
-int paas_spec_expand(const char *what, const char *value, char **out,
+/* value with ${NAME} read from vars ({NAME: VALUE}, the secrets store's;
+ * NULL: none) or else the environment, and $${ made a literal ${ (*out:
+ * caller frees).  An unset variable is PAAS_EINVAL naming it and what (e.g.
+ * "env DB_PASSWORD"); the value itself never appears in a message. */
+int paas_spec_expand(const char *what, const char *value, const json_t *vars, char **out,
     struct paas_err *err);
+/* Every NAME a ${NAME} of spec's values names (env, auth), as an object
+ * NAME: true (caller decrefs). */
+json_t *paas_spec_vars(const json_t *spec);
 
 #endif

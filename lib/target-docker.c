@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,7 +124,7 @@ d_image(struct paas_target *t, size_t h, const char *image, char **id, struct pa
 
 /* The body of POST /containers/create for is. */
 static json_t *
-container_config(const struct paas_instance_spec *is)
+container_config(const struct paas_instance_spec *is, const char *bind_ip)
 {
 	const json_t *svc = is->svc, *res = json_object_get(svc, "resources"), *v;
 	json_t *envl = json_array(), *labels, *exposed = json_object(), *bindings = json_object();
@@ -158,8 +160,8 @@ container_config(const struct paas_instance_spec *is)
 		if (asprintf(&pk, "%s/tcp", k) < 0)
 			abort();
 		json_object_set_new(exposed, pk, json_object());
-		json_object_set_new(bindings, pk, json_pack("[{s:o}]", "HostPort",
-		    json_sprintf("%lld", (long long)json_integer_value(v))));
+		json_object_set_new(bindings, pk, json_pack("[{s:s, s:o}]", "HostIp", bind_ip,
+		    "HostPort", json_sprintf("%lld", (long long)json_integer_value(v))));
 		free(pk);
 	}
 	json_object_foreach((json_t *)json_object_get(svc, "volumes"), k, v)
@@ -181,17 +183,51 @@ container_config(const struct paas_instance_spec *is)
 	return cfg;
 }
 
+/*
+ * Where a host's instances publish their ports: its address (state.h), the
+ * one the routers and health checks use, and no other: loopback for the
+ * local socket, the private address given for a remote host.  A name is
+ * resolved here (Docker wants an IP).
+ */
+static int
+bind_address(const json_t *host, char *ip, size_t size, struct paas_err *err)
+{
+	char *a = paas_host_address(host);
+	struct addrinfo hints, *res = NULL;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(a, NULL, &hints, &res)) != 0 ||
+	    getnameinfo(res->ai_addr, res->ai_addrlen, ip, (socklen_t)size, NULL, 0,
+	    NI_NUMERICHOST) != 0) {
+		paas_err_set(err, PAAS_EFAILED, "host %s: its address %s does not resolve%s%s",
+		    json_string_value(json_object_get(host, "name")), a, rc ? ": " : "",
+		    rc ? gai_strerror(rc) : "");
+		rc = -1;
+	}
+	if (res)
+		freeaddrinfo(res);
+	free(a);
+	return rc ? -1 : 0;
+}
+
 static int
 d_start(struct paas_target *t, size_t h, const struct paas_instance_spec *is, char **id,
     char **name, int *port_taken, struct paas_err *err)
 {
 	struct paas_docker *d = dt(t)->d[h];
 	struct paas_buf cname = PAAS_BUF_INIT;
-	json_t *cfg = container_config(is);
+	json_t *cfg;
+	char ip[INET6_ADDRSTRLEN];
 	int tries, rc = -1;
 
 	*id = *name = NULL;
 	*port_taken = 0;
+	if (bind_address(json_array_get(dt(t)->hosts, h), ip, sizeof(ip), err) < 0)
+		return -1;
+	cfg = container_config(is, ip);
 	paas_buf_addf(&cname, "%s.%s.%s.%.8s", is->deployment, is->service, is->instance,
 	    is->version);
 	for (tries = 0; ; tries++) {

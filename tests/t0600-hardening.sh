@@ -148,6 +148,17 @@ test_expect_success 'restore refuses while a deployment is locked, exit 2, nothi
 	expect_status 1 "$PAAS_T" etcd "$E" get /paas/v1/stray
 '
 
+# The instance of lh on host h answers at h's address, and not on h's
+# loopback (so not on every interface: issue 14, point 8).
+published_on_address_only() {
+	local h=$1 cid pb hp
+	cid=$(dk "$h" ps -q -f label=paas.deployment=lh) &&
+	pb=$(dk "$h" inspect -f "{{json .HostConfig.PortBindings}}" "$cid") &&
+	expect_eq "$(echo "$pb" | jq -r ".[\"8000/tcp\"][0].HostIp")" "${HOST_IP[$h]}" &&
+	hp=$(echo "$pb" | jq -r ".[\"8000/tcp\"][0].HostPort") &&
+	expect_eq "$(curl -sS -m 2 "http://${HOST_IP[$h]}:$hp/version")" lh &&
+	! nsenter --net="/run/netns/${_host_ns[$h]}" curl -sS -m 2 "http://127.0.0.1:$hp/version" 2>/dev/null
+}
 drop() { nsenter --net="/run/netns/${_host_ns[$1]}" iptables -"$2" INPUT -p tcp --dport 2376 -j DROP; }
 test_expect_success 'a lost host returns after check --repair moved its instances: check names the surplus, its agent neither announces nor keeps it' '
 	paas-cluster hosts add b --docker "${HOST_URL[b]}" $TLS_OPTS &&
@@ -162,6 +173,7 @@ test_expect_success 'a lost host returns after check --repair moved its instance
 	EOF
 	paas-deploy -D lh lh.yml >out &&
 	expect_eq "$(dk b ps -q -f label=paas.deployment=lh | wc -l)" 1 &&
+	published_on_address_only b &&
 	kill -9 ${AGENT_PID[b]} && drop b A &&
 	wait_for 10 sh -c "! \"$PAAS_T\" etcd \"$E\" get /paas/v1/agents/b" &&
 	{ paas-cluster check --repair --timeout 3 >repair.out; echo $? >repair.rc; } &&

@@ -3,6 +3,7 @@
  * library call against real servers.  Not installed.
  *
  *   paas-t [-c CONNECT_MS] [-t TIMEOUT_MS] etcd ENDPOINTS CMD ARGS...
+ *          (as the user of the file $PAAS_ETCD_AUTH names, when set)
  *   paas-t [-c MS] [-t MS] [--tls-ca F --tls-cert F --tls-key F] [--insecure]
  *          docker URL CMD ARGS...
  *   paas-t [-t MS] multi URL...          (GET /_ping or /health on each at once)
@@ -79,7 +80,10 @@ etcd_main(int argc, char **argv, struct paas_http_opts *o)
 	if (argc < 2)
 		usage();
 	endpoints = argv[0];
-	if ((e = paas_etcd_new(endpoints, o, &err)) == NULL)
+	/* The credentials a test gives, as the commands take them. */
+	if (paas_etcd_auth_load(getenv("PAAS_ETCD_AUTH") && *getenv("PAAS_ETCD_AUTH") ?
+	    getenv("PAAS_ETCD_AUTH") : NULL, &err) < 0 ||
+	    (e = paas_etcd_new(endpoints, o, &err)) == NULL)
 		return die(&err);
 	cmd = argv[1];
 	argv += 2, argc -= 2;
