@@ -738,6 +738,7 @@ struct watch {
 	int stopped;		/* fn asked to stop */
 	int delivered;		/* something arrived on this connection */
 	int stale;		/* etcd did not know our token */
+	int resume;		/* the stream ended with an error to watch again after */
 	struct paas_err err;	/* an error the server sent in the stream */
 	int failed;
 };
@@ -755,8 +756,14 @@ on_watch_line(const char *line, size_t len, void *arg)
 		return 0;	/* not a message; ignore */
 	w->delivered = 1;
 	if ((r = json_object_get(o, "result")) == NULL) {
+		/* An error in the stream: a member going away ("transport is
+		 * closing", "the client connection is closing") is watched
+		 * again, elsewhere or later; being refused is not. */
 		gateway_error(w->e, o, 500, &w->err);
-		w->failed = 1;
+		w->failed = strstr(w->err.msg, "permission denied") != NULL ||
+		    strstr(w->err.msg, "wants a user") != NULL;
+		w->resume = !w->failed;
+		w->err.status = w->failed ? PAAS_EFAILED : PAAS_EUNAVAIL;
 		rc = 1;
 		goto out;
 	}
@@ -774,7 +781,7 @@ on_watch_line(const char *line, size_t len, void *arg)
 
 		if (why && strstr(why, "invalid auth token")) {
 			/* Watched again with a new token. */
-			w->stale = 1;
+			w->stale = w->resume = 1;
 			paas_err_set(&w->err, PAAS_EUNAVAIL, "etcd watch canceled: %s", why);
 			rc = 1;
 			goto out;
@@ -788,6 +795,7 @@ on_watch_line(const char *line, size_t len, void *arg)
 
 		/* Canceled without compaction: e.g. the member lost its leader. */
 		paas_err_set(&w->err, PAAS_EUNAVAIL, "etcd watch canceled: %s", why ? why : "no reason given");
+		w->resume = 1;
 		rc = 1;
 		goto out;
 	}
@@ -888,11 +896,11 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 		json_decref(req);
 		hr.body = body;
 		hr.len = strlen(body);
-		w.delivered = w.stale = 0;
+		w.delivered = w.stale = w.resume = 0;
 		paas_err_clear(&w.err);
 		rc = paas_http_stream(e->http, &hr, on_watch_line, &w, NULL, err);
 		free(body);
-		if (w.stopped || (rc == 0 && !w.failed))
+		if (w.stopped || (rc == 0 && !w.failed && !w.resume))
 			return 0;
 		if (w.failed) {
 			if (opts->compacted)
@@ -902,9 +910,10 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 		}
 		if (e->cancel && *e->cancel)
 			return 0;
-		if (w.stale && !restaled++) {
+		if (w.stale) {
 			token_drop(tok);
-			continue;
+			if (!restaled++)
+				continue;	/* at once the first time, then as any retry */
 		}
 		if (w.delivered) {
 			since = paas_now_ms();

@@ -169,6 +169,21 @@ test_expect_success 'without a key the deploy says the values are not kept' '
 	jq -e -s "any(.[]; .event == \"warning\" and (.message | test(\"^no secrets key\")))" dep3.out
 '
 
+# etcd forgets its tokens when it restarts: the agent's keepalive and the
+# router's watch must authenticate again, not give up.
+test_expect_success 'etcd restarted: the agent and the router authenticate again and keep up' '
+	kill "$(cat "$STATE/etcd.pid")" &&
+	wait_for 15 sh -c "! curl -fsS -m 1 $E/health" &&
+	env -u PAAS_ETCD paas-cluster --json up >up2.out &&
+	jq -e -s "map(select(.state == \"started\")) | map(.component) == [\"etcd\"]" up2.out &&
+	paas-deploy -D sec sec.yml >dep4.out &&
+	wait_for 20 sh -c "curl -fsS -m 2 -u ops:hunter2 -H \"Host: sec.localhost\" http://127.0.0.1:$PORT/version | grep -qx \"v1:$APP_SECRET\"" &&
+	as root "$PAAS_T" etcd "$E" get /paas/v1/agents/local >/dev/null &&
+	as root "$PAAS_T" etcd "$E" get /paas/v1/routers/local >/dev/null &&
+	{ ! grep -q "watch: .*resuming" "$STATE/router.log" ||
+	grep -A1000 "watch: .*resuming" "$STATE/router.log" | grep -q "applied etcd revision"; }
+'
+
 test_expect_success 'the daemons logged no sanitizer report (under scripts/asan)' '
 	paas-cluster down >/dev/null &&
 	! grep -l "Sanitizer\|runtime error" "$STATE"/*.log
