@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "daemon.h"
 #include "etcd.h"
+#include "jsonx.h"
 #include "keys.h"
 
 enum perm { READ, READWRITE };
@@ -32,16 +33,6 @@ static const struct role {
 	{ "router", { ALL_BUT_SECRETS, { READWRITE, PAAS_ROUTERS_PREFIX, NULL } }, 2 },
 	{ "check", { ALL_BUT_SECRETS }, 1 },
 };
-
-static json_t *
-b64s(const char *s, size_t n)
-{
-	char *e = paas_base64_encode(s, n);
-	json_t *j = json_string(e);
-
-	free(e);
-	return j;
-}
 
 /* The password in dir/name, or a new one written there. */
 static char *
@@ -138,8 +129,8 @@ make_user(struct paas_etcd *e, const struct role *r, const char *pw, struct paas
 			} else
 				elen = strlen(end);
 			perm = json_pack("{s:s, s:o, s:o}", "permType",
-			    g->perm == READ ? "READ" : "READWRITE", "key", b64s(g->key, strlen(g->key)),
-			    "range_end", b64s(end, elen));
+			    g->perm == READ ? "READ" : "READWRITE", "key", paas_json_base64(g->key, strlen(g->key)),
+			    "range_end", paas_json_base64(end, elen));
 			free(end);
 			if (call_idem(e, "/v3/auth/role/grant", json_pack("{s:s, s:o}", "name", r->name,
 			    "perm", perm), err) < 0)

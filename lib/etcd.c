@@ -12,11 +12,13 @@
 
 #include "buf.h"
 #include "etcd.h"
+#include "jsonx.h"
 
 struct paas_etcd {
 	struct paas_http *http;
 	volatile sig_atomic_t *cancel;
 	char *user, *password;	/* NULL: no authentication */
+	int64_t code;		/* the gRPC code of the last error etcd gave */
 };
 
 /*
@@ -188,6 +190,7 @@ paas_etcd_new(const char *endpoints, const struct paas_http_opts *opts,
 	e->http = h;
 	e->cancel = opts ? opts->cancel : NULL;
 	e->user = e->password = NULL;
+	e->code = 0;
 	pthread_mutex_lock(&auth_mu);
 	if (auth_user) {
 		e->user = paas_xstrdup(auth_user);
@@ -261,16 +264,6 @@ get_u64(json_t *o, const char *name)
 }
 
 static json_t *
-b64(const char *data, size_t len)
-{
-	char *s = paas_base64_encode(data, len);
-	json_t *j = json_string(s);
-
-	free(s);
-	return j;
-}
-
-static json_t *
 i64str(int64_t v)
 {
 	char s[32];
@@ -307,14 +300,14 @@ set_range(json_t *req, const char *key, int prefix)
 	char *end;
 
 	if (n == 0 && prefix) {
-		json_object_set_new(req, "key", b64("\0", 1));
-		json_object_set_new(req, "range_end", b64("\0", 1));
+		json_object_set_new(req, "key", paas_json_base64("\0", 1));
+		json_object_set_new(req, "range_end", paas_json_base64("\0", 1));
 		return;
 	}
-	json_object_set_new(req, "key", b64(key, n));
+	json_object_set_new(req, "key", paas_json_base64(key, n));
 	if (prefix) {
 		end = prefix_end(key, &elen);
-		json_object_set_new(req, "range_end", b64(end, elen));
+		json_object_set_new(req, "range_end", paas_json_base64(end, elen));
 		free(end);
 	}
 }
@@ -347,6 +340,7 @@ auth_error(struct paas_etcd *e, int64_t code, const char *msg, struct paas_err *
 {
 	const char *ep = paas_http_endpoint(e->http);
 
+	e->code = code;
 	if (msg == NULL)
 		msg = "error without a message";
 	if (strstr(msg, "user name is empty"))
@@ -445,13 +439,16 @@ call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
 	if (body == NULL)
 		abort();
 	for (tries = 0;; tries++) {
+		e->code = 0;
 		rc = call_once(e, path, body, idempotent, out, &answered, &stale, err);
 		/* A token etcd forgot was not used: ask for a new one, once. */
 		if (rc < 0 && stale && !reauth++) {
 			paas_err_clear(err);
 			continue;
 		}
-		if (rc == 0 || !idempotent || !answered || err->status != PAAS_EUNAVAIL || tries >= 6)
+		/* Only "no leader" and "deadline exceeded" are worth asking again. */
+		if (rc == 0 || !idempotent || !answered || (e->code != 14 && e->code != 4) ||
+		    tries >= 6)
 			break;
 		paas_http_next(e->http);
 		paas_sleep_ms(backoff);
@@ -517,8 +514,8 @@ paas_etcd_range(struct paas_etcd *e, const char *prefix, size_t page_size,
 	while (more) {
 		json_t *req = json_object();
 
-		json_object_set_new(req, "key", fromlen ? b64(from, fromlen) : b64("\0", 1));
-		json_object_set_new(req, "range_end", b64(end, elen));
+		json_object_set_new(req, "key", fromlen ? paas_json_base64(from, fromlen) : paas_json_base64("\0", 1));
+		json_object_set_new(req, "range_end", paas_json_base64(end, elen));
 		json_object_set_new(req, "limit", i64str((int64_t)page_size));
 		if (out->revision)
 			json_object_set_new(req, "revision", i64str(out->revision));
@@ -567,8 +564,8 @@ paas_etcd_put(struct paas_etcd *e, const char *key, const char *value,
 {
 	json_t *req = json_object(), *o;
 
-	json_object_set_new(req, "key", b64(key, strlen(key)));
-	json_object_set_new(req, "value", b64(value, len));
+	json_object_set_new(req, "key", paas_json_base64(key, strlen(key)));
+	json_object_set_new(req, "value", paas_json_base64(value, len));
 	if (lease)
 		json_object_set_new(req, "lease", i64str(lease));
 	if (call(e, "/v3/kv/put", req, 1, &o, err) < 0)
@@ -614,8 +611,8 @@ op_json(const struct paas_op *op)
 	json_t *r = json_object();
 
 	if (op->type == PAAS_OP_PUT) {
-		json_object_set_new(r, "key", b64(op->key, strlen(op->key)));
-		json_object_set_new(r, "value", b64(op->value ? op->value : "", op->value_len));
+		json_object_set_new(r, "key", paas_json_base64(op->key, strlen(op->key)));
+		json_object_set_new(r, "value", paas_json_base64(op->value ? op->value : "", op->value_len));
 		if (op->lease)
 			json_object_set_new(r, "lease", i64str(op->lease));
 		return json_pack("{s:o}", "request_put", r);
@@ -639,11 +636,11 @@ paas_etcd_txn(struct paas_etcd *e, const struct paas_cmp *cmp, size_t ncmp,
 	for (i = 0; i < ncmp; i++) {
 		json_t *j = json_object();
 
-		json_object_set_new(j, "key", b64(cmp[i].key, strlen(cmp[i].key)));
+		json_object_set_new(j, "key", paas_json_base64(cmp[i].key, strlen(cmp[i].key)));
 		json_object_set_new(j, "target", json_string(targets[cmp[i].target]));
 		json_object_set_new(j, "result", json_string(results[cmp[i].result]));
 		if (cmp[i].target == PAAS_CMP_VALUE)
-			json_object_set_new(j, "value", b64(cmp[i].value, cmp[i].value_len));
+			json_object_set_new(j, "value", paas_json_base64(cmp[i].value, cmp[i].value_len));
 		else
 			json_object_set_new(j, fields[cmp[i].target], i64str(cmp[i].number));
 		json_array_append_new(c, j);
@@ -884,8 +881,8 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 		}
 		hr.header = hdr;
 		if (opts->end) {
-			json_object_set_new(cr, "key", b64(opts->key, strlen(opts->key)));
-			json_object_set_new(cr, "range_end", b64(opts->end, strlen(opts->end)));
+			json_object_set_new(cr, "key", paas_json_base64(opts->key, strlen(opts->key)));
+			json_object_set_new(cr, "range_end", paas_json_base64(opts->end, strlen(opts->end)));
 		} else
 			set_range(cr, opts->key, opts->prefix);
 		if (w.next_rev)

@@ -35,3 +35,13 @@ paas_json_has(const json_t *a, const char *s)
 			return 1;
 	return 0;
 }
+
+json_t *
+paas_json_base64(const void *data, size_t len)
+{
+	char *s = paas_base64_encode(data, len);
+	json_t *j = json_string(s);
+
+	free(s);
+	return j;
+}

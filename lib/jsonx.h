@@ -14,5 +14,7 @@
 const char **paas_json_keys(const json_t *o, size_t *n);
 /* Whether array a holds the string s. */
 int paas_json_has(const json_t *a, const char *s);
+/* A new JSON string holding data (len bytes) in base64. */
+json_t *paas_json_base64(const void *data, size_t len);
 
 #endif

@@ -106,6 +106,18 @@ docker_start_local() {
 	import_test_image "$DOCKER_URL"
 }
 
+# cluster_down_at_exit: at exit, `paas-cluster down` the cluster of
+# $PAAS_STATE_DIR, and kill -9 whatever of it is still running.
+_cluster_down() {
+	paas-cluster down >/dev/null 2>&1
+	local f
+	for f in "$PAAS_STATE_DIR"/*.pid "$PAAS_STATE_DIR"/route/haproxy.pid; do
+		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	:
+}
+cluster_down_at_exit() { at_exit _cluster_down; }
+
 _tls_init() {
 	local d="$TEST_TMP/tls"
 	[ -f "$d/ca.pem" ] && return

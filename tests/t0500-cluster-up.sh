@@ -12,15 +12,7 @@ PORT=$(free_port)
 EPORT=$(free_port)
 PPORT=$(free_port)
 export PAAS_STATE_DIR=$STATE
-_down() {
-	paas-cluster down >/dev/null 2>&1
-	local f
-	for f in "$STATE"/*.pid "$STATE"/route/haproxy.pid; do
-		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
-	done
-	:
-}
-at_exit _down
+cluster_down_at_exit
 hello() { curl -sS -m 5 -H "Host: hello.localhost" "http://127.0.0.1:$PORT/"; }
 # alive PID...: every one runs; gone PID...: none does (names the first not so)
 alive() { local p; for p; do kill -0 "$p" 2>/dev/null || { echo "pid $p is not running"; return 1; }; done; }

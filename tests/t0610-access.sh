@@ -20,15 +20,7 @@ EPORT=$(free_port)
 export PAAS_STATE_DIR=$STATE
 export PAAS_ETCD=http://127.0.0.1:$EPORT
 E=$PAAS_ETCD
-_down() {
-	paas-cluster down >/dev/null 2>&1
-	local f
-	for f in "$STATE"/*.pid "$STATE"/route/haproxy.pid; do
-		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
-	done
-	:
-}
-at_exit _down
+cluster_down_at_exit
 dkl() { DOCKER_API_VERSION=1.41 /usr/bin/docker -H "$DOCKER_URL" "$@"; }
 # as ROLE CMD...: CMD with that role's credentials
 as() { local r=$1; shift; PAAS_ETCD_AUTH="$STATE/etcd-auth/$r" "$@"; }
