@@ -125,6 +125,18 @@ token_get(struct paas_etcd *e, char *tok, size_t size, struct paas_err *err)
 		return -1;
 	rc = -1;
 	o = json_loadb(resp.body, resp.len, 0, NULL);
+	t = json_string_value(json_object_get(o, "message"));
+	if (t && strstr(t, "authentication is not enabled")) {
+		/* An etcd without users (credentials found by default, for
+		 * another cluster): nothing to log in to. */
+		explicit_bzero(e->password, strlen(e->password));
+		free(e->user);
+		free(e->password);
+		e->user = e->password = NULL;
+		tok[0] = '\0';
+		rc = 0;
+		goto out;
+	}
 	if ((t = json_string_value(json_object_get(o, "token"))) == NULL || !*t ||
 	    strlen(t) >= size || strpbrk(t, "\r\n")) {
 		const char *msg = json_string_value(json_object_get(o, "message"));
@@ -167,12 +179,12 @@ auth_headers(struct paas_etcd *e, const char *base, char *hdr, size_t size, char
     size_t toksize, struct paas_err *err)
 {
 	tok[0] = '\0';
-	if (e->user == NULL) {
+	if (e->user && token_get(e, tok, toksize, err) < 0)
+		return -1;
+	if (tok[0] == '\0') {
 		snprintf(hdr, size, "%s", base ? base : "");
 		return 0;
 	}
-	if (token_get(e, tok, toksize, err) < 0)
-		return -1;
 	snprintf(hdr, size, "%s%sAuthorization: %s", base ? base : "", base ? "\n" : "", tok);
 	return 0;
 }

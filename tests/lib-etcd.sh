@@ -5,6 +5,7 @@
 #   etcd_cluster_start N       N members; sets ETCD_EP[i], ETCD_ENDPOINTS (all, comma-separated)
 #   etcd_member_kill I         SIGKILL member I
 #   etcd_member_restart I      start member I again on its data dir
+# $ETCD_EXTRA_ARGS, when set, is added to every member's flags.
 
 need etcd
 
@@ -21,7 +22,7 @@ _etcd_run() {
 		--listen-peer-urls "${_etcd_peer[i]}" --initial-advertise-peer-urls "${_etcd_peer[i]}" \
 		--initial-cluster "$_etcd_cluster" --initial-cluster-state "$state" \
 		--initial-cluster-token "paas-test-$$" \
-		--heartbeat-interval 50 --election-timeout 500 \
+		--heartbeat-interval 50 --election-timeout 500 ${ETCD_EXTRA_ARGS:-} \
 		>>"$dir/log" 2>&1 &
 	_etcd_pid[i]=$!
 	at_exit "kill -9 ${_etcd_pid[i]} 2>/dev/null; wait ${_etcd_pid[i]} 2>/dev/null"

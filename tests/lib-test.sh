@@ -25,6 +25,11 @@ TEST_NAME=$(basename "$0" .sh)
 TEST_TMP=$(mktemp -d "/tmp/paas-$TEST_NAME.XXXXXX")
 TEST_LOG="$TEST_TMP/test.log"
 export TEST_TMP
+# The commands' defaults must not find a cluster of this machine (a running
+# quickstart's credentials and secrets key in /var/lib/paas).
+PAAS_STATE_DIR=$TEST_TMP/paas-state
+export PAAS_STATE_DIR
+unset PAAS_ETCD_AUTH PAAS_SECRETS_KEY
 : >"$TEST_LOG"
 cd "$TEST_TMP" || exit 1
 

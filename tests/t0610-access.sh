@@ -12,6 +12,7 @@
 #    environment; with another key they refuse, naming the record.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/lib-docker.sh"
+. "$SRCDIR/tests/lib-etcd.sh"
 need etcd haproxy jq openssl runuser
 docker_start_local
 STATE=$TEST_TMP/state
@@ -73,6 +74,12 @@ test_expect_success 'without credentials nobody routes: the gateway and our clie
 	expect_grep "user deployer: etcdserver: authentication failed" err && ! grep -q wrong err &&
 	chmod 644 bad && expect_status 3 env PAAS_ETCD_AUTH=$PWD/bad paas-cluster hosts ls 2>err &&
 	expect_grep "open to group or others (mode 0644): chmod 600 it" err
+'
+
+test_expect_success 'credentials found by default do not stop a command against an etcd without users' '
+	etcd_start &&
+	PAAS_ETCD=$ETCD_ENDPOINT paas-cluster --json hosts ls >ls.out &&
+	jq -e -s "length == 1 and .[0].name == \"local\"" ls.out
 '
 
 test_expect_success 'deployer deploys with ${VAR} secrets; the instance answers behind auth only' '
