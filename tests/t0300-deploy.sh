@@ -58,7 +58,7 @@ probe_start() {
 	local urls="" h p
 	rm -f stop
 	for h in a b; do for p in $(seq 30000 30007); do urls="$urls http://${HOST_IP[$h]}:$p/version"; done; done
-	"$PAAS_T" -c 40 -t 40 probe 50 "$1" stop $urls >probe.out &
+	"$PAAS_T" -c 1000 -t 1000 probe 50 "$1" stop $urls >probe.out &
 	probe_pid=$!
 	at_exit "kill $probe_pid"
 	sleep 0.5
@@ -76,6 +76,20 @@ test_expect_success 'a changed command rolls out one by one, start-first, no gap
 	[ "$rounds" -ge 20 ] &&
 	served shop >addrs && expect_eq "$(wc -l <addrs)" 3 &&
 	for x in $(cat addrs); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v2 || return 1; done
+'
+
+# The control of the probe above: with its one-second round, an instance
+# that stops is still seen as a gap.
+test_expect_success 'control: an instance stopped for 2 s shows as gaps in the same probe' '
+	x=$(served shop | head -n 1) &&
+	h=$(for h in a b; do [ "${HOST_IP[$h]}" = "${x%:*}" ] && echo $h; done; true) && test -n "$h" &&
+	cid=$(dk $h ps -q -f label=paas.deployment=shop -f "publish=${x##*:}") && test -n "$cid" &&
+	probe_start 3 &&
+	dk $h stop -t 0 "$cid" >/dev/null &&
+	wait_for 5 sh -c "! curl -fsS -m 1 http://$x/version" && sleep 2 &&
+	dk $h start "$cid" >/dev/null &&
+	wait_for 15 curl -fsS -m 1 "http://$x/version" && probe_stop &&
+	! grep -q "gaps=0 " probe.out && say "control probe: $(cat probe.out)"
 '
 
 test_expect_success 'a release that never gets healthy is rolled back: exit 1, logs, old one serves' '
