@@ -387,16 +387,16 @@ paas_haproxy_cli(const char *sock, const char *cmd, char **out, struct paas_err 
 	return 0;
 }
 
-/* From "show proc": the master's reload and failure counts and the PID of
- * the current worker (the first one under "# workers"). */
+/* From "show proc": the master's PID, reload and failure counts, and the
+ * PID of the current worker (the first one under "# workers"). */
 static int
-parse_proc(const char *s, long *reloads, long *failed, long *worker)
+parse_proc(const char *s, long *master, long *reloads, long *failed, long *worker)
 {
 	const char *p;
 	int in_workers = 0;
 
 	*reloads = *failed = -1;
-	*worker = 0;
+	*worker = *master = 0;
 	for (p = s; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
 		long pid, r, f;
 
@@ -407,6 +407,7 @@ parse_proc(const char *s, long *reloads, long *failed, long *worker)
 		else if (sscanf(p, "%ld master %ld [failed: %ld]", &pid, &r, &f) == 3) {
 			*reloads = r;
 			*failed = f;
+			*master = pid;
 		} else if (in_workers && *worker == 0 && sscanf(p, "%ld worker", &pid) == 1)
 			*worker = pid;
 	}
@@ -414,7 +415,7 @@ parse_proc(const char *s, long *reloads, long *failed, long *worker)
 }
 
 static int
-show_proc(const char *sock, long *reloads, long *failed, long *worker,
+show_proc(const char *sock, long *master, long *reloads, long *failed, long *worker,
     struct paas_err *err)
 {
 	char *out;
@@ -422,7 +423,7 @@ show_proc(const char *sock, long *reloads, long *failed, long *worker,
 
 	if (paas_haproxy_cli(sock, "show proc", &out, err) < 0)
 		return -1;
-	rc = parse_proc(out, reloads, failed, worker);
+	rc = parse_proc(out, master, reloads, failed, worker);
 	free(out);
 	if (rc < 0)
 		return paas_err_set(err, PAAS_EFAILED, "haproxy master socket %s: 'show proc' "
@@ -463,26 +464,48 @@ old_worker_stopped(const char *sock, long pid, long long deadline, long timeout_
 	}
 }
 
+/* Whether pid runs (a zombie does not); unknown (pid <= 0) counts as
+ * running. */
+static int
+process_alive(long pid)
+{
+	char path[64], buf[256], *p;
+	FILE *fp;
+	int alive = 1;
+
+	if (pid <= 0)
+		return 1;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return errno != ENOENT;
+	if (fgets(buf, sizeof(buf), fp) && (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		alive = p[2] != 'Z' && p[2] != 'X';
+	fclose(fp);
+	return alive;
+}
+
 int
 paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 {
-	long r0, f0, w0, r, f, w, deadline;
+	long r0, f0, w0, r, f, w, deadline, master, m;
 	long long silent;
 
 	if (timeout_ms <= 0)
 		timeout_ms = 10000;
 	deadline = paas_now_ms() + timeout_ms;
-	if (show_proc(sock, &r0, &f0, &w0, err) < 0)
+	if (show_proc(sock, &master, &r0, &f0, &w0, err) < 0)
 		return -1;
 	if (paas_haproxy_cli(sock, "reload", NULL, err) < 0)
 		return -1;
-	/* The master re-executes itself: its socket may be gone for a moment,
-	 * not for a second (then the master is gone, and whoever watches it
-	 * must start one, not wait here). */
+	/* The master re-executes itself (same PID): its socket may be gone
+	 * for a moment, longer on a loaded machine.  Once its process is gone
+	 * whoever watches it must start one, not wait here. */
 	for (silent = 0;;) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
-		if (show_proc(sock, &r, &f, &w, &e2) == 0) {
+		if (show_proc(sock, &m, &r, &f, &w, &e2) == 0) {
 			silent = 0;
 			if (r > r0 && f > f0)
 				return paas_err_set(err, PAAS_EFAILED, "haproxy failed to reload "
@@ -491,7 +514,11 @@ paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 				return old_worker_stopped(sock, w0, deadline, timeout_ms, err);
 		} else if (silent == 0)
 			silent = paas_now_ms();
-		else if (paas_now_ms() - silent >= MASTER_GONE_MS)
+		/* Gone, or silent for long and not known to be alive (a
+		 * re-executing master keeps its PID, and may take more than a
+		 * second on a loaded machine). */
+		else if (!process_alive(master) || (master <= 0 &&
+		    paas_now_ms() - silent >= MASTER_GONE_MS))
 			return paas_err_set(err, PAAS_EUNAVAIL, "the HAProxy master on %s stopped "
 			    "answering during the reload: %s", sock, e2.msg);
 		if (paas_now_ms() >= deadline)
@@ -725,9 +752,9 @@ paas_haproxy_spawn(const char *haproxy, const char *config, const char *sock,
 	deadline = paas_now_ms() + 10000;
 	for (;;) {
 		struct paas_err e2 = PAAS_ERR_INIT;
-		long r, f, w;
+		long m, r, f, w;
 
-		if (show_proc(sock, &r, &f, &w, &e2) == 0 && w != 0)
+		if (show_proc(sock, &m, &r, &f, &w, &e2) == 0 && w != 0)
 			return 0;
 		if (paas_now_ms() >= deadline)
 			return paas_err_set(err, PAAS_EFAILED, "haproxy started but its master socket "
