@@ -431,39 +431,6 @@ show_proc(const char *sock, long *master, long *reloads, long *failed, long *wor
 	return 0;
 }
 
-/* The previous worker shares the listening sockets until it has been told
- * to stop (soft-stop): until then a new connection may still reach it and
- * its old configuration.  Done when it is gone or says "Stopping: 1". */
-static int
-old_worker_stopped(const char *sock, long pid, long long deadline, long timeout_ms,
-    struct paas_err *err)
-{
-	char cmd[64];
-
-	if (pid <= 0)
-		return 0;
-	snprintf(cmd, sizeof(cmd), "@!%ld show info", pid);
-	for (;;) {
-		struct paas_err e2 = PAAS_ERR_INIT;
-		char *out = NULL;
-		int stopping;
-
-		if (paas_haproxy_cli(sock, cmd, &out, &e2) < 0 || out == NULL ||
-		    strstr(out, "Pid: ") == NULL) {
-			free(out);
-			return 0;	/* gone */
-		}
-		stopping = strstr(out, "\nStopping: 1") != NULL;
-		free(out);
-		if (stopping)
-			return 0;
-		if (paas_now_ms() >= deadline)
-			return paas_err_set(err, PAAS_EFAILED, "the previous HAProxy worker %ld still "
-			    "accepts connections %ld ms after the reload", pid, timeout_ms);
-		paas_sleep_ms(5);
-	}
-}
-
 /* Whether pid runs (a zombie does not); unknown (pid <= 0) counts as
  * running. */
 static int
@@ -484,6 +451,45 @@ process_alive(long pid)
 		alive = p[2] != 'Z' && p[2] != 'X';
 	fclose(fp);
 	return alive;
+}
+
+/* The previous worker shares the listening sockets until it has been told
+ * to stop (soft-stop): until then a new connection may still reach it and
+ * its old configuration.  Done when its process is gone or it says
+ * "Stopping: 1".  A question it does not answer (a loaded machine) is not
+ * "gone" while its process lives: that took a live old worker for a
+ * stopped one, and a deploy's first request met the old configuration. */
+static int
+old_worker_stopped(const char *sock, long pid, long long deadline, long timeout_ms,
+    struct paas_err *err)
+{
+	char cmd[64];
+
+	if (pid <= 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "@!%ld show info", pid);
+	for (;;) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+		char *out = NULL;
+		int stopping;
+
+		if (paas_haproxy_cli(sock, cmd, &out, &e2) < 0 || out == NULL ||
+		    strstr(out, "Pid: ") == NULL) {
+			free(out);
+			if (!process_alive(pid))
+				return 0;	/* gone */
+			stopping = 0;
+		} else {
+			stopping = strstr(out, "\nStopping: 1") != NULL;
+			free(out);
+		}
+		if (stopping)
+			return 0;
+		if (paas_now_ms() >= deadline)
+			return paas_err_set(err, PAAS_EFAILED, "the previous HAProxy worker %ld still "
+			    "accepts connections %ld ms after the reload", pid, timeout_ms);
+		paas_sleep_ms(5);
+	}
 }
 
 int
