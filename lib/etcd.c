@@ -514,6 +514,13 @@ int
 paas_etcd_range(struct paas_etcd *e, const char *prefix, size_t page_size,
     int keys_only, struct paas_kv_list *out, struct paas_err *err)
 {
+	return paas_etcd_range_at(e, prefix, page_size, keys_only, 0, out, err);
+}
+
+int
+paas_etcd_range_at(struct paas_etcd *e, const char *prefix, size_t page_size,
+    int keys_only, int64_t at, struct paas_kv_list *out, struct paas_err *err)
+{
 	size_t elen, cap = 0, i;
 	char *end = prefix_end(prefix, &elen), *from = paas_xstrdup(prefix);
 	size_t fromlen = strlen(prefix);
@@ -521,6 +528,7 @@ paas_etcd_range(struct paas_etcd *e, const char *prefix, size_t page_size,
 	int more = 1, rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	out->revision = at;
 	if (page_size == 0)
 		page_size = 1000;
 	while (more) {

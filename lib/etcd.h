@@ -67,6 +67,10 @@ int paas_etcd_get(struct paas_etcd *e, const char *key, struct paas_kv *kv,
  * caller's to free. */
 int paas_etcd_range(struct paas_etcd *e, const char *prefix, size_t page_size,
     int keys_only, struct paas_kv_list *out, struct paas_err *err);
+/* The same at store revision at (0: now), so that two ranges read one
+ * snapshot. */
+int paas_etcd_range_at(struct paas_etcd *e, const char *prefix, size_t page_size,
+    int keys_only, int64_t at, struct paas_kv_list *out, struct paas_err *err);
 
 /* lease 0: none.  rev, if not NULL, gets the revision of the write. */
 int paas_etcd_put(struct paas_etcd *e, const char *key, const char *value,

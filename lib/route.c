@@ -19,7 +19,10 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 	*routes = *servers = NULL;
 	if (paas_etcd_range(e, PAAS_ROUTES_PREFIX, 0, 0, &r, err) < 0)
 		return -1;
-	if (paas_etcd_range(e, PAAS_ANNOUNCE_PREFIX, 0, 0, &a, err) < 0) {
+	/* At the routes' revision: the revision a router says it serves must
+	 * cover both.  (Announcements read later than the routes once made a
+	 * router claim a route written between the two reads.) */
+	if (paas_etcd_range_at(e, PAAS_ANNOUNCE_PREFIX, 0, 0, r.revision, &a, err) < 0) {
 		paas_kv_list_free(&r);
 		return -1;
 	}
@@ -54,7 +57,7 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 		}
 	}
 	if (rev)
-		*rev = a.revision > r.revision ? a.revision : r.revision;
+		*rev = r.revision;
 	paas_kv_list_free(&r);
 	paas_kv_list_free(&a);
 	return 0;
