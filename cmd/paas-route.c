@@ -266,13 +266,12 @@ main(int argc, char **argv)
 	if ((rc = parse(argc, argv, &c, strcmp(cmd, "watch") == 0)) != 0)
 		return rc;
 	c.o.etcd = paas_etcd_endpoints(c.o.etcd);
-	if ((rc = cli_etcd_auth("router")) != 0)
-		;
-	else if (strcmp(cmd, "watch") == 0)
+	rc = cli_etcd_auth("router");
+	if (rc == 0 && strcmp(cmd, "watch") == 0)
 		rc = cmd_watch(&c.o);
-	else if ((e = paas_etcd_new(c.o.etcd, NULL, &err)) == NULL)
+	else if (rc == 0 && (e = paas_etcd_new(c.o.etcd, NULL, &err)) == NULL)
 		rc = cli_fail(&err);
-	else {
+	else if (rc == 0) {
 		rc = strcmp(cmd, "render") == 0 ? cmd_render(e, &c.o) : cmd_apply(e, &c.o);
 		paas_etcd_free(e);
 	}

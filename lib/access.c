@@ -117,19 +117,13 @@ make_user(struct paas_etcd *e, const struct role *r, const char *pw, struct paas
 			return -1;
 		for (i = 0; i < r->n; i++) {
 			const struct grant *g = &r->g[i];
-			size_t elen = 0;
-			char *end = g->end ? paas_xstrdup(g->end) : NULL;
+			size_t elen = g->end ? strlen(g->end) : 0;
+			char *end = g->end ? paas_xstrdup(g->end) : paas_etcd_prefix_end(g->key, &elen);
 			json_t *perm;
 
-			if (end == NULL) {
-				/* A prefix: up to the key with its last byte one more. */
-				end = paas_xstrdup(g->key);
-				elen = strlen(end);
-				end[elen - 1]++;
-			} else
-				elen = strlen(end);
 			perm = json_pack("{s:s, s:o, s:o}", "permType",
-			    g->perm == READ ? "READ" : "READWRITE", "key", paas_json_base64(g->key, strlen(g->key)),
+			    g->perm == READ ? "READ" : "READWRITE",
+			    "key", paas_json_base64(g->key, strlen(g->key)),
 			    "range_end", paas_json_base64(end, elen));
 			free(end);
 			if (call_idem(e, "/v3/auth/role/grant", json_pack("{s:s, s:o}", "name", r->name,

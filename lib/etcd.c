@@ -284,9 +284,8 @@ i64str(int64_t v)
 	return json_string(s);
 }
 
-/* The end of the range of keys that start with prefix. */
-static char *
-prefix_end(const char *prefix, size_t *len)
+char *
+paas_etcd_prefix_end(const char *prefix, size_t *len)
 {
 	size_t n = strlen(prefix);
 	char *end = paas_xstrndup(prefix, n);
@@ -318,7 +317,7 @@ set_range(json_t *req, const char *key, int prefix)
 	}
 	json_object_set_new(req, "key", paas_json_base64(key, n));
 	if (prefix) {
-		end = prefix_end(key, &elen);
+		end = paas_etcd_prefix_end(key, &elen);
 		json_object_set_new(req, "range_end", paas_json_base64(end, elen));
 		free(end);
 	}
@@ -522,7 +521,7 @@ paas_etcd_range_at(struct paas_etcd *e, const char *prefix, size_t page_size,
     int keys_only, int64_t at, struct paas_kv_list *out, struct paas_err *err)
 {
 	size_t elen, cap = 0, i;
-	char *end = prefix_end(prefix, &elen), *from = paas_xstrdup(prefix);
+	char *end = paas_etcd_prefix_end(prefix, &elen), *from = paas_xstrdup(prefix);
 	size_t fromlen = strlen(prefix);
 	json_t *o = NULL, *kvs;
 	int more = 1, rc = -1;
@@ -534,7 +533,8 @@ paas_etcd_range_at(struct paas_etcd *e, const char *prefix, size_t page_size,
 	while (more) {
 		json_t *req = json_object();
 
-		json_object_set_new(req, "key", fromlen ? paas_json_base64(from, fromlen) : paas_json_base64("\0", 1));
+		json_object_set_new(req, "key", fromlen ? paas_json_base64(from, fromlen) :
+		    paas_json_base64("\0", 1));
 		json_object_set_new(req, "range_end", paas_json_base64(end, elen));
 		json_object_set_new(req, "limit", i64str((int64_t)page_size));
 		if (out->revision)
@@ -632,7 +632,8 @@ op_json(const struct paas_op *op)
 
 	if (op->type == PAAS_OP_PUT) {
 		json_object_set_new(r, "key", paas_json_base64(op->key, strlen(op->key)));
-		json_object_set_new(r, "value", paas_json_base64(op->value ? op->value : "", op->value_len));
+		json_object_set_new(r, "value", paas_json_base64(op->value ? op->value : "",
+		    op->value_len));
 		if (op->lease)
 			json_object_set_new(r, "lease", i64str(op->lease));
 		return json_pack("{s:o}", "request_put", r);
@@ -660,7 +661,8 @@ paas_etcd_txn(struct paas_etcd *e, const struct paas_cmp *cmp, size_t ncmp,
 		json_object_set_new(j, "target", json_string(targets[cmp[i].target]));
 		json_object_set_new(j, "result", json_string(results[cmp[i].result]));
 		if (cmp[i].target == PAAS_CMP_VALUE)
-			json_object_set_new(j, "value", paas_json_base64(cmp[i].value, cmp[i].value_len));
+			json_object_set_new(j, "value", paas_json_base64(cmp[i].value,
+			    cmp[i].value_len));
 		else
 			json_object_set_new(j, fields[cmp[i].target], i64str(cmp[i].number));
 		json_array_append_new(c, j);
@@ -796,21 +798,15 @@ on_watch_line(const char *line, size_t len, void *arg)
 	if (json_is_true(json_object_get(r, "canceled"))) {
 		const char *why = json_string_value(json_object_get(r, "cancel_reason"));
 
-		if (why && strstr(why, "invalid auth token")) {
-			/* Watched again with a new token. */
-			w->stale = w->resume = 1;
-			paas_err_set(&w->err, PAAS_EUNAVAIL, "etcd watch canceled: %s", why);
-			rc = 1;
-			goto out;
-		}
 		if (why && (strstr(why, "permission denied") || strstr(why, "user name is empty"))) {
 			auth_error(w->e, 0, why, &w->err);
 			w->failed = 1;
 			rc = 1;
 			goto out;
 		}
-
-		/* Canceled without compaction: e.g. the member lost its leader. */
+		/* Canceled without compaction: the member lost its leader, or
+		 * forgot our token (then watched again with a new one). */
+		w->stale = why && strstr(why, "invalid auth token");
 		paas_err_set(&w->err, PAAS_EUNAVAIL, "etcd watch canceled: %s", why ? why : "no reason given");
 		w->resume = 1;
 		rc = 1;
@@ -902,7 +898,8 @@ paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
 		hr.header = hdr;
 		if (opts->end) {
 			json_object_set_new(cr, "key", paas_json_base64(opts->key, strlen(opts->key)));
-			json_object_set_new(cr, "range_end", paas_json_base64(opts->end, strlen(opts->end)));
+			json_object_set_new(cr, "range_end", paas_json_base64(opts->end,
+			    strlen(opts->end)));
 		} else
 			set_range(cr, opts->key, opts->prefix);
 		if (w.next_rev)

@@ -54,6 +54,10 @@ struct paas_http *paas_etcd_http(struct paas_etcd *e);
 int paas_etcd_call(struct paas_etcd *e, const char *path, json_t *req, json_t **out,
     struct paas_err *err);
 
+/* The end of the range of keys that start with prefix, *len bytes (caller
+ * frees). */
+char *paas_etcd_prefix_end(const char *prefix, size_t *len);
+
 void paas_kv_clear(struct paas_kv *kv);
 void paas_kv_list_free(struct paas_kv_list *l);
 
