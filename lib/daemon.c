@@ -34,8 +34,8 @@ read_pid(const char *pidfile)
 	return (pid_t)v;
 }
 
-int
-paas_process_runs(pid_t pid, const char *prog)
+static int
+runs(pid_t pid, const char *prog)
 {
 	char path[64], cmd[4096], *base;
 	ssize_t n;
@@ -52,7 +52,7 @@ paas_process_runs(pid_t pid, const char *prog)
 		return 0;		/* a zombie has an empty command line */
 	cmd[n] = '\0';
 	base = strrchr(cmd, '/');
-	return prog == NULL || strcmp(base ? base + 1 : cmd, prog) == 0;
+	return strcmp(base ? base + 1 : cmd, prog) == 0;
 }
 
 pid_t
@@ -60,7 +60,7 @@ paas_daemon_alive(const char *pidfile, const char *prog)
 {
 	pid_t pid = read_pid(pidfile);
 
-	return pid && paas_process_runs(pid, prog) ? pid : 0;
+	return pid && runs(pid, prog) ? pid : 0;
 }
 
 int
@@ -139,13 +139,13 @@ paas_daemon_stop(const char *pidfile, const char *prog, long timeout_ms, pid_t *
 			return paas_err_set(err, PAAS_EFAILED, "%s pid %ld: %s", prog, (long)pid,
 			    strerror(errno));
 		/* Our own child (started by this process) must be reaped to go. */
-		while (paas_process_runs(pid, prog) && paas_now_ms() < until) {
+		while (runs(pid, prog) && paas_now_ms() < until) {
 			waitpid(pid, NULL, WNOHANG);
 			paas_sleep_ms(20);
 		}
-		if (paas_process_runs(pid, prog)) {
+		if (runs(pid, prog)) {
 			kill(pid, SIGKILL);
-			while (paas_process_runs(pid, prog) && paas_now_ms() < until + 5000) {
+			while (runs(pid, prog) && paas_now_ms() < until + 5000) {
 				waitpid(pid, NULL, WNOHANG);
 				paas_sleep_ms(20);
 			}

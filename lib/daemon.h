@@ -16,8 +16,6 @@
 
 /* The pid in pidfile if that process is alive and runs prog; else 0. */
 pid_t paas_daemon_alive(const char *pidfile, const char *prog);
-/* Whether pid runs (a zombie does not), as prog (NULL: any program). */
-int paas_process_runs(pid_t pid, const char *prog);
 
 /*
  * Start argv (argv[0] looked up in PATH) in its own session, stdin from

@@ -431,6 +431,29 @@ show_proc(const char *sock, long *master, long *reloads, long *failed, long *wor
 	return 0;
 }
 
+/* Whether pid runs (a zombie does not); unknown (pid <= 0) counts as
+ * running.  Not daemon.c's test of the command line: a master in the
+ * middle of its re-exec can show an empty one, and is not gone. */
+static int
+process_alive(long pid)
+{
+	char path[64], buf[256], *p;
+	FILE *fp;
+	int alive = 1;
+
+	if (pid <= 0)
+		return 1;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return errno != ENOENT;
+	if (fgets(buf, sizeof(buf), fp) && (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		alive = p[2] != 'Z' && p[2] != 'X';
+	fclose(fp);
+	return alive;
+}
+
 /* The previous worker shares the listening sockets until it has been told
  * to stop (soft-stop): until then a new connection may still reach it and
  * its old configuration.  Done when its process is gone or it says
@@ -454,7 +477,7 @@ old_worker_stopped(const char *sock, long pid, long long deadline, long timeout_
 		if (paas_haproxy_cli(sock, cmd, &out, &e2) < 0 || out == NULL ||
 		    strstr(out, "Pid: ") == NULL) {
 			free(out);
-			if (!paas_process_runs((pid_t)pid, NULL))
+			if (!process_alive(pid))
 				return 0;	/* gone */
 			stopping = 0;
 		} else {
@@ -501,8 +524,8 @@ paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 		/* Gone, or silent for long and not known to be alive (a
 		 * re-executing master keeps its PID, and may take more than a
 		 * second on a loaded machine). */
-		else if (master > 0 ? !paas_process_runs((pid_t)master, NULL) :
-		    paas_now_ms() - silent >= MASTER_GONE_MS)
+		else if (!process_alive(master) || (master <= 0 &&
+		    paas_now_ms() - silent >= MASTER_GONE_MS))
 			return paas_err_set(err, PAAS_EUNAVAIL, "the HAProxy master on %s stopped "
 			    "answering during the reload: %s", sock, e2.msg);
 		if (paas_now_ms() >= deadline)
