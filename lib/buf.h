@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
 struct paas_buf {
 	char *data;	/* NUL-terminated; owned by the buffer */
 	size_t len;
@@ -47,5 +49,19 @@ void paas_hash_hex(const char *data, size_t len, char out[17]);
  * frees; decode returns NULL on malformed input. */
 char *paas_base64_encode(const void *data, size_t len);
 char *paas_base64_decode(const char *s, size_t *len);
+
+
+/* s wiped and freed; NULL is fine. */
+void paas_secret_free(char *s);
+
+/* A file that holds a secret, whole (*data NUL-terminated; caller wipes and
+ * frees): a regular file, not a symbolic link, of at most max bytes, that
+ * nobody but its owner can read; else PAAS_EINVAL naming what and path
+ * ("chmod 600 it" when the mode is the trouble). */
+int paas_private_read(const char *what, const char *path, size_t max, char **data, size_t *len,
+    struct paas_err *err);
+/* Such a file's one line USER:PASSWORD (both caller frees). */
+int paas_private_credentials(const char *what, const char *path, char **user, char **password,
+    struct paas_err *err);
 
 #endif

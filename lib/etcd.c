@@ -44,45 +44,19 @@ auth_clear(void)
 int
 paas_etcd_auth_load(const char *path, struct paas_err *err)
 {
-	char buf[512], *colon;
-	struct stat st;
-	ssize_t n;
-	int fd;
+	char *user, *password;
 
 	pthread_mutex_lock(&auth_mu);
 	auth_clear();
 	pthread_mutex_unlock(&auth_mu);
 	if (path == NULL)
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: not a regular file", path);
-	}
-	if (st.st_mode & 077) {
-		close(fd);
-		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: open to group or others "
-		    "(mode %04o): chmod 600 it", path, (unsigned)(st.st_mode & 07777));
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: %s", path, strerror(errno));
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if ((colon = strchr(buf, ':')) == NULL || colon == buf || colon[1] == '\0' ||
-	    (size_t)n >= sizeof(buf) - 1) {
-		explicit_bzero(buf, sizeof(buf));
-		return paas_err_set(err, PAAS_EINVAL, "etcd credentials %s: expected one line "
-		    "USER:PASSWORD", path);
-	}
-	*colon = '\0';
+	if (paas_private_credentials("etcd credentials", path, &user, &password, err) < 0)
+		return -1;
 	pthread_mutex_lock(&auth_mu);
-	auth_user = paas_xstrdup(buf);
-	auth_password = paas_xstrdup(colon + 1);
+	auth_user = user;
+	auth_password = password;
 	pthread_mutex_unlock(&auth_mu);
-	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }
 

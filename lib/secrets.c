@@ -21,44 +21,38 @@ int
 paas_secrets_key(unsigned char key[PAAS_SECRETS_KEY_LEN], int *have, char **path,
     struct paas_err *err)
 {
-	char *p = paas_state_file("PAAS_SECRETS_KEY", "secrets.key");
-	unsigned char extra;
-	struct stat st;
-	ssize_t n;
-	int fd;
+	char *p = paas_state_file("PAAS_SECRETS_KEY", "secrets.key"), *data = NULL;
+	size_t n = 0;
 
 	*have = 0;
 	if (path)
 		*path = NULL;
 	if (p == NULL)
 		return 0;
-	if ((fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		paas_err_set(err, PAAS_EINVAL, "secrets key %s: %s", p, strerror(errno));
-		goto fail;
+	if (paas_private_read("secrets key", p, PAAS_SECRETS_KEY_LEN, &data, &n, err) < 0 ||
+	    n != PAAS_SECRETS_KEY_LEN) {
+		if (data)
+			paas_err_set(err, PAAS_EINVAL, "secrets key %s: expected %d random bytes "
+			    "(head -c 32 /dev/urandom)", p, PAAS_SECRETS_KEY_LEN);
+		else if (strstr(err->msg, "too long"))
+			paas_err_set(err, PAAS_EINVAL, "secrets key %s: expected %d random bytes "
+			    "(head -c 32 /dev/urandom)", p, PAAS_SECRETS_KEY_LEN);
+		if (data) {
+			explicit_bzero(data, n);
+			free(data);
+		}
+		free(p);
+		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-		paas_err_set(err, PAAS_EINVAL, "secrets key %s: not a regular file open to its owner "
-		    "alone (chmod 600 it)", p);
-		close(fd);
-		goto fail;
-	}
-	n = read(fd, key, PAAS_SECRETS_KEY_LEN);
-	if (n == PAAS_SECRETS_KEY_LEN && read(fd, &extra, 1) == 0) {
-		close(fd);
-		*have = 1;
-		if (path)
-			*path = p;
-		else
-			free(p);
-		return 0;
-	}
-	close(fd);
-	explicit_bzero(key, PAAS_SECRETS_KEY_LEN);
-	paas_err_set(err, PAAS_EINVAL, "secrets key %s: expected %d random bytes "
-	    "(head -c 32 /dev/urandom)", p, PAAS_SECRETS_KEY_LEN);
-fail:
-	free(p);
-	return -1;
+	memcpy(key, data, PAAS_SECRETS_KEY_LEN);
+	explicit_bzero(data, n);
+	free(data);
+	*have = 1;
+	if (path)
+		*path = p;
+	else
+		free(p);
+	return 0;
 }
 
 static void
