@@ -72,6 +72,9 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		{ "drain", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "yes", no_argument, NULL, 'y' },
+		{ "ref", required_argument, NULL, 'r' },
+		{ "git-dir", required_argument, NULL, 'g' },
+		{ "build-host", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -89,11 +92,24 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		case 't': d->fmt = PAAS_FORMAT_TABLE; break;
 		case 'n': d->o.dry_run = 1; break;
 		case 'y':
+		case 'r':
+		case 'g':
+		case 'b':
 			if (!with_yes) {
-				*status = cli_bad_usage("unknown option --yes");
+				*status = cli_bad_usage("unknown option %s", argv[optind - 1]);
 				return -1;
 			}
-			d->yes = 1;
+			if (ch == 'y')
+				d->yes = 1;
+			else if (ch == 'r')
+				d->o.ref = optarg;
+			else if (ch == 'g')
+				d->git_dir = optarg;
+			else if (!paas_valid_name(optarg)) {
+				*status = cli_bad_usage("--build-host '%.64s': not a host name", optarg);
+				return -1;
+			} else
+				d->o.build_host = optarg;
 			break;
 		case 'L':
 			if (paas_parse_int(optarg, 2, 3600, &d->o.lock_ttl) < 0) {

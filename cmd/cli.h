@@ -37,10 +37,12 @@ void cli_log(const char *who, const char *msg);
 struct cli_deploy {
 	struct paas_deploy_opts o;	/* ready for the library once parsed */
 	const char *etcd, *dep;
+	const char *git_dir;		/* paas-deploy --git-dir */
 	enum paas_format fmt;
 	int table, yes;
 };
-/* Parse argv's flags (then argv + optind holds the operands).  0: go on;
+/* Parse argv's flags (then argv + optind holds the operands); with_yes:
+ * paas-deploy's own flags too (--yes, --ref, --git-dir, --build-host).  0: go on;
  * -1: exit with *status (help printed, or a bad flag reported). */
 int cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int *status);
 /* The deployment named and valid (else -1, reported, *status to exit

@@ -1,6 +1,7 @@
 /*
  * paas-cluster up / down: a one-machine cluster.  A private etcd (unless
- * one is given), the local Docker registered as host "local", its agent
+ * one is given), a private image registry (unless one is given or none
+ * is wanted), the local Docker registered as host "local", its agent
  * and a router (paas-route watch, which runs HAProxy), each a background
  * process with a pid file and a log in the state directory:
  *
@@ -8,7 +9,11 @@
  *   DIR/etcd/             the private etcd's data
  *   DIR/etcd-auth/ROLE    the private etcd's users (access.h), 0600
  *   DIR/secrets.key       the key of the secrets store (secrets.h), 0600
- *   DIR/{etcd,agent,router}.{pid,log}
+ *   DIR/ca/               the cluster's CA (pki.h): ca.crt, ca.key (0600)
+ *   DIR/registry/         the registry's config.yml, TLS key and certificate,
+ *                         htpasswd and data/
+ *   DIR/registry-auth     the deployer's registry credentials, 0600
+ *   DIR/{etcd,registry,agent,router}.{pid,log}
  *   DIR/route/            haproxy.cfg, haproxy.pid, master.sock, stats.sock
  *
  * up starts what is not running and leaves alone what is; down stops
@@ -27,6 +32,8 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "pki.h"
+#include "registry.h"
 #include "buf.h"
 #include "paas-cluster.h"
 #include "daemon.h"
@@ -473,6 +480,208 @@ start_router(struct up *u, void *arg, struct paas_err *err)
 	return rc;
 }
 
+/* ---- the registry ---- */
+
+static int
+registry_ready(const struct up *u, void *arg)
+{
+	const char *address = arg;
+	struct paas_http_opts ho = { .connect_timeout_ms = 500, .timeout_ms = 1000 };
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_http_req hr = { .method = "GET", .path = "/v2/" };
+	struct paas_http_resp resp;
+	struct paas_http *h;
+	char *ca = path_in(u->dir, "ca/ca.crt"), *url;
+	int ok = 0;
+
+	if (asprintf(&url, "https://%s", address) < 0)
+		abort();
+	ho.ca_file = ca;
+	if ((h = paas_http_new("registry", url, &ho, &err)) != NULL &&
+	    paas_http_do(h, &hr, &resp, &err) == 0) {
+		/* Up, and asking for its credentials. */
+		ok = resp.status == 401 || resp.status == 200;
+		paas_http_resp_free(&resp);
+	}
+	paas_http_free(h);
+	free(url);
+	free(ca);
+	return ok;
+}
+
+/* The deployer's credentials for the registry, made once, and the
+ * registry's htpasswd from them. */
+static int
+registry_users(struct up *u, const char *dir, struct paas_err *err)
+{
+	char *cred = path_in(u->dir, "registry-auth"), *ht = path_in(dir, "htpasswd");
+	char *user = NULL, *pw = NULL, line[128], hex[49];
+	unsigned char raw[24];
+	int rc = -1;
+	size_t i;
+
+	if (access(cred, F_OK) != 0) {
+		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+			paas_err_set(err, PAAS_EFAILED, "no random bytes: %s", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < sizeof(raw); i++)
+			snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+		explicit_bzero(raw, sizeof(raw));
+		snprintf(line, sizeof(line), "paas:%s\n", hex);
+		explicit_bzero(hex, sizeof(hex));
+		rc = paas_file_replace(cred, line, strlen(line), 0600, err);
+		explicit_bzero(line, sizeof(line));
+		if (rc < 0)
+			goto out;
+		unlink(ht);
+		rc = -1;
+	}
+	if (access(ht, F_OK) != 0 &&
+	    (paas_private_credentials("registry credentials", cred, &user, &pw, err) < 0 ||
+	    paas_registry_htpasswd(ht, user, pw, err) < 0))
+		goto out;
+	rc = 0;
+out:
+	free(user);
+	paas_secret_free(pw);
+	free(cred);
+	free(ht);
+	return rc;
+}
+
+static int
+registry_config(struct up *u, const char *dir, const char *address, struct paas_err *err)
+{
+	char *cfg = path_in(dir, "config.yml");
+	struct paas_buf b = PAAS_BUF_INIT;
+	int rc;
+
+	/* Paths are the state directory's, which the operator chose: quoted
+	 * as YAML single-quoted scalars. */
+	paas_buf_adds(&b, "# Written by paas-cluster up: changes are lost at the next up.\n"
+	    "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\n"
+	    "storage:\n  filesystem:\n    rootdirectory: '");
+	paas_buf_adds(&b, dir);
+	paas_buf_addf(&b, "/data'\n  delete:\n    enabled: true\n"
+	    "http:\n  addr: '%s'\n  tls:\n    certificate: '%s/tls.crt'\n    key: '%s/tls.key'\n"
+	    "  headers:\n    X-Content-Type-Options: [nosniff]\n"
+	    "auth:\n  htpasswd:\n    realm: paas\n    path: '%s/htpasswd'\n", address, dir, dir, dir);
+	rc = strchr(dir, '\'') || strchr(dir, '\n') ? paas_err_set(err, PAAS_EINVAL,
+	    "state directory %s: a quote or newline in its path", u->dir) :
+	    paas_file_replace(cfg, b.data, b.len, 0600, err);
+	paas_buf_free(&b);
+	free(cfg);
+	return rc;
+}
+
+/* Where the registry is, for the deployers and the hosts. */
+static int
+registry_record(struct up *u, const char *address, int managed, const char *ca_file,
+    struct paas_err *err)
+{
+	struct paas_etcd *e = NULL;
+	char *pem = NULL;
+	size_t len;
+	json_t *reg = NULL;
+	FILE *f;
+	int rc = -1;
+
+	if (ca_file) {
+		if ((f = fopen(ca_file, "re")) == NULL) {
+			paas_err_set(err, PAAS_EINVAL, "registry CA %s: %s", ca_file, strerror(errno));
+			goto out;
+		}
+		pem = paas_xmalloc(65537);
+		len = fread(pem, 1, 65536, f);
+		fclose(f);
+		pem[len] = '\0';
+		if (strstr(pem, "-----BEGIN CERTIFICATE-----") == NULL) {
+			paas_err_set(err, PAAS_EINVAL, "registry CA %s: not a PEM certificate", ca_file);
+			goto out;
+		}
+	}
+	reg = json_pack("{s:s, s:s?, s:b}", "address", address, "ca", pem, "managed", managed);
+	if ((e = paas_etcd_new(u->etcd, NULL, err)) == NULL || paas_registry_put(e, reg, err) < 0)
+		goto out;
+	if (pem) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		/* The Docker daemons of this machine trust it; other machines'
+		 * are the operator's to set up (paas-cluster(1)). */
+		if (paas_registry_trust(address, pem, NULL, &e2) < 0)
+			report(u, "registry", "untrusted", 0, e2.msg);
+	}
+	rc = 0;
+out:
+	json_decref(reg);
+	free(pem);
+	paas_etcd_free(e);
+	return rc;
+}
+
+static int
+start_registry(struct up *u, struct paas_err *err)
+{
+	const char *mode = json_string_value(json_object_get(u->conf, "registry"));
+	const char *address = json_string_value(json_object_get(u->conf, "registry_address"));
+	char *dir = NULL, *cadir = NULL, *cfg = NULL, *crt = NULL, *key = NULL;
+	int made, rc = -1;
+
+	if (mode && strcmp(mode, "none") == 0)
+		return 0;
+	if (mode && strcmp(mode, "external") == 0) {
+		if (registry_record(u, address, 0, json_string_value(json_object_get(u->conf,
+		    "registry_ca")), err) < 0)
+			return -1;
+		report(u, "registry", "external", 0, address);
+		return 0;
+	}
+	{
+		const struct component c = { "registry", "the registry", "docker-registry", address,
+		    20000, registry_ready, (void *)address };
+
+		dir = path_in(u->dir, "registry");
+		cadir = path_in(u->dir, "ca");
+		cfg = path_in(dir, "config.yml");
+		crt = path_in(dir, "tls.crt");
+		key = path_in(dir, "tls.key");
+		if (mkdir_p(dir, 0700, err) < 0 || paas_pki_ca(cadir, &made, err) < 0)
+			goto out;
+		if (made)
+			report(u, "ca", "added", 0, cadir);
+		if (access(crt, F_OK) != 0 || made) {
+			char *host = paas_xstrndup(address, strrchr(address, ':') - address);
+			const char *names[] = { host, strcmp(host, "127.0.0.1") ? "127.0.0.1" : NULL,
+			    NULL };
+
+			rc = paas_pki_issue(cadir, names, crt, key, err);
+			free(host);
+			if (rc < 0)
+				goto out;
+			rc = -1;
+		}
+		if (registry_users(u, dir, err) < 0 || registry_config(u, dir, address, err) < 0)
+			goto out;
+		if (!running(u, &c)) {
+			char *argv[] = { "docker-registry", "serve", cfg, NULL };
+
+			if (launch(u, &c, argv, err) < 0)
+				goto out;
+		}
+		free(cfg);
+		cfg = path_in(cadir, "ca.crt");
+		rc = registry_record(u, address, 1, cfg, err);
+	}
+out:
+	free(dir);
+	free(cadir);
+	free(cfg);
+	free(crt);
+	free(key);
+	return rc;
+}
+
 static json_t *
 load_conf(const char *dir)
 {
@@ -519,11 +728,17 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "etcd-port", required_argument, NULL, 'E' },
 		{ "etcd-peer-port", required_argument, NULL, 'P' },
+		{ "registry-port", required_argument, NULL, 'R' },
+		{ "registry-address", required_argument, NULL, 'A' },
+		{ "registry", required_argument, NULL, 'X' },
+		{ "registry-ca", required_argument, NULL, 'C' },
+		{ "no-registry", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
-	const char *dirflag = NULL, *docker = NULL, *ext;
-	int ch, port = 0, eport = 0, pport = 0, rc = PAAS_EINVAL;
+	const char *dirflag = NULL, *docker = NULL, *ext, *raddr = NULL, *rext = NULL, *rca = NULL;
+	int ch, port = 0, eport = 0, pport = 0, rport = 0, noreg = 0, rc = PAAS_EINVAL;
+	char regaddr[300];
 	struct up u = { 0 };
 	char endpoint[64];
 
@@ -540,11 +755,29 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		case 'p': if (port_arg("--port", optarg, &port) < 0) return PAAS_EINVAL; break;
 		case 'E': if (port_arg("--etcd-port", optarg, &eport) < 0) return PAAS_EINVAL; break;
 		case 'P': if (port_arg("--etcd-peer-port", optarg, &pport) < 0) return PAAS_EINVAL; break;
+		case 'R': if (port_arg("--registry-port", optarg, &rport) < 0) return PAAS_EINVAL; break;
+		case 'A':
+			if (!paas_valid_address(optarg))
+				return cli_bad_usage("--registry-address %.64s: expected an IP address of "
+				    "this machine", optarg);
+			raddr = optarg;
+			break;
+		case 'X':
+			if (!paas_registry_address_ok(optarg))
+				return cli_bad_usage("--registry %.64s: expected HOST:PORT", optarg);
+			rext = optarg;
+			break;
+		case 'C': rca = optarg; break;
+		case 'N': noreg = 1; break;
 		default: usage(stderr); return PAAS_EINVAL;
 		}
 	}
 	if (optind != argc)
 		return cli_bad_usage("up: unexpected argument '%.64s'", argv[optind]);
+	if ((noreg && (rext || rport || raddr || rca)) || (rext && (rport || raddr)) ||
+	    (rca && !rext))
+		return cli_bad_usage("%s", "--no-registry, --registry (with --registry-ca) and "
+		    "--registry-port/--registry-address do not go together");
 	u.fmt = c->fmt;
 	u.dir = paas_state_dir(dirflag);
 	if (mkdir_p(u.dir, 0700, &err) < 0) {
@@ -591,12 +824,36 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 	docker = json_string_value(json_object_get(u.conf, "docker"));
 	port = port ? port : conf_int(u.conf, "port", geteuid() == 0 ? 80 : 8080);
 	json_object_set_new(u.conf, "port", json_integer(port));
+	if (noreg) {
+		json_object_set_new(u.conf, "registry", json_string("none"));
+		json_object_del(u.conf, "registry_address");
+	} else if (rext) {
+		json_object_set_new(u.conf, "registry", json_string("external"));
+		json_object_set_new(u.conf, "registry_address", json_string(rext));
+		if (rca)
+			json_object_set_new(u.conf, "registry_ca", json_string(rca));
+	} else if (rport || raddr || json_string_value(json_object_get(u.conf, "registry")) == NULL ||
+	    strcmp(json_string_value(json_object_get(u.conf, "registry")), "managed") == 0) {
+		const char *was = json_string_value(json_object_get(u.conf, "registry_address"));
+		char *wasport = was && json_is_string(json_object_get(u.conf, "registry")) &&
+		    strcmp(json_string_value(json_object_get(u.conf, "registry")), "managed") == 0 ?
+		    strrchr(was, ':') : NULL;
+		char *washost = wasport ? paas_xstrndup(was, (size_t)(wasport - was)) : NULL;
+
+		snprintf(regaddr, sizeof(regaddr), "%s:%d", raddr ? raddr : washost ? washost :
+		    "127.0.0.1", rport ? rport : wasport ? atoi(wasport + 1) : 5000);
+		free(washost);
+		json_object_set_new(u.conf, "registry", json_string("managed"));
+		json_object_set_new(u.conf, "registry_address", json_string(regaddr));
+		json_object_del(u.conf, "registry_ca");
+	}
 	if (save_conf(&u, &err) < 0 ||
 	    (u.private_etcd && (start_etcd(&u, eport, pport, &err) < 0 ||
 	    secure_etcd(&u, &err) < 0)) ||
 	    (!u.private_etcd && !etcd_ready(&u, NULL) &&
 	    paas_err_set(&err, PAAS_EUNAVAIL, "etcd at %s does not answer", u.etcd) < 0) ||
 	    secrets_key(&u, &err) < 0 ||
+	    start_registry(&u, &err) < 0 ||
 	    register_local(&u, docker, &err) < 0 ||
 	    as_role(&u, "agent", start_agent, NULL, &err) < 0 ||
 	    as_role(&u, "router", start_router, &port, &err) < 0) {
@@ -670,6 +927,8 @@ cmd_down(const struct cluster_ctx *c, int argc, char **argv)
 	rc = stop_one(&u, "router", "router.pid", "paas-route", &err) < 0 ||
 	    stop_one(&u, "haproxy", "route/haproxy.pid", "haproxy", &err) < 0 ||
 	    stop_one(&u, "agent", "agent.pid", "paas-cluster", &err) < 0 ||
+	    (strcmp(str(u.conf, "registry"), "managed") != 0 ? 0 :
+	    stop_one(&u, "registry", "registry.pid", "docker-registry", &err) < 0) ||
 	    (json_is_false(json_object_get(u.conf, "private_etcd")) ? 0 :
 	    stop_one(&u, "etcd", "etcd.pid", "etcd", &err) < 0) ? cli_fail(&err) : 0;
 	json_decref(u.conf);

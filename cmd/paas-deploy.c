@@ -6,12 +6,14 @@
  * the next).  Also `history`, `rollback [N]` and `destroy`.
  */
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "buf.h"
 #include "deploy.h"
 #include "git.h"
 #include "out.h"
@@ -26,7 +28,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: %s [-D deployment] [--etcd endpoints] [--json | --table] [--dry-run]\n"
 	    "           [--lock-ttl seconds] [--stop-timeout seconds] [--drain seconds]\n"
-	    "           servicefile\n"
+	    "           [--ref ref] [--git-dir repository] [--build-host host] servicefile\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n",
@@ -84,12 +86,69 @@ confirm(const char *dep)
 	return strcmp(line, dep) == 0;
 }
 
+/*
+ * The Servicefile, and where its builds come from.  With --git-dir the
+ * file is read from the commit (--ref, else HEAD) of that repository, as
+ * a push hook has it; else from the file system, its builds' relative git
+ * paths starting at its directory.  d->o.git: the commit deployed.
+ */
+static int
+load(struct cli_deploy *d, const char *path, json_t **spec, char git[41], char **dir,
+    struct paas_err *err)
+{
+	struct paas_git *g = NULL;
+	char *data = NULL, *copy;
+	size_t len;
+	int rc = -1;
+
+	*dir = NULL;
+	if (d->git_dir) {
+		if (paas_git_open(d->git_dir, NULL, NULL, &g, err) < 0 ||
+		    paas_git_resolve(g, d->o.ref, git, err) < 0 ||
+		    paas_git_read(g, git, path, &data, &len, err) < 0 ||
+		    paas_spec_parse(path, data, len, spec, err) < 0)
+			goto out;
+		d->o.git = git;
+		d->o.ref = git;
+		d->o.source_dir = d->git_dir;
+		copy = paas_xstrdup(path);
+		*dir = paas_xstrdup(dirname(copy));
+		free(copy);
+		d->o.source_prefix = *dir;
+		rc = 0;
+		goto out;
+	}
+	if (paas_spec_load(path, spec, err) < 0)
+		goto out;
+	if (strcmp(path, "-") != 0) {
+		copy = paas_xstrdup(path);
+		*dir = paas_xstrdup(dirname(copy));
+		free(copy);
+		d->o.source_dir = *dir;
+		if (d->o.ref) {
+			if (paas_git_open(".", *dir, NULL, &g, err) < 0 ||
+			    paas_git_resolve(g, d->o.ref, git, err) < 0) {
+				json_decref(*spec);
+				*spec = NULL;
+				goto out;
+			}
+			d->o.git = git;
+		} else if (paas_git_head(path, git) == 0)
+			d->o.git = git;
+	}
+	rc = 0;
+out:
+	free(data);
+	paas_git_free(g);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct paas_err err = PAAS_ERR_INIT;
 	struct cli_deploy d;
-	char git[41], *end;
+	char git[41], *end, *dir = NULL;
 	int rc;
 	json_t *spec = NULL;
 
@@ -137,11 +196,10 @@ main(int argc, char **argv)
 	}
 	if (argc != 1)
 		return cli_bad_usage("one Servicefile at a time");
-	if (paas_spec_load(argv[0], &spec, &err) < 0)
+	if (load(&d, argv[0], &spec, git, &dir, &err) < 0)
 		return cli_fail(&err);
-	if (strcmp(argv[0], "-") != 0 && paas_git_head(argv[0], git) == 0)
-		d.o.git = git;
 	rc = paas_deploy_apply(&d.o, spec, &err);
 	json_decref(spec);
+	free(dir);
 	return rc < 0 ? cli_fail(&err) : 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "build.h"
 #include "deploy.h"
 #include "keys.h"
 #include "release.h"
@@ -220,21 +221,33 @@ out:
 static int
 apply_spec(const struct paas_deploy_opts *o, const json_t *spec, struct paas_err *err)
 {
+	struct paas_build *b = NULL;
 	struct run r;
-	json_t *currec = NULL;
+	json_t *currec = NULL, *built = NULL;
 	int64_t cur, mod;
 	int rc = -1;
 
-	if (paas_run_begin(&r, o, err) < 0 || paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0)
+	memset(&r, 0, sizeof(r));
+	/* Builds checked before the lock, built before the release: bad
+	 * input and a failed build change nothing. */
+	if ((spec && paas_build_needed(spec) && paas_build_open(o, spec, &b, err) < 0) ||
+	    paas_run_begin(&r, o, err) < 0 || paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0)
 		goto out;
 	if (spec == NULL && currec == NULL) {
 		paas_run_emit(&r, json_pack("{s:s, s:I}", "event", "unchanged", "release", (json_int_t)0));
 		rc = 0;
 		goto out;
 	}
+	if (b) {
+		if (paas_build_run(b, &r, json_object_get(currec, "spec"), &built, err) < 0)
+			goto out;
+		spec = built;
+	}
 	rc = release_and_converge(&r, spec ? spec : json_object_get(currec, "spec"), "deploy", 0,
 	    NULL, spec ? 0 : cur, cur, currec, mod, err);
 out:
+	paas_build_free(b);
+	json_decref(built);
 	json_decref(currec);
 	paas_run_free(&r);
 	return rc;

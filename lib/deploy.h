@@ -23,7 +23,8 @@
  *
  * Progress is reported as events (JSON objects with an "event" key: plan,
  * lock, release, resume, start, healthy, announced, served, withdrawn,
- * unhealthy, stop, rollback, routes, warning, done, unchanged, destroyed) to a
+ * unhealthy, stop, rollback, routes, warning, done, unchanged, destroyed;
+ * for builds: uncommitted, build, built) to a
  * callback; the library never prints (cmd/cli.c has the terminal view).
  */
 #ifndef PAAS_DEPLOY_H
@@ -46,6 +47,16 @@ struct paas_deploy_opts {
 					 * ("user@host pid N"); NULL: $USER, else the
 					 * login name of the real user ID */
 	const char *git;		/* commit of the Servicefile, or NULL */
+	const char *ref;		/* builds: the commit of a build's git path
+					 * (NULL: its HEAD); URLs build their HEAD */
+	const char *source_dir;		/* relative build git paths start here
+					 * (NULL: the working directory) */
+	const char *source_prefix;	/* the Servicefile's directory inside the
+					 * repository, when it is read from a
+					 * commit (--git-dir); NULL otherwise */
+	const char *build_host;		/* NULL: the first host by name */
+	const char *git_cache;		/* where URLs are fetched (NULL:
+					 * STATE/git-cache) */
 	int stop_timeout;		/* seconds docker waits before SIGKILL; 0: 10 */
 	int drain_ms;			/* after the routers stopped sending an instance
 					 * requests, before it is stopped; 0: 2000;

@@ -61,6 +61,12 @@ paas_docker_free(struct paas_docker *d)
 	free(d);
 }
 
+const char *
+paas_docker_url(const struct paas_docker *d)
+{
+	return d->url;
+}
+
 struct paas_http *
 paas_docker_http(struct paas_docker *d)
 {
@@ -493,34 +499,5 @@ out:
 int
 paas_docker_image_pull(struct paas_docker *d, const char *image, struct paas_err *err)
 {
-	struct paas_buf p = PAAS_BUF_INIT;
-	struct paas_http_resp resp;
-	char *esc = paas_http_escape(image);
-	const char *line, *nl;
-	int rc = -1;
-
-	paas_buf_addf(&p, "/images/create?fromImage=%s", esc);
-	free(esc);
-	if (request(d, "POST", p.data, NULL, "pull image", 0, &resp, err) < 0)
-		goto out;
-	/* Progress comes as JSON lines; a failure is a line with "error". */
-	for (line = resp.body; line && *line; line = nl ? nl + 1 : NULL) {
-		json_t *o;
-		const char *msg;
-
-		nl = strchr(line, '\n');
-		o = json_loadb(line, nl ? (size_t)(nl - line) : strlen(line), 0, NULL);
-		if ((msg = json_string_value(json_object_get(o, "error"))) != NULL) {
-			paas_err_set(err, PAAS_EFAILED, "docker at %s: pull %s: %s", d->url, image, msg);
-			json_decref(o);
-			paas_http_resp_free(&resp);
-			goto out;
-		}
-		json_decref(o);
-	}
-	paas_http_resp_free(&resp);
-	rc = 0;
-out:
-	paas_buf_free(&p);
-	return rc;
+	return paas_docker_image_pull_auth(d, image, NULL, err);
 }

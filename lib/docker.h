@@ -29,6 +29,8 @@ struct paas_docker *paas_docker_new(const char *url,
 void paas_docker_free(struct paas_docker *d);
 /* The transport, for fan-out with paas_http_multi() (borrowed). */
 struct paas_http *paas_docker_http(struct paas_docker *d);
+/* The endpoint, as given (borrowed). */
+const char *paas_docker_url(const struct paas_docker *d);
 /* The versioned API path for p ("/containers/json" -> "/v1.41/containers/json");
  * caller frees. */
 char *paas_docker_path(const char *p);
@@ -74,6 +76,28 @@ int paas_docker_image_inspect(struct paas_docker *d, const char *name,
     json_t **out, struct paas_err *err);
 /* Pull image (a reference with its tag) from its registry. */
 int paas_docker_image_pull(struct paas_docker *d, const char *image, struct paas_err *err);
+/* The same with a registry's credentials (paas_docker_auth_encode(); NULL:
+ * none).  A refusal by the registry is PAAS_EUNAVAIL. */
+int paas_docker_image_pull_auth(struct paas_docker *d, const char *image, const char *auth,
+    struct paas_err *err);
+
+/* Each line of a build's or a push's output, as it comes (without newline). */
+typedef void (*paas_docker_progress_fn)(const char *line, size_t len, void *arg);
+/* Build the context tar (rewound and read to its end) with dockerfile (its
+ * path in the tar), tagged tag.  *id gets the image ID (caller frees).  A
+ * failed build is PAAS_EFAILED, its message ending with the build's last
+ * lines. */
+int paas_docker_build(struct paas_docker *d, FILE *tar, const char *tag, const char *dockerfile,
+    paas_docker_progress_fn fn, void *arg, char **id, struct paas_err *err);
+/* Push name:tag (name: the reference's repository, REGISTRY/PATH) with
+ * auth (NULL: none); *digest gets what the registry calls the manifest
+ * ("sha256:...", caller frees).  Refused credentials are PAAS_EUNAVAIL. */
+int paas_docker_push(struct paas_docker *d, const char *name, const char *tag, const char *auth,
+    paas_docker_progress_fn fn, void *arg, char **digest, struct paas_err *err);
+/* The X-Registry-Auth value for user and password at server (caller frees;
+ * it holds the password). */
+char *paas_docker_auth_encode(const char *server, const char *user, const char *password);
+
 /* Import a root filesystem tarball as image repo:tag; *id (if not NULL) gets
  * the image ID (caller frees). */
 int paas_docker_image_import(struct paas_docker *d, FILE *tar, const char *repo,

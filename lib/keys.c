@@ -85,6 +85,12 @@ paas_key_drain(const char *container)
 }
 
 char *
+paas_key_registry(void)
+{
+	return key(PAAS_PREFIX "%s", "registry");
+}
+
+char *
 paas_key_router(const char *name)
 {
 	return key(PAAS_ROUTERS_PREFIX "%s", name);

@@ -22,6 +22,8 @@
  *   /paas/v1/drain/CONTAINER            {"since"}, bound to the deploy lock's lease
  *   /paas/v1/routers/NAME               {"name","pid","config","revision","time"},
  *                                        bound to the router's lease
+ *   /paas/v1/registry                   {"address","ca","managed"}: where images are
+ *                                        pushed and pulled (registry.h)
  *   /paas/v1/secrets/DEP/N              {"format","cipher","key_id","nonce","data"}:
  *                                        the ${VAR} values release N ran with,
  *                                        sealed with the cluster's secrets key
@@ -67,6 +69,8 @@ char *paas_key_announce(const char *dep, const char *svc, const char *id,
 char *paas_key_agent(const char *host);
 char *paas_key_drain(const char *container);
 char *paas_key_router(const char *name);
+/* The cluster's registry (registry.h). */
+char *paas_key_registry(void);
 /* n 0: the prefix of every secrets record of dep. */
 char *paas_key_secrets(const char *dep, int64_t n);
 

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "jsonx.h"
+#include "registry.h"
 #include "rollout.h"
 #include "spec.h"
 #include "valid.h"
@@ -297,6 +298,8 @@ paas_run_service_env(struct run *r, const struct paas_place_action *a, struct pa
 int
 paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
 {
+	char *auth = NULL;
+	int have_auth = 0;
 	size_t i;
 
 	*images = json_object();
@@ -311,9 +314,8 @@ paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
 		/* The service's image and environment once, its image per host. */
 		if ((per = json_object_get(*images, s->a->service)) == NULL) {
 			if (image == NULL) {
-				paas_err_set(err, PAAS_EINVAL, "service %s: building from git is not "
-				    "supported by paas-deploy yet: build and push the image, then give it "
-				    "as image", s->a->service);
+				paas_err_set(err, PAAS_EINVAL, "service %s: no image (not built)",
+				    s->a->service);
 				goto fail;
 			}
 			if ((env = paas_run_service_env(r, s->a, err)) == NULL)
@@ -323,13 +325,28 @@ paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
 		}
 		if (json_object_get(per, s->h->p.name))
 			continue;
-		if (r->t->ops->image(r->t, s->h->index, image, &id, err) < 0)
+		/* Built images come from the cluster's registry, which wants its
+		 * credentials. */
+		if (!have_auth && json_is_object(json_object_get(s->a->svc, "build"))) {
+			json_t *reg = NULL;
+
+			have_auth = 1;
+			if (paas_registry_get(r->e, &reg, err) < 0 || (reg && paas_registry_auth(
+			    json_string_value(json_object_get(reg, "address")), &auth, err) < 0)) {
+				json_decref(reg);
+				goto fail;
+			}
+			json_decref(reg);
+		}
+		if (r->t->ops->image(r->t, s->h->index, image, auth, &id, err) < 0)
 			goto fail;
 		json_object_set_new(per, s->h->p.name, json_string(id));
 		free(id);
 	}
+	paas_secret_free(auth);
 	return 0;
 fail:
+	paas_secret_free(auth);
 	json_decref(*images);
 	*images = NULL;
 	return -1;

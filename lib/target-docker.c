@@ -102,7 +102,8 @@ d_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
 }
 
 static int
-d_image(struct paas_target *t, size_t h, const char *image, char **id, struct paas_err *err)
+d_image(struct paas_target *t, size_t h, const char *image, const char *auth, char **id,
+    struct paas_err *err)
 {
 	struct paas_docker *d = dt(t)->d[h];
 	json_t *info = NULL;
@@ -111,7 +112,7 @@ d_image(struct paas_target *t, size_t h, const char *image, char **id, struct pa
 	if (paas_docker_image_inspect(d, image, &info, err) < 0)
 		return -1;
 	if (info == NULL) {
-		if (paas_docker_image_pull(d, image, err) < 0)
+		if (paas_docker_image_pull_auth(d, image, auth, err) < 0)
 			return paas_err_wrap(err, "image %s is not on host %s and cannot be pulled",
 			    image, host_name(dt(t), h));
 		if (paas_docker_image_inspect(d, image, &info, err) < 0)

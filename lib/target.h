@@ -40,9 +40,10 @@ struct paas_target_ops {
 	 * host_ports also counts ports published without a container port.
 	 */
 	int (*list)(struct paas_target *t, size_t h, json_t **out, struct paas_err *err);
-	/* image present on h, fetched if it is not: *id its ID (caller frees). */
-	int (*image)(struct paas_target *t, size_t h, const char *image, char **id,
-	    struct paas_err *err);
+	/* image present on h, fetched if it is not (with auth, the registry's
+	 * X-Registry-Auth, or NULL): *id its ID (caller frees). */
+	int (*image)(struct paas_target *t, size_t h, const char *image, const char *auth,
+	    char **id, struct paas_err *err);
 	/* Start an instance: *id and *name (caller frees) say what runs.  A host
 	 * port that something else holds sets *port_taken, leaves nothing
 	 * behind and fails: the caller picks other ports and tries again. */

@@ -30,7 +30,8 @@ test_image_tar() {
 	mkdir -p "$root/bin" "$root/www" "$root/tmp" "$root/etc" "$root/proc" "$root/sys" "$root/dev"
 	cp "$(command -v busybox)" "$root/bin/busybox"
 	for a in sh ash httpd nc sleep echo cat ls wget kill ps env printf test true false \
-		hostname date grep sed head tail mkdir rm touch seq id; do
+		hostname date grep sed head tail mkdir rm touch seq id sha1sum find stat readlink \
+		xargs sort cut wc; do
 		ln -sf busybox "$root/bin/$a"
 	done
 	echo "paas-test" >"$root/www/index.html"

@@ -11,8 +11,10 @@ STATE=$TEST_TMP/state
 PORT=$(free_port)
 EPORT=$(free_port)
 PPORT=$(free_port)
+RPORT=$(free_port)
 export PAAS_STATE_DIR=$STATE
 cluster_down_at_exit
+at_exit "rm -rf /etc/docker/certs.d/127.0.0.1:$RPORT"
 hello() { curl -sS -m 5 -H "Host: hello.localhost" "http://127.0.0.1:$PORT/"; }
 # alive PID...: every one runs; gone PID...: none does (names the first not so)
 alive() { local p; for p; do kill -0 "$p" 2>/dev/null || { echo "pid $p is not running"; return 1; }; done; }
@@ -26,13 +28,14 @@ gone() {
 		esac
 	done
 }
-pids() { cat "$STATE"/etcd.pid "$STATE"/agent.pid "$STATE"/router.pid "$STATE"/route/haproxy.pid; }
+pids() { cat "$STATE"/etcd.pid "$STATE"/registry.pid "$STATE"/agent.pid "$STATE"/router.pid "$STATE"/route/haproxy.pid; }
 
 test_expect_success 'quickstart: up, deploy examples/hello, it answers through the router' '
 	DOCKER_HOST=$DOCKER_URL QUICKSTART_NO_INSTALL=1 QUICKSTART_NO_BUILD=1 \
 		"$SRCDIR/scripts/quickstart" --port "$PORT" --etcd-port "$EPORT" \
-		--etcd-peer-port "$PPORT" >qs.out 2>&1 &&
+		--etcd-peer-port "$PPORT" --registry-port "$RPORT" >qs.out 2>&1 &&
 	grep -q "Hello from paas-tools, instance" qs.out &&
+	grep -q "^web  built 127.0.0.1:$RPORT/hello/web@sha256:" qs.out &&
 	expect_eq "$(jq -r .etcd "$STATE/cluster.json")" "http://127.0.0.1:$EPORT" &&
 	test -S "$STATE/route/master.sock" && test -s "$STATE/etcd.log" &&
 	alive $(cat "$STATE"/etcd.pid "$STATE"/agent.pid "$STATE"/router.pid)
@@ -49,7 +52,7 @@ test_expect_success 'up again changes nothing: same processes, same answers' '
 	pids >before &&
 	paas-cluster --json up >out &&
 	jq -e -s "map(select(.state == \"started\" or .state == \"added\")) | length == 0" out &&
-	jq -e -s "map(select(.state == \"running\")) | length == 3" out &&
+	jq -e -s "map(select(.state == \"running\")) | length == 4" out &&
 	pids >after && test_cmp before after &&
 	expect_eq "$(hello | cut -c1-32)" "Hello from paas-tools, instance "
 '
@@ -57,19 +60,19 @@ test_expect_success 'up again changes nothing: same processes, same answers' '
 test_expect_success 'down stops every daemon and keeps the data' '
 	pids >was &&
 	paas-cluster --json down >out &&
-	expect_eq "$(jq -s "map(select(.state == \"stopped\")) | length" out)" 4 &&
+	expect_eq "$(jq -s "map(select(.state == \"stopped\")) | length" out)" 5 &&
 	gone $(cat was) &&
 	! hello 2>/dev/null &&
 	! curl -fsS -m 1 "$PAAS_ETCD/health" 2>/dev/null &&
 	test -d "$STATE/etcd/member" &&
 	paas-cluster --json down >out2 &&
-	expect_eq "$(jq -s "map(select(.state == \"not-running\")) | length" out2)" 4
+	expect_eq "$(jq -s "map(select(.state == \"not-running\")) | length" out2)" 5
 '
 
 test_expect_success 'up brings the same deployment back, answering' '
 	ids=$(DOCKER_API_VERSION=1.41 docker -H "$DOCKER_URL" ps -q -f label=paas.deployment=hello | sort) &&
 	paas-cluster --json up >out &&
-	expect_eq "$(jq -s "map(select(.state == \"started\")) | length" out)" 3 &&
+	expect_eq "$(jq -s "map(select(.state == \"started\")) | length" out)" 4 &&
 	paas-deploy -D hello "$SRCDIR/examples/hello/Servicefile" >dep &&
 	jq -e "select(.event == \"unchanged\")" dep &&
 	wait_for 15 sh -c "curl -fsS -m 2 -H \"Host: hello.localhost\" http://127.0.0.1:$PORT/ | grep -q Hello" &&
