@@ -257,6 +257,32 @@ cli_print_event(const json_t *ev, void *arg)
 			paas_buf_addf(&b, " +%s", json_string_value(x));
 		json_array_foreach(json_object_get(ev, "removed"), i, x)
 			paas_buf_addf(&b, " -%s", json_string_value(x));
+	} else if (!strcmp(e, "build") && json_object_get(ev, "tag"))
+		paas_buf_addf(&b, "%s  building %s on %s", svc,
+		    json_string_value(json_object_get(ev, "tag")), host);
+	else if (!strcmp(e, "build")) {
+		paas_buf_addf(&b, "%s  | ", svc);
+		paas_buf_add_printable(&b, json_string_value(json_object_get(ev, "line")));
+	} else if (!strcmp(e, "built") && json_is_true(json_object_get(ev, "cached")))
+		paas_buf_addf(&b, "%s  unchanged since its last build: %s", svc,
+		    json_string_value(json_object_get(ev, "image")));
+	else if (!strcmp(e, "built") && json_is_true(json_object_get(ev, "pending")))
+		paas_buf_addf(&b, "%s  would build %s", svc,
+		    json_string_value(json_object_get(ev, "image")));
+	else if (!strcmp(e, "built"))
+		paas_buf_addf(&b, "%s  built %s in %.1f s", svc,
+		    json_string_value(json_object_get(ev, "image")),
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
+	else if (!strcmp(e, "uncommitted")) {
+		const json_t *x;
+		size_t i;
+
+		paas_buf_addf(&b, "warning: %s: building commit %.12s; not in it:", svc,
+		    json_string_value(json_object_get(ev, "commit")));
+		json_array_foreach(json_object_get(ev, "paths"), i, x) {
+			paas_buf_adds(&b, " ");
+			paas_buf_add_printable(&b, json_string_value(x));
+		}
 	} else if (!strcmp(e, "warning"))
 		paas_buf_addf(&b, "warning: %s", json_string_value(json_object_get(ev, "message")));
 	else if (!strcmp(e, "destroyed"))

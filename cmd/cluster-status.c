@@ -62,6 +62,8 @@ show(const json_t *r, enum paas_format fmt)
 			print_kind("route", v);
 		json_array_foreach(json_object_get(r, "routers"), i, v)
 			print_kind("router", v);
+		if (json_object_get(r, "registry"))
+			print_kind("registry", json_object_get(r, "registry"));
 		return;
 	}
 	printf("etcd: %lld members, %lld healthy, leader %s, revision %lld%s%s\n",
@@ -119,6 +121,12 @@ show(const json_t *r, enum paas_format fmt)
 	json_array_foreach(json_object_get(r, "routers"), i, v)
 		printf("%-24s %-10lld %s\n", str(v, "name"), num(v, "revision"),
 		    json_is_true(json_object_get(v, "behind")) ? "NO" : "yes");
+	if ((v = json_object_get(r, "registry")) != NULL)
+		printf("\nregistry: %s (%s), %s%s%s\n", str(v, "address"),
+		    json_is_true(json_object_get(v, "managed")) ? "the cluster's" : "external",
+		    json_is_true(json_object_get(v, "reachable")) ? "answering" : "NOT answering",
+		    json_object_get(v, "error") ? ": " : "",
+		    json_object_get(v, "error") ? str(v, "error") : "");
 }
 
 static int
@@ -255,6 +263,12 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 
 		problem(j, bad ? CRITICAL : WARNING, "damaged", "%s", str(v, "error"));
 	}
+	/* Without its registry nothing can be built or pulled; what runs
+	 * goes on running. */
+	if ((v = json_object_get(r, "registry")) != NULL &&
+	    !json_is_true(json_object_get(v, "reachable")))
+		problem(j, WARNING, "registry", "registry %s does not answer: %s", str(v, "address"),
+		    str(v, "error"));
 	if (json_array_size(json_object_get(r, "routes")) &&
 	    json_array_size(json_object_get(r, "routers")) == 0)
 		problem(j, WARNING, "router", "%zu routes and no router serving them",

@@ -20,7 +20,7 @@ struct paas_http {
 	char *what;
 	struct endpoint *ep;
 	size_t nep, cur;
-	char *ca_file, *cert_file, *key_file;
+	char *ca_file, *ca_pem, *cert_file, *key_file;
 	long connect_timeout_ms, timeout_ms;
 	volatile sig_atomic_t *cancel;
 };
@@ -103,6 +103,7 @@ paas_http_new(const char *what, const char *endpoints,
 		abort();
 	h->what = paas_xstrdup(what);
 	h->ca_file = dup_or_null(opts->ca_file);
+	h->ca_pem = dup_or_null(opts->ca_pem);
 	h->cert_file = dup_or_null(opts->cert_file);
 	h->key_file = dup_or_null(opts->key_file);
 	h->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 2000;
@@ -153,6 +154,7 @@ paas_http_free(struct paas_http *h)
 	free(h->ep);
 	free(h->what);
 	free(h->ca_file);
+	free(h->ca_pem);
 	free(h->cert_file);
 	free(h->key_file);
 	free(h);
@@ -312,6 +314,11 @@ setup(struct xfer *x, struct endpoint *ep, int stream, long timeout_ms)
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 5L);
 	if (h->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	if (h->ca_pem) {
+		struct curl_blob blob = { h->ca_pem, strlen(h->ca_pem), CURL_BLOB_COPY };
+
+		curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+	}
 	if (h->cert_file)
 		curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
 	if (h->key_file)

@@ -22,6 +22,7 @@
 
 struct paas_http_opts {
 	const char *ca_file;	/* PEM CA bundle; NULL: the system's */
+	const char *ca_pem;	/* or the bundle itself */
 	const char *cert_file;	/* PEM client certificate, or NULL */
 	const char *key_file;	/* PEM client key, or NULL */
 	long connect_timeout_ms; /* 0: 2000 */

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "daemon.h"
 #include "docker.h"
+#include "http.h"
 #include "keys.h"
 #include "registry.h"
 #include "state.h"
@@ -137,5 +138,35 @@ out:
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	free(salt);
+	return rc;
+}
+
+int
+paas_registry_ping(const json_t *reg, long timeout_ms, struct paas_err *err)
+{
+	struct paas_http_opts ho = { 0 };
+	struct paas_http_req hr = { .method = "GET", .path = "/v2/" };
+	struct paas_http_resp resp;
+	struct paas_http *h;
+	char *url;
+	int rc = -1;
+
+	if (asprintf(&url, "https://%s", json_string_value(json_object_get(reg, "address"))) < 0)
+		abort();
+	ho.ca_pem = json_string_value(json_object_get(reg, "ca"));
+	ho.timeout_ms = timeout_ms;
+	ho.connect_timeout_ms = timeout_ms < 2000 ? timeout_ms : 2000;
+	if ((h = paas_http_new("registry", url, &ho, err)) != NULL &&
+	    paas_http_do(h, &hr, &resp, err) == 0) {
+		/* It answers, and asks for credentials (or needs none). */
+		if (resp.status == 401 || resp.status == 200)
+			rc = 0;
+		else
+			paas_err_set(err, PAAS_EFAILED, "registry at %s answered %ld to /v2/", url,
+			    resp.status);
+		paas_http_resp_free(&resp);
+	}
+	paas_http_free(h);
+	free(url);
 	return rc;
 }

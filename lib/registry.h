@@ -32,6 +32,10 @@ int paas_registry_trust(const char *address, const char *ca_pem, const char *cer
 int paas_registry_htpasswd(const char *path, const char *user, const char *password,
     struct paas_err *err);
 
+/* 0 when the registry reg (as paas_registry_get() gives it) answers its
+ * /v2/ over TLS, checked with its CA, within timeout_ms. */
+int paas_registry_ping(const json_t *reg, long timeout_ms, struct paas_err *err);
+
 /* Whether s is HOST:PORT as a registry address may be written. */
 int paas_registry_address_ok(const char *s);
 

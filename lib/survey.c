@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "record.h"
 #include "release.h"
+#include "registry.h"
 #include "survey.h"
 #include "docker.h"
 #include "etcd.h"
@@ -487,6 +488,29 @@ paas_survey_routers(const char *etcd, long timeout_ms, json_t *report, struct pa
 	return 0;
 }
 
+/* The cluster's registry, and whether it answers. */
+static void
+registry(struct paas_etcd *e, long long deadline, json_t *report)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	long left = (long)(deadline - paas_now_ms());
+	json_t *reg = NULL, *out;
+
+	if (paas_registry_get(e, &reg, &err) < 0) {
+		json_object_set_new(report, "registry", json_pack("{s:s}", "error", err.msg));
+		return;
+	}
+	if (reg == NULL)
+		return;
+	out = json_pack("{s:O, s:O, s:b}", "address", json_object_get(reg, "address"), "managed",
+	    json_object_get(reg, "managed") ? json_object_get(reg, "managed") : json_false(),
+	    "reachable", paas_registry_ping(reg, left > 100 ? left : 100, &err) == 0);
+	if (err.status)
+		json_object_set_new(out, "error", json_string(err.msg));
+	json_object_set_new(report, "registry", out);
+	json_decref(reg);
+}
+
 /* The report with "etcd" and "members" filled; *ok gets the healthy
  * members' client URLs, NULL without quorum. */
 static json_t *
@@ -557,6 +581,7 @@ paas_survey(const struct paas_survey_opts *o, json_t **out, struct paas_err *err
 	json_object_set_new(json_object_get(report, "etcd"), "revision", json_integer(rev));
 	json_object_set_new(json_object_get(report, "etcd"), "routing_revision", json_integer(rmax));
 	routers(report, rs, rmax);
+	registry(good, deadline, report);
 	json_object_foreach(routes, k, v) {
 		const char *dep = json_string_value(json_object_get(v, "deployment"));
 		const char *svc = json_string_value(json_object_get(v, "service"));

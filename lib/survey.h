@@ -16,6 +16,8 @@
  *                 "announced","healthy","down_hosts":[HOST]}]
  *   "routes":   [{"domain","deployment","service","servers"}]
  *   "routers":  [{"name","revision","time","behind"}]
+ *   "registry": {"address","managed","reachable","error"}, when the cluster
+ *               has one
  * A service's "healthy" counts its running containers on reachable hosts
  * that are announced healthy where the host runs an agent, and that Docker
  * does not call unhealthy where it does not.  A router is "behind" when it

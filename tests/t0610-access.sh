@@ -46,7 +46,7 @@ sed "s/VERSION: v1/VERSION: v2/" sec.yml >sec2.yml
 
 test_expect_success 'up makes the users, their files open to root alone, and the secrets key' '
 	env -u PAAS_ETCD paas-cluster --json up --port "$PORT" --etcd-port "$EPORT" --etcd-peer-port "$(free_port)" \
-		--docker "$DOCKER_URL" >up.out &&
+		--no-registry --docker "$DOCKER_URL" >up.out &&
 	jq -e -s "any(.[]; .component == \"etcd\" and .state == \"secured\")" up.out &&
 	expect_eq "$(stat -c %a "$STATE/etcd-auth")" 700 &&
 	for r in root deployer agent router check; do

@@ -184,4 +184,27 @@ test_expect_success 'rollback runs the earlier digest without building' '
 	wait_for 10 sh -c "test \"\$(curl -sS -m 2 -H \"Host: app.localhost\" http://127.0.0.1:$PORT/index.html)\" = v1"
 '
 
+test_expect_success 'status and check report the registry; one that does not answer is a WARNING' '
+	paas-cluster --json status >st.out &&
+	jq -e "select(.kind == \"registry\") | .reachable == true and .address == \"$REG\"" st.out &&
+	paas-cluster --table status | grep -q "^registry: $REG (the cluster.s), answering" &&
+	rpid=$(cat "$PAAS_STATE_DIR/registry.pid") && kill "$rpid" &&
+	wait_for 10 sh -c "! kill -0 $rpid 2>/dev/null" &&
+	expect_status 1 paas-cluster check >chk.out &&
+	expect_grep "registry $REG does not answer" chk.out &&
+	env -u PAAS_ETCD paas-cluster --json up >up3.out &&
+	jq -e -s "any(.[]; .component == \"registry\" and .state == \"started\")" up3.out &&
+	paas-cluster check >chk2.out
+'
+
+test_expect_success 'the registry password is in no log, no etcd value, no argv' '
+	pw=$(cut -d: -f2 "$PAAS_STATE_DIR/registry-auth") && test -n "$pw" &&
+	! grep -rqF "$pw" "$PAAS_STATE_DIR"/*.log "$PAAS_STATE_DIR/cluster.json" ./*.out &&
+	PAAS_ETCD_AUTH="$PAAS_STATE_DIR/etcd-auth/root" "$PAAS_T" etcd "$PAAS_ETCD" range /paas/ >vals &&
+	grep -q "/paas/v1/registry" vals && ! grep -qF "$pw" vals &&
+	for p in $(pgrep -f "docker-registry|paas-"); do
+		! tr "\0" " " </proc/$p/cmdline | grep -qF "$pw" || return 1
+	done
+'
+
 test_done
