@@ -32,10 +32,10 @@
 #include <unistd.h>
 
 #include "access.h"
-#include "pki.h"
 #include "registry.h"
 #include "buf.h"
 #include "paas-cluster.h"
+#include "cluster-up.h"
 #include "daemon.h"
 #include "etcd.h"
 #include "route.h"
@@ -44,15 +44,8 @@
 
 #define STOP_MS		10000
 
-struct up {
-	char *dir;
-	json_t *conf;			/* cluster.json */
-	const char *etcd;		/* endpoints */
-	int private_etcd;
-	enum paas_format fmt;
-};
 
-static char *
+char *
 path_in(const char *dir, const char *name)
 {
 	char *p;
@@ -62,7 +55,7 @@ path_in(const char *dir, const char *name)
 	return p;
 }
 
-static int
+int
 mkdir_p(const char *path, mode_t mode, struct paas_err *err)
 {
 	char *copy = paas_xstrdup(path), *p;
@@ -118,7 +111,7 @@ log_tail(const char *path, int n, char *out, size_t size)
 		free(lines[i]);
 }
 
-static void
+void
 report(const struct up *u, const char *component, const char *state, pid_t pid,
     const char *detail)
 {
@@ -228,19 +221,9 @@ conf_int(const json_t *conf, const char *k, int dflt)
 	return json_is_integer(v) ? (int)json_integer_value(v) : dflt;
 }
 
-/* A daemon of the cluster: NAME.pid and NAME.log in the state directory. */
-struct component {
-	const char *name;		/* "etcd", "agent", "router" */
-	const char *what;		/* in messages */
-	const char *prog;		/* the program its pid file must run */
-	const char *detail;		/* reported beside it */
-	long ready_ms;			/* to become ready */
-	int (*ready)(const struct up *, void *);
-	void *arg;
-};
 
 /* Whether c runs already (and say so). */
-static int
+int
 running(const struct up *u, const struct component *c)
 {
 	char *pidfile;
@@ -256,7 +239,7 @@ running(const struct up *u, const struct component *c)
 }
 
 /* Start argv as c, wait until it is ready, and say so. */
-static int
+int
 launch(const struct up *u, const struct component *c, char *const argv[], struct paas_err *err)
 {
 	char *pidfile, *log;
@@ -480,209 +463,7 @@ start_router(struct up *u, void *arg, struct paas_err *err)
 	return rc;
 }
 
-/* ---- the registry ---- */
-
-static int
-registry_ready(const struct up *u, void *arg)
-{
-	const char *address = arg;
-	struct paas_http_opts ho = { .connect_timeout_ms = 500, .timeout_ms = 1000 };
-	struct paas_err err = PAAS_ERR_INIT;
-	struct paas_http_req hr = { .method = "GET", .path = "/v2/" };
-	struct paas_http_resp resp;
-	struct paas_http *h;
-	char *ca = path_in(u->dir, "ca/ca.crt"), *url;
-	int ok = 0;
-
-	if (asprintf(&url, "https://%s", address) < 0)
-		abort();
-	ho.ca_file = ca;
-	if ((h = paas_http_new("registry", url, &ho, &err)) != NULL &&
-	    paas_http_do(h, &hr, &resp, &err) == 0) {
-		/* Up, and asking for its credentials. */
-		ok = resp.status == 401 || resp.status == 200;
-		paas_http_resp_free(&resp);
-	}
-	paas_http_free(h);
-	free(url);
-	free(ca);
-	return ok;
-}
-
-/* The deployer's credentials for the registry, made once, and the
- * registry's htpasswd from them. */
-static int
-registry_users(struct up *u, const char *dir, struct paas_err *err)
-{
-	char *cred = path_in(u->dir, "registry-auth"), *ht = path_in(dir, "htpasswd");
-	char *user = NULL, *pw = NULL, line[128], hex[49];
-	unsigned char raw[24];
-	int rc = -1;
-	size_t i;
-
-	if (access(cred, F_OK) != 0) {
-		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-			paas_err_set(err, PAAS_EFAILED, "no random bytes: %s", strerror(errno));
-			goto out;
-		}
-		for (i = 0; i < sizeof(raw); i++)
-			snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-		explicit_bzero(raw, sizeof(raw));
-		snprintf(line, sizeof(line), "paas:%s\n", hex);
-		explicit_bzero(hex, sizeof(hex));
-		rc = paas_file_replace(cred, line, strlen(line), 0600, err);
-		explicit_bzero(line, sizeof(line));
-		if (rc < 0)
-			goto out;
-		unlink(ht);
-		rc = -1;
-	}
-	if (access(ht, F_OK) != 0 &&
-	    (paas_private_credentials("registry credentials", cred, &user, &pw, err) < 0 ||
-	    paas_registry_htpasswd(ht, user, pw, err) < 0))
-		goto out;
-	rc = 0;
-out:
-	free(user);
-	paas_secret_free(pw);
-	free(cred);
-	free(ht);
-	return rc;
-}
-
-static int
-registry_config(struct up *u, const char *dir, const char *address, struct paas_err *err)
-{
-	char *cfg = path_in(dir, "config.yml");
-	struct paas_buf b = PAAS_BUF_INIT;
-	int rc;
-
-	/* Paths are the state directory's, which the operator chose: quoted
-	 * as YAML single-quoted scalars. */
-	paas_buf_adds(&b, "# Written by paas-cluster up: changes are lost at the next up.\n"
-	    "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\n"
-	    "storage:\n  filesystem:\n    rootdirectory: '");
-	paas_buf_adds(&b, dir);
-	paas_buf_addf(&b, "/data'\n  delete:\n    enabled: true\n"
-	    "http:\n  addr: '%s'\n  tls:\n    certificate: '%s/tls.crt'\n    key: '%s/tls.key'\n"
-	    "  headers:\n    X-Content-Type-Options: [nosniff]\n"
-	    "auth:\n  htpasswd:\n    realm: paas\n    path: '%s/htpasswd'\n", address, dir, dir, dir);
-	rc = strchr(dir, '\'') || strchr(dir, '\n') ? paas_err_set(err, PAAS_EINVAL,
-	    "state directory %s: a quote or newline in its path", u->dir) :
-	    paas_file_replace(cfg, b.data, b.len, 0600, err);
-	paas_buf_free(&b);
-	free(cfg);
-	return rc;
-}
-
-/* Where the registry is, for the deployers and the hosts. */
-static int
-registry_record(struct up *u, const char *address, int managed, const char *ca_file,
-    struct paas_err *err)
-{
-	struct paas_etcd *e = NULL;
-	char *pem = NULL;
-	size_t len;
-	json_t *reg = NULL;
-	FILE *f;
-	int rc = -1;
-
-	if (ca_file) {
-		if ((f = fopen(ca_file, "re")) == NULL) {
-			paas_err_set(err, PAAS_EINVAL, "registry CA %s: %s", ca_file, strerror(errno));
-			goto out;
-		}
-		pem = paas_xmalloc(65537);
-		len = fread(pem, 1, 65536, f);
-		fclose(f);
-		pem[len] = '\0';
-		if (strstr(pem, "-----BEGIN CERTIFICATE-----") == NULL) {
-			paas_err_set(err, PAAS_EINVAL, "registry CA %s: not a PEM certificate", ca_file);
-			goto out;
-		}
-	}
-	reg = json_pack("{s:s, s:s?, s:b}", "address", address, "ca", pem, "managed", managed);
-	if ((e = paas_etcd_new(u->etcd, NULL, err)) == NULL || paas_registry_put(e, reg, err) < 0)
-		goto out;
-	if (pem) {
-		struct paas_err e2 = PAAS_ERR_INIT;
-
-		/* The Docker daemons of this machine trust it; other machines'
-		 * are the operator's to set up (paas-cluster(1)). */
-		if (paas_registry_trust(address, pem, NULL, &e2) < 0)
-			report(u, "registry", "untrusted", 0, e2.msg);
-	}
-	rc = 0;
-out:
-	json_decref(reg);
-	free(pem);
-	paas_etcd_free(e);
-	return rc;
-}
-
-static int
-start_registry(struct up *u, struct paas_err *err)
-{
-	const char *mode = json_string_value(json_object_get(u->conf, "registry"));
-	const char *address = json_string_value(json_object_get(u->conf, "registry_address"));
-	char *dir = NULL, *cadir = NULL, *cfg = NULL, *crt = NULL, *key = NULL;
-	int made, rc = -1;
-
-	if (mode && strcmp(mode, "none") == 0)
-		return 0;
-	if (mode && strcmp(mode, "external") == 0) {
-		if (registry_record(u, address, 0, json_string_value(json_object_get(u->conf,
-		    "registry_ca")), err) < 0)
-			return -1;
-		report(u, "registry", "external", 0, address);
-		return 0;
-	}
-	{
-		const struct component c = { "registry", "the registry", "docker-registry", address,
-		    20000, registry_ready, (void *)address };
-
-		dir = path_in(u->dir, "registry");
-		cadir = path_in(u->dir, "ca");
-		cfg = path_in(dir, "config.yml");
-		crt = path_in(dir, "tls.crt");
-		key = path_in(dir, "tls.key");
-		if (mkdir_p(dir, 0700, err) < 0 || paas_pki_ca(cadir, &made, err) < 0)
-			goto out;
-		if (made)
-			report(u, "ca", "added", 0, cadir);
-		if (access(crt, F_OK) != 0 || made) {
-			char *host = paas_xstrndup(address, strrchr(address, ':') - address);
-			const char *names[] = { host, strcmp(host, "127.0.0.1") ? "127.0.0.1" : NULL,
-			    NULL };
-
-			rc = paas_pki_issue(cadir, names, crt, key, err);
-			free(host);
-			if (rc < 0)
-				goto out;
-			rc = -1;
-		}
-		if (registry_users(u, dir, err) < 0 || registry_config(u, dir, address, err) < 0)
-			goto out;
-		if (!running(u, &c)) {
-			char *argv[] = { "docker-registry", "serve", cfg, NULL };
-
-			if (launch(u, &c, argv, err) < 0)
-				goto out;
-		}
-		free(cfg);
-		cfg = path_in(cadir, "ca.crt");
-		rc = registry_record(u, address, 1, cfg, err);
-	}
-out:
-	free(dir);
-	free(cadir);
-	free(cfg);
-	free(crt);
-	free(key);
-	return rc;
-}
-
-static json_t *
+json_t *
 load_conf(const char *dir)
 {
 	char *p = path_in(dir, "cluster.json");
@@ -853,7 +634,7 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 	    (!u.private_etcd && !etcd_ready(&u, NULL) &&
 	    paas_err_set(&err, PAAS_EUNAVAIL, "etcd at %s does not answer", u.etcd) < 0) ||
 	    secrets_key(&u, &err) < 0 ||
-	    start_registry(&u, &err) < 0 ||
+	    up_registry(&u, &err) < 0 ||
 	    register_local(&u, docker, &err) < 0 ||
 	    as_role(&u, "agent", start_agent, NULL, &err) < 0 ||
 	    as_role(&u, "router", start_router, &port, &err) < 0) {
@@ -878,7 +659,7 @@ out:
 	return rc;
 }
 
-static int
+int
 stop_one(const struct up *u, const char *component, const char *file, const char *prog_name,
     struct paas_err *err)
 {

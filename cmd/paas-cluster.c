@@ -40,6 +40,7 @@ usage(FILE *f)
 	    "  members ls | members rm id|name [--force] | members add name peer-url\n"
 	    "  backup file\n"
 	    "  restore file [--force]\n"
+	    "  registry gc [--keep n] [--dry-run]\n"
 	    "  agent [--host name] [--ttl s] [--interval ms]\n",
 	    cli_prog);
 }
@@ -303,7 +304,7 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "up", cmd_up }, { "down", cmd_down }, { "status", cmd_status },
 		{ "check", cmd_check }, { "members", cmd_members }, { "backup", cmd_backup },
-		{ "restore", cmd_restore },
+		{ "restore", cmd_restore }, { "registry", cmd_registry },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
 	enum paas_format fmt = PAAS_FORMAT_AUTO;

@@ -2,7 +2,7 @@
  * The pieces of paas-cluster(1), one file per family of subcommands:
  * paas-cluster.c (main, hosts, agent), cluster-up.c (up, down),
  * cluster-status.c (status, check), cluster-data.c (members, backup,
- * restore).
+ * restore), cluster-registry.c (the registry up runs, registry gc).
  */
 #ifndef PAAS_CLUSTER_CMD_H
 #define PAAS_CLUSTER_CMD_H
@@ -31,5 +31,6 @@ int cmd_check(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_members(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_backup(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_restore(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_registry(const struct cluster_ctx *c, int argc, char **argv);
 
 #endif

@@ -31,8 +31,10 @@ usage(FILE *f)
 	    "           [--ref ref] [--git-dir repository] [--build-host host] servicefile\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
+	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
+	    "           [servicefile]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n",
-	    cli_prog, cli_prog, cli_prog, cli_prog);
+	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
 }
 
 static int
@@ -45,10 +47,10 @@ history(const char *etcd, const char *dep, int table)
 	if (paas_deploy_history(etcd, dep, &rels, &err) < 0)
 		return cli_fail(&err);
 	if (table)
-		printf("%-8s %-8s %-20s %-12s %-7s %-8s %s\n", "RELEASE", "KIND", "TIME", "USER",
+		printf("%-8s %-8s %-20s %-12s %-7s %-16s %s\n", "RELEASE", "KIND", "TIME", "USER",
 		    "STATUS", "FROM", "GIT");
 	json_array_foreach(rels, i, r) {
-		char num[32], from[32];
+		char num[32], from[48];
 
 		if (!table) {
 			paas_out_json(r);
@@ -56,9 +58,15 @@ history(const char *etcd, const char *dep, int table)
 		}
 		snprintf(num, sizeof(num), "%s%lld", json_is_true(json_object_get(r, "current")) ?
 		    "*" : "", (long long)json_integer_value(json_object_get(r, "release")));
-		snprintf(from, sizeof(from), json_is_integer(json_object_get(r, "from")) ? "%lld" : "-",
-		    (long long)json_integer_value(json_object_get(r, "from")));
-		printf("%-8s %-8s %-20s %-12.12s %-7s %-8s %.12s\n", num,
+		if (json_is_object(json_object_get(r, "origin")))
+			snprintf(from, sizeof(from), "%.20s:%lld",
+			    json_string_value(json_object_get(json_object_get(r, "origin"), "deployment")),
+			    (long long)json_integer_value(json_object_get(json_object_get(r, "origin"),
+			    "release")));
+		else
+			snprintf(from, sizeof(from), json_is_integer(json_object_get(r, "from")) ?
+			    "%lld" : "-", (long long)json_integer_value(json_object_get(r, "from")));
+		printf("%-8s %-8s %-20s %-12.12s %-7s %-16s %.12s\n", num,
 		    json_string_value(json_object_get(r, "kind")),
 		    json_string_value(json_object_get(r, "time")),
 		    json_string_value(json_object_get(r, "user")),
@@ -106,7 +114,7 @@ load(struct cli_deploy *d, const char *path, json_t **spec, char git[41], char *
 		if (paas_git_open(d->git_dir, NULL, NULL, &g, err) < 0 ||
 		    paas_git_resolve(g, d->o.ref, git, err) < 0 ||
 		    paas_git_read(g, git, path, &data, &len, err) < 0 ||
-		    paas_spec_parse(path, data, len, spec, err) < 0)
+		    paas_spec_parse_for(path, data, len, d->dep, spec, err) < 0)
 			goto out;
 		d->o.git = git;
 		d->o.ref = git;
@@ -118,7 +126,7 @@ load(struct cli_deploy *d, const char *path, json_t **spec, char git[41], char *
 		rc = 0;
 		goto out;
 	}
-	if (paas_spec_load(path, spec, err) < 0)
+	if (paas_spec_load_for(path, d->dep, spec, err) < 0)
 		goto out;
 	if (strcmp(path, "-") != 0) {
 		copy = paas_xstrdup(path);
@@ -175,6 +183,18 @@ main(int argc, char **argv)
 		if (argc == 2 && ((n = strtoll(argv[1], &end, 10)) < 1 || *end))
 			return cli_bad_usage("rollback: '%s' is not a release number", argv[1]);
 		rc = paas_deploy_rollback(&d.o, n, &err);
+		return rc < 0 ? cli_fail(&err) : 0;
+	}
+	if (strcmp(argv[0], "promote") == 0) {
+		if (argc < 2 || argc > 3)
+			return cli_bad_usage("promote takes a deployment and at most a Servicefile");
+		if (!paas_valid_name(argv[1]))
+			return cli_bad_usage("promote: invalid deployment name '%.64s'", argv[1]);
+		if (argc == 3 && load(&d, argv[2], &spec, git, &dir, &err) < 0)
+			return cli_fail(&err);
+		rc = paas_deploy_promote(&d.o, argv[1], spec, &err);
+		json_decref(spec);
+		free(dir);
 		return rc < 0 ? cli_fail(&err) : 0;
 	}
 	if (strcmp(argv[0], "destroy") == 0) {

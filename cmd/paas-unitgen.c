@@ -132,7 +132,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s: not a directory\n", prog, dir);
 		return PAAS_EINVAL;
 	}
-	if (paas_spec_load(file, &spec, &err) < 0)
+	if (paas_spec_load_for(file, dep, &spec, &err) < 0)
 		goto fail;
 	if (want_spec) {
 		char *s = paas_spec_dump(spec);

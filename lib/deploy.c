@@ -17,6 +17,7 @@
 #include "route.h"
 #include "secrets.h"
 #include "spec.h"
+#include "valid.h"
 
 /* After a failed rollout of release `failed` (record rec): put `previous`
  * back, or with none, take everything down; the release is marked failed. */
@@ -183,6 +184,11 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		    "status", "ok");
 		json_object_set_new(rec, "previous", previous ? json_integer(previous) : json_null());
 		json_object_set_new(rec, "from", from ? json_integer(from) : json_null());
+		if (r->origin) {
+			json_object_set(rec, "origin", (json_t *)r->origin);
+			if (json_object_get(r->origin, "git"))
+				json_object_set(rec, "git", json_object_get(r->origin, "git"));
+		}
 		if (store_secrets(r, spec, err) < 0 ||
 		    paas_release_set_current(r->e, r->o->deployment, r->release, rec, mod, err) < 0)
 			goto out;
@@ -306,6 +312,78 @@ paas_deploy_rollback(const struct paas_deploy_opts *o, int64_t n, struct paas_er
 out:
 	json_decref(currec);
 	json_decref(target);
+	paas_run_free(&r);
+	return rc;
+}
+
+/* spec's services that build take the image and build record of from's;
+ * one that from did not build is an error naming it. */
+static int
+take_images(json_t *spec, const json_t *from, const char *fromdep, struct paas_err *err)
+{
+	const char *name;
+	json_t *svc;
+
+	json_object_foreach(json_object_get(spec, "services"), name, svc) {
+		const json_t *theirs = json_object_get(json_object_get(from, "services"), name);
+		const char *image = json_string_value(json_object_get(theirs, "image"));
+
+		if (!json_is_object(json_object_get(svc, "build")))
+			continue;
+		if (image == NULL || !json_is_object(json_object_get(theirs, "build")) ||
+		    strchr(image, '@') == NULL)
+			return paas_err_set(err, PAAS_EFAILED, "service %s: deployment %s's current "
+			    "release has no image built for it to promote", name, fromdep);
+		json_object_set(svc, "build", json_object_get(theirs, "build"));
+		json_object_set(svc, "image", json_object_get(theirs, "image"));
+	}
+	return 0;
+}
+
+int
+paas_deploy_promote(const struct paas_deploy_opts *o, const char *from, const json_t *spec,
+    struct paas_err *err)
+{
+	struct run r;
+	json_t *currec = NULL, *fromrec = NULL, *mine = NULL, *origin = NULL;
+	int64_t cur, mod, fn, fmod;
+	int rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	if (from == NULL || !paas_valid_name(from))
+		return paas_err_set(err, PAAS_EINVAL, "invalid deployment name '%.64s'",
+		    from ? from : "");
+	if (strcmp(from, o->deployment) == 0)
+		return paas_err_set(err, PAAS_EINVAL, "deployment %s cannot be promoted to itself",
+		    from);
+	if (paas_run_begin(&r, o, err) < 0 ||
+	    paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0 ||
+	    paas_release_current(r.e, from, &fn, &fromrec, &fmod, err) < 0)
+		goto out;
+	if (fromrec == NULL) {
+		paas_err_set(err, PAAS_EFAILED, "deployment %s has no release to promote", from);
+		goto out;
+	}
+	if (spec == NULL && currec == NULL) {
+		paas_err_set(err, PAAS_EFAILED, "deployment %s has no release of its own: give its "
+		    "Servicefile to promote %s into it", o->deployment, from);
+		goto out;
+	}
+	mine = json_deep_copy(spec ? spec : json_object_get(currec, "spec"));
+	if (take_images(mine, json_object_get(fromrec, "spec"), from, err) < 0)
+		goto out;
+	origin = json_pack("{s:s, s:I, s:O?}", "deployment", from, "release", (json_int_t)fn, "git",
+	    json_object_get(fromrec, "git"));
+	r.origin = origin;
+	paas_run_emit(&r, json_pack("{s:s, s:s, s:I}", "event", "promote", "from", from,
+	    "release", (json_int_t)fn));
+	rc = release_and_converge(&r, mine, "promote", 0, NULL, spec ? 0 : cur, cur, currec, mod,
+	    err);
+out:
+	json_decref(currec);
+	json_decref(fromrec);
+	json_decref(mine);
+	json_decref(origin);
 	paas_run_free(&r);
 	return rc;
 }

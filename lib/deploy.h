@@ -84,6 +84,14 @@ int paas_deploy_apply(const struct paas_deploy_opts *o, const json_t *spec,
 int paas_deploy_rollback(const struct paas_deploy_opts *o, int64_t n,
     struct paas_err *err);
 
+/* Run in o->deployment the images deployment `from` runs now: each
+ * service of spec (borrowed; NULL: o->deployment's current spec) that
+ * builds gets from's image (by digest) and build record; nothing is
+ * built.  The new release, of kind "promote", records its "origin"
+ * ({"deployment","release","git"}). */
+int paas_deploy_promote(const struct paas_deploy_opts *o, const char *from, const json_t *spec,
+    struct paas_err *err);
+
 /* counts: {SERVICE: N} (borrowed).  A new release of kind "scale" with the
  * current spec but these instance counts. */
 int paas_deploy_scale(const struct paas_deploy_opts *o, const json_t *counts,

@@ -36,6 +36,16 @@ int paas_registry_htpasswd(const char *path, const char *user, const char *passw
  * /v2/ over TLS, checked with its CA, within timeout_ms. */
 int paas_registry_ping(const json_t *reg, long timeout_ms, struct paas_err *err);
 
+/*
+ * Delete from registry reg the manifests no release keeps: the last keep
+ * releases of every deployment and every current release keep theirs
+ * (compared as REPOSITORY@DIGEST).  *report: {"kept": N, "deleted":
+ * [{"image","tags"}], "dry_run"}; with dry_run nothing is deleted.  The
+ * layers stay until the registry's own garbage-collect runs.
+ */
+int paas_registry_gc(struct paas_etcd *e, const json_t *reg, int keep, int dry_run,
+    json_t **report, struct paas_err *err);
+
 /* Whether s is HOST:PORT as a registry address may be written. */
 int paas_registry_address_ok(const char *s);
 

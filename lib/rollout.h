@@ -77,6 +77,8 @@ struct run {
 	char holder[512];		/* user@host pid N */
 	json_t *routes;			/* {DOMAIN: route} the spec gives this deployment */
 	json_t *vars;			/* the release's secrets ({NAME: VALUE}), or NULL */
+	const json_t *origin;		/* a promotion's {"deployment","release","git"},
+					 * recorded in the new release */
 };
 
 /* Report ev (stolen) to the run's callback, with the deployment added. */

@@ -588,9 +588,109 @@ fail:
 	return -1;
 }
 
+/* A key of the Servicefile's top level, in either spelling. */
+static int
+top_key(const char *k, const char *name)
+{
+	return strcmp(k, name) == 0 || (k[0] == (char)(name[0] | 0x20) && strcmp(k + 1, name + 1) == 0);
+}
+
+/*
+ * base with over laid on it, as a new mapping of doc: a key of both whose
+ * values are mappings is merged, except Domains (a deployment's routes are
+ * its own: replaced whole); any other value of over replaces base's; a
+ * key of over alone is added.  Nodes are shared, never changed (an alias
+ * may point at them).
+ */
+static Y *
+overlay(struct paas_ydoc *doc, const Y *base, const Y *over, int top)
+{
+	Y *m = paas_ydoc_new_map(doc, base);
+	size_t i, j;
+
+	for (i = 0; i < base->n; i += 2) {
+		const Y *k = base->kids[i], *v = base->kids[i + 1];
+		const Y *o = NULL;
+
+		if (top && top_key(k->s, "Deployments"))
+			continue;
+		for (j = 0; j < over->n; j += 2)
+			if (strcmp(over->kids[j]->s, k->s) == 0 ||
+			    (top && top_key(k->s, "Env") && top_key(over->kids[j]->s, "Env")) ||
+			    (top && top_key(k->s, "Domains") && top_key(over->kids[j]->s, "Domains")))
+				o = over->kids[j + 1];
+		if (o == NULL)
+			paas_ynode_add(m, (Y *)k, (Y *)v);
+		else if (v->type == PAAS_Y_MAP && o->type == PAAS_Y_MAP &&
+		    !(top && top_key(k->s, "Domains")))
+			paas_ynode_add(m, (Y *)k, overlay(doc, v, o, 0));
+		else
+			paas_ynode_add(m, (Y *)k, (Y *)o);
+	}
+	for (j = 0; j < over->n; j += 2) {
+		const Y *k = over->kids[j];
+		int found = 0;
+
+		for (i = 0; i < base->n && !found; i += 2)
+			found = strcmp(base->kids[i]->s, k->s) == 0 ||
+			    (top && top_key(k->s, "Env") && top_key(base->kids[i]->s, "Env")) ||
+			    (top && top_key(k->s, "Domains") && top_key(base->kids[i]->s, "Domains"));
+		if (!found)
+			paas_ynode_add(m, (Y *)k, over->kids[j + 1]);
+	}
+	return m;
+}
+
+/* The Servicefile for deployment dep: its Deployments section checked,
+ * and dep's overlay laid on the rest (dep NULL, or without one: the rest). */
+static int
+for_deployment(struct ctx *c, struct paas_ydoc *doc, const Y *root, const char *dep,
+    const Y **out)
+{
+	const Y *deps = NULL, *mine = NULL;
+	size_t i;
+
+	*out = root;
+	for (i = 0; i < root->n; i += 2)
+		if (top_key(root->kids[i]->s, "Deployments")) {
+			if (deps) {
+				spec_at(c, root->kids[i], "'%s' given twice (as Deployments and "
+				    "deployments)", root->kids[i]->s);
+				return -1;
+			}
+			deps = root->kids[i + 1];
+		}
+	if (deps == NULL)
+		return 0;
+	if (spec_need_map(c, deps, "Deployments") < 0)
+		return -1;
+	for (i = 0; i < deps->n; i += 2) {
+		const Y *k = deps->kids[i], *v = deps->kids[i + 1];
+
+		if (!paas_valid_name(k->s)) {
+			spec_at(c, k, "Deployments: invalid deployment name '%.64s': use lower-case "
+			    "letters, digits and '-', starting with a letter, at most 63", k->s);
+			return -1;
+		}
+		if (spec_need_map(c, v, k->s) < 0)
+			return -1;
+		if (dep && strcmp(k->s, dep) == 0)
+			mine = v;
+	}
+	*out = overlay(doc, root, mine ? mine : paas_ydoc_new_map(doc, deps), 1);
+	return 0;
+}
+
 int
 paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
     struct paas_err *err)
+{
+	return paas_spec_parse_for(name, data, len, NULL, spec, err);
+}
+
+int
+paas_spec_parse_for(const char *name, const char *data, size_t len, const char *deployment,
+    json_t **spec, struct paas_err *err)
 {
 	static const struct paas_ylimits lim = { PAAS_SPEC_MAX_SIZE, PAAS_SPEC_MAX_SCALAR,
 		PAAS_SPEC_MAX_DEPTH, PAAS_SPEC_MAX_NODES };
@@ -609,7 +709,8 @@ paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
 		spec_at(&c, root, "the Servicefile is empty: expected a mapping of services");
 		goto fail;
 	}
-	if (spec_need_map(&c, root, "Servicefile") < 0)
+	if (spec_need_map(&c, root, "Servicefile") < 0 ||
+	    for_deployment(&c, &doc, root, deployment, &root) < 0)
 		goto fail;
 	for (i = 0; i < root->n; i += 2) {
 		const Y *k = root->kids[i], *v = root->kids[i + 1];
@@ -650,8 +751,8 @@ paas_spec_parse(const char *name, const char *data, size_t len, json_t **spec,
 		if (!paas_valid_name(k->s)) {
 			size_t d;
 
-			for (d = 0; d < 2; d++) {
-				static const char *const top[] = { "Env", "Domains", NULL };
+			for (d = 0; d < 3; d++) {
+				static const char *const top[] = { "Env", "Domains", "Deployments", NULL };
 
 				if (spec_distance(k->s, top[d]) <= 2 && k->len > 2) {
 					spec_unknown_key(&c, k, "the Servicefile", top);
@@ -714,6 +815,13 @@ fail0:
 int
 paas_spec_load(const char *path, json_t **spec, struct paas_err *err)
 {
+	return paas_spec_load_for(path, NULL, spec, err);
+}
+
+int
+paas_spec_load_for(const char *path, const char *deployment, json_t **spec,
+    struct paas_err *err)
+{
 	struct paas_buf b = PAAS_BUF_INIT;
 	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
@@ -734,7 +842,7 @@ paas_spec_load(const char *path, json_t **spec, struct paas_err *err)
 		rc = paas_err_set(err, PAAS_EINVAL, "%s: %s", name, strerror(errno));
 		goto out;
 	}
-	rc = paas_spec_parse(name, b.data ? b.data : "", b.len, spec, err);
+	rc = paas_spec_parse_for(name, b.data ? b.data : "", b.len, deployment, spec, err);
 out:
 	if (f != stdin)
 		fclose(f);

@@ -49,6 +49,14 @@ int paas_spec_parse(const char *name, const char *data, size_t len,
     json_t **spec, struct paas_err *err);
 /* Read and parse a file ("-" for standard input). */
 int paas_spec_load(const char *path, json_t **spec, struct paas_err *err);
+/* The same for deployment (NULL: none): the file's Deployments section is
+ * checked, and deployment's entry there laid over the rest (mappings
+ * merged key by key, Domains replaced whole, any other value replaced);
+ * the canonical spec never holds Deployments. */
+int paas_spec_parse_for(const char *name, const char *data, size_t len, const char *deployment,
+    json_t **spec, struct paas_err *err);
+int paas_spec_load_for(const char *path, const char *deployment, json_t **spec,
+    struct paas_err *err);
 /* The canonical bytes of a spec: compact JSON, keys sorted, one line, no
  * newline at the end (caller frees). */
 char *paas_spec_dump(const json_t *spec);

@@ -312,3 +312,33 @@ paas_ydoc_free(struct paas_ydoc *doc)
 	}
 	memset(doc, 0, sizeof(*doc));
 }
+
+struct paas_ynode *
+paas_ydoc_new_map(struct paas_ydoc *doc, const struct paas_ynode *like)
+{
+	struct paas_ynode *n = calloc(1, sizeof(*n));
+
+	if (n == NULL)
+		abort();
+	n->type = PAAS_Y_MAP;
+	n->line = like ? like->line : 1;
+	n->col = like ? like->col : 1;
+	n->weight = 1;
+	n->next = doc->all;
+	doc->all = n;
+	return n;
+}
+
+void
+paas_ynode_add(struct paas_ynode *map, struct paas_ynode *k, struct paas_ynode *v)
+{
+	if (map->n + 2 > map->cap) {
+		map->cap = map->cap ? 2 * map->cap : 8;
+		map->kids = realloc(map->kids, map->cap * sizeof(*map->kids));
+		if (map->kids == NULL)
+			abort();
+	}
+	map->kids[map->n++] = k;
+	map->kids[map->n++] = v;
+	map->weight += k->weight + v->weight;
+}

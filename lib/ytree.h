@@ -40,5 +40,9 @@ struct paas_ylimits {
 int paas_yaml_parse(const char *name, const char *data, size_t len,
     const struct paas_ylimits *lim, struct paas_ydoc *doc, struct paas_err *err);
 void paas_ydoc_free(struct paas_ydoc *doc);
+/* A new empty mapping, freed with doc, placed where like is (or 1:1). */
+struct paas_ynode *paas_ydoc_new_map(struct paas_ydoc *doc, const struct paas_ynode *like);
+/* Append the pair k: v to map (nodes of the same document; not copied). */
+void paas_ynode_add(struct paas_ynode *map, struct paas_ynode *k, struct paas_ynode *v);
 
 #endif

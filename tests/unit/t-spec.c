@@ -182,6 +182,21 @@ canon(const char *yaml)
 	return s;
 }
 
+/* The canonical spec of yaml for deployment dep, or the error. */
+static char *
+canon_for(const char *yaml, const char *dep)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *spec = NULL;
+	char *s;
+
+	if (paas_spec_parse_for("t.yml", yaml, strlen(yaml), dep, &spec, &err) < 0)
+		return paas_xstrdup(err.msg);
+	s = paas_spec_dump(spec);
+	json_decref(spec);
+	return s;
+}
+
 static const char *nasty[] = {
 	"two  spaces and\ttab",
 	"both \"double\" and 'single' quotes",
@@ -222,6 +237,49 @@ main(void)
 	is_str(b, a, "a cmd string is split like a shell would");
 	free(a);
 	free(b);
+
+	/* Deployments: one file, the values that differ per deployment. */
+	{
+		static const char file[] =
+		    "Env: {MODE: prod, KEEP: k}\n"
+		    "Domains:\n  shop.example: {http: \"shop:web\"}\n"
+		    "web:\n  image: i\n  instances: 4\n  env: {A: a}\n  constraints: {role: web}\n"
+		    "Deployments:\n"
+		    "  shop-staging:\n"
+		    "    Env: {MODE: staging}\n"
+		    "    Domains:\n      staging.shop.example: {http: \"shop-staging:web\"}\n"
+		    "    web: {instances: 1, env: {B: b}, constraints: {role: any}}\n"
+		    "  shop: {}\n";
+
+		a = canon_for(file, "shop");
+		b = canon("Env: {MODE: prod, KEEP: k}\nDomains:\n  shop.example: {http: \"shop:web\"}\n"
+		    "web:\n  image: i\n  instances: 4\n  env: {A: a}\n  constraints: {role: web}\n");
+		is_str(a, b, "an empty overlay gives the file without its Deployments");
+		free(a);
+		a = canon_for(file, "other");
+		is_str(a, b, "a deployment without an overlay gets the file as it is");
+		free(a);
+		free(b);
+		a = canon_for(file, "shop-staging");
+		b = canon("Env: {MODE: staging, KEEP: k}\n"
+		    "Domains:\n  staging.shop.example: {http: \"shop-staging:web\"}\n"
+		    "web:\n  image: i\n  instances: 1\n  env: {A: a, B: b}\n  constraints: {role: any}\n");
+		is_str(a, b, "the overlay: mappings merged, Domains replaced whole, values replaced");
+		free(a);
+		free(b);
+		a = canon_for("web: {image: i}\nDeployments:\n  Bad_Name: {}\n", "x");
+		is_str(a, "t.yml:3:3: Deployments: invalid deployment name 'Bad_Name': use lower-case "
+		    "letters, digits and '-', starting with a letter, at most 63",
+		    "a bad deployment name is refused where it stands");
+		free(a);
+		a = canon_for("web: {image: i}\nDeployments:\n  s: {web: {instances: many}}\n", "s");
+		ok(strncmp(a, "t.yml:3:24: ", 12) == 0, "an overlay's bad value is named at its "
+		    "own line and column: %s", a);
+		free(a);
+		a = canon_for("web: {image: i}\nDeployments: [a]\n", NULL);
+		ok(strncmp(a, "t.yml:2:14: ", 12) == 0, "Deployments must be a mapping: %s", a);
+		free(a);
+	}
 
 	/* A NUL in a mapping key would cut it short and defeat the duplicate
 	 * check: refused where it stands. */
