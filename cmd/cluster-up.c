@@ -134,7 +134,7 @@ report(const struct up *u, const char *component, const char *state, pid_t pid,
 }
 
 /* Our own executable's directory, to find paas-route beside it. */
-static char *
+char *
 sibling(const char *name)
 {
 	char self[PATH_MAX];

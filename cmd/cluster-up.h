@@ -44,6 +44,8 @@ int running(const struct up *u, const struct component *c);
 /* Start argv as c, wait until it is ready, and say so. */
 int launch(const struct up *u, const struct component *c, char *const argv[],
     struct paas_err *err);
+/* Our own executable's directory's program name, else name (caller frees). */
+char *sibling(const char *name);
 /* dir/cluster.json, or an empty object (caller decrefs). */
 json_t *load_conf(const char *dir);
 int stop_one(const struct up *u, const char *component, const char *file, const char *prog_name,

@@ -41,6 +41,9 @@ usage(FILE *f)
 	    "  backup file\n"
 	    "  restore file [--force]\n"
 	    "  registry gc [--keep n] [--dry-run]\n"
+	    "  git add deployment --key file [--branch b] [--servicefile path]\n"
+	    "      [--host h] [--port n] [--user u]\n"
+	    "  git ls\n"
 	    "  agent [--host name] [--ttl s] [--interval ms]\n",
 	    cli_prog);
 }
@@ -304,7 +307,8 @@ main(int argc, char **argv)
 	} cmds[] = {
 		{ "up", cmd_up }, { "down", cmd_down }, { "status", cmd_status },
 		{ "check", cmd_check }, { "members", cmd_members }, { "backup", cmd_backup },
-		{ "restore", cmd_restore }, { "registry", cmd_registry },
+		{ "restore", cmd_restore }, { "registry", cmd_registry }, { "git", cmd_git },
+		{ "git-serve", cmd_git }, { "git-hook", cmd_git },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
 	enum paas_format fmt = PAAS_FORMAT_AUTO;

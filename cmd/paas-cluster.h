@@ -2,7 +2,8 @@
  * The pieces of paas-cluster(1), one file per family of subcommands:
  * paas-cluster.c (main, hosts, agent), cluster-up.c (up, down),
  * cluster-status.c (status, check), cluster-data.c (members, backup,
- * restore), cluster-registry.c (the registry up runs, registry gc).
+ * restore), cluster-registry.c (the registry up runs, registry gc),
+ * cluster-git.c (git push deploys: git add, git ls, git-serve, git-hook).
  */
 #ifndef PAAS_CLUSTER_CMD_H
 #define PAAS_CLUSTER_CMD_H
@@ -32,5 +33,6 @@ int cmd_members(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_backup(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_restore(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_registry(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_git(const struct cluster_ctx *c, int argc, char **argv);
 
 #endif

@@ -139,6 +139,20 @@ paas_git_open(const char *where, const char *base, const char *cache_dir,
 			    path);
 			goto fail;
 		}
+		/* In a push's pre-receive hook the pushed objects are in a
+		 * quarantine directory until the hook accepts them. */
+		if (getenv("GIT_QUARANTINE_PATH") && *getenv("GIT_QUARANTINE_PATH")) {
+			git_odb *odb = NULL;
+
+			if (git_repository_odb(&odb, g->repo) < 0 ||
+			    git_odb_add_disk_alternate(odb, getenv("GIT_QUARANTINE_PATH")) < 0) {
+				git_odb_free(odb);
+				paas_err_set(err, PAAS_EFAILED, "%s: cannot read the pushed objects: %s",
+				    where, gerr("odb"));
+				goto fail;
+			}
+			git_odb_free(odb);
+		}
 	}
 	free(path);
 	*gp = g;
@@ -405,31 +419,6 @@ out:
 	return rc;
 }
 
-int
-paas_git_context_key(struct paas_git *g, const char *commit, const char *context,
-    const char *dockerfile, char key[41], struct paas_err *err)
-{
-	struct ctx c;
-	struct paas_buf b = PAAS_BUF_INIT;
-	char hex[GIT_OID_HEXSZ + 1];
-	git_oid oid;
-	int rc = -1;
-
-	if (ctx_open(g, commit, context, dockerfile, &c, err) < 0)
-		goto out;
-	git_oid_tostr(hex, sizeof(hex), c.tree ? git_tree_id(c.tree) : git_tree_id(c.root));
-	paas_buf_addf(&b, "paas-build 1\ncontext %s\n", hex);
-	git_oid_tostr(hex, sizeof(hex), &c.df_blob);
-	paas_buf_addf(&b, "dockerfile %s %s\n", c.df_name, hex);
-	git_odb_hash(&oid, b.data, b.len, GIT_OBJECT_BLOB);
-	git_oid_tostr(key, 41, &oid);
-	rc = 0;
-out:
-	ctx_free(&c);
-	paas_buf_free(&b);
-	return rc;
-}
-
 /* ---- .dockerignore ---- */
 
 static int
@@ -564,7 +553,8 @@ ignored(const struct ignore *ig, const char *path)
 /* ---- tar (POSIX ustar, pax headers for long names) ---- */
 
 struct tar {
-	FILE *out;
+	FILE *out;		/* NULL: list what would be sent in list instead */
+	struct paas_buf *list;	/* "MODE OID PATH\n" per entry */
 	int64_t mtime;
 	size_t files;
 	int failed;
@@ -673,7 +663,9 @@ walk(struct paas_git *g, struct tar *t, const struct ignore *ig, git_tree *tree,
 				else {
 					char *dir;
 
-					if (!skip) {
+					if (!skip && t->list)
+						paas_buf_addf(t->list, "dir %s\n", path);
+					else if (!skip) {
 						if (asprintf(&dir, "%s/", path) < 0)
 							abort();
 						put_entry(t, dir, '5', 0755, NULL, 0, NULL);
@@ -683,6 +675,13 @@ walk(struct paas_git *g, struct tar *t, const struct ignore *ig, git_tree *tree,
 				}
 				git_tree_free(sub);
 			}
+		} else if (!skip && t->list && (mode == GIT_FILEMODE_BLOB ||
+		    mode == GIT_FILEMODE_BLOB_EXECUTABLE || mode == GIT_FILEMODE_LINK)) {
+			char hex[GIT_OID_HEXSZ + 1];
+
+			/* What is sent is known by its ids: no blob is read. */
+			git_oid_tostr(hex, sizeof(hex), git_tree_entry_id(e));
+			paas_buf_addf(t->list, "%06o %s %s\n", (unsigned)mode, hex, path);
 		} else if (!skip && (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE ||
 		    mode == GIT_FILEMODE_LINK)) {
 			git_blob *b = NULL;
@@ -716,7 +715,7 @@ int
 paas_git_context_tar(struct paas_git *g, const char *commit, const char *context,
     const char *dockerfile, FILE *out, char **df_name, size_t *files, struct paas_err *err)
 {
-	struct tar t = { out, 0, 0, 0 };
+	struct tar t = { out, NULL, 0, 0, 0 };
 	struct ignore ig;
 	struct ctx c;
 	int rc = -1;
@@ -761,6 +760,37 @@ paas_git_context_tar(struct paas_git *g, const char *commit, const char *context
 out:
 	ignore_free(&ig);
 	ctx_free(&c);
+	return rc;
+}
+
+int
+paas_git_context_key(struct paas_git *g, const char *commit, const char *context,
+    const char *dockerfile, char key[41], struct paas_err *err)
+{
+	struct paas_buf list = PAAS_BUF_INIT;
+	struct tar t = { NULL, &list, 0, 0, 0 };
+	char hex[GIT_OID_HEXSZ + 1];
+	struct ignore ig;
+	struct ctx c;
+	git_oid oid;
+	int rc = -1;
+
+	memset(&ig, 0, sizeof(ig));
+	if (ctx_open(g, commit, context, dockerfile, &c, err) < 0)
+		goto out;
+	ignore_load(g, &c, &ig);
+	paas_buf_adds(&list, "paas-build 2\n");
+	if (walk(g, &t, &ig, c.tree ? c.tree : c.root, "", err) < 0)
+		goto out;
+	git_oid_tostr(hex, sizeof(hex), &c.df_blob);
+	paas_buf_addf(&list, "dockerfile %s %s\n", c.df_name, hex);
+	git_odb_hash(&oid, list.data, list.len, GIT_OBJECT_BLOB);
+	git_oid_tostr(key, 41, &oid);
+	rc = 0;
+out:
+	ignore_free(&ig);
+	ctx_free(&c);
+	paas_buf_free(&list);
 	return rc;
 }
 
@@ -833,5 +863,20 @@ paas_git_uncommitted(struct paas_git *g, const char *context, json_t **paths,
 out:
 	git_status_list_free(list);
 	free(spec);
+	return rc;
+}
+
+int
+paas_git_init_bare(const char *path, struct paas_err *err)
+{
+	git_repository *repo = NULL;
+	int rc = 0;
+
+	git_libgit2_init();
+	if (git_repository_open_bare(&repo, path) < 0 && git_repository_init(&repo, path, 1) < 0)
+		rc = paas_err_set(err, PAAS_EFAILED, "cannot make the repository %s: %s", path,
+		    gerr("init failed"));
+	git_repository_free(repo);
+	git_libgit2_shutdown();
 	return rc;
 }

@@ -51,8 +51,9 @@ int paas_git_read(struct paas_git *g, const char *commit, const char *path, char
 /*
  * What a build of directory context (from the top) with dockerfile (in the
  * context) at commit would send, as 40 hex digits in key: the same key, the
- * same bytes.  Refuses paths leaving the repository, a context that is not
- * a directory and a dockerfile that is not a file (PAAS_EINVAL).
+ * same bytes (every entry .dockerignore keeps, by mode, id and path; no
+ * file is read).  Refuses paths leaving the repository, a context that is
+ * not a directory and a dockerfile that is not a file (PAAS_EINVAL).
  */
 int paas_git_context_key(struct paas_git *g, const char *commit, const char *context,
     const char *dockerfile, char key[41], struct paas_err *err);
@@ -68,6 +69,9 @@ int paas_git_context_tar(struct paas_git *g, const char *commit, const char *con
  * for a bare repository). */
 int paas_git_uncommitted(struct paas_git *g, const char *context, json_t **paths,
     struct paas_err *err);
+
+/* A new bare repository at path (an existing one is left as it is). */
+int paas_git_init_bare(const char *path, struct paas_err *err);
 
 /* Whether pattern (a .dockerignore line, cleaned) matches path: '*', '?'
  * and [...] within a path element, "**" across any number of them. */

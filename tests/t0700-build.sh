@@ -117,8 +117,8 @@ test_expect_success 'the same commit again builds nothing: No changes.' '
 	! grep -q "^web.*Step" again.out
 '
 
-test_expect_success 'a commit that changes nothing in the context rebuilds nothing' '
-	printf "docs\n" >repo/other/README && commit docs &&
+test_expect_success 'a commit that changes nothing sent (outside the context, or ignored) rebuilds nothing' '
+	printf "docs\n" >repo/other/README && printf "more log\n" >>repo/app/www/debug.log && commit docs &&
 	paas-deploy --json -D app repo/Servicefile >docs.out &&
 	jq -e -s "any(.[]; .event == \"built\" and .cached == true)" docs.out &&
 	jq -e -s "any(.[]; .event == \"unchanged\")" docs.out &&

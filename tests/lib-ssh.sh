@@ -1,0 +1,49 @@
+# A real OpenSSH server for tests (Debian's openssh-server), on a free
+# loopback port with its own host key, config and log in $TEST_TMP:
+#
+#   sshd_start KEYS_FILE [CONFIG LINES...]
+#                     sshd on 127.0.0.1:$SSH_PORT, taking public keys from
+#                     KEYS_FILE (root may log in with forced commands only)
+#   ssh_key NAME      an ed25519 key pair $TEST_TMP/NAME, NAME.pub
+#   GIT_SSH_COMMAND   set for the real git client: that port, no known-hosts
+need sshd ssh ssh-keygen
+
+sshd_start() {
+	local keys=$1 dir="$TEST_TMP/sshd" pid
+	shift
+	mkdir -p "$dir" /run/sshd
+	ssh-keygen -q -t ed25519 -N "" -f "$dir/host_key" >/dev/null || bail_out "cannot make an sshd host key"
+	SSH_PORT=$(free_port)
+	{
+		echo "Port $SSH_PORT"
+		echo "ListenAddress 127.0.0.1"
+		echo "HostKey $dir/host_key"
+		echo "PidFile $dir/sshd.pid"
+		echo "AuthorizedKeysFile $keys"
+		echo "PermitRootLogin forced-commands-only"
+		echo "PasswordAuthentication no"
+		echo "KbdInteractiveAuthentication no"
+		echo "UsePAM no"
+		# $TEST_TMP is under /tmp (mode 1777), which StrictModes refuses.
+		echo "StrictModes no"
+		echo "LogLevel VERBOSE"
+		local l
+		for l; do echo "$l"; done
+	} >"$dir/sshd_config"
+	/usr/sbin/sshd -D -e -f "$dir/sshd_config" >"$dir/log" 2>&1 &
+	pid=$!
+	at_exit "kill $pid 2>/dev/null"
+	wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SSH_PORT" 2>/dev/null ||
+		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "sshd did not come up on port $SSH_PORT"; }
+	export SSH_PORT
+}
+
+ssh_key() {
+	ssh-keygen -q -t ed25519 -N "" -C "$1@paas-test" -f "$TEST_TMP/$1" >/dev/null ||
+		bail_out "cannot make ssh key $1"
+}
+
+# git_ssh KEYNAME: GIT_SSH_COMMAND for that key
+git_ssh() {
+	echo "ssh -i $TEST_TMP/$1 -p $SSH_PORT -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+}

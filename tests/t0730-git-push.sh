@@ -1,0 +1,146 @@
+#!/bin/bash
+# `git push` deploys (issue 13, point 3), end to end with the real git
+# client over the machine's OpenSSH server (a real sshd on a loopback
+# port), on the cluster `paas-cluster up` makes with its registry:
+#  - git add prints the remote; a push shows the build and the rollout as
+#    they happen and moves the branch once the release is served;
+#  - a push whose deploy fails (a failing health check, a held lock, an
+#    invalid Servicefile) is rejected with the reason, the branch stays,
+#    the old release is still served;
+#  - a key that is not allowed gets nothing; an allowed key gets git
+#    receive-pack on its deployment's repository and nothing else.
+. "$(dirname "$0")/lib-test.sh"
+. "$SRCDIR/tests/lib-docker.sh"
+. "$SRCDIR/tests/lib-ssh.sh"
+need etcd haproxy jq git docker-registry
+docker_start_local
+PORT=$(free_port)
+EPORT=$(free_port)
+RPORT=$(free_port)
+REG=127.0.0.1:$RPORT
+export PAAS_ETCD=http://127.0.0.1:$EPORT
+cluster_down_at_exit
+at_exit "rm -rf /etc/docker/certs.d/$REG"
+get() { curl -sS -m 5 -H "Host: app.localhost" "http://127.0.0.1:$PORT/index.html"; }
+commit() { git -C work add -A && git -C work -c user.name=t -c user.email=t@t commit -qm "$1"; }
+ssh_key alice
+ssh_key mallory
+ssh_key bob
+
+mkdir -p work/www
+git -C work init -q -b main
+cat >work/Servicefile <<'EOF'
+Domains:
+  app.localhost: {http: "app:web"}
+web:
+  build: .
+  cmd: [sh, -c, "exec httpd -f -p 8000 -h /src"]
+  ports: [8000]
+  instances: 2
+  health: {http: /index.html, port: 8000, interval: 1s, timeout: 500ms, retries: 2, start_period: 0s}
+  update: {parallel: 1, order: start-first}
+EOF
+printf 'FROM paas-test:1\nCOPY www/ /src/\n' >work/Dockerfile
+printf 'Servicefile\nREADME\n' >work/.dockerignore
+printf 'v1\n' >work/www/index.html
+commit v1
+
+# push [KEY] ARGS...: git push over ssh with KEY (default alice); the
+# output, each line stamped with its arrival time in ms, in push.out
+push() {
+	local key=alice
+	case $1 in alice|bob|mallory) key=$1; shift ;; esac
+	GIT_SSH_COMMAND=$(git_ssh $key) git -C work push --progress "$@" 2>&1 |
+		while IFS= read -r l; do echo "$(date +%s%3N) $l"; done >push.out
+	return "${PIPESTATUS[0]}"
+}
+remote_head() { git -C "$PAAS_STATE_DIR/git/app.git" rev-parse --verify -q refs/heads/main; }
+
+test_expect_success 'git add: a bare repository, a forced command for the key, the remote printed' '
+	env -u PAAS_ETCD paas-cluster --json up --port "$PORT" --etcd-port "$EPORT" \
+		--etcd-peer-port "$(free_port)" --registry-port "$RPORT" --docker "$DOCKER_URL" >up.out &&
+	paas-cluster --table git add app --key "$TEST_TMP/alice.pub" --host 127.0.0.1 --port 1 >add.out &&
+	cat add.out &&
+	expect_grep "git remote add paas ssh://root@127.0.0.1:1/app.git" add.out &&
+	paas-cluster --json git add other --key "$TEST_TMP/bob.pub" --host 127.0.0.1 >add2.out &&
+	jq -e ".remote == \"ssh://root@127.0.0.1:22/other.git\"" add2.out &&
+	expect_status 3 paas-cluster git add third --key "$TEST_TMP/alice.pub" 2>err &&
+	expect_grep "this key already pushes to app" err &&
+	test -x "$PAAS_STATE_DIR/git/app.git/hooks/pre-receive" &&
+	expect_eq "$(stat -c %a "$PAAS_STATE_DIR/git/authorized_keys")" 600 &&
+	grep -q "^restrict,command=\".* git-serve .app.\" ssh-ed25519 " "$PAAS_STATE_DIR/git/authorized_keys" &&
+	paas-cluster --json git ls | jq -s -e "map(.deployment) == [\"app\", \"other\"]" &&
+	sshd_start "$PAAS_STATE_DIR/git/authorized_keys" &&
+	git -C work remote add paas "ssh://root@127.0.0.1:$SSH_PORT/app.git"
+'
+
+test_expect_success 'git push: the build and the rollout shown as they happen; the branch moves; served' '
+	push paas main && cat push.out &&
+	grep -q "remote: web  building $REG/app/web:$(git -C work rev-parse --short=12 HEAD) on local" push.out &&
+	grep -q "remote: web  | Step 2/2 : COPY www/ /src/" push.out &&
+	grep -q "remote: release 1 done in" push.out &&
+	t1=$(grep -m1 "remote: web  building" push.out | cut -d" " -f1) &&
+	t2=$(grep -m1 "remote: release 1 done" push.out | cut -d" " -f1) &&
+	echo "building seen $((t2 - t1)) ms before done" && test $((t2 - t1)) -ge 300 &&
+	expect_eq "$(remote_head)" "$(git -C work rev-parse HEAD)" &&
+	expect_eq "$(get)" v1
+'
+
+test_expect_success 'the same commit again: up to date; a commit of an ignored file: No changes.' '
+	push paas main && cat push.out && grep -q "Everything up-to-date" push.out &&
+	printf "docs\n" >work/README && commit docs && push paas main && cat push.out &&
+	grep -q "remote: web  unchanged since its last build" push.out &&
+	grep -q "remote: No changes." push.out &&
+	expect_eq "$(remote_head)" "$(git -C work rev-parse HEAD)"
+'
+
+test_expect_success 'a failing health check: the push is rejected, the old release still served' '
+	was=$(remote_head) &&
+	sed -i "s|http: /index.html|http: /missing.html|" work/Servicefile && printf "v2\n" >work/www/index.html &&
+	commit broken && ! push paas main && cat push.out &&
+	grep -q "remote: web.1  NOT healthy" push.out &&
+	grep -q "remote: paas: .* was not deployed (exit 1): the push is refused" push.out &&
+	grep -q "\[remote rejected\] main -> main (pre-receive hook declined)" push.out &&
+	expect_eq "$(remote_head)" "$was" && expect_eq "$(get)" v1
+'
+git -C work reset -q --hard HEAD~1
+
+test_expect_success 'a locked deployment: the push is rejected naming the holder' '
+	was=$(remote_head) &&
+	printf "v3\n" >work/www/index.html && commit v3 &&
+	{ PAAS_ETCD_AUTH="$PAAS_STATE_DIR/etcd-auth/deployer" "$PAAS_T" etcd "$PAAS_ETCD" lock app "carol@c pid 7" 5 60 >lk.out 2>&1 & lk=$!; } &&
+	wait_for 10 grep -q locked lk.out &&
+	! push paas main; kill $lk; wait $lk; cat push.out &&
+	grep -q "remote: paas-deploy: deployment app is locked by carol@c pid 7" push.out &&
+	expect_eq "$(remote_head)" "$was" && expect_eq "$(get)" v1 &&
+	wait_for 20 sh -c "! PAAS_ETCD_AUTH=$PAAS_STATE_DIR/etcd-auth/deployer $PAAS_T etcd $PAAS_ETCD get /paas/v1/deployments/app/lock >/dev/null 2>&1"
+'
+
+test_expect_success 'an invalid Servicefile: the push is rejected with FILE:LINE:COLUMN' '
+	was=$(remote_head) &&
+	sed -i "s|instances: 2|instances: lots|" work/Servicefile && commit invalid &&
+	! push paas main && cat push.out &&
+	grep -q "remote: paas-deploy: Servicefile:7:14: instances: expected a whole number" push.out &&
+	expect_eq "$(remote_head)" "$was"
+'
+git -C work reset -q --hard HEAD~1
+
+test_expect_success 'then a good push goes through: v3 served' '
+	push paas main && expect_eq "$(remote_head)" "$(git -C work rev-parse HEAD)" &&
+	wait_for 10 sh -c "test \"\$(curl -sS -m 2 -H \"Host: app.localhost\" http://127.0.0.1:$PORT/index.html)\" = v3"
+'
+
+test_expect_success 'a key that is not allowed gets nothing; an allowed one gets only its repository' '
+	was=$(remote_head) &&
+	printf "evil\n" >work/www/index.html && commit evil &&
+	! push mallory paas main && grep -q "Permission denied (publickey)" push.out &&
+	! push bob paas main && cat push.out && grep -q "paas: this key only pushes to other.git" push.out &&
+	! GIT_SSH_COMMAND=$(git_ssh alice) git -C work push "ssh://root@127.0.0.1:$SSH_PORT/other.git" main 2>err &&
+	expect_grep "paas: this key only pushes to app.git" err &&
+	! ssh -i "$TEST_TMP/alice" -p "$SSH_PORT" -o IdentitiesOnly=yes -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1 "id; cat /etc/shadow" >sh.out 2>&1 &&
+	! grep -q "uid=\|root:" sh.out && expect_grep "paas: this key only pushes to app.git" sh.out &&
+	expect_eq "$(remote_head)" "$was" && expect_eq "$(get)" v3
+'
+
+test_done
