@@ -211,10 +211,10 @@ out:
 
 /* Before an announced container stops: its announcement goes (and a
  * drain mark, bound to our lock's lease, keeps the agent from writing it
- * again), the routers stop sending it requests, and the ones in flight
- * get drain_ms to finish. */
+ * again) and the routers stop sending it requests; *until gets when the
+ * ones in flight have had drain_ms to finish (0: nothing to wait for). */
 static int
-withdraw(struct run *r, struct ctr *c, struct paas_err *err)
+withdraw(struct run *r, struct ctr *c, long long *until, struct paas_err *err)
 {
 	char *key, *drain, val[64];
 	struct paas_kv kv;
@@ -222,6 +222,7 @@ withdraw(struct run *r, struct ctr *c, struct paas_err *err)
 	int64_t rev = 0;
 	long long drain_ms = r->o->drain_ms ? r->o->drain_ms : DRAIN_MS;
 
+	*until = 0;
 	if (drain_ms < 0 || !c->p.running)
 		return 0;
 	if ((rc = has_agent(r, c->h, err)) <= 0)
@@ -256,20 +257,19 @@ withdraw(struct run *r, struct ctr *c, struct paas_err *err)
 		rc = -1;
 		goto out;
 	}
-	paas_sleep_ms(drain_ms);
+	*until = paas_now_ms() + drain_ms;
 out:
 	free(key);
 	free(drain);
 	return rc;
 }
 
-int
-paas_run_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
+/* Stop and remove c, withdrawn and drained already. */
+static int
+stop_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
 {
 	int timeout = r->o->stop_timeout > 0 ? r->o->stop_timeout : 10;
 
-	if (withdraw(r, c, err) < 0)
-		return -1;
 	if (c->p.running && r->t->ops->stop(r->t, c->h->index, c->id, timeout, err) < 0)
 		return paas_err_wrap(err, "cannot stop %s on host %s", c->name, c->h->p.name);
 	if (r->t->ops->remove(r->t, c->h->index, c->id, err) < 0)
@@ -287,6 +287,56 @@ paas_run_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err
 	    c->service, "instance", c->instance, "host", c->h->p.name, "container", c->name,
 	    "release", (json_int_t)c->release));
 	c->p.running = 0;
+	return 0;
+}
+
+int
+paas_run_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
+{
+	long long until;
+
+	if (withdraw(r, c, &until, err) < 0)
+		return -1;
+	paas_sleep_ms(until - paas_now_ms());
+	return stop_remove(r, c, drop_key, err);
+}
+
+/* An old container replaced: withdrawn now, stopped once drained by
+ * reap(), while the roll goes on. */
+static int
+retire(struct run *r, struct ctr *c, struct paas_err *err)
+{
+	long long until;
+
+	if (withdraw(r, c, &until, err) < 0)
+		return -1;
+	if (until == 0)
+		return stop_remove(r, c, 0, err);
+	r->draining = paas_xrealloc(r->draining, (r->ndraining + 1) * sizeof(*r->draining));
+	r->draining[r->ndraining].c = c;
+	r->draining[r->ndraining++].until = until;
+	return 0;
+}
+
+/* The drained ones stopped; with all, every one, waiting out its drain. */
+static int
+reap(struct run *r, int all, struct paas_err *err)
+{
+	size_t i = 0;
+
+	while (i < r->ndraining) {
+		struct draining *d = &r->draining[i];
+
+		if (!all && d->until > paas_now_ms()) {
+			i++;
+			continue;
+		}
+		paas_sleep_ms(d->until - paas_now_ms());
+		if (stop_remove(r, d->c, 0, err) < 0)
+			return -1;
+		memmove(d, d + 1, (r->ndraining - i - 1) * sizeof(*d));
+		r->ndraining--;
+	}
 	return 0;
 }
 
@@ -513,7 +563,7 @@ roll_batch(struct run *r, struct step **batch, size_t nb, int stop_first, struct
 {
 	size_t j, k;
 
-	if (lock_ok(r, err) < 0)
+	if (lock_ok(r, err) < 0 || reap(r, 0, err) < 0)
 		return -1;
 	for (j = 0; j < nb; j++) {
 		struct paas_place_action *a = batch[j]->a;
@@ -546,8 +596,9 @@ roll_batch(struct run *r, struct step **batch, size_t nb, int stop_first, struct
 			if (prc < 0)
 				return -1;
 		}
+		/* The old ones drain while the next batch starts. */
 		for (k = 0; k < b->a->nold; k++)
-			if (b->a->old[k]->running && paas_run_remove(r, paas_ctr_of(b->a->old[k]), 0, err) < 0)
+			if (b->a->old[k]->running && retire(r, paas_ctr_of(b->a->old[k]), err) < 0)
 				return -1;
 	}
 	return 0;
@@ -617,8 +668,15 @@ paas_run_rollout(struct run *r, struct paas_err *err)
 	/* Services the spec no longer has. */
 	if (remove_unclaimed(r, NULL, err) < 0)
 		goto out;
-	rc = record_instances(r, err);
+	rc = reap(r, 1, err) < 0 ? -1 : record_instances(r, err);
 out:
+	/* Withdrawn ones whose replacements serve go even when the roll
+	 * failed: a rollback would otherwise find them running unannounced. */
+	if (rc < 0 && r->ndraining) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		reap(r, 1, &e2);
+	}
 	free(batch);
 	free(names);
 	return rc;

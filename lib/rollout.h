@@ -79,6 +79,11 @@ struct run {
 	json_t *vars;			/* the release's secrets ({NAME: VALUE}), or NULL */
 	const json_t *origin;		/* a promotion's {"deployment","release","git"},
 					 * recorded in the new release */
+	struct draining {		/* withdrawn, to stop once drained: the */
+		struct ctr *c;		/* roll goes on meanwhile */
+		long long until;
+	} *draining;
+	size_t ndraining;
 };
 
 /* Report ev (stolen) to the run's callback, with the deployment added. */

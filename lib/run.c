@@ -164,6 +164,7 @@ paas_run_free(struct run *r)
 		json_decref(r->hosts[i].p.count);
 	}
 	paas_target_free(r->t);
+	free(r->draining);
 	free(r->hosts);
 	free(r->plan.hosts);
 	json_decref(r->hosts_json);
