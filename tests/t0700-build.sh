@@ -145,6 +145,20 @@ test_expect_success 'a failed build exits 1 with its last lines; nothing changed
 '
 git -C repo -c user.name=t -c user.email=t@t revert --no-edit HEAD >/dev/null
 
+test_expect_success 'wrong registry credentials: exit 2 naming the registry, never the secret; nothing changed' '
+	printf "paas:not-the-password-%s\n" "$RANDOM" >bad-auth && chmod 600 bad-auth &&
+	printf "v3\n" >repo/app/www/index.html && commit three &&
+	paas-deploy --json -D app history >hb &&
+	expect_status 2 env PAAS_REGISTRY_AUTH=$PWD/bad-auth paas-deploy -D app repo/Servicefile >/dev/null 2>err &&
+	cat err && expect_grep "push $REG/app/web:.*\(unauthorized\|authentication required\)" err &&
+	! grep -q "not-the-password" err &&
+	paas-deploy --json -D app history >ha && test_cmp hb ha &&
+	expect_eq "$(hello index.html)" v2 &&
+	chmod 644 bad-auth && expect_status 3 env PAAS_REGISTRY_AUTH=$PWD/bad-auth paas-deploy -D app repo/Servicefile 2>err &&
+	expect_grep "registry credentials .*bad-auth: open to group or others" err
+'
+git -C repo reset -q --hard HEAD~1
+
 test_expect_success 'paths that leave the repository exit 3 before anything is sent' '
 	sed "s|context: app|context: app/../..|" repo/Servicefile >up.yml &&
 	expect_status 3 paas-deploy -D app up.yml 2>err && expect_grep "up.yml:4:28: build context: expected a relative path inside the repository" err &&
