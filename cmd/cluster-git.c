@@ -230,7 +230,7 @@ git_add(const struct cluster_ctx *c, int argc, char **argv)
 	hooks = path_in(gd, "hooks");
 	hookp = path_in(hooks, "pre-receive");
 	ak = path_in(gitd, "authorized_keys");
-	if (mkdir_p(gitd, 0700, &err) < 0 || paas_git_init_bare(gd, &err) < 0 ||
+	if (mkdir_p(gitd, 0700, &err) < 0 || paas_git_init_bare(gd, branch, &err) < 0 ||
 	    mkdir_p(hooks, 0755, &err) < 0)
 		goto fail;
 	paas_buf_addf(&hook, "#!/bin/sh\n# Written by paas-cluster git add: a push to %s deploys "

@@ -18,6 +18,7 @@
 #include "out.h"
 #include "paas-cluster.h"
 #include "paas.h"
+#include "registry.h"
 #include "valid.h"
 #include "state.h"
 
@@ -161,6 +162,22 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 	if (paas_host_put(e, host, 1, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
+	}
+	/* The cluster's registry trusted by this machine's Docker daemons
+	 * (the host's, when it is one of them); a remote machine's are the
+	 * operator's to set up (paas-cluster(1), The registry). */
+	{
+		struct paas_err e2 = PAAS_ERR_INIT;
+		json_t *reg = NULL;
+		const char *pem;
+
+		if (paas_registry_get(e, &reg, &e2) == 0 && reg &&
+		    (pem = json_string_value(json_object_get(reg, "ca"))) != NULL &&
+		    paas_registry_trust(json_string_value(json_object_get(reg, "address")), pem, NULL,
+		    &e2) < 0)
+			fprintf(stderr, "%s: warning: the registry's CA is not trusted here: %s\n",
+			    cli_prog, e2.msg);
+		json_decref(reg);
 	}
 	rc = 0;
 out:

@@ -190,8 +190,10 @@ main(int argc, char **argv)
 			return cli_bad_usage("promote takes a deployment and at most a Servicefile");
 		if (!paas_valid_name(argv[1]))
 			return cli_bad_usage("promote: invalid deployment name '%.64s'", argv[1]);
-		if (argc == 3 && load(&d, argv[2], &spec, git, &dir, &err) < 0)
+		if (argc == 3 && load(&d, argv[2], &spec, git, &dir, &err) < 0) {
+			free(dir);
 			return cli_fail(&err);
+		}
 		rc = paas_deploy_promote(&d.o, argv[1], spec, &err);
 		json_decref(spec);
 		free(dir);
@@ -216,8 +218,10 @@ main(int argc, char **argv)
 	}
 	if (argc != 1)
 		return cli_bad_usage("one Servicefile at a time");
-	if (load(&d, argv[0], &spec, git, &dir, &err) < 0)
+	if (load(&d, argv[0], &spec, git, &dir, &err) < 0) {
+		free(dir);
 		return cli_fail(&err);
+	}
 	rc = paas_deploy_apply(&d.o, spec, &err);
 	json_decref(spec);
 	free(dir);

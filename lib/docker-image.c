@@ -114,7 +114,16 @@ progress_free(struct progress *p)
 	paas_buf_free(&p->partial);
 }
 
-/* The error as "what: ERROR" and, for a build, the lines before it. */
+/* Whether a registry refused the credentials (or wanted some). */
+static int
+refused(const char *msg)
+{
+	return msg && (strstr(msg, "authentication required") || strstr(msg, "unauthorized") ||
+	    strstr(msg, "no basic auth"));
+}
+
+/* The error as "what: ERROR" and, for a build, the lines before it; a
+ * refusal by the registry is PAAS_EUNAVAIL. */
 static int
 fail(struct paas_docker *d, const char *what, struct progress *p, int with_tail,
     struct paas_err *err)
@@ -131,7 +140,7 @@ fail(struct paas_docker *d, const char *what, struct progress *p, int with_tail,
 			paas_buf_adds(&b, p->tail[i]);
 		}
 	}
-	paas_err_set(err, PAAS_EFAILED, "%s", b.data);
+	paas_err_set(err, refused(p->error) ? PAAS_EUNAVAIL : PAAS_EFAILED, "%s", b.data);
 	paas_buf_free(&b);
 	return -1;
 }
@@ -152,8 +161,9 @@ stream(struct paas_docker *d, struct paas_http_req *hr, struct progress *p, cons
 		if (m) {
 			char *copy = paas_xstrdup(m);
 
-			paas_err_set(err, status == 401 || status == 403 ? PAAS_EUNAVAIL : PAAS_EFAILED,
-			    "docker at %s: %s: %s", paas_docker_url(d), what, copy);
+			paas_err_set(err, status == 401 || status == 403 || refused(copy) ?
+			    PAAS_EUNAVAIL : PAAS_EFAILED, "docker at %s: %s: %s", paas_docker_url(d),
+			    what, copy);
 			free(copy);
 		}
 		json_decref(o);
@@ -175,26 +185,38 @@ auth_header(const char *name, const char *value)
 	return paas_buf_detach(&b, NULL);
 }
 
+/* POST q (an API path, unversioned) with upload as a tar body or hdr as
+ * a header; the progress into p. */
+static int
+post(struct paas_docker *d, const char *q, FILE *upload, const char *hdr, const char *what,
+    struct progress *p, struct paas_err *err)
+{
+	struct paas_http_req hr = { 0 };
+	char *path = paas_docker_path(q);
+	int rc;
+
+	hr.method = "POST";
+	hr.path = path;
+	hr.upload = upload;
+	hr.content_type = upload ? "application/x-tar" : NULL;
+	hr.header = hdr;
+	rc = stream(d, &hr, p, what, err);
+	free(path);
+	return rc;
+}
+
 int
 paas_docker_build(struct paas_docker *d, FILE *tar, const char *tag, const char *dockerfile,
     paas_docker_progress_fn fn, void *arg, char **id, struct paas_err *err)
 {
-	struct paas_http_req hr = { 0 };
-	struct progress p = { 0 };
+	struct progress p = { .fn = fn, .arg = arg };
 	struct paas_buf q = PAAS_BUF_INIT;
-	char *et = paas_http_escape(tag), *ed = paas_http_escape(dockerfile), *path;
+	char *et = paas_http_escape(tag), *ed = paas_http_escape(dockerfile);
 	int rc = -1;
 
 	*id = NULL;
-	p.fn = fn;
-	p.arg = arg;
 	paas_buf_addf(&q, "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", et, ed);
-	path = paas_docker_path(q.data);
-	hr.method = "POST";
-	hr.path = path;
-	hr.upload = tar;
-	hr.content_type = "application/x-tar";
-	if (stream(d, &hr, &p, "build", err) < 0)
+	if (post(d, q.data, tar, NULL, "build", &p, err) < 0)
 		goto out;
 	if (p.error || p.id == NULL) {
 		fail(d, "build failed", &p, 1, err);
@@ -206,7 +228,6 @@ paas_docker_build(struct paas_docker *d, FILE *tar, const char *tag, const char 
 out:
 	progress_free(&p);
 	paas_buf_free(&q);
-	free(path);
 	free(et);
 	free(ed);
 	return rc;
@@ -216,32 +237,20 @@ int
 paas_docker_push(struct paas_docker *d, const char *name, const char *tag, const char *auth,
     paas_docker_progress_fn fn, void *arg, char **digest, struct paas_err *err)
 {
-	struct paas_http_req hr = { 0 };
-	struct progress p = { 0 };
+	struct progress p = { .fn = fn, .arg = arg };
 	struct paas_buf q = PAAS_BUF_INIT;
-	char *et = paas_http_escape(tag), *path, *hdr = auth_header("X-Registry-Auth",
-	    auth ? auth : "e30=");
+	char *et = paas_http_escape(tag), *hdr = auth_header("X-Registry-Auth", auth ? auth : "e30=");
+	char what[300];
 	int rc = -1;
 
 	*digest = NULL;
-	p.fn = fn;
-	p.arg = arg;
+	snprintf(what, sizeof(what), "push %.200s:%.40s", name, tag);
 	/* The name is a reference's repository: its '/' stay as they are. */
 	paas_buf_addf(&q, "/images/%s/push?tag=%s", name, et);
-	path = paas_docker_path(q.data);
-	hr.method = "POST";
-	hr.path = path;
-	hr.header = hdr;
-	if (stream(d, &hr, &p, "push", err) < 0)
+	if (post(d, q.data, NULL, hdr, what, &p, err) < 0)
 		goto out;
 	if (p.error || p.digest == NULL) {
-		char what[300];
-
-		snprintf(what, sizeof(what), "push %.200s:%.40s", name, tag);
 		fail(d, what, &p, 0, err);
-		if (p.error && (strstr(p.error, "authentication required") ||
-		    strstr(p.error, "unauthorized") || strstr(p.error, "no basic auth")))
-			err->status = PAAS_EUNAVAIL;
 		goto out;
 	}
 	*digest = p.digest;
@@ -250,8 +259,7 @@ paas_docker_push(struct paas_docker *d, const char *name, const char *tag, const
 out:
 	progress_free(&p);
 	paas_buf_free(&q);
-	free(path);
-	free(hdr);
+	paas_secret_free(hdr);
 	free(et);
 	return rc;
 }
@@ -260,20 +268,15 @@ int
 paas_docker_image_pull_auth(struct paas_docker *d, const char *image, const char *auth,
     struct paas_err *err)
 {
-	struct paas_http_req hr = { 0 };
 	struct progress p = { 0 };
 	struct paas_buf q = PAAS_BUF_INIT;
-	char *esc = paas_http_escape(image), *path, *hdr = auth_header("X-Registry-Auth", auth);
+	char *esc = paas_http_escape(image), *hdr = auth_header("X-Registry-Auth", auth);
 	char what[300];
 	int rc = -1;
 
 	snprintf(what, sizeof(what), "pull %.280s", image);
 	paas_buf_addf(&q, "/images/create?fromImage=%s", esc);
-	path = paas_docker_path(q.data);
-	hr.method = "POST";
-	hr.path = path;
-	hr.header = hdr;
-	if (stream(d, &hr, &p, what, err) < 0)
+	if (post(d, q.data, NULL, hdr, what, &p, err) < 0)
 		goto out;
 	if (p.error) {
 		fail(d, what, &p, 0, err);
@@ -283,8 +286,7 @@ paas_docker_image_pull_auth(struct paas_docker *d, const char *image, const char
 out:
 	progress_free(&p);
 	paas_buf_free(&q);
-	free(path);
-	free(hdr);
+	paas_secret_free(hdr);
 	free(esc);
 	return rc;
 }

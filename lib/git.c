@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 
 #include <git2.h>
+#include <libssh2.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "git.h"
@@ -60,15 +64,161 @@ is_url(const char *s)
 	    strncmp(s, "git://", 6) == 0;
 }
 
+/* ssh:// credentials: the key file $PAAS_GIT_SSH_KEY, else the agent's. */
 static int
 credentials(git_credential **out, const char *url, const char *user, unsigned int allowed,
     void *arg)
 {
+	const char *key = getenv("PAAS_GIT_SSH_KEY");
+
 	(void)url;
 	(void)arg;
-	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		return git_credential_ssh_key_from_agent(out, user ? user : "git");
-	return GIT_PASSTHROUGH;
+	if (!(allowed & GIT_CREDENTIAL_SSH_KEY))
+		return GIT_PASSTHROUGH;
+	if (key && *key)
+		return git_credential_ssh_key_new(out, user ? user : "git", NULL, key, NULL);
+	return git_credential_ssh_key_from_agent(out, user ? user : "git");
+}
+
+struct fetch_arg {
+	const char *url;
+	char why[512];		/* a refused host key, said here, not to libgit2 */
+};
+
+/* host and port of ssh://[user@]host[:port]/path (host: caller frees). */
+static char *
+ssh_host(const char *url, int *port)
+{
+	const char *p = strstr(url, "://"), *h, *slash, *e;
+
+	*port = 22;
+	if (p == NULL)
+		return NULL;
+	slash = strchr(p + 3, '/');
+	h = strchr(p + 3, '@');
+	h = h && (!slash || h < slash) ? h + 1 : p + 3;
+	if (*h == '[') {
+		if ((e = strchr(h, ']')) == NULL)
+			return NULL;
+		if (e[1] == ':')
+			*port = atoi(e + 2);
+		return paas_xstrndup(h + 1, (size_t)(e - h - 1));
+	}
+	e = h + strcspn(h, ":/");
+	if (*e == ':')
+		*port = atoi(e + 1);
+	return paas_xstrndup(h, (size_t)(e - h));
+}
+
+static const char *
+known_hosts_file(char **path)
+{
+	const char *file = getenv("PAAS_GIT_KNOWN_HOSTS");
+
+	*path = NULL;
+	if (file && *file)
+		return file;
+	if (getenv("HOME") && asprintf(path, "%s/.ssh/known_hosts", getenv("HOME")) < 0)
+		*path = NULL;
+	return *path;
+}
+
+/* Whether key (raw, len bytes) is host:port's in known_hosts (libssh2
+ * reads plain and hashed entries); else why says so. */
+static int
+key_known(const char *host, int port, const char *key, size_t len, char *why, size_t size)
+{
+	LIBSSH2_SESSION *s = libssh2_session_init();
+	LIBSSH2_KNOWNHOSTS *kh = s ? libssh2_knownhost_init(s) : NULL;
+	char *path;
+	const char *file = known_hosts_file(&path);
+	int ok = 0;
+
+	if (kh && file && libssh2_knownhost_readfile(kh, file, LIBSSH2_KNOWNHOST_FILE_OPENSSH) >= 0)
+		ok = libssh2_knownhost_checkp(kh, host, port, key, len, LIBSSH2_KNOWNHOST_TYPE_PLAIN |
+		    LIBSSH2_KNOWNHOST_KEYENC_RAW, NULL) == LIBSSH2_KNOWNHOST_CHECK_MATCH;
+	if (!ok)
+		snprintf(why, size, "the host key of %s%s%s:%d is not in %s (check it, then "
+		    "ssh-keyscan -p %d %s >>known_hosts)", port == 22 ? "" : "[", host,
+		    port == 22 ? "" : "]", port, file ? file : "~/.ssh/known_hosts", port, host);
+	if (kh)
+		libssh2_knownhost_free(kh);
+	if (s)
+		libssh2_session_free(s);
+	free(path);
+	return ok;
+}
+
+/*
+ * An ssh:// server's host key checked before libgit2 connects: libgit2 1.5
+ * checks none itself, and leaks when its certificate callback refuses one.
+ */
+static int
+ssh_known(const char *url, char *why, size_t size)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	LIBSSH2_SESSION *s = NULL;
+	struct timeval tv = { 10, 0 };
+	char sport[16], *host;
+	const char *key;
+	size_t len;
+	int port, fd = -1, type, ok = 0;
+
+	if ((host = ssh_host(url, &port)) == NULL) {
+		snprintf(why, size, "not an ssh://host/path URL");
+		return 0;
+	}
+	snprintf(sport, sizeof(sport), "%d", port);
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, sport, &hints, &ai) != 0 ||
+	    (fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		snprintf(why, size, "cannot connect to %s port %d: %s", host, port, strerror(errno));
+		goto out;
+	}
+	if ((s = libssh2_session_init()) == NULL || libssh2_session_handshake(s, fd) != 0 ||
+	    (key = libssh2_session_hostkey(s, &len, &type)) == NULL) {
+		snprintf(why, size, "no ssh handshake with %s port %d", host, port);
+		goto out;
+	}
+	ok = key_known(host, port, key, len, why, size);
+out:
+	if (s) {
+		libssh2_session_disconnect(s, "paas: host key checked");
+		libssh2_session_free(s);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ai)
+		freeaddrinfo(ai);
+	free(host);
+	return ok;
+}
+
+/* libgit2's own connection: the key it met must be known too. */
+static int
+check_host(git_cert *cert, int valid, const char *host, void *arg)
+{
+	struct fetch_arg *fa = arg;
+	git_cert_hostkey *hk = (git_cert_hostkey *)cert;
+	char *h;
+	int port;
+
+	(void)valid;
+	(void)host;
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
+		return 1;
+	if (!(hk->type & GIT_CERT_SSH_RAW)) {
+		snprintf(fa->why, sizeof(fa->why), "the server gave no host key to check");
+		return -1;
+	}
+	if ((h = ssh_host(fa->url, &port)) == NULL)
+		return -1;
+	port = key_known(h, port, hk->hostkey, hk->hostkey_len, fa->why, sizeof(fa->why)) ? 0 : -1;
+	free(h);
+	return port;
 }
 
 /* url fetched into a bare repository of its own under cache_dir. */
@@ -78,6 +228,8 @@ fetch(struct paas_git *g, const char *url, const char *cache_dir, struct paas_er
 	static char *specs[] = { "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
 	    "+HEAD:refs/paas/HEAD" };
 	git_strarray refspecs = { specs, 3 };
+	struct fetch_arg fa = { url, "" };
+	git_remote_create_options ro;
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	char hash[17], *path = NULL;
@@ -100,11 +252,23 @@ fetch(struct paas_git *g, const char *url, const char *cache_dir, struct paas_er
 		goto out;
 	}
 	fo.callbacks.credentials = credentials;
+	fo.callbacks.certificate_check = check_host;
+	fo.callbacks.payload = &fa;
 	fo.prune = GIT_FETCH_PRUNE;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	if (git_remote_create_anonymous(&remote, g->repo, url) < 0 ||
+	/* Like git_remote_create_anonymous(), without reading url.*.insteadOf
+	 * from the configuration: libgit2 1.5 leaks regex match data there. */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = g->repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (strncmp(url, "ssh://", 6) == 0 && !ssh_known(url, fa.why, sizeof(fa.why))) {
+		paas_err_set(err, PAAS_EUNAVAIL, "cannot fetch %s: %s", url, fa.why);
+		goto out;
+	}
+	if (git_remote_create_with_opts(&remote, url, &ro) < 0 ||
 	    git_remote_fetch(remote, &refspecs, &fo, NULL) < 0) {
-		paas_err_set(err, PAAS_EUNAVAIL, "cannot fetch %s: %s", url, gerr("fetch failed"));
+		paas_err_set(err, PAAS_EUNAVAIL, "cannot fetch %s: %s", url,
+		    fa.why[0] ? fa.why : gerr("fetch failed"));
 		goto out;
 	}
 	g->fetched = 1;
@@ -185,11 +349,21 @@ int
 paas_git_resolve(struct paas_git *g, const char *ref, char out[41], struct paas_err *err)
 {
 	git_object *obj = NULL, *commit = NULL;
+	git_reference *r = NULL;
 	const char *spec = ref ? ref : g->fetched ? "refs/paas/HEAD" : "HEAD";
-	int rc = -1;
+	git_oid oid;
+	int rc = -1, found;
 
-	if (git_revparse_single(&obj, g->repo, spec) < 0 ||
-	    git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+	/* A full id, a reference or a short name first; rev-parse syntax
+	 * (v1^, HEAD~2) only when the name has some: libgit2 1.5's rev-parse
+	 * leaks its regex match data on a name it does not know. */
+	if (strlen(spec) == GIT_OID_HEXSZ && git_oid_fromstr(&oid, spec) == 0)
+		found = git_object_lookup(&obj, g->repo, &oid, GIT_OBJECT_ANY) == 0;
+	else if (git_reference_dwim(&r, g->repo, spec) == 0)
+		found = git_reference_peel(&obj, r, GIT_OBJECT_ANY) == 0;
+	else
+		found = strpbrk(spec, "~^@:{}") != NULL && git_revparse_single(&obj, g->repo, spec) == 0;
+	if (!found || git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0) {
 		if (ref)
 			paas_err_set(err, PAAS_EINVAL, "%s: ref '%.80s' names no commit", g->where, ref);
 		else
@@ -200,6 +374,7 @@ paas_git_resolve(struct paas_git *g, const char *ref, char out[41], struct paas_
 	git_oid_tostr(out, 41, git_object_id(commit));
 	rc = 0;
 out:
+	git_reference_free(r);
 	git_object_free(obj);
 	git_object_free(commit);
 	return rc;
@@ -283,7 +458,7 @@ find(struct paas_git *g, git_tree *root, const char *what, const char *path, cha
 			e = NULL;
 			if (git_tree_entry_bypath(&e, root, cur.data) < 0) {
 				paas_err_set(err, PAAS_EINVAL, "build %s '%.200s': %s is not in the "
-				    "commit", what, path, cur.data);
+				    "commit (not committed, or ignored?)", what, path, cur.data);
 				goto out;
 			}
 			if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
@@ -867,15 +1042,22 @@ out:
 }
 
 int
-paas_git_init_bare(const char *path, struct paas_err *err)
+paas_git_init_bare(const char *path, const char *branch, struct paas_err *err)
 {
 	git_repository *repo = NULL;
+	char *head = NULL;
 	int rc = 0;
 
 	git_libgit2_init();
-	if (git_repository_open_bare(&repo, path) < 0 && git_repository_init(&repo, path, 1) < 0)
+	if (asprintf(&head, "refs/heads/%s", branch) < 0)
+		abort();
+	/* HEAD names the deploy branch, so that a clone or a build's fetch
+	 * of the repository gets what runs. */
+	if ((git_repository_open_bare(&repo, path) < 0 && git_repository_init(&repo, path, 1) < 0) ||
+	    git_repository_set_head(repo, head) < 0)
 		rc = paas_err_set(err, PAAS_EFAILED, "cannot make the repository %s: %s", path,
 		    gerr("init failed"));
+	free(head);
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	return rc;

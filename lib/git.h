@@ -70,8 +70,9 @@ int paas_git_context_tar(struct paas_git *g, const char *commit, const char *con
 int paas_git_uncommitted(struct paas_git *g, const char *context, json_t **paths,
     struct paas_err *err);
 
-/* A new bare repository at path (an existing one is left as it is). */
-int paas_git_init_bare(const char *path, struct paas_err *err);
+/* A new bare repository at path (an existing one is kept) whose HEAD
+ * names branch. */
+int paas_git_init_bare(const char *path, const char *branch, struct paas_err *err);
 
 /* Whether pattern (a .dockerignore line, cleaned) matches path: '*', '?'
  * and [...] within a path element, "**" across any number of them. */

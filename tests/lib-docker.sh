@@ -119,6 +119,28 @@ _cluster_down() {
 }
 cluster_down_at_exit() { at_exit _cluster_down; }
 
+# cluster_ports [REGISTRY-ADDRESS]: free ports for a cluster of this test:
+# PORT (the router), EPORT (etcd), RPORT and REG (the registry, on
+# REGISTRY-ADDRESS, default 127.0.0.1); PAAS_ETCD exported; at exit the
+# cluster goes down and this machine's trust of the registry goes.
+# cluster_up [FLAGS...]: `paas-cluster --json up` on them, with the local
+# dockerd.
+cluster_ports() {
+	PORT=$(free_port)
+	EPORT=$(free_port)
+	RPORT=$(free_port)
+	REG_ADDRESS=${1:-127.0.0.1}
+	REG=$REG_ADDRESS:$RPORT
+	export PAAS_ETCD=http://127.0.0.1:$EPORT
+	cluster_down_at_exit
+	at_exit "rm -rf /etc/docker/certs.d/$REG"
+}
+cluster_up() {
+	env -u PAAS_ETCD paas-cluster --json up --port "$PORT" --etcd-port "$EPORT" \
+		--etcd-peer-port "$(free_port)" --registry-port "$RPORT" \
+		--registry-address "$REG_ADDRESS" --docker "$DOCKER_URL" "$@"
+}
+
 _tls_init() {
 	local d="$TEST_TMP/tls"
 	[ -f "$d/ca.pem" ] && return

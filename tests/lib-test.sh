@@ -105,6 +105,9 @@ expect_grep() { grep -q -- "$1" "$2" || { echo "no '$1' in $2:"; cat "$2"; retur
 # Milliseconds since the epoch.
 now_ms() { date +%s%3N; }
 
+# git_commit DIR MESSAGE: everything in work tree DIR committed.
+git_commit() { git -C "$1" add -A && git -C "$1" -c user.name=t -c user.email=t@t commit -qm "$2"; }
+
 # wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
 wait_for() {
 	local limit=$(($(now_ms) + $1 * 1000))

@@ -73,7 +73,9 @@ test_expect_success 'up brings the same deployment back, answering' '
 	ids=$(DOCKER_API_VERSION=1.41 docker -H "$DOCKER_URL" ps -q -f label=paas.deployment=hello | sort) &&
 	paas-cluster --json up >out &&
 	expect_eq "$(jq -s "map(select(.state == \"started\")) | length" out)" 4 &&
-	paas-deploy -D hello "$SRCDIR/examples/hello/Servicefile" >dep &&
+	app=$SRCDIR/examples/hello &&
+	{ git -C "$app" ls-files --error-unmatch Servicefile >/dev/null 2>&1 || app=$STATE/examples-hello; } &&
+	paas-deploy -D hello "$app/Servicefile" >dep &&
 	jq -e "select(.event == \"unchanged\")" dep &&
 	wait_for 15 sh -c "curl -fsS -m 2 -H \"Host: hello.localhost\" http://127.0.0.1:$PORT/ | grep -q Hello" &&
 	expect_eq "$(DOCKER_API_VERSION=1.41 docker -H "$DOCKER_URL" ps -q -f label=paas.deployment=hello | sort)" "$ids"

@@ -16,16 +16,10 @@
 . "$SRCDIR/tests/lib-docker.sh"
 need etcd haproxy jq git docker-registry sha1sum
 docker_start_local
-PORT=$(free_port)
-EPORT=$(free_port)
-RPORT=$(free_port)
-REG=127.0.0.1:$RPORT
-export PAAS_ETCD=http://127.0.0.1:$EPORT
-cluster_down_at_exit
-at_exit "rm -rf /etc/docker/certs.d/$REG"
+cluster_ports
 dkl() { DOCKER_API_VERSION=1.41 /usr/bin/docker -H "$DOCKER_URL" "$@"; }
 hello() { curl -sS -m 5 -H "Host: app.localhost" "http://127.0.0.1:$PORT/$1"; }
-commit() { git -C repo add -A && git -C repo -c user.name=t -c user.email=t@t commit -qm "$1"; }
+commit() { git_commit repo "$1"; }
 
 # The repository: a service under app/, files outside it, a symlink, an
 # executable, a .dockerignore.
@@ -79,8 +73,7 @@ inside() {
 }
 
 test_expect_success 'up runs the registry with TLS and a password, and the hosts of this machine trust it' '
-	env -u PAAS_ETCD paas-cluster --json up --port "$PORT" --etcd-port "$EPORT" --etcd-peer-port "$(free_port)" \
-		--registry-port "$RPORT" --docker "$DOCKER_URL" >up.out &&
+	cluster_up >up.out &&
 	jq -e -s "any(.[]; .component == \"registry\" and .state == \"started\")" up.out &&
 	expect_eq "$(stat -c %a "$PAAS_STATE_DIR/registry-auth")" 600 &&
 	expect_eq "$(stat -c %a "$PAAS_STATE_DIR/ca/ca.key")" 600 &&

@@ -10,13 +10,7 @@ need etcd haproxy jq git docker-registry base64
 docker_start_local
 docker_host_start a
 docker_host_start b
-PORT=$(free_port)
-EPORT=$(free_port)
-RPORT=$(free_port)
-REG=$_net_prefix.1:$RPORT
-export PAAS_ETCD=http://127.0.0.1:$EPORT
-cluster_down_at_exit
-at_exit "rm -rf /etc/docker/certs.d/$REG"
+cluster_ports "$_net_prefix.1"
 
 mkdir -p repo/app
 git -C repo init -q -b main
@@ -30,7 +24,7 @@ web:
 EOF
 printf 'FROM paas-test:1\nCOPY index.html /src/index.html\n' >repo/app/Dockerfile
 printf 'from the registry\n' >repo/app/index.html
-git -C repo add -A && git -C repo -c user.name=t -c user.email=t@t commit -qm one
+git_commit repo one
 
 # pull_api HOST REF [AUTH]: POST /images/create on that host's Docker API,
 # as the deploy does, with AUTH as X-Registry-Auth; prints the stream.
@@ -45,9 +39,7 @@ auth() {
 }
 
 test_expect_success 'up with the registry on the hosts network; a and b added' '
-	env -u PAAS_ETCD paas-cluster --json up --port "$PORT" --etcd-port "$EPORT" \
-		--etcd-peer-port "$(free_port)" --registry-port "$RPORT" --registry-address "$_net_prefix.1" \
-		--docker "$DOCKER_URL" >up.out &&
+	cluster_up >up.out &&
 	jq -e -s "any(.[]; .component == \"registry\" and .state == \"started\" and .detail == \"$REG\")" up.out &&
 	paas-cluster hosts add a --docker "${HOST_URL[a]}" $TLS_OPTS >/dev/null &&
 	paas-cluster hosts add b --docker "${HOST_URL[b]}" $TLS_OPTS >/dev/null

@@ -14,16 +14,10 @@
 . "$SRCDIR/tests/lib-docker.sh"
 need etcd haproxy jq git docker-registry
 docker_start_local
-PORT=$(free_port)
-EPORT=$(free_port)
-RPORT=$(free_port)
-REG=127.0.0.1:$RPORT
-export PAAS_ETCD=http://127.0.0.1:$EPORT
-cluster_down_at_exit
-at_exit "rm -rf /etc/docker/certs.d/$REG"
+cluster_ports
 dkl() { DOCKER_API_VERSION=1.41 /usr/bin/docker -H "$DOCKER_URL" "$@"; }
 get() { curl -sS -m 5 -H "Host: $1" "http://127.0.0.1:$PORT/index.html"; }
-commit() { git -C repo add -A && git -C repo -c user.name=t -c user.email=t@t commit -qm "$1"; }
+commit() { git_commit repo "$1"; }
 version() { printf '%s\n' "$1" >repo/www/index.html && commit "$1"; }
 serves() { wait_for 15 sh -c "curl -sS -m 2 -H \"Host: $1\" http://127.0.0.1:$PORT/index.html | grep -qx \"$2\""; }
 # reg PATH [curl args]: the registry's API with the deployer's credentials

@@ -17,18 +17,11 @@
 RUNS=${RUNS:-3}
 N=10
 docker_start_local --iptables
-PORT=$(free_port)
-EPORT=$(free_port)
-RPORT=$(free_port)
-REG=127.0.0.1:$RPORT
-export PAAS_ETCD=http://127.0.0.1:$EPORT
+cluster_ports
 export DOCKER_API_VERSION=1.41
 export DOCKER_CONFIG=$TEST_TMP/docker-cli
 DK="/usr/bin/docker -H $DOCKER_URL"
-cluster_down_at_exit
-at_exit "rm -rf /etc/docker/certs.d/$REG"
-env -u PAAS_ETCD paas-cluster --json up --port "$PORT" --etcd-port "$EPORT" --etcd-peer-port "$(free_port)" \
-	--registry-port "$RPORT" --docker "$DOCKER_URL" >up.out || { echo "bench: up failed" >&2; exit 1; }
+cluster_up >up.out || { echo "bench: up failed" >&2; exit 1; }
 cut -d: -f2 "$PAAS_STATE_DIR/registry-auth" | $DK login -u paas --password-stdin "$REG" >/dev/null 2>&1 ||
 	{ echo "bench: docker login failed" >&2; exit 1; }
 
@@ -47,7 +40,7 @@ web:
 EOF
 printf 'FROM paas-test:1\nCOPY www/ /www/\n' >src/Dockerfile
 printf 'Servicefile\n' >src/.dockerignore
-commit() { printf '%s\n' "$1" >src/www/index.html && git -C src add -A && git -C src -c user.name=b -c user.email=b@b commit -qm "$1"; }
+commit() { printf '%s\n' "$1" >src/www/index.html && git_commit src "$1"; }
 commit v0
 paas-deploy -D bench src/Servicefile >/dev/null || { echo "bench: first deploy failed" >&2; exit 1; }
 
@@ -65,15 +58,6 @@ at_exit "$DK swarm leave --force >/dev/null 2>&1"
 peer() { $DK build -q -t "$REG/peer/web:$1" src && $DK push -q "$REG/peer/web:$1" &&
 	$DK service update --detach=false --with-registry-auth --image "$REG/peer/web:$1" web; }
 build_push() { $DK build -q -t "$REG/floor/web:$1" src && $DK push -q "$REG/floor/web:$1"; }
-starts() {
-	local i id
-	for i in $(seq $N); do
-		id=$("$PAAS_T" docker "$DOCKER_URL" create "floor$1-$i" paas-test:1 bench=floor \
-			sh -c "exec httpd -f -p 8000 -h /www") || return 1
-		"$PAAS_T" docker "$DOCKER_URL" start "$id" || return 1
-	done
-}
-floor_clean() { $DK ps -aq -f label=bench=floor | xargs -r $DK rm -f >/dev/null; }
 served() { curl -sS -m 2 -H "Host: bench.localhost" "http://127.0.0.1:$PORT/index.html"; }
 
 for r in $(seq "$RUNS"); do
@@ -85,8 +69,8 @@ for r in $(seq "$RUNS"); do
 	sw=$(secs peer "v$r") || exit 1
 	commit "v$r.floor"
 	bp=$(secs build_push "v$r") || exit 1
-	st=$(secs starts "$r") || exit 1
-	floor_clean
+	st=$(secs starts "$r" $N "exec httpd -f -p 8000 -h /www") || exit 1
+	starts_clean
 	fl=$(awk -v a="$bp" -v b="$st" 'BEGIN { printf "%.3f\n", a + b }')
 	echo "# build: run $r: paas-deploy ${ours} s  peer ${sw} s  floor ${fl} s (build+push ${bp} s, starts ${st} s)  again ${again} s"
 	echo "$ours" >>ours; echo "$sw" >>peer; echo "$fl" >>floor; echo "$again" >>again; echo "$bp" >>bp
