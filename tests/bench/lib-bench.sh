@@ -35,7 +35,8 @@ starts_clean() {
 # The machine's load, before and after every benchmark: figures taken on a
 # busy machine say so.  quiet waits (up to QUIET_S, default 120 s) for the
 # 1-minute load to fall to LOAD_HIGH (default 3) or less; high says whether
-# it is above; a run that ends with the load high is taken again, once.
+# it is above; a run that begins with the load still high is taken again,
+# once.
 LOAD_HIGH=${LOAD_HIGH:-3}
 loadavg() { cut -d" " -f1 /proc/loadavg; }
 high() { awk -v l="$(loadavg)" -v h="$LOAD_HIGH" 'BEGIN { exit !(l > h) }'; }

@@ -1,7 +1,15 @@
 -- wrk script: count 2xx and other answers over all threads, and print one
 -- line "paas: ok=N non2xx=N errors=N requests=N" when done (errors: socket
 -- connect, read, write and timeout errors).
+-- WRK_DELAY_MS, when set, paces each connection (a steady load, not as
+-- many requests as the machine can make).
 local threads = {}
+local pace = tonumber(os.getenv("WRK_DELAY_MS") or "")
+if pace then
+	function delay()
+		return pace
+	end
+end
 
 function setup(thread)
 	table.insert(threads, thread)
