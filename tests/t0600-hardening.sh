@@ -48,11 +48,15 @@ test_expect_success 'a host with an agent, a router, deployment hw serving v1' '
 test_expect_success 'etcd frozen mid-rollout: no instance is stopped unwithdrawn; exit 2; a re-run converges' '
 	old=$(dep_ids hw) && [ -n "$old" ] || return 1
 	sf=$(web v2 stop-first)
+	# The router held, so that the withdrawal cannot be confirmed before
+	# etcd freezes: without it a slow machine could confirm it (and rightly
+	# stop the old instance) before the freeze lands.
+	kill -STOP $ROUTER_PID && at_exit "kill -CONT $ROUTER_PID 2>/dev/null" &&
 	(paas-deploy -D hw "$sf" >frozen.out 2>frozen.err; echo $? >frozen.rc) &
 	deploy=$!
 	wait_for 30 grep -q "\"event\":\"release\"" frozen.out &&
 	kill -STOP $ETCD_PID &&
-	{ wait $deploy; kill -CONT $ETCD_PID; } &&
+	{ wait $deploy; kill -CONT $ETCD_PID; kill -CONT $ROUTER_PID; } &&
 	cat frozen.err &&
 	expect_eq "$(cat frozen.rc)" 2 &&
 	! grep -q "\"event\":\"stop\"" frozen.out &&
