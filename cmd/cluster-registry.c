@@ -18,38 +18,20 @@
 #include "cluster-up.h"
 #include "daemon.h"
 #include "etcd.h"
-#include "http.h"
 #include "paas-cluster.h"
 #include "pki.h"
 #include "registry.h"
 #include "state.h"
 #include "valid.h"
 
+/* Up, and asking for its credentials (arg: the record, with its CA). */
 static int
 registry_ready(const struct up *u, void *arg)
 {
-	const char *address = arg;
-	struct paas_http_opts ho = { .connect_timeout_ms = 500, .timeout_ms = 1000 };
 	struct paas_err err = PAAS_ERR_INIT;
-	struct paas_http_req hr = { .method = "GET", .path = "/v2/" };
-	struct paas_http_resp resp;
-	struct paas_http *h;
-	char *ca = path_in(u->dir, "ca/ca.crt"), *url;
-	int ok = 0;
 
-	if (asprintf(&url, "https://%s", address) < 0)
-		abort();
-	ho.ca_file = ca;
-	if ((h = paas_http_new("registry", url, &ho, &err)) != NULL &&
-	    paas_http_do(h, &hr, &resp, &err) == 0) {
-		/* Up, and asking for its credentials. */
-		ok = resp.status == 401 || resp.status == 200;
-		paas_http_resp_free(&resp);
-	}
-	paas_http_free(h);
-	free(url);
-	free(ca);
-	return ok;
+	(void)u;
+	return paas_registry_ping(arg, 1000, &err) == 0;
 }
 
 /* The deployer's credentials for the registry, made once, and the
@@ -118,22 +100,20 @@ registry_config(struct up *u, const char *dir, const char *address, struct paas_
 	return rc;
 }
 
-/* Where the registry is, for the deployers and the hosts. */
-static int
-registry_record(struct up *u, const char *address, int managed, const char *ca_file,
-    struct paas_err *err)
+/* The registry's record: address, managed, and the CA in ca_file (NULL:
+ * none); NULL with err set when the file is not a PEM certificate. */
+static json_t *
+registry_of(const char *address, int managed, const char *ca_file, struct paas_err *err)
 {
-	struct paas_etcd *e = NULL;
 	char *pem = NULL;
-	size_t len;
 	json_t *reg = NULL;
+	size_t len;
 	FILE *f;
-	int rc = -1;
 
 	if (ca_file) {
 		if ((f = fopen(ca_file, "re")) == NULL) {
 			paas_err_set(err, PAAS_EINVAL, "registry CA %s: %s", ca_file, strerror(errno));
-			goto out;
+			return NULL;
 		}
 		pem = paas_xmalloc(65537);
 		len = fread(pem, 1, 65536, f);
@@ -141,10 +121,23 @@ registry_record(struct up *u, const char *address, int managed, const char *ca_f
 		pem[len] = '\0';
 		if (strstr(pem, "-----BEGIN CERTIFICATE-----") == NULL) {
 			paas_err_set(err, PAAS_EINVAL, "registry CA %s: not a PEM certificate", ca_file);
-			goto out;
+			free(pem);
+			return NULL;
 		}
 	}
 	reg = json_pack("{s:s, s:s?, s:b}", "address", address, "ca", pem, "managed", managed);
+	free(pem);
+	return reg;
+}
+
+/* Where the registry is, for the deployers and the hosts. */
+static int
+registry_record(struct up *u, const json_t *reg, struct paas_err *err)
+{
+	const char *pem = json_string_value(json_object_get(reg, "ca"));
+	struct paas_etcd *e = NULL;
+	int rc = -1;
+
 	if ((e = paas_etcd_new(u->etcd, NULL, err)) == NULL || paas_registry_put(e, reg, err) < 0)
 		goto out;
 	if (pem) {
@@ -152,13 +145,12 @@ registry_record(struct up *u, const char *address, int managed, const char *ca_f
 
 		/* The Docker daemons of this machine trust it; other machines'
 		 * are the operator's to set up (paas-cluster(1)). */
-		if (paas_registry_trust(address, pem, NULL, &e2) < 0)
+		if (paas_registry_trust(json_string_value(json_object_get(reg, "address")), pem,
+		    NULL, &e2) < 0)
 			report(u, "registry", "untrusted", 0, e2.msg);
 	}
 	rc = 0;
 out:
-	json_decref(reg);
-	free(pem);
 	paas_etcd_free(e);
 	return rc;
 }
@@ -168,21 +160,25 @@ up_registry(struct up *u, struct paas_err *err)
 {
 	const char *mode = json_string_value(json_object_get(u->conf, "registry"));
 	const char *address = json_string_value(json_object_get(u->conf, "registry_address"));
-	char *dir = NULL, *cadir = NULL, *cfg = NULL, *crt = NULL, *key = NULL;
+	char *dir = NULL, *cadir = NULL, *cfg = NULL, *crt = NULL, *key = NULL, *cacrt = NULL;
+	json_t *reg = NULL;
 	int made, rc = -1;
 
 	if (mode && strcmp(mode, "none") == 0)
 		return 0;
 	if (mode && strcmp(mode, "external") == 0) {
-		if (registry_record(u, address, 0, json_string_value(json_object_get(u->conf,
-		    "registry_ca")), err) < 0)
+		if ((reg = registry_of(address, 0, json_string_value(json_object_get(u->conf,
+		    "registry_ca")), err)) == NULL || registry_record(u, reg, err) < 0) {
+			json_decref(reg);
 			return -1;
+		}
+		json_decref(reg);
 		report(u, "registry", "external", 0, address);
 		return 0;
 	}
 	{
-		const struct component c = { "registry", "the registry", "docker-registry", address,
-		    20000, registry_ready, (void *)address };
+		struct component c = { "registry", "the registry", "docker-registry", address,
+		    20000, registry_ready, NULL };
 
 		dir = path_in(u->dir, "registry");
 		cadir = path_in(u->dir, "ca");
@@ -204,19 +200,22 @@ up_registry(struct up *u, struct paas_err *err)
 				goto out;
 			rc = -1;
 		}
-		if (registry_users(u, dir, err) < 0 || registry_config(u, dir, address, err) < 0)
+		cacrt = path_in(cadir, "ca.crt");
+		if (registry_users(u, dir, err) < 0 || registry_config(u, dir, address, err) < 0 ||
+		    (reg = registry_of(address, 1, cacrt, err)) == NULL)
 			goto out;
+		c.arg = reg;
 		if (!running(u, &c)) {
 			char *argv[] = { "docker-registry", "serve", cfg, NULL };
 
 			if (launch(u, &c, argv, err) < 0)
 				goto out;
 		}
-		free(cfg);
-		cfg = path_in(cadir, "ca.crt");
-		rc = registry_record(u, address, 1, cfg, err);
+		rc = registry_record(u, reg, err);
 	}
 out:
+	json_decref(reg);
+	free(cacrt);
 	free(dir);
 	free(cadir);
 	free(cfg);

@@ -288,9 +288,9 @@ int
 paas_build_run(struct paas_build *b, struct run *r, const json_t *current, json_t **out,
     struct paas_err *err)
 {
-	json_t *reg = NULL, *copy = json_deep_copy(b->spec), *services = json_object_get(copy,
-	    "services");
-	char *auth = NULL;
+	json_t *copy = json_deep_copy(b->spec), *services = json_object_get(copy, "services");
+	const json_t *reg = NULL;
+	const char *auth = NULL;
 	int rc = -1;
 	size_t i;
 
@@ -316,7 +316,7 @@ paas_build_run(struct paas_build *b, struct run *r, const json_t *current, json_
 			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:O}", "event", "uncommitted",
 			    "service", name, "commit", it->commit, "paths", it->uncommitted));
 		if (reg == NULL) {
-			if (paas_registry_get(r->e, &reg, err) < 0)
+			if (paas_run_registry(r, &reg, &auth, err) < 0)
 				goto out;
 			if (reg == NULL) {
 				paas_err_set(err, PAAS_EFAILED, "service %s builds from git, but the cluster "
@@ -324,9 +324,6 @@ paas_build_run(struct paas_build *b, struct run *r, const json_t *current, json_
 				    "--registry)", name);
 				goto out;
 			}
-			if (paas_registry_auth(json_string_value(json_object_get(reg, "address")), &auth,
-			    err) < 0)
-				goto out;
 		}
 		json_object_set_new(bd, "key", json_string(it->key));
 		json_object_set_new(bd, "commit", json_string(it->commit));
@@ -351,8 +348,6 @@ paas_build_run(struct paas_build *b, struct run *r, const json_t *current, json_
 	copy = NULL;
 	rc = 0;
 out:
-	paas_secret_free(auth);
 	json_decref(copy);
-	json_decref(reg);
 	return rc;
 }

@@ -79,6 +79,9 @@ struct run {
 	json_t *vars;			/* the release's secrets ({NAME: VALUE}), or NULL */
 	const json_t *origin;		/* a promotion's {"deployment","release","git"},
 					 * recorded in the new release */
+	json_t *registry;		/* paas_run_registry()'s, once read */
+	char *registry_auth;
+	int registry_read;
 	struct draining {		/* withdrawn, to stop once drained: the */
 		struct ctr *c;		/* roll goes on meanwhile */
 		long long until;
@@ -103,6 +106,10 @@ json_t *paas_run_plan_event(const struct run *r);
 /* The environment of a's service, every ${VAR} read from r->vars or ours: secrets
  * (caller decrefs); an unset one is PAAS_EINVAL naming it. */
 json_t *paas_run_service_env(struct run *r, const struct paas_place_action *a,
+    struct paas_err *err);
+/* The cluster's registry (NULL: none) and the deployer's X-Registry-Auth
+ * for it (NULL: none), read once per run (borrowed). */
+int paas_run_registry(struct run *r, const json_t **reg, const char **auth,
     struct paas_err *err);
 /* Before anything starts: every image on the hosts it goes to, every ${VAR}
  * set.  *images gets {SERVICE: {HOST: IMAGE_ID}}. */

@@ -165,6 +165,8 @@ paas_run_free(struct run *r)
 	}
 	paas_target_free(r->t);
 	free(r->draining);
+	json_decref(r->registry);
+	paas_secret_free(r->registry_auth);
 	free(r->hosts);
 	free(r->plan.hosts);
 	json_decref(r->hosts_json);
@@ -299,8 +301,7 @@ paas_run_service_env(struct run *r, const struct paas_place_action *a, struct pa
 int
 paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
 {
-	char *auth = NULL;
-	int have_auth = 0;
+	const char *auth = NULL;
 	size_t i;
 
 	*images = json_object();
@@ -328,28 +329,36 @@ paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
 			continue;
 		/* Built images come from the cluster's registry, which wants its
 		 * credentials. */
-		if (!have_auth && json_is_object(json_object_get(s->a->svc, "build"))) {
-			json_t *reg = NULL;
+		if (auth == NULL && json_is_object(json_object_get(s->a->svc, "build"))) {
+			const json_t *reg;
 
-			have_auth = 1;
-			if (paas_registry_get(r->e, &reg, err) < 0 || (reg && paas_registry_auth(
-			    json_string_value(json_object_get(reg, "address")), &auth, err) < 0)) {
-				json_decref(reg);
+			if (paas_run_registry(r, &reg, &auth, err) < 0)
 				goto fail;
-			}
-			json_decref(reg);
 		}
 		if (r->t->ops->image(r->t, s->h->index, image, auth, &id, err) < 0)
 			goto fail;
 		json_object_set_new(per, s->h->p.name, json_string(id));
 		free(id);
 	}
-	paas_secret_free(auth);
 	return 0;
 fail:
-	paas_secret_free(auth);
 	json_decref(*images);
 	*images = NULL;
 	return -1;
+}
+
+int
+paas_run_registry(struct run *r, const json_t **reg, const char **auth, struct paas_err *err)
+{
+	if (!r->registry_read) {
+		if (paas_registry_get(r->e, &r->registry, err) < 0 || (r->registry &&
+		    paas_registry_auth(json_string_value(json_object_get(r->registry, "address")),
+		    &r->registry_auth, err) < 0))
+			return -1;
+		r->registry_read = 1;
+	}
+	*reg = r->registry;
+	*auth = r->registry_auth;
+	return 0;
 }
 
