@@ -270,6 +270,22 @@ paas_docker_stop(struct paas_docker *d, const char *id, int timeout_s,
 }
 
 int
+paas_docker_kill(struct paas_docker *d, const char *id, const char *signal,
+    struct paas_err *err)
+{
+	struct paas_buf suffix = PAAS_BUF_INIT;
+	char *esc = paas_http_escape(signal);
+	int rc;
+
+	paas_buf_addf(&suffix, "/kill?signal=%s", esc);
+	/* 409: it does not run. */
+	rc = container_op(d, "POST", id, suffix.data, "signal container", 409, err);
+	free(esc);
+	paas_buf_free(&suffix);
+	return rc;
+}
+
+int
 paas_docker_remove(struct paas_docker *d, const char *id, int force,
     struct paas_err *err)
 {

@@ -48,6 +48,10 @@ int paas_docker_create(struct paas_docker *d, const char *name, json_t *config,
     char **id, struct paas_err *err);
 /* Starting a running container or stopping a stopped one is not an error. */
 int paas_docker_start(struct paas_docker *d, const char *id, struct paas_err *err);
+/* Send signal (a name such as SIGTERM, or a number); one that does not
+ * run is not an error. */
+int paas_docker_kill(struct paas_docker *d, const char *id, const char *signal,
+    struct paas_err *err);
 int paas_docker_stop(struct paas_docker *d, const char *id, int timeout_s,
     struct paas_err *err);
 /* A container that is already gone is not an error either. */

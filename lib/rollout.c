@@ -81,10 +81,25 @@ out:
 	return rc;
 }
 
+/* The withdrawals the routers serve as of revision rev: their drain
+ * starts now. */
+static void
+drains_start(struct run *r, int64_t rev)
+{
+	size_t i;
+
+	for (i = 0; i < r->ndraining; i++)
+		if (r->draining[i].rev && r->draining[i].rev <= rev) {
+			r->draining[i].rev = 0;
+			r->draining[i].until = paas_now_ms() + (r->o->drain_ms ? r->o->drain_ms :
+			    DRAIN_MS);
+		}
+}
+
 /* Wait until every registered router serves etcd revision rev.  A router
  * that does not keep up is reported, not waited for forever; an etcd that
  * does not answer for the whole wait is an error (PAAS_EUNAVAIL): nobody
- * can tell what the routers serve. */
+ * can tell what the routers serve.  Withdrawals up to rev are served. */
 static int
 wait_routers(struct run *r, int64_t rev, const char *why, struct paas_err *err)
 {
@@ -96,12 +111,14 @@ wait_routers(struct run *r, int64_t rev, const char *why, struct paas_err *err)
 			paas_run_emit(r, json_pack("{s:s, s:s, s:I, s:I, s:I}", "event", "served",
 			    "what", why, "routers", (json_int_t)n, "revision", (json_int_t)rev,
 			    "ms", (json_int_t)(paas_now_ms() - t0)));
+		drains_start(r, rev);
 		return 0;
 	}
 	if (err->status == PAAS_EUNAVAIL)
 		return paas_err_wrap(err, "cannot tell whether the routers serve the change");
 	paas_run_emit(r, json_pack("{s:s, s:s}", "event", "warning", "message", err->msg));
 	paas_err_clear(err);
+	drains_start(r, rev);
 	return 0;
 }
 
@@ -211,18 +228,17 @@ out:
 
 /* Before an announced container stops: its announcement goes (and a
  * drain mark, bound to our lock's lease, keeps the agent from writing it
- * again) and the routers stop sending it requests; *until gets when the
- * ones in flight have had drain_ms to finish (0: nothing to wait for). */
+ * again).  *rev gets the revision the routers must serve before the
+ * requests in flight get drain_ms to finish (0: nothing to wait for). */
 static int
-withdraw(struct run *r, struct ctr *c, long long *until, struct paas_err *err)
+withdraw(struct run *r, struct ctr *c, int64_t *rev, struct paas_err *err)
 {
 	char *key, *drain, val[64];
 	struct paas_kv kv;
 	int found = 0, ok, rc = -1;
-	int64_t rev = 0;
 	long long drain_ms = r->o->drain_ms ? r->o->drain_ms : DRAIN_MS;
 
-	*until = 0;
+	*rev = 0;
 	if (drain_ms < 0 || !c->p.running)
 		return 0;
 	if ((rc = has_agent(r, c->h, err)) <= 0)
@@ -240,38 +256,29 @@ withdraw(struct run *r, struct ctr *c, long long *until, struct paas_err *err)
 			{ PAAS_OP_PUT, drain, val, strlen(val), paas_lock_lease(r->lock) },
 			{ PAAS_OP_DELETE, key, NULL, 0, 0 },
 		};
+		int64_t trev = 0;
 
-		if (paas_etcd_txn(r->e, NULL, 0, ops, 2, NULL, 0, &ok, &rev, err) < 0) {
+		if (paas_etcd_txn(r->e, NULL, 0, ops, 2, NULL, 0, &ok, &trev, err) < 0) {
 			paas_err_wrap(err, "cannot withdraw %s", c->name);
 			goto out;
 		}
+		if (found)
+			*rev = trev;
 	}
 	rc = 0;
-	if (!found)
-		goto out;
-	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "withdrawn", "service",
-	    c->service, "instance", c->instance, "host", c->h->p.name, "container", c->name));
-	if (wait_routers(r, rev, "stop", err) < 0) {
-		paas_err_wrap(err, "%s is withdrawn but not known to be drained; not stopping it",
-		    c->name);
-		rc = -1;
-		goto out;
-	}
-	*until = paas_now_ms() + drain_ms;
+	if (found)
+		paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "withdrawn",
+		    "service", c->service, "instance", c->instance, "host", c->h->p.name,
+		    "container", c->name));
 out:
 	free(key);
 	free(drain);
 	return rc;
 }
 
-/* Stop and remove c, withdrawn and drained already. */
 static int
-stop_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
+removed(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
 {
-	int timeout = r->o->stop_timeout > 0 ? r->o->stop_timeout : 10;
-
-	if (c->p.running && r->t->ops->stop(r->t, c->h->index, c->id, timeout, err) < 0)
-		return paas_err_wrap(err, "cannot stop %s on host %s", c->name, c->h->p.name);
 	if (r->t->ops->remove(r->t, c->h->index, c->id, err) < 0)
 		return paas_err_wrap(err, "cannot remove %s on host %s", c->name, c->h->p.name);
 	if (drop_key) {
@@ -290,52 +297,115 @@ stop_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
 	return 0;
 }
 
+static int
+stop_timeout_s(struct run *r)
+{
+	return r->o->stop_timeout > 0 ? r->o->stop_timeout : 10;
+}
+
+/* Stop and remove c, withdrawn and drained already. */
+static int
+stop_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
+{
+	if (c->p.running && r->t->ops->stop(r->t, c->h->index, c->id, stop_timeout_s(r),
+	    err) < 0)
+		return paas_err_wrap(err, "cannot stop %s on host %s", c->name, c->h->p.name);
+	return removed(r, c, drop_key, err);
+}
+
 int
 paas_run_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
 {
-	long long until;
+	int64_t rev;
 
-	if (withdraw(r, c, &until, err) < 0)
+	if (withdraw(r, c, &rev, err) < 0)
 		return -1;
-	paas_sleep_ms(until - paas_now_ms());
+	if (rev) {
+		if (wait_routers(r, rev, "stop", err) < 0)
+			return paas_err_wrap(err, "%s is withdrawn but not known to be drained; "
+			    "not stopping it", c->name);
+		paas_sleep_ms(r->o->drain_ms ? r->o->drain_ms : DRAIN_MS);
+	}
 	return stop_remove(r, c, drop_key, err);
 }
 
-/* An old container replaced: withdrawn now, stopped once drained by
- * reap(), while the roll goes on. */
+/* An old container replaced: withdrawn now; drained once the routers
+ * serve that (the next wait for them says so) and drain_ms more; then
+ * asked to stop, and removed once it has, by reap(), while the roll goes
+ * on. */
 static int
 retire(struct run *r, struct ctr *c, struct paas_err *err)
 {
-	long long until;
+	struct draining *d;
+	int64_t rev;
 
-	if (withdraw(r, c, &until, err) < 0)
+	if (withdraw(r, c, &rev, err) < 0)
 		return -1;
-	if (until == 0)
-		return stop_remove(r, c, 0, err);
 	r->draining = paas_xrealloc(r->draining, (r->ndraining + 1) * sizeof(*r->draining));
-	r->draining[r->ndraining].c = c;
-	r->draining[r->ndraining++].until = until;
+	d = &r->draining[r->ndraining++];
+	d->c = c;
+	d->rev = rev;
+	d->until = paas_now_ms();
+	d->kill_by = 0;
 	return 0;
 }
 
-/* The drained ones stopped; with all, every one, waiting out its drain. */
+/* Move the retired ones on: the drained asked to stop, the stopped (or
+ * those past the stop timeout, killed) removed.  With all, until every
+ * one is gone: the routers waited for and each drain waited out. */
 static int
 reap(struct run *r, int all, struct paas_err *err)
 {
-	size_t i = 0;
+	int64_t need = 0;
+	size_t i;
 
-	while (i < r->ndraining) {
-		struct draining *d = &r->draining[i];
+	for (i = 0; all && i < r->ndraining; i++)
+		if (r->draining[i].rev > need)
+			need = r->draining[i].rev;
+	if (need && wait_routers(r, need, "stop", err) < 0) {
+		for (i = 0; i < r->ndraining; i++)
+			if (r->draining[i].rev)
+				break;
+		return paas_err_wrap(err, "%s is withdrawn but not known to be drained; not "
+		    "stopping it", r->draining[i].c->name);
+	}
+	while (r->ndraining) {
+		long long now = paas_now_ms(), next = now + 50;
 
-		if (!all && d->until > paas_now_ms()) {
-			i++;
-			continue;
+		for (i = 0; i < r->ndraining; ) {
+			struct draining *d = &r->draining[i];
+			struct ctr *c = d->c;
+			struct paas_err why = PAAS_ERR_INIT;
+			int gone;
+
+			if (d->rev || d->until > now) {
+				if (!d->rev && d->until < next)
+					next = d->until;
+				i++;
+				continue;
+			}
+			if (d->kill_by == 0) {
+				if (c->p.running && r->t->ops->signal_stop(r->t, c->h->index, c->id,
+				    err) < 0)
+					return paas_err_wrap(err, "cannot stop %s on host %s", c->name,
+					    c->h->p.name);
+				d->kill_by = paas_now_ms() + stop_timeout_s(r) * 1000LL;
+			}
+			/* Past the stop timeout: removing it kills it. */
+			gone = !c->p.running || paas_now_ms() >= d->kill_by ||
+			    r->t->ops->exited(r->t, c->h->index, c->id, &why);
+			if (!gone) {
+				i++;
+				continue;
+			}
+			if (removed(r, c, 0, err) < 0)
+				return -1;
+			memmove(d, d + 1, (r->ndraining - i - 1) * sizeof(*d));
+			r->ndraining--;
 		}
-		paas_sleep_ms(d->until - paas_now_ms());
-		if (stop_remove(r, d->c, 0, err) < 0)
-			return -1;
-		memmove(d, d + 1, (r->ndraining - i - 1) * sizeof(*d));
-		r->ndraining--;
+		if (!all || r->ndraining == 0)
+			break;
+		paas_sleep_ms(next - paas_now_ms());
 	}
 	return 0;
 }
@@ -601,7 +671,8 @@ roll_batch(struct run *r, struct step **batch, size_t nb, int stop_first, struct
 			if (b->a->old[k]->running && retire(r, paas_ctr_of(b->a->old[k]), err) < 0)
 				return -1;
 	}
-	return 0;
+	/* Those with nothing to drain are asked to stop now. */
+	return reap(r, 0, err);
 }
 
 /* Containers that no action claimed and that match: services the spec

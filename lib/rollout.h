@@ -84,7 +84,9 @@ struct run {
 	int registry_read;
 	struct draining {		/* withdrawn, to stop once drained: the */
 		struct ctr *c;		/* roll goes on meanwhile */
-		long long until;
+		int64_t rev;		/* the withdrawal, until the routers serve it */
+		long long until;	/* then: drained at */
+		long long kill_by;	/* asked to stop: killed at (0: not yet asked) */
 	} *draining;
 	size_t ndraining;
 };

@@ -294,6 +294,23 @@ d_stop(struct paas_target *t, size_t h, const char *id, int timeout_s, struct pa
 }
 
 static int
+d_signal_stop(struct paas_target *t, size_t h, const char *id, struct paas_err *err)
+{
+	json_t *info = NULL;
+	const char *sig;
+	int rc;
+
+	if (paas_docker_inspect(dt(t)->d[h], id, &info, err) < 0)
+		return -1;
+	if (info == NULL)
+		return 0;
+	sig = json_string_value(json_object_get(json_object_get(info, "Config"), "StopSignal"));
+	rc = paas_docker_kill(dt(t)->d[h], id, sig && *sig ? sig : "SIGTERM", err);
+	json_decref(info);
+	return rc;
+}
+
+static int
 d_remove(struct paas_target *t, size_t h, const char *id, struct paas_err *err)
 {
 	return paas_docker_remove(dt(t)->d[h], id, 1, err);
@@ -342,7 +359,7 @@ d_free(struct paas_target *t)
 }
 
 static const struct paas_target_ops docker_ops = {
-	d_list, d_image, d_start, d_exited, d_stop, d_remove, d_logs, d_port_free, d_free,
+	d_list, d_image, d_start, d_exited, d_stop, d_signal_stop, d_remove, d_logs, d_port_free, d_free,
 };
 
 struct paas_target *

@@ -55,6 +55,11 @@ struct paas_target_ops {
 	/* Stop, waiting at most timeout_s for it to end by itself. */
 	int (*stop)(struct paas_target *t, size_t h, const char *id, int timeout_s,
 	    struct paas_err *err);
+	/* Ask it to stop, with the signal it is stopped with (the image's
+	 * STOPSIGNAL, else SIGTERM), and return at once: exited() says when it
+	 * has; a restart policy does not start it again. */
+	int (*signal_stop)(struct paas_target *t, size_t h, const char *id,
+	    struct paas_err *err);
 	/* Stopped or not, gone; one already gone is not an error. */
 	int (*remove)(struct paas_target *t, size_t h, const char *id, struct paas_err *err);
 	/* The last `lines` lines of its output, appended to out. */

@@ -71,7 +71,10 @@ test_expect_success 'a changed command rolls out one by one, start-first, no gap
 	expect_eq $rc 0 &&
 	jq -e "select(.event == \"done\") | .started == 3 and .stopped == 3" out &&
 	jq -r "select(.event == \"start\" or .event == \"healthy\" or .event == \"stop\") | .event" out | tr "\n" " " >order &&
-	expect_eq "$(cat order)" "start healthy stop start healthy stop start healthy stop " &&
+	# Each old one stops after its replacement is healthy; the stops go
+	# on while the next ones start.
+	expect_eq "$(sed "s/stop //g" order)" "start healthy start healthy start healthy " &&
+	awk "{ for (i = 1; i <= NF; i++) { if (\$i == \"healthy\") h++; if (\$i == \"stop\" && ++s > h) exit 1 } }" order &&
 	grep -q "gaps=0 " probe.out && rounds=$(sed "s/rounds=\([0-9]*\).*/\1/" probe.out) &&
 	[ "$rounds" -ge 20 ] &&
 	served shop >addrs && expect_eq "$(wc -l <addrs)" 3 &&
@@ -199,6 +202,42 @@ test_expect_success 'paas-scale web=5, web=1, web=0: counts on the hosts and key
 	expect_status 3 paas-scale -D shop web=-1 2>err &&
 	paas-scale -D shop web=2 >out && expect_eq "$(count shop)" 2 &&
 	expect_eq "$(count blog)" 3
+'
+
+# stopper CMD TAG: web.yml running CMD (the version written first).
+stopper() {
+	sed -e "s|VERSION: v1|VERSION: $2|" \
+	    -e "s|exec httpd -f -p 8000 -h /www|$1|" "$SF/web.yml" >"stop-$2.yml"
+	echo "stop-$2.yml"
+}
+IGNORE_TERM="trap '' TERM; httpd -f -p 8000 -h /www; echo after"
+# kills SINCE: the signals Docker sent to containers of deployment stops.
+kills() {
+	for h in a b; do
+		dk $h events --since "$1" --until "$(date +%s.%N)" --filter event=kill \
+			--filter label=paas.deployment=stops --format "{{.Actor.Attributes.signal}}"
+	done | sort | tr "\n" " "
+}
+
+test_expect_success 'a shell that is not exec'"'"'d (PID 1 would ignore SIGTERM) stops at once, not after --stop-timeout; the roll does not wait for the stops' '
+	paas-deploy -D stops "$(stopper "httpd -f -p 8000 -h /www; echo after" s1)" >/dev/null &&
+	since=$(date +%s.%N) &&
+	timeout 50 paas-deploy -D stops --stop-timeout 60 "$(stopper "httpd -f -p 8000 -h /www; echo after" s2)" >out &&
+	jq -e "select(.event == \"done\") | .stopped == 3" out &&
+	expect_eq "$(kills "$since")" "15 15 15 " &&
+	expect_eq "$(dep_ids stops | wc -l)" 3
+'
+
+test_expect_success 'control: a process that ignores SIGTERM is killed after --stop-timeout, and the roll still ends' '
+	paas-deploy -D stops "$(stopper "$IGNORE_TERM" s3)" >/dev/null &&
+	since=$(date +%s.%N) &&
+	t0=$(now_ms) &&
+	paas-deploy -D stops --stop-timeout 2 "$(stopper "httpd -f -p 8000 -h /www" s4)" >out &&
+	[ $(($(now_ms) - t0)) -ge 2000 ] &&
+	jq -e "select(.event == \"done\") | .stopped == 3" out &&
+	expect_eq "$(kills "$since")" "15 15 15 9 9 9 " &&
+	expect_eq "$(dep_ids stops | wc -l)" 3 &&
+	paas-deploy -D stops destroy --yes >/dev/null
 '
 
 test_expect_success 'destroy removes every container and key of the deployment, and only those' '
