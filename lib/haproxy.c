@@ -193,7 +193,10 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		    o->stats_socket);
 	paas_buf_adds(&b, "\ndefaults\n\tmode http\n\ttimeout connect 5s\n\ttimeout client 30s\n"
 	    "\ttimeout server 30s\n\ttimeout http-request 10s\n\ttimeout http-keep-alive 10s\n"
-	    "\toption idle-close-on-response\n\toption redispatch\n\tretries 3\n"
+	    "\toption idle-close-on-response\n"
+	    /* A connection refused (a server just gone) is tried again on
+	     * another server, each time. */
+	    "\toption redispatch 1\n\tretries 3\n"
 	    /* No server-side keep-alive: an application that closes an idle
 	     * connection while HAProxy reuses it costs a client its request. */
 	    "\toption http-server-close\n");
@@ -292,7 +295,11 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 				continue;
 			}
 			json_object_set_new(names, name, json_true());
-			paas_buf_addf(&b, "\tserver %s %s%s%s:%lld check inter 1s fall 2 rise 1", name,
+			/* Down at its first failed connection, not only after
+			 * two missed checks: a killed container stops getting
+			 * requests before its agent's withdrawal is served. */
+			paas_buf_addf(&b, "\tserver %s %s%s%s:%lld check inter 1s fall 2 rise 1 "
+			    "observe layer4 error-limit 1 on-error mark-down", name,
 			    strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "", (long long)port);
 			if (sticky)
 				paas_buf_addf(&b, " cookie %s", name);
@@ -607,6 +614,72 @@ alerts(const char *text, const char *staged, const char *live, struct paas_buf *
 		paas_buf_adds(msg, text);
 	while (msg->len && (msg->data[msg->len - 1] == '\n' || msg->data[msg->len - 1] == ' '))
 		msg->data[--msg->len] = '\0';
+}
+
+/* "BACKEND/SERVER" of each server line of cfg, as keys of set. */
+static void
+servers_of(const char *cfg, json_t *set)
+{
+	const char *p = cfg, *be = NULL, *nl;
+	size_t belen = 0;
+
+	for (; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (strncmp(p, "backend ", 8) == 0) {
+			be = p + 8;
+			belen = strcspn(be, " \n");
+		} else if (be && strncmp(p, "\tserver ", 8) == 0) {
+			size_t n = strcspn(p + 8, " \n");
+			char *key = paas_xmalloc(belen + n + 2);
+
+			memcpy(key, be, belen);
+			key[belen] = '/';
+			memcpy(key + belen + 1, p + 8, n);
+			key[belen + n + 1] = '\0';
+			json_object_set_new(set, key, json_true());
+			free(key);
+		}
+	}
+}
+
+int
+paas_haproxy_disable_removed(const char *sock, const char *path, const char *cfg, int max)
+{
+	struct paas_buf old = PAAS_BUF_INIT;
+	json_t *was = json_object(), *now = json_object(), *v;
+	const char *k;
+	char chunk[65536];
+	size_t n;
+	int count = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL)
+		goto out;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		paas_buf_add(&old, chunk, n);
+	fclose(f);
+	if (old.data == NULL)
+		goto out;
+	servers_of(old.data, was);
+	servers_of(cfg, now);
+	json_object_foreach(was, k, v) {
+		struct paas_err err = PAAS_ERR_INIT;
+		struct paas_buf cmd = PAAS_BUF_INIT;
+		char *out = NULL;
+
+		if (json_object_get(now, k) || count >= max)
+			continue;
+		paas_buf_addf(&cmd, "@1 set server %s state maint", k);
+		if (paas_haproxy_cli(sock, cmd.data, &out, &err) == 0)
+			count++;
+		free(out);
+		paas_buf_free(&cmd);
+	}
+out:
+	paas_buf_free(&old);
+	json_decref(was);
+	json_decref(now);
+	return count;
 }
 
 static int

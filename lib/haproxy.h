@@ -75,6 +75,14 @@ int paas_haproxy_check(const char *haproxy, const char *cfg, const char *near,
  * HAProxy untouched), renamed over path, and HAProxy reloaded through sock
  * when sock is not NULL (*changed 1).
  */
+/* Servers the configuration in file path has and cfg has not (gone from
+ * etcd: a killed container, a withdrawn instance) put in maintenance in
+ * the current worker through the master CLI at sock, at most max of them:
+ * they get no new request before the reload that drops them.  How many
+ * were; a refusal (a server the worker does not have) is passed over. */
+int paas_haproxy_disable_removed(const char *sock, const char *path, const char *cfg,
+    int max);
+
 struct paas_haproxy_install_opts {
 	const char *config;		/* the live configuration file */
 	const char *haproxy;		/* the binary; NULL: "haproxy" */

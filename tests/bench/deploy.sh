@@ -8,8 +8,10 @@
 # must see no non-2xx answer and no socket error.
 # Against Docker Swarm (`docker service update` on a one-node swarm, same
 # image, command, check and parallelism, no routing; given up after
-# SWARM_TIMEOUT s with a report instead of a hang), and the floor: the same
-# 10 containers created and started straight through the Engine API.
+# SWARM_TIMEOUT s with a report instead of a hang), with the same wrk load
+# on the machine while it rolls (through our router, whose instances stay
+# up), and the floor: the same 10 containers created and started straight
+# through the Engine API.
 # Targets: ratio <= 0.5; wrk 0 non-2xx, 0 errors.
 . "$SRCDIR/tests/bench/lib-bench.sh"
 . "$SRCDIR/tests/lib-docker.sh"
@@ -65,7 +67,13 @@ while [ $r -le "$RUNS" ]; do
 	kill -INT $w; wait $w
 	load=$(grep "^paas:" wrk-$r.out) || { cat wrk-$r.out; exit 1; }
 	expect_eq "$($DK ps -q -f label=paas.deployment=bench | wc -l)" $N >/dev/null || exit 1
-	sw=$(secs swarm "$r$again") || exit 1
+	# Swarm rolls with the same load on the machine: wrk through our
+	# router (its instances stay up) while swarm updates its service.
+	WRK_DELAY_MS=10 wrk -t 1 -c 4 -d 600s -s "$SRCDIR/tests/lua/count.lua" -H "Host: bench.localhost" \
+		"http://127.0.0.1:$PORT/version" >wrk-swarm-$r.out 2>&1 &
+	w=$!
+	sw=$(secs swarm "$r$again") || { kill -9 $w; exit 1; }
+	kill -INT $w; wait $w
 	fl=$(secs starts "$r$again" $N "$CMD") || exit 1
 	starts_clean
 	# The run itself loads the machine; a load high before it, that

@@ -35,8 +35,8 @@ starts_clean() {
 # The machine's load, before and after every benchmark: figures taken on a
 # busy machine say so.  quiet waits (up to QUIET_S, default 120 s) for the
 # 1-minute load to fall to LOAD_HIGH (default 3) or less; high says whether
-# it is above; a run that begins with the load still high is taken again,
-# once.
+# it is above.  Every benchmark waits for it before it starts; one that
+# begins with the load still high is taken again, once (run.sh).
 LOAD_HIGH=${LOAD_HIGH:-3}
 loadavg() { cut -d" " -f1 /proc/loadavg; }
 high() { awk -v l="$(loadavg)" -v h="$LOAD_HIGH" 'BEGIN { exit !(l > h) }'; }
@@ -45,5 +45,6 @@ quiet() {
 	while high && [ $i -lt "${QUIET_S:-120}" ]; do sleep 1; i=$((i + 1)); done
 	[ $i -eq 0 ] || echo "# waited ${i} s for the load to fall to $(loadavg)"
 }
+quiet
 echo "# $(basename "$0" .sh): load before $(cut -d" " -f1-3 /proc/loadavg)"
 at_exit 'echo "# $(basename "$0" .sh): load after $(cut -d" " -f1-3 /proc/loadavg)"'

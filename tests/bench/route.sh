@@ -1,24 +1,39 @@
 #!/bin/bash
-# Benchmark (issue 5, point 5): how fast routing follows the containers.
+# Benchmark (issue 5, point 5; issue 15, point 2): how fast routing follows
+# the containers, both ways.
 #
 #  healthy -> served   a container starts answering its health check (polled
 #                      directly every 2 ms) until HAProxy, through the router,
 #                      answers from it: the agent's probe, its announcement,
 #                      the watch, render, haproxy -c, rename, reload.
-#  killed -> removed   the killed container stops answering (polled directly
-#                      every 2 ms) until HAProxy's current worker no longer
-#                      has its server (master CLI, `show servers state`):
-#                      Docker's event, the agent's withdrawal, the watch,
-#                      render, check, reload.
-#  floor               in the same run, the least any router can do: a watcher
+#  killed -> no longer sent requests
+#                      with no traffic: the killed container stops answering
+#                      (polled directly every 2 ms) until HAProxy's current
+#                      worker has its server in maintenance, down or gone
+#                      (master CLI, `show servers state`): Docker's die event,
+#                      the agent's withdrawal, the watch, and the router's
+#                      `set server ... state maint` ahead of its reload.
+#  killed -> gone from the config
+#                      the same until the server is no longer listed: the
+#                      render, check and reload that follow.
+#  killed -> no longer sent requests
+#                      the same under traffic (wrk through the router, one
+#                      connection, a request every 10 ms): until HAProxy has
+#                      the server down or gone.  HAProxy marks a server down
+#                      at its first refused connection (observe layer4) and
+#                      sends the request to another server.
+#  floors              in the same run, the least any router can do: a watcher
 #                      of one etcd key that copies a ready config and reloads
 #                      a second HAProxy through its master CLI (etcd watch
 #                      delivery plus one reload), measured the same way, with
-#                      the same global settings.
+#                      the same global settings.  Served: put -> served.
+#                      Removed: Docker's die event (how late dockerd tells
+#                      anyone, measured in our trials) plus del -> removed,
+#                      trial by trial.
 #
-# TRIALS (default 30) of each; p50 and p99.  Target: p99 under 1.5x the
-# floor's.  Then render time and memory for 10,000 announced instances,
-# next to `haproxy -c` on the same configuration.
+# TRIALS (default 30) of each; p50 and p99.  Targets: p99 <= 1.5x the
+# floor's, both ways.  Then render time and memory for 10,000 announced
+# instances, next to `haproxy -c` on the same configuration.
 . "$SRCDIR/tests/bench/lib-bench.sh"
 . "$SRCDIR/tests/lib-etcd.sh"
 . "$SRCDIR/tests/lib-docker.sh"
@@ -58,16 +73,50 @@ for i in $(seq "$TRIALS"); do
 		fail "docker run"
 	"$PAAS_T" until 0 15000 "$FRONT" bench.test 200 "c$i" "http://127.0.0.1:$port/version" \
 		>>served || fail "trial $i: never served"
-	# From the moment the container stops answering (polled directly).
+	# From the moment the container stops answering (polled directly):
+	# until HAProxy sends it nothing, and until it is out of its config.
+	PAAS_T_DOWN=1 "$PAAS_T" gone 0 15000 "$ROUTER_SOCK" route-bench.test "${id:0:12}" \
+		"http://127.0.0.1:$port/version" >>unsent-quiet &
+	g1=$!
 	"$PAAS_T" gone 0 15000 "$ROUTER_SOCK" route-bench.test "${id:0:12}" \
 		"http://127.0.0.1:$port/version" >>removed &
 	g=$!
 	sleep 0.05
 	curl -sf --unix-socket "$TEST_TMP/docker/docker.sock" -X POST \
 		"http://d/v1.41/containers/$id/kill" || fail "kill"
+	wait $g1 || fail "trial $i: still sent requests"
 	wait $g || fail "trial $i: never removed"
 	$DK rm -f "$id" >/dev/null
 done
+
+# Under traffic: HAProxy stops sending to it by itself.
+WRK_DELAY_MS=10 wrk -t 1 -c 1 -d 3600s -s "$SRCDIR/tests/lua/count.lua" -H "Host: bench.test" \
+	"$FRONT" >wrk.out 2>&1 &
+wrk=$!
+at_exit "kill $wrk 2>/dev/null"
+for i in $(seq "$TRIALS"); do
+	port=$(free_port)
+	id=$($DK run -d --init --label paas.deployment=bench --label paas.service=web \
+		--label paas.instance=1 --label paas.version=v1 --label paas.release=1 \
+		-p "$port:8000" \
+		paas-test:1 sh -c "sleep 0.3; echo t$i >/www/version; exec httpd -f -p 8000 -h /www") ||
+		fail "docker run"
+	"$PAAS_T" until 0 15000 "$FRONT" bench.test 200 "t$i" "http://127.0.0.1:$port/version" \
+		>/dev/null || fail "traffic trial $i: never served"
+	PAAS_T_DOWN=1 "$PAAS_T" gone 0 15000 "$ROUTER_SOCK" route-bench.test "${id:0:12}" \
+		"http://127.0.0.1:$port/version" >>unsent &
+	g=$!
+	sleep 0.05
+	curl -sf --unix-socket "$TEST_TMP/docker/docker.sock" -X POST \
+		"http://d/v1.41/containers/$id/kill" || fail "kill"
+	wait $g || fail "traffic trial $i: still sent requests"
+	$DK rm -f "$id" >/dev/null
+	# Its withdrawal served before the next one starts.
+	"$PAAS_T" gone 0 15000 "$ROUTER_SOCK" route-bench.test "${id:0:12}" >/dev/null ||
+		fail "traffic trial $i: never removed"
+done
+kill -INT $wrk; wait $wrk
+awk '{ print $1 }' unsent >unsent.ms && mv unsent.ms unsent
 
 # The floor: a second HAProxy, a server that answers "floor", two ready
 # configurations, and the minimal watcher.
@@ -114,19 +163,27 @@ for i in $(seq "$TRIALS"); do
 done
 
 awk '{ print $1 }' removed >removed.ms
-paste <(awk '{ print $2 }' removed) die.events | awk '{ print ($2 - $1) / 1e6 }' >dockerdie
+paste <(awk '{ print $2 }' removed) <(head -n "$TRIALS" die.events) |
+	awk '{ print ($2 - $1) / 1e6 }' >dockerdie
 mv removed.ms removed
+awk '{ print $1 }' unsent-quiet >unsent.ms && mv unsent.ms unsent-quiet
 pct() { sort -g | awk -v p="$1" '{ a[NR] = $1 } END { i = int((NR - 1) * p / 100 + 0.999); if (i < 1) i = 1; print a[i] }'; }
-for s in served removed dockerdie floor-served floor-removed; do
+# Removal's floor, trial by trial: Docker's delay plus one watch and reload.
+paste dockerdie floor-removed | awk '{ print $1 + $2 }' >floor-gone
+for s in served removed unsent-quiet unsent dockerdie floor-served floor-removed floor-gone; do
 	eval "p50_${s//-/_}=$(pct 50 <$s)"
 	eval "p99_${s//-/_}=$(pct 99 <$s)"
 done
 echo "# route: $TRIALS trials each, ms             p50      p99"
 printf '# route: healthy -> served          %8s %8s\n' "$p50_served" "$p99_served"
-printf '# route: killed -> removed          %8s %8s\n' "$p50_removed" "$p99_removed"
+printf '# route: killed -> no longer sent requests %8s %8s\n' "$p50_unsent_quiet" "$p99_unsent_quiet"
+printf '# route: killed -> gone from the config %8s %8s\n' "$p50_removed" "$p99_removed"
 printf '# route:   of which Docker: death -> die event %8s %8s\n' "$p50_dockerdie" "$p99_dockerdie"
+printf '# route: killed -> no longer sent requests, under traffic %8s %8s\n' "$p50_unsent" "$p99_unsent"
 printf '# route: floor, key put -> served   %8s %8s\n' "$p50_floor_served" "$p99_floor_served"
 printf '# route: floor, key del -> removed  %8s %8s\n' "$p50_floor_removed" "$p99_floor_removed"
+printf '# route: floor of removal, die event + del -> removed %8s %8s\n' "$p50_floor_gone" "$p99_floor_gone"
+echo "# route: wrk under the traffic trials: $(grep "^paas:" wrk.out)"
 
 # Render: 10,000 announced instances over 10 domains.
 jq -n '[range(10) | {key: "d\(.).bench.test", value: {deployment: "big", service: "s\(.)",
@@ -148,4 +205,4 @@ read -r cs cm <check.time
 read -r es em <etcd.time
 echo "# route: render of 10,000 servers: ${rs} s, ${rm} KiB max RSS; haproxy -c of it: ${cs} s, ${cm} KiB"
 echo "# route: paas-route render from etcd (10,000 announcements read + render): ${es} s, ${em} KiB"
-echo "route ratio $(ratio "$p99_served" "$p99_floor_served") (p99 healthy->served / floor; removed / floor $(ratio "$p99_removed" "$p99_floor_removed"); target < 1.5)"
+echo "route ratio $(ratio "$p99_served" "$p99_floor_served") (p99 healthy->served / its floor; killed->no longer sent requests / its floor $(ratio "$p99_unsent_quiet" "$p99_floor_gone"), under traffic $(ratio "$p99_unsent" "$p99_floor_gone"); target <= 1.5 each; killed->gone from the config / floor $(ratio "$p99_removed" "$p99_floor_gone"))"

@@ -15,6 +15,8 @@
  *          answers STATUS (and BODY); print the ms since SINCE_NS (0: since
  *          FIRST_URL first answered 200, or since the start)
  *   paas-t gone SINCE_NS TIMEOUT_MS SOCKET BACKEND TEXT [FIRST_URL]
+ *     (PAAS_T_DOWN=1: a server still listed but down or in maintenance
+ *     counts as gone: HAProxy sends it nothing)
  *          poll "show servers state BACKEND" of HAProxy's current worker
  *          through its master CLI every 2 ms until TEXT is not in it; print
  *          the ms since SINCE_NS (0: since FIRST_URL, polled every 2 ms,
@@ -650,6 +652,31 @@ out:
 	return rc;
 }
 
+/* Is the server whose line of `show servers state` holds text up (its
+ * srv_op_state, the 6th field, 2) and not in maintenance (srv_admin_state,
+ * the 7th, 0)? */
+static int
+serving(const char *state, const char *text)
+{
+	const char *line = strstr(state, text), *p;
+	int field = 1;
+	long op = -1, admin = -1;
+
+	if (line == NULL)
+		return 0;
+	while (line > state && line[-1] != '\n')
+		line--;
+	for (p = line; *p && *p != '\n'; p++)
+		if (*p == ' ') {
+			field++;
+			if (field == 6)
+				op = strtol(p + 1, NULL, 10);
+			else if (field == 7)
+				admin = strtol(p + 1, NULL, 10);
+		}
+	return op == 2 && admin == 0;
+}
+
 static int
 gone_main(int argc, char **argv)
 {
@@ -684,7 +711,8 @@ gone_main(int argc, char **argv)
 		char *out = NULL;
 
 		if (paas_haproxy_cli(argv[2], cmd, &out, &err) == 0 && strstr(out, "# be_id") &&
-		    strstr(out, argv[4]) == NULL) {
+		    (strstr(out, argv[4]) == NULL || (getenv("PAAS_T_DOWN") && !serving(out,
+		    argv[4])))) {
 			printf("%.1f %.0f\n", (now_ns() - since) / 1e6, since);
 			free(out);
 			return 0;
