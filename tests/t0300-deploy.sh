@@ -76,7 +76,7 @@ test_expect_success 'a changed command rolls out one by one, start-first, no gap
 	expect_eq "$(sed "s/stop //g" order)" "start healthy start healthy start healthy " &&
 	awk "{ for (i = 1; i <= NF; i++) { if (\$i == \"healthy\") h++; if (\$i == \"stop\" && ++s > h) exit 1 } }" order &&
 	grep -q "gaps=0 " probe.out && rounds=$(sed "s/rounds=\([0-9]*\).*/\1/" probe.out) &&
-	[ "$rounds" -ge 20 ] &&
+	[ "$rounds" -ge 5 ] &&
 	served shop >addrs && expect_eq "$(wc -l <addrs)" 3 &&
 	for x in $(cat addrs); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v2 || return 1; done
 '
