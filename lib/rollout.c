@@ -81,6 +81,14 @@ out:
 	return rc;
 }
 
+/* How long a withdrawn instance keeps its requests in flight (< 0: not
+ * withdrawn at all). */
+static long long
+drain_ms(const struct run *r)
+{
+	return r->o->drain_ms ? r->o->drain_ms : DRAIN_MS;
+}
+
 /* The withdrawals the routers serve as of revision rev: their drain
  * starts now. */
 static void
@@ -91,8 +99,7 @@ drains_start(struct run *r, int64_t rev)
 	for (i = 0; i < r->ndraining; i++)
 		if (r->draining[i].rev && r->draining[i].rev <= rev) {
 			r->draining[i].rev = 0;
-			r->draining[i].until = paas_now_ms() + (r->o->drain_ms ? r->o->drain_ms :
-			    DRAIN_MS);
+			r->draining[i].until = paas_now_ms() + drain_ms(r);
 		}
 }
 
@@ -236,10 +243,9 @@ withdraw(struct run *r, struct ctr *c, int64_t *rev, struct paas_err *err)
 	char *key, *drain, val[64];
 	struct paas_kv kv;
 	int found = 0, ok, rc = -1;
-	long long drain_ms = r->o->drain_ms ? r->o->drain_ms : DRAIN_MS;
 
 	*rev = 0;
-	if (drain_ms < 0 || !c->p.running)
+	if (drain_ms(r) < 0 || !c->p.running)
 		return 0;
 	if ((rc = has_agent(r, c->h, err)) <= 0)
 		return rc;
@@ -324,7 +330,7 @@ paas_run_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err
 		if (wait_routers(r, rev, "stop", err) < 0)
 			return paas_err_wrap(err, "%s is withdrawn but not known to be drained; "
 			    "not stopping it", c->name);
-		paas_sleep_ms(r->o->drain_ms ? r->o->drain_ms : DRAIN_MS);
+		paas_sleep_ms(drain_ms(r));
 	}
 	return stop_remove(r, c, drop_key, err);
 }

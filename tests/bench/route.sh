@@ -58,6 +58,24 @@ agent_start local
 router_start
 FRONT="http://127.0.0.1:$ROUTER_PORT/version"
 
+# served_trial TAG OUT: one container (id, port) that answers TAG after
+# 0.3 s, and the ms from its first answer to HAProxy's, appended to OUT.
+served_trial() {
+	port=$(free_port)
+	id=$($DK run -d --init --label paas.deployment=bench --label paas.service=web \
+		--label paas.instance=1 --label paas.version=v1 --label paas.release=1 \
+		-p "$port:8000" \
+		paas-test:1 sh -c "sleep 0.3; echo $1 >/www/version; exec httpd -f -p 8000 -h /www") ||
+		fail "docker run"
+	"$PAAS_T" until 0 15000 "$FRONT" bench.test 200 "$1" "http://127.0.0.1:$port/version" \
+		>>"$2" || fail "trial $1: never served"
+}
+# kill_trial: SIGKILL to it, through the Engine API.
+kill_trial() {
+	curl -sf --unix-socket "$TEST_TMP/docker/docker.sock" -X POST \
+		"http://d/v1.41/containers/$id/kill" || fail "kill"
+}
+
 # Ours: one container at a time, so that "served" means "answers from it".
 # Docker's die events, as dockerd stamps them, to see how much of the
 # removal is Docker's own delay.
@@ -65,14 +83,7 @@ $DK events --filter event=die --filter label=paas.deployment=bench \
 	--format '{{.TimeNano}}' >die.events 2>/dev/null &
 at_exit "kill $!"
 for i in $(seq "$TRIALS"); do
-	port=$(free_port)
-	id=$($DK run -d --init --label paas.deployment=bench --label paas.service=web \
-		--label paas.instance=1 --label paas.version=v1 --label paas.release=1 \
-		-p "$port:8000" \
-		paas-test:1 sh -c "sleep 0.3; echo c$i >/www/version; exec httpd -f -p 8000 -h /www") ||
-		fail "docker run"
-	"$PAAS_T" until 0 15000 "$FRONT" bench.test 200 "c$i" "http://127.0.0.1:$port/version" \
-		>>served || fail "trial $i: never served"
+	served_trial "c$i" served
 	# From the moment the container stops answering (polled directly):
 	# until HAProxy sends it nothing, and until it is out of its config.
 	PAAS_T_DOWN=1 "$PAAS_T" gone 0 15000 "$ROUTER_SOCK" route-bench.test "${id:0:12}" \
@@ -82,8 +93,7 @@ for i in $(seq "$TRIALS"); do
 		"http://127.0.0.1:$port/version" >>removed &
 	g=$!
 	sleep 0.05
-	curl -sf --unix-socket "$TEST_TMP/docker/docker.sock" -X POST \
-		"http://d/v1.41/containers/$id/kill" || fail "kill"
+	kill_trial
 	wait $g1 || fail "trial $i: still sent requests"
 	wait $g || fail "trial $i: never removed"
 	$DK rm -f "$id" >/dev/null
@@ -95,20 +105,12 @@ WRK_DELAY_MS=10 wrk -t 1 -c 1 -d 3600s -s "$SRCDIR/tests/lua/count.lua" -H "Host
 wrk=$!
 at_exit "kill $wrk 2>/dev/null"
 for i in $(seq "$TRIALS"); do
-	port=$(free_port)
-	id=$($DK run -d --init --label paas.deployment=bench --label paas.service=web \
-		--label paas.instance=1 --label paas.version=v1 --label paas.release=1 \
-		-p "$port:8000" \
-		paas-test:1 sh -c "sleep 0.3; echo t$i >/www/version; exec httpd -f -p 8000 -h /www") ||
-		fail "docker run"
-	"$PAAS_T" until 0 15000 "$FRONT" bench.test 200 "t$i" "http://127.0.0.1:$port/version" \
-		>/dev/null || fail "traffic trial $i: never served"
+	served_trial "t$i" /dev/null
 	PAAS_T_DOWN=1 "$PAAS_T" gone 0 15000 "$ROUTER_SOCK" route-bench.test "${id:0:12}" \
 		"http://127.0.0.1:$port/version" >>unsent &
 	g=$!
 	sleep 0.05
-	curl -sf --unix-socket "$TEST_TMP/docker/docker.sock" -X POST \
-		"http://d/v1.41/containers/$id/kill" || fail "kill"
+	kill_trial
 	wait $g || fail "traffic trial $i: still sent requests"
 	$DK rm -f "$id" >/dev/null
 	# Its withdrawal served before the next one starts.
