@@ -122,25 +122,43 @@ server_ok(const json_t *s)
 	    json_string_value(json_object_get(s, "instance")) : "");
 }
 
-/* Sort servers by deployment, service, instance. */
+/* A well-formed announcement's fields, read once. */
+struct srv {
+	const char *dep, *svc, *inst, *cid, *addr;
+	json_int_t port;
+	const json_t *ports;
+	int healthy;
+};
+
+static void
+srv_of(const json_t *s, struct srv *v)
+{
+	const char *cid = json_string_value(json_object_get(s, "container"));
+
+	v->dep = json_string_value(json_object_get(s, "deployment"));
+	v->svc = json_string_value(json_object_get(s, "service"));
+	v->inst = json_string_value(json_object_get(s, "instance"));
+	v->cid = cid;
+	v->addr = json_string_value(json_object_get(s, "address"));
+	v->port = json_integer_value(json_object_get(s, "port"));
+	v->ports = json_object_get(s, "ports");
+	v->healthy = json_is_true(json_object_get(s, "healthy"));
+}
+
+/* Sort servers by deployment, service, instance, container, address, port. */
 static int
 cmp_server(const void *a, const void *b)
 {
-	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
-	static const char *const k[] = { "deployment", "service", "instance", "container",
-	    "address" };
+	const struct srv *x = a, *y = b;
+	const char *const p[] = { x->dep, x->svc, x->inst, x->cid, x->addr };
+	const char *const q[] = { y->dep, y->svc, y->inst, y->cid, y->addr };
 	size_t i;
 	int c;
 
-	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
-		const char *p = json_string_value(json_object_get(x, k[i]));
-		const char *q = json_string_value(json_object_get(y, k[i]));
-
-		if ((c = strcmp(p ? p : "", q ? q : "")) != 0)
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		if ((c = strcmp(p[i] ? p[i] : "", q[i] ? q[i] : "")) != 0)
 			return c;
-	}
-	return (int)(json_integer_value(json_object_get(x, "port")) -
-	    json_integer_value(json_object_get(y, "port")));
+	return x->port < y->port ? -1 : x->port > y->port;
 }
 
 int
@@ -150,7 +168,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 {
 	struct paas_buf b = PAAS_BUF_INIT;
 	const char **domains, **users;
-	const json_t **srv;
+	struct srv *srv;
 	size_t nd, nu, ns = 0, i, j, k;
 	json_t *skip = json_array(), *names = json_object(), *s;
 	const char *prev;
@@ -170,7 +188,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	srv = paas_xmalloc((json_array_size(servers) + 1) * sizeof(*srv));
 	json_array_foreach(servers, i, s) {
 		if (server_ok(s))
-			srv[ns++] = s;
+			srv_of(s, &srv[ns++]);
 		else if (json_is_string(json_object_get(s, "key")))
 			json_array_append_new(skip, json_sprintf("%.200s: not a well-formed server "
 			    "(deployment, service, instance, address, port, healthy)",
@@ -252,29 +270,25 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		if (health)
 			paas_buf_addf(&b, "\toption httpchk GET %s\n\thttp-check expect status 200-399\n",
 			    health);
+		const json_t *rport = json_object_get(r, "port");
+		char pkey[24];
+
+		snprintf(pkey, sizeof(pkey), "%lld", (long long)json_integer_value(rport));
 		for (k = 0, same = 0, prev = NULL; k < ns; k++) {
-			const json_t *x = srv[k];
-			const char *a = json_string_value(json_object_get(x, "address"));
-			const char *inst = json_string_value(json_object_get(x, "instance"));
-			const char *cid = json_string_value(json_object_get(x, "container"));
-			json_int_t port = json_integer_value(json_object_get(x, "port"));
+			const struct srv *x = &srv[k];
+			const char *a = x->addr, *inst = x->inst, *cid = x->cid;
+			json_int_t port = x->port;
 			char name[200];
 
-			if (strcmp(json_string_value(json_object_get(x, "deployment")), dep) ||
-			    strcmp(json_string_value(json_object_get(x, "service")), svc) ||
-			    !json_is_true(json_object_get(x, "healthy")))
+			if (!x->healthy || strcmp(x->dep, dep) || strcmp(x->svc, svc))
 				continue;
 			/* The route's port of the service, if it names one. */
-			if (json_is_integer(json_object_get(r, "port")) &&
-			    json_is_object(json_object_get(x, "ports"))) {
-				char key[16];
+			if (json_is_integer(rport) && json_is_object(x->ports)) {
+				const json_t *p = json_object_get(x->ports, pkey);
 
-				snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(
-				    json_object_get(r, "port")));
-				if (!json_is_integer(json_object_get(json_object_get(x, "ports"), key)))
+				if (!json_is_integer(p))
 					continue;
-				port = json_integer_value(json_object_get(json_object_get(x, "ports"),
-				    key));
+				port = json_integer_value(p);
 			}
 			/* Old and new container of one instance overlap in a
 			 * start-first rollout: server names must differ.  The
@@ -616,9 +630,10 @@ alerts(const char *text, const char *staged, const char *live, struct paas_buf *
 		msg->data[--msg->len] = '\0';
 }
 
-/* "BACKEND/SERVER" of each server line of cfg, as keys of set. */
+/* Each server line of cfg: "BACKEND/SERVER" -> the rest of its line (the
+ * address and settings) in set; each backend's name -> true in backends. */
 static void
-servers_of(const char *cfg, json_t *set)
+servers_of(const char *cfg, json_t *set, json_t *backends)
 {
 	const char *p = cfg, *be = NULL, *nl;
 	size_t belen = 0;
@@ -628,31 +643,60 @@ servers_of(const char *cfg, json_t *set)
 		if (strncmp(p, "backend ", 8) == 0) {
 			be = p + 8;
 			belen = strcspn(be, " \n");
+			json_object_setn_new(backends, be, belen, json_true());
 		} else if (be && strncmp(p, "\tserver ", 8) == 0) {
-			size_t n = strcspn(p + 8, " \n");
+			size_t n = strcspn(p + 8, " \n"), rest;
+			const char *r = p + 8 + n;
 			char *key = paas_xmalloc(belen + n + 2);
 
 			memcpy(key, be, belen);
 			key[belen] = '/';
 			memcpy(key + belen + 1, p + 8, n);
 			key[belen + n + 1] = '\0';
-			json_object_set_new(set, key, json_true());
+			r += strspn(r, " ");
+			rest = strcspn(r, "\n");
+			json_object_set_new(set, key, json_stringn(r, rest));
 			free(key);
 		}
 	}
 }
 
+/* "@1 VERB BACKEND/SERVER [REST]" to the master CLI: the current
+ * worker.  0, or -1 when refused. */
+static int
+worker_cmd(const char *sock, const char *verb, const char *srv, const char *rest)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_buf cmd = PAAS_BUF_INIT;
+	char *out = NULL;
+	int rc;
+
+	paas_buf_addf(&cmd, "@1 %s %s%s%s", verb, srv, rest ? " " : "", rest ? rest : "");
+	rc = paas_haproxy_cli(sock, cmd.data, &out, &err);
+	/* The worker answers a refusal in words, not with a status. */
+	if (rc == 0 && out && (strstr(out, "Unknown") || strstr(out, "No such") ||
+	    strstr(out, "rror") || strstr(out, "not ") || strstr(out, "must ")))
+		rc = -1;
+	free(out);
+	paas_buf_free(&cmd);
+	return rc;
+}
+
 int
-paas_haproxy_disable_removed(const char *sock, const char *path, const char *cfg, int max)
+paas_haproxy_runtime_update(const char *sock, const char *path, const char *cfg, int max,
+    int *added)
 {
 	struct paas_buf old = PAAS_BUF_INIT;
-	json_t *was = json_object(), *now = json_object(), *v;
+	json_t *was = json_object(), *now = json_object(), *was_be = json_object();
+	json_t *now_be = json_object(), *v;
 	const char *k;
 	char chunk[65536];
 	size_t n;
-	int count = 0;
+	int removed = 0;
 	FILE *f = fopen(path, "re");
 
+	if (added)
+		*added = 0;
 	if (f == NULL)
 		goto out;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -660,26 +704,38 @@ paas_haproxy_disable_removed(const char *sock, const char *path, const char *cfg
 	fclose(f);
 	if (old.data == NULL)
 		goto out;
-	servers_of(old.data, was);
-	servers_of(cfg, now);
+	servers_of(old.data, was, was_be);
+	servers_of(cfg, now, now_be);
 	json_object_foreach(was, k, v) {
-		struct paas_err err = PAAS_ERR_INIT;
-		struct paas_buf cmd = PAAS_BUF_INIT;
-		char *out = NULL;
-
-		if (json_object_get(now, k) || count >= max)
+		if (json_object_get(now, k) || removed >= max)
 			continue;
-		paas_buf_addf(&cmd, "@1 set server %s state maint", k);
-		if (paas_haproxy_cli(sock, cmd.data, &out, &err) == 0)
-			count++;
-		free(out);
-		paas_buf_free(&cmd);
+		if (worker_cmd(sock, "set server", k, "state maint") == 0)
+			removed++;
+	}
+	json_object_foreach(now, k, v) {
+		const char *line = json_string_value(v);
+		char *be;
+
+		if (json_object_get(was, k) || (added && *added >= max))
+			continue;
+		/* Only into a backend the worker has; a dynamic server takes
+		 * no cookie (HAProxy 2.6): a sticky route waits for the
+		 * reload. */
+		be = paas_xstrndup(k, strcspn(k, "/"));
+		if (json_object_get(was_be, be) && !strstr(line, " cookie ") &&
+		    worker_cmd(sock, "add server", k, line) == 0 &&
+		    worker_cmd(sock, "enable health", k, NULL) == 0 &&
+		    worker_cmd(sock, "enable server", k, NULL) == 0 && added)
+			(*added)++;
+		free(be);
 	}
 out:
 	paas_buf_free(&old);
 	json_decref(was);
 	json_decref(now);
-	return count;
+	json_decref(was_be);
+	json_decref(now_be);
+	return removed;
 }
 
 static int

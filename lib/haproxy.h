@@ -75,13 +75,19 @@ int paas_haproxy_check(const char *haproxy, const char *cfg, const char *near,
  * HAProxy untouched), renamed over path, and HAProxy reloaded through sock
  * when sock is not NULL (*changed 1).
  */
-/* Servers the configuration in file path has and cfg has not (gone from
- * etcd: a killed container, a withdrawn instance) put in maintenance in
- * the current worker through the master CLI at sock, at most max of them:
- * they get no new request before the reload that drops them.  How many
- * were; a refusal (a server the worker does not have) is passed over. */
-int paas_haproxy_disable_removed(const char *sock, const char *path, const char *cfg,
-    int max);
+/* The current worker (@1 through the master CLI at sock) brought up to
+ * cfg ahead of the check and reload that install it, from the
+ * configuration in file path that it runs.  Servers path has and cfg has
+ * not (gone from etcd: a killed container, a withdrawn instance) are put
+ * in maintenance: they get no new request from now on.  Servers cfg has
+ * and path has not, in a backend path has, are added (`add server`, then
+ * health checks and the server enabled): they are served before the
+ * reload.  A sticky backend's are left to the reload (a dynamic server
+ * takes no cookie).  At most max of each; a refusal is passed over (the
+ * reload follows).  Returns how many were put in maintenance; *added,
+ * when not NULL, how many were added. */
+int paas_haproxy_runtime_update(const char *sock, const char *path, const char *cfg,
+    int max, int *added);
 
 struct paas_haproxy_install_opts {
 	const char *config;		/* the live configuration file */

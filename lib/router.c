@@ -22,7 +22,7 @@
 
 #define RETRY_MS	5000	/* after a refused configuration */
 #define HAP_CHECK_MS	200	/* is HAProxy still there? */
-#define DISABLE_MAX	64	/* servers put in maintenance ahead of a reload */
+#define RUNTIME_MAX	64	/* servers withdrawn or added ahead of a reload */
 
 #define say(o, ...)	paas_logf((o)->log, (o)->arg, __VA_ARGS__)
 
@@ -220,10 +220,10 @@ paas_router_apply(struct paas_etcd *e, const struct paas_router_opts *o, int sta
 		goto out;
 	io.sock = running ? o->master : NULL;
 	io.refused = &refused;
-	/* The servers that went get no new request from now on, before the
-	 * check and the reload. */
+	/* The servers that went get no new request from now on, and the
+	 * ones that came are served, before the check and the reload. */
 	if (running)
-		paas_haproxy_disable_removed(o->master, o->config, cfg, DISABLE_MAX);
+		paas_haproxy_runtime_update(o->master, o->config, cfg, RUNTIME_MAX, NULL);
 	if (paas_haproxy_install(&io, cfg, changed, err) < 0) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
