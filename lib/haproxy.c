@@ -682,21 +682,34 @@ worker_cmd(const char *sock, const char *verb, const char *srv, const char *rest
 	return rc;
 }
 
+/* cfg without its server lines. */
+static char *
+without_servers(const char *cfg)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	const char *p, *nl;
+
+	for (p = cfg; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (strncmp(p, "\tserver ", 8) != 0)
+			paas_buf_add(&b, p, nl ? (size_t)(nl - p + 1) : strlen(p));
+	}
+	return paas_buf_detach(&b, NULL);
+}
+
 int
 paas_haproxy_runtime_update(const char *sock, const char *path, const char *cfg, int max,
-    int *added)
+    struct paas_haproxy_runtime *r)
 {
 	struct paas_buf old = PAAS_BUF_INIT;
 	json_t *was = json_object(), *now = json_object(), *was_be = json_object();
 	json_t *now_be = json_object(), *v;
 	const char *k;
-	char chunk[65536];
+	char chunk[65536], *x, *y;
 	size_t n;
-	int removed = 0;
 	FILE *f = fopen(path, "re");
 
-	if (added)
-		*added = 0;
+	memset(r, 0, sizeof(*r));
 	if (f == NULL)
 		goto out;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -706,27 +719,43 @@ paas_haproxy_runtime_update(const char *sock, const char *path, const char *cfg,
 		goto out;
 	servers_of(old.data, was, was_be);
 	servers_of(cfg, now, now_be);
+	/* Complete unless something below is left to the reload. */
+	x = without_servers(old.data);
+	y = without_servers(cfg);
+	r->complete = strcmp(x, y) == 0;
+	free(x);
+	free(y);
 	json_object_foreach(was, k, v) {
-		if (json_object_get(now, k) || removed >= max)
+		const json_t *line = json_object_get(now, k);
+
+		if (line) {
+			/* The same name with other settings: the reload's. */
+			if (!json_equal(line, v))
+				r->complete = 0;
 			continue;
-		if (worker_cmd(sock, "set server", k, "state maint") == 0)
-			removed++;
+		}
+		if (r->removed < max && worker_cmd(sock, "set server", k, "state maint") == 0)
+			r->removed++;
+		else
+			r->complete = 0;
 	}
 	json_object_foreach(now, k, v) {
 		const char *line = json_string_value(v);
 		char *be;
 
-		if (json_object_get(was, k) || (added && *added >= max))
+		if (json_object_get(was, k))
 			continue;
 		/* Only into a backend the worker has; a dynamic server takes
 		 * no cookie (HAProxy 2.6): a sticky route waits for the
 		 * reload. */
 		be = paas_xstrndup(k, strcspn(k, "/"));
-		if (json_object_get(was_be, be) && !strstr(line, " cookie ") &&
+		if (r->added < max && json_object_get(was_be, be) && !strstr(line, " cookie ") &&
 		    worker_cmd(sock, "add server", k, line) == 0 &&
 		    worker_cmd(sock, "enable health", k, NULL) == 0 &&
-		    worker_cmd(sock, "enable server", k, NULL) == 0 && added)
-			(*added)++;
+		    worker_cmd(sock, "enable server", k, NULL) == 0)
+			r->added++;
+		else
+			r->complete = 0;
 		free(be);
 	}
 out:
@@ -735,7 +764,7 @@ out:
 	json_decref(now);
 	json_decref(was_be);
 	json_decref(now_be);
-	return removed;
+	return r->removed + r->added;
 }
 
 static int

@@ -84,10 +84,15 @@ int paas_haproxy_check(const char *haproxy, const char *cfg, const char *near,
  * health checks and the server enabled): they are served before the
  * reload.  A sticky backend's are left to the reload (a dynamic server
  * takes no cookie).  At most max of each; a refusal is passed over (the
- * reload follows).  Returns how many were put in maintenance; *added,
- * when not NULL, how many were added. */
+ * reload follows).  r->complete: the worker now serves what cfg says
+ * (the two differ in server lines only, each one done here).  Returns
+ * how many servers were changed. */
+struct paas_haproxy_runtime {
+	int removed, added;
+	int complete;
+};
 int paas_haproxy_runtime_update(const char *sock, const char *path, const char *cfg,
-    int max, int *added);
+    int max, struct paas_haproxy_runtime *r);
 
 struct paas_haproxy_install_opts {
 	const char *config;		/* the live configuration file */

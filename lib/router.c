@@ -222,8 +222,13 @@ paas_router_apply(struct paas_etcd *e, const struct paas_router_opts *o, int sta
 	io.refused = &refused;
 	/* The servers that went get no new request from now on, and the
 	 * ones that came are served, before the check and the reload. */
-	if (running)
-		paas_haproxy_runtime_update(o->master, o->config, cfg, RUNTIME_MAX, NULL);
+	if (running) {
+		struct paas_haproxy_runtime hr;
+
+		paas_haproxy_runtime_update(o->master, o->config, cfg, RUNTIME_MAX, &hr);
+		if (hr.complete && o->served)
+			o->served(o->served_arg, *rev, *skipped);
+	}
 	if (paas_haproxy_install(&io, cfg, changed, err) < 0) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
@@ -341,6 +346,30 @@ publish(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 	return rc;
 }
 
+/* A revision published as soon as the running worker serves it, ahead
+ * of the check and reload: a deploy waiting for it goes on sooner. */
+struct early {
+	struct paas_etcd *e;
+	const struct paas_router_opts *o;
+	const char *name;
+	struct paas_lease *lease;
+	int64_t rev;			/* published early by this apply, or 0 */
+	json_t *left_out;		/* with this */
+};
+
+static void
+served_early(void *arg, int64_t rev, const json_t *skipped)
+{
+	struct early *x = arg;
+	struct paas_err err = PAAS_ERR_INIT;
+
+	if (x->lease->id == 0 || publish(x->e, x->o, x->name, x->lease, rev, skipped, &err) < 0)
+		return;
+	x->rev = rev;
+	json_decref(x->left_out);
+	x->left_out = json_deep_copy(skipped);
+}
+
 /* Apply, saying what was left out; with start, HAProxy is started if none runs. */
 static int
 apply_logged(struct paas_etcd *e, const struct paas_router_opts *o, int64_t *rev, int *changed,
@@ -387,6 +416,8 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 {
 	struct paas_lease lease;
 	json_t *left_out = NULL;
+	struct paas_router_opts oo = *o;
+	struct early early = { e, o, name, &lease, 0, NULL };
 	pthread_t th;
 	int64_t rev = 0, applied;
 	long long retry_at = 0, next_check, next_hap = 0;
@@ -448,7 +479,10 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		w->pending = 0;
 		pthread_mutex_unlock(&w->mu);
 		paas_err_clear(&e2);
-		if (apply_logged(e, o, &rev, &changed, &left_out, &e2) < 0) {
+		oo.served = served_early;
+		oo.served_arg = &early;
+		early.rev = 0;
+		if (apply_logged(e, &oo, &rev, &changed, &left_out, &e2) < 0) {
 			say(o, "%s", e2.msg);
 			retry_at = paas_now_ms() + RETRY_MS;
 			first = 0;
@@ -458,7 +492,9 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		if (changed)
 			say(o, "applied etcd revision %" PRId64, rev);
 		applied = rev;
-		if (publish(e, o, name, &lease, applied, left_out, &e2) < 0) {
+		/* Published already, the same, once the worker served it. */
+		if ((early.rev != rev || !json_equal(early.left_out, left_out)) &&
+		    publish(e, o, name, &lease, applied, left_out, &e2) < 0) {
 			say(o, "cannot publish the applied revision: %s", e2.msg);
 			lease.id = 0;
 		}
@@ -476,6 +512,7 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 	}
 	say(o, "stopped; HAProxy keeps serving %s", o->config);
 	json_decref(left_out);
+	json_decref(early.left_out);
 	return 0;
 }
 

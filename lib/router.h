@@ -39,6 +39,12 @@ struct paas_router_opts {
 	volatile sig_atomic_t *stop;	/* run returns soon after it becomes non-zero */
 	paas_log_fn log;		/* run: one line per notable thing, or NULL */
 	void *arg;
+	/* apply: called, when not NULL, once the running HAProxy serves
+	 * the change ahead of its reload (its worker given every server
+	 * added and dropped, and nothing else changed), with the revision
+	 * and what was left out; the check and reload follow. */
+	void (*served)(void *served_arg, int64_t rev, const json_t *skipped);
+	void *served_arg;
 };
 
 /* *cfg (caller frees) from etcd; *rev the revision read; *skipped (caller
