@@ -17,7 +17,7 @@
 #include "route.h"
 #include "spec.h"
 
-#define PROBE_EVERY_MS		100	/* until the first pass; see health_deadline() */
+#define PROBE_EVERY_MS		25	/* until the first pass; see health_deadline() */
 #define SETTLE_MS		1000	/* running this long counts as healthy without a check */
 #define LOG_LINES		10
 #define ANNOUNCE_MS		10000	/* for the host's agent to announce a healthy instance */
