@@ -5,10 +5,19 @@
 #
 #   tests/run.sh [PATTERN...]    run only the files whose name contains a pattern
 #   PAAS_TEST_TIMEOUT=SECONDS    per file (default 600)
+#   PAAS_FLEET_SRC=DIR           fleet's source tarball's directory
+#                                (default $SRCDIR/../shared/third_party/fleet)
+#   PAAS_FLEET_FIXTURES=DIR      recorded fleet API exchanges
+#                                (default $SRCDIR/../shared/fixtures/fleet)
 
 : "${BUILDDIR:=$(pwd)}"
 : "${SRCDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 export BUILDDIR SRCDIR
+# What the project may not contain, found beside it unless given: fleet's
+# source (tests build a real fleetd from it) and recorded fleet exchanges.
+: "${PAAS_FLEET_SRC:=$SRCDIR/../shared/third_party/fleet}"
+: "${PAAS_FLEET_FIXTURES:=$SRCDIR/../shared/fixtures/fleet}"
+export PAAS_FLEET_SRC PAAS_FLEET_FIXTURES
 timeout_s=${PAAS_TEST_TIMEOUT:-600}
 
 files=""
