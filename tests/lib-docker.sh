@@ -2,7 +2,8 @@
 #
 #   docker_start_local     a dockerd in this machine's network namespace, on a
 #                          unix socket and a bridge of its own, without iptables
-#                          (so beside any other dockerd); sets DOCKER_URL.
+#                          (so beside any other dockerd); sets DOCKER_URL, and
+#                          DOCKER_BRIDGE_IP (this machine on that bridge).
 #   docker_host_start NAME a "host": a network namespace on a test bridge with
 #                          its own dockerd on TCP+TLS (a test CA); sets
 #                          HOST_URL[NAME], HOST_IP[NAME].  TLS_OPTS holds the
@@ -101,7 +102,9 @@ docker_start_local() {
 	pid=$!
 	at_exit "_dockerd_stop $pid '$dir'"
 	DOCKER_URL="unix://$dir/docker.sock"
-	export DOCKER_URL
+	# This machine's address on that bridge, which its containers reach.
+	DOCKER_BRIDGE_IP="$net.1"
+	export DOCKER_URL DOCKER_BRIDGE_IP
 	wait_for 30 curl -fsS -m 1 --unix-socket "$dir/docker.sock" http://d/_ping ||
 		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "dockerd did not come up on $DOCKER_URL"; }
 	import_test_image "$DOCKER_URL"

@@ -10,6 +10,9 @@
  *   paas-t render ROUTES.json SERVERS.json PORT STATS_SOCKET   (HAProxy config)
  *   paas-t [-t MS] probe MS MIN STOPFILE URL...  (count 2xx answers every MS until STOPFILE)
  *   paas-t haproxy-cli SOCKET COMMAND     (the HAProxy master CLI)
+ *   paas-t fleet ENDPOINT machines | units | unit NAME | delete NAME |
+ *          put NAME STATE [OPTIONS_JSON] | states [MACHINE|-] [UNIT]
+ *          (the fleet client: JSON out; delete prints 1 or 0, found or not)
  *   paas-t until SINCE_NS TIMEOUT_MS URL HOST STATUS [BODY [FIRST_URL]]
  *          poll URL (Host: HOST, a new connection each time) every 2 ms until it
  *          answers STATUS (and BODY); print the ms since SINCE_NS (0: since
@@ -35,6 +38,7 @@
 #include <unistd.h>
 
 #include "paas.h"
+#include "fleet.h"
 #include "haproxy.h"
 #include "route.h"
 #include "state.h"
@@ -532,6 +536,56 @@ probe_main(int argc, char **argv, struct paas_http_opts *o)
 /* render ROUTES_FILE SERVERS_FILE HTTP_PORT STATS_SOCKET: the HAProxy
  * configuration, skipped announcements on stderr. */
 static int
+fleet_main(int argc, char **argv, struct paas_http_opts *o)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_fleet *f;
+	const char *cmd;
+	json_t *j = NULL;
+	int rc = 0, found;
+
+	if (argc < 2)
+		usage();
+	if ((f = paas_fleet_new(argv[0], o, &err)) == NULL)
+		return die(&err);
+	cmd = argv[1];
+	argv += 2, argc -= 2;
+	if (strcmp(cmd, "machines") == 0 && argc == 0)
+		rc = paas_fleet_machines(f, &j, &err);
+	else if (strcmp(cmd, "units") == 0 && argc == 0)
+		rc = paas_fleet_units(f, &j, &err);
+	else if (strcmp(cmd, "unit") == 0 && argc == 1)
+		rc = paas_fleet_unit(f, argv[0], &j, &err);
+	else if (strcmp(cmd, "states") == 0 && argc <= 2)
+		rc = paas_fleet_states(f, argc > 0 && strcmp(argv[0], "-") ? argv[0] : NULL,
+		    argc > 1 ? argv[1] : NULL, &j, &err);
+	else if (strcmp(cmd, "put") == 0 && (argc == 2 || argc == 3)) {
+		json_t *opts = NULL;
+
+		if (argc == 3 && (opts = json_loads(argv[2], 0, NULL)) == NULL) {
+			paas_fleet_free(f);
+			fprintf(stderr, "%s: options: not JSON\n", prog);
+			return 3;
+		}
+		rc = paas_fleet_put(f, argv[0], opts, argv[1], &err);
+		json_decref(opts);
+	} else if (strcmp(cmd, "delete") == 0 && argc == 1) {
+		if ((rc = paas_fleet_delete(f, argv[0], &found, &err)) == 0)
+			printf("%d\n", found);
+	} else {
+		paas_fleet_free(f);
+		usage();
+	}
+	paas_fleet_free(f);
+	if (rc < 0)
+		return die(&err);
+	if (strcmp(cmd, "put") && strcmp(cmd, "delete"))
+		print_json(j);
+	json_decref(j);
+	return 0;
+}
+
+static int
 render_main(int argc, char **argv)
 {
 	struct paas_haproxy_opts o = { 0 };
@@ -807,6 +861,8 @@ main(int argc, char **argv)
 		rc = etcd_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "docker") == 0)
 		rc = docker_main(argc - 1, argv + 1, &o);
+	else if (strcmp(argv[0], "fleet") == 0)
+		rc = fleet_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "multi") == 0)
 		rc = multi_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "probe") == 0)

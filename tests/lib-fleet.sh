@@ -1,0 +1,114 @@
+# A real fleet cluster for tests: fleetd built from fleet's source (found
+# through PAAS_FLEET_SRC, never part of this project; scripts/fleet-build,
+# cached), its own etcd with the v2 API, and "machines": containers on the
+# local test dockerd whose init is systemd (scripts/fleet-machine-image,
+# cached), each with its own machine ID and fleetd socket-activated on
+# /run/fleet.sock, a socket the test can reach and TCP port 49153.  Needs lib-docker.sh's
+# docker_start_local first.  Everything is stopped at exit.
+#
+#   fleet_start                 the binaries, the image, the etcd; sets
+#                               FLEET_BIN (fleetd, fleetctl), FLEET_ETCD
+#   fleet_machine_start N [METADATA]
+#                               machine N (fleetN), metadata "k=v,..."
+#                               (default host=fleetN); sets FLEET_IP[N],
+#                               FLEET_URL[N] (its API over TCP), FLEET_SOCK[N]
+#                               (over a unix socket fleetd also listens on)
+#   fleet_machine_stop N        a clean stop (systemd shuts down, fleetd leaves)
+#   fleet_machine_kill N        SIGKILL to the whole machine
+#   fleetctl ARGS...            fleet's own CLI against machine 1's API
+#   fm N ARGS...                a command inside machine N
+
+need docker curl jq
+
+declare -A FLEET_IP FLEET_URL FLEET_SOCK
+FLEET_IMAGE=paas-fleet-machine:1
+FLEET_AGENT_TTL=${FLEET_AGENT_TTL:-10s}
+
+fleet_start() {
+	local tar port peer dir="$TEST_TMP/fleet-etcd"
+	[ -n "${DOCKER_BRIDGE_IP:-}" ] || bail_out "fleet_start needs docker_start_local first"
+	FLEET_BIN=$(sh "$SRCDIR/scripts/fleet-build" "$PAAS_FLEET_SRC" 2>>"$TEST_LOG") ||
+		bail_out "cannot build fleet from $PAAS_FLEET_SRC (see the log)"
+	tar=$(sh "$SRCDIR/scripts/fleet-machine-image" 2>>"$TEST_LOG") ||
+		bail_out "cannot make the fleet machine image"
+	"$PAAS_T" docker "$DOCKER_URL" import "$tar" paas-fleet-machine 1 >>"$TEST_LOG" 2>&1 ||
+		bail_out "cannot import the fleet machine image"
+	# fleet speaks etcd's v2 API; the machines reach it on the bridge.
+	port=$(free_port)
+	peer="http://127.0.0.1:$(free_port)"
+	FLEET_ETCD="http://$DOCKER_BRIDGE_IP:$port"
+	mkdir -p "$dir"
+	etcd --name fleet --data-dir "$dir/data" --enable-v2=true \
+		--listen-client-urls "$FLEET_ETCD" --advertise-client-urls "$FLEET_ETCD" \
+		--listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
+		--initial-cluster "fleet=$peer" >>"$dir/log" 2>&1 &
+	at_exit "kill -9 $! 2>/dev/null; wait $! 2>/dev/null"
+	wait_for 20 sh -c "curl -fsS -m 1 '$FLEET_ETCD/health' | grep -q true" ||
+		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "fleet's etcd did not come up at $FLEET_ETCD"; }
+	export FLEET_BIN FLEET_ETCD
+}
+
+_fleet_dk() { DOCKER_API_VERSION=1.41 /usr/bin/docker -H "$DOCKER_URL" "$@"; }
+
+fleet_machine_start() {
+	local n=$1 meta=${2:-host=fleet$1} dir="$TEST_TMP/fleet$1" id
+	mkdir -p "$dir/wants" "$dir/api"
+	printf '%032x\n' "$n" >"$dir/machine-id"
+	cat >"$dir/fleet.conf" <<-EOF
+	etcd_servers=["$FLEET_ETCD"]
+	metadata="$meta"
+	agent_ttl="$FLEET_AGENT_TTL"
+	EOF
+	cat >"$dir/fleet.socket" <<-EOF
+	[Socket]
+	ListenStream=/run/fleet.sock
+	ListenStream=/fleet-api/fleet.sock
+	ListenStream=0.0.0.0:49153
+	Service=fleet.service
+	[Install]
+	WantedBy=sockets.target
+	EOF
+	cat >"$dir/fleet.service" <<-EOF
+	[Unit]
+	Requires=fleet.socket
+	After=fleet.socket
+	[Service]
+	ExecStart=/usr/local/bin/fleetd
+	Restart=always
+	RestartSec=1
+	EOF
+	ln -sf /etc/systemd/system/fleet.socket "$dir/wants/fleet.socket"
+	_fleet_dk rm -f "fleet$n" >/dev/null 2>&1
+	id=$(_fleet_dk run -d --name "fleet$n" --hostname "fleet$n" \
+		--cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE \
+		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+		--cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+		--tmpfs /run --tmpfs /run/lock -e container=docker --stop-signal SIGRTMIN+3 \
+		-v "$FLEET_BIN/fleetd:/usr/local/bin/fleetd:ro" \
+		-v "$FLEET_BIN/fleetctl:/usr/local/bin/fleetctl:ro" \
+		-v "$dir/machine-id:/etc/machine-id:ro" \
+		-v "$dir/fleet.conf:/etc/fleet/fleet.conf:ro" \
+		-v "$dir/fleet.socket:/etc/systemd/system/fleet.socket:ro" \
+		-v "$dir/fleet.service:/etc/systemd/system/fleet.service:ro" \
+		-v "$dir/wants:/etc/systemd/system/sockets.target.wants:ro" \
+		-v "$dir/api:/fleet-api" \
+		"$FLEET_IMAGE" /sbin/init 2>>"$TEST_LOG") ||
+		bail_out "cannot start fleet machine $n"
+	at_exit "_fleet_dk rm -f fleet$n >/dev/null 2>&1"
+	FLEET_IP[$n]=$(_fleet_dk inspect -f '{{.NetworkSettings.IPAddress}}' "$id")
+	FLEET_URL[$n]="http://${FLEET_IP[$n]}:49153"
+	FLEET_SOCK[$n]="unix://$dir/api/fleet.sock"
+	wait_for 60 sh -c "curl -fsS -m 1 '${FLEET_URL[$n]}/fleet/v1/machines' | grep -q '$(printf '%032x' "$n")'" ||
+		{ _fleet_dk logs --tail 30 "fleet$n" >>"$TEST_LOG" 2>&1
+		  fm "$n" journalctl -u fleet --no-pager -n 30 >>"$TEST_LOG" 2>&1
+		  bail_out "fleetd on machine $n did not come up at ${FLEET_URL[$n]}"; }
+}
+
+fleet_machine_stop() { _fleet_dk stop -t 20 "fleet$1" >/dev/null; }
+fleet_machine_kill() { _fleet_dk kill "fleet$1" >/dev/null; }
+fm() {
+	local n=$1
+	shift
+	_fleet_dk exec "fleet$n" "$@"
+}
+fleetctl() { "$FLEET_BIN/fleetctl" --endpoint "${FLEET_URL[1]}" "$@"; }
