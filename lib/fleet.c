@@ -299,6 +299,19 @@ paas_fleet_unit(struct paas_fleet *f, const char *name, json_t **out, struct paa
 	return 0;
 }
 
+/* A value is one line of a unit file, continued lines included (a newline
+ * right after a backslash, as systemd and fleet read them). */
+static int
+one_line(const char *v)
+{
+	const char *p;
+
+	for (p = strchr(v, '\n'); p; p = strchr(p + 1, '\n'))
+		if (p == v || p[-1] != '\\' || p[1] == '\0' || p[1] == '\n')
+			return 0;
+	return 1;
+}
+
 static int
 valid_options(const json_t *options, struct paas_err *err)
 {
@@ -312,7 +325,7 @@ valid_options(const json_t *options, struct paas_err *err)
 		const char *n = json_string_value(json_object_get(o, "name"));
 		const char *v = json_string_value(json_object_get(o, "value"));
 
-		if (!s || !*s || !n || !*n || !v || strchr(v, '\n') || strpbrk(s, "[]\n") ||
+		if (!s || !*s || !n || !*n || !v || !one_line(v) || strpbrk(s, "[]\n") ||
 		    strpbrk(n, "=\n "))
 			return paas_err_set(err, PAAS_EINVAL, "option %zu: needs a "
 			    "section, a name and a one-line value", i);

@@ -25,24 +25,27 @@ test_expect_success 'the example of the design brief gives a canonical spec' '
 		and .domains[\"staging.example.org\"].deployment == \"example-staging\"" spec
 '
 
-test_expect_success 'and four units, one per instance' '
+test_expect_success 'and four units, one per instance, and a template per service' '
 	paas-unitgen -D example "$EX" >units.ndjson &&
 	jq -r .name units.ndjson >names &&
-	printf "example-redis@1.service\nexample-website@1.service\nexample-website@2.service\nexample-website@3.service\n" >want &&
-	test_cmp want names
+	printf "example-redis@.service\nexample-redis@1.service\nexample-website@.service\nexample-website@1.service\nexample-website@2.service\nexample-website@3.service\n" >want &&
+	test_cmp want names &&
+	expect_eq "$(jq -s "[.[] | select(.name | startswith(\"example-website@\")) | .content] | unique | length" units.ndjson)" 1
 '
 
 test_expect_success 'every generated unit passes systemd-analyze verify' '
 	mkdir units && paas-unitgen -D example -o units "$EX" &&
-	expect_eq "$(ls units | wc -l)" 4 &&
+	expect_eq "$(ls units | wc -l)" 6 &&
 	verify_units units
 '
 
-test_expect_success 'the units carry labels, health, fleet metadata and conflicts' '
+test_expect_success 'the units carry labels, Docker init, fleet metadata and conflicts; no Docker health check' '
 	u=units/example-website@1.service &&
 	expect_grep "ExecStartPre=-/usr/bin/docker rm -f example-website-%i" $u &&
+	expect_grep "run --rm --init --name example-website-%i" $u &&
 	expect_grep "--label paas.deployment=example --label paas.service=website --label paas.instance=%i" $u &&
-	expect_grep "--health-cmd \"wget -q -O /dev/null .http://127.0.0.1:8000/healthz. || exit 1\"" $u &&
+	! grep -q -- "--health" $u &&
+	expect_grep "^SuccessExitStatus=143" $u &&
 	expect_grep "^ExecStop=/usr/bin/docker stop example-website-%i" $u &&
 	expect_grep "^Restart=always" $u &&
 	expect_grep "^MachineMetadata=role=web" $u &&
@@ -76,9 +79,10 @@ test_expect_success 'nasty env and cmd values give units that systemd accepts' '
 	expect_grep " --cpus 0.500 --memory 268435456 " nasty/dep-app.service
 '
 
-test_expect_success 'the ${HOME} value is a secret: not in the unit, read from a file' '
+test_expect_success 'the ${HOME} value is a secret: not in the unit, read from a file the unit asserts' '
 	! grep -q "NASTY=" nasty/dep-app.service &&
 	expect_grep "^EnvironmentFile=/etc/paas/dep/app.env" nasty/dep-app.service &&
+	expect_grep "^AssertPathExists=/etc/paas/dep/app.env" nasty/dep-app.service &&
 	expect_grep " -e NASTY " nasty/dep-app.service
 '
 
@@ -99,6 +103,32 @@ test_expect_success 'a value with a newline is refused, exit 3, nothing written'
 	expect_status 3 paas-unitgen -o out nl.yml 2>err &&
 	expect_eq "$(cat err)" "paas-unitgen: nl.yml:4:8: env A: a newline is not allowed in a value" &&
 	expect_eq "$(ls -A out | wc -l)" 0
+'
+
+# 300 variables: every line of the unit within fleet's 2048 bytes (go-systemd
+# refuses longer ones, systemd does not); t0801 gives such a unit to fleet.
+{
+	printf "web:\n  image: local/web:1\n  env:\n"
+	for i in $(seq 300); do printf "    VARIABLE_NUMBER_%03d: value-%d\n" "$i" "$i"; done
+} >many.yml
+
+test_expect_success '300 variables: the Exec line is continued, no line over 2047 bytes, systemd reads it' '
+	mkdir many && paas-unitgen -D dep -o many many.yml &&
+	expect_eq "$(awk "length > 2047" many/dep-web@1.service | wc -l)" 0 &&
+	expect_eq "$(grep -c "^Environment=\"VARIABLE_NUMBER_" many/dep-web@1.service)" 300 &&
+	grep -q " \\\\$" many/dep-web@1.service &&
+	verify_units many &&
+	systemd-analyze verify --man=no many/dep-web@1.service 2>&1 | grep -v "docker.service" >v || :
+	! grep -qi "too long\|ignoring" v
+'
+
+test_expect_success 'a value over fleet line limit is refused, naming the service, exit 3' '
+	{ printf "web:\n  image: i\n  env:\n    BIG: "; head -c 3000 /dev/zero | tr "\\0" x; echo; } >big.yml &&
+	mkdir bigout &&
+	expect_status 3 paas-unitgen -o bigout big.yml 2>err &&
+	expect_grep "service web: a line of its unit is 30[0-9][0-9] bytes" err &&
+	expect_grep "secrets file" err &&
+	expect_eq "$(ls -A bigout | wc -l)" 0
 '
 
 # Hostile files made here rather than kept in the tree.

@@ -217,6 +217,13 @@ main(void)
 	ok(paas_fleet_put(f, "x.service", opts, "launched", &err) < 0 && err.status == PAAS_EINVAL &&
 	    strstr(err.msg, "x.service: option 0") && strstr(err.msg, "one-line value"), "a value that would add a line: %s", err.msg);
 	json_decref(opts);
+	opts = json_loads("[{\"section\":\"Service\",\"name\":\"ExecStart\",\"value\":\"/bin/true a \\\\\\n\\tb\"}]",
+	    0, NULL);
+	paas_err_clear(&err);
+	ok(opts && paas_fleet_put(f, "x.service", opts, "launched", &err) < 0 &&
+	    err.status == PAAS_EUNAVAIL, "a continued line passes the checks (and meets no fleet): %s",
+	    err.msg);
+	json_decref(opts);
 	paas_err_clear(&err);
 	ok(paas_fleet_units(f, &l, &err) < 0 && err.status == PAAS_EUNAVAIL && l == NULL,
 	    "an unreachable fleet: %s", err.msg);
