@@ -5,8 +5,9 @@
 #                          (so beside any other dockerd); sets DOCKER_URL, and
 #                          DOCKER_BRIDGE_IP (this machine on that bridge).
 #   docker_host_start NAME a "host": a network namespace on a test bridge with
-#                          its own dockerd on TCP+TLS (a test CA); sets
-#                          HOST_URL[NAME], HOST_IP[NAME].  TLS_OPTS holds the
+#                          its own dockerd on TCP+TLS (a test CA) and a unix
+#                          socket; sets HOST_URL[NAME], HOST_IP[NAME],
+#                          HOST_SOCK[NAME] (the socket's path).  TLS_OPTS holds the
 #                          client flags (--tls-ca, --tls-cert, --tls-key).
 #   docker_host_kill NAME  SIGKILL that host's dockerd and everything in it.
 #   dk NAME ARGS...        the docker CLI against that host.
@@ -18,7 +19,7 @@
 
 need dockerd busybox openssl ip nsenter flock curl
 
-declare -A HOST_URL HOST_IP _host_pid _host_ns
+declare -A HOST_URL HOST_IP HOST_SOCK _host_pid _host_ns
 TEST_IMAGE=paas-test:1
 _net_bridge=""
 _net_prefix=""
@@ -198,8 +199,9 @@ docker_host_start() {
 		openssl x509 -req -in "$dir/server.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
 			-out "$dir/server.pem" -days 2 -extfile "$dir/server.ext"
 	) >>"$TEST_LOG" 2>&1 || bail_out "cannot make a certificate for $name"
+	mkdir -p "$dir/sock"
 	nsenter --net="/run/netns/$ns" dockerd --data-root "$dir/root" --exec-root "$dir/exec" \
-		-H "tcp://$ip:2376" --tlsverify --tlscacert "$d/ca.pem" \
+		-H "tcp://$ip:2376" -H "unix://$dir/sock/docker.sock" --tlsverify --tlscacert "$d/ca.pem" \
 		--tlscert "$dir/server.pem" --tlskey "$dir/server-key.pem" \
 		--pidfile "$dir/docker.pid" --bip 172.31.$_host_n.1/24 \
 		>"$dir/log" 2>&1 &
@@ -209,6 +211,7 @@ docker_host_start() {
 	at_exit "_dockerd_stop $pid '$dir' $ns"
 	HOST_URL[$name]="tcp://$ip:2376"
 	HOST_IP[$name]=$ip
+	HOST_SOCK[$name]="$dir/sock/docker.sock"
 	wait_for 30 curl -fsS -m 1 --cacert "$d/ca.pem" --cert "$d/cert.pem" --key "$d/key.pem" \
 		"https://$ip:2376/_ping" ||
 		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "dockerd of host $name did not come up on $ip"; }

@@ -8,9 +8,14 @@
 #
 #   fleet_start                 the binaries, the image, the etcd; sets
 #                               FLEET_BIN (fleetd, fleetctl), FLEET_ETCD
-#   fleet_machine_start N [METADATA]
+#   fleet_machine_start N [METADATA] [--docker]
 #                               machine N (fleetN), metadata "k=v,..."
-#                               (default host=fleetN); sets FLEET_IP[N],
+#                               (default host=fleetN); with --docker, its
+#                               own Docker engine: lib-docker.sh's host
+#                               "fleetN" (a dockerd in a network namespace,
+#                               with the test image), whose unix socket the
+#                               machine's docker CLI and a stand-in
+#                               docker.service use; sets FLEET_IP[N],
 #                               FLEET_URL[N] (its API over TCP), FLEET_SOCK[N]
 #                               (over a unix socket fleetd also listens on)
 #   fleet_machine_stop N        a clean stop (systemd shuts down, fleetd leaves)
@@ -51,8 +56,22 @@ fleet_start() {
 _fleet_dk() { DOCKER_API_VERSION=1.41 /usr/bin/docker -H "$DOCKER_URL" "$@"; }
 
 fleet_machine_start() {
-	local n=$1 meta=${2:-host=fleet$1} dir="$TEST_TMP/fleet$1" id
+	local n=$1 meta=${2:-host=fleet$1} dir="$TEST_TMP/fleet$1" id docker=()
 	mkdir -p "$dir/wants" "$dir/api"
+	if [ "${3:-}" = --docker ]; then
+		docker_host_start "fleet$n"
+		mkdir -p "$dir/conf.d"
+		printf '[Manager]\nDefaultEnvironment=DOCKER_HOST=unix:///run/docker-host/docker.sock DOCKER_API_VERSION=1.41\n' \
+			>"$dir/conf.d/docker.conf"
+		# Units that Requires=docker.service need one: the engine runs
+		# outside the machine.
+		printf '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/usr/bin/docker version\n' \
+			>"$dir/docker.service"
+		docker=(-v "$(dirname "${HOST_SOCK[fleet$n]}"):/run/docker-host"
+			-v "$(command -v docker):/usr/bin/docker:ro"
+			-v "$dir/conf.d:/etc/systemd/system.conf.d:ro"
+			-v "$dir/docker.service:/etc/systemd/system/docker.service:ro")
+	fi
 	printf '%032x\n' "$n" >"$dir/machine-id"
 	cat >"$dir/fleet.conf" <<-EOF
 	etcd_servers=["$FLEET_ETCD"]
@@ -91,7 +110,7 @@ fleet_machine_start() {
 		-v "$dir/fleet.socket:/etc/systemd/system/fleet.socket:ro" \
 		-v "$dir/fleet.service:/etc/systemd/system/fleet.service:ro" \
 		-v "$dir/wants:/etc/systemd/system/sockets.target.wants:ro" \
-		-v "$dir/api:/fleet-api" \
+		-v "$dir/api:/fleet-api" "${docker[@]}" \
 		"$FLEET_IMAGE" /sbin/init 2>>"$TEST_LOG") ||
 		bail_out "cannot start fleet machine $n"
 	at_exit "_fleet_dk rm -f fleet$n >/dev/null 2>&1"
