@@ -6,8 +6,10 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backup.h"
 #include "buf.h"
@@ -212,6 +214,18 @@ cmd_members(const struct cluster_ctx *c, int argc, char **argv)
 	return cli_bad_usage("%s", "members: expected ls, rm ID|NAME [--force], or add NAME PEER-URL");
 }
 
+/* Does path name what standard output is ("-", /dev/stdout, ...)? */
+static int
+is_stdout(const char *path)
+{
+	struct stat a, b;
+
+	if (strcmp(path, "-") == 0)
+		return 1;
+	return stat(path, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino;
+}
+
 static int
 file_cmd(const struct cluster_ctx *c, int argc, char **argv, int restore)
 {
@@ -245,6 +259,13 @@ file_cmd(const struct cluster_ctx *c, int argc, char **argv, int restore)
 	paas_etcd_free(e);
 	if (rc < 0)
 		return cli_fail(&err);
+	/* The backup itself went to standard output: the summary goes to
+	 * standard error, in words. */
+	if (!restore && is_stdout(argv[optind])) {
+		fprintf(stderr, "%s: backed up %zu keys at revision %" PRId64 " (%zu leased keys "
+		    "left out)\n", cli_prog, info.keys, info.revision, info.leased);
+		return 0;
+	}
 	if (paas_out_is_table(c->fmt)) {
 		if (restore)
 			printf("restored %zu keys from %s (backed up at revision %" PRId64 ")\n",

@@ -60,7 +60,7 @@ paas_backup(struct paas_etcd *e, const char *path, struct paas_backup_info *info
 	info->keys = keys;
 	info->revision = l.revision;
 	paas_kv_list_free(&l);
-	rc = paas_file_replace(path, b.data, b.len, 0600, err);
+	rc = paas_output_write(path, b.data, b.len, 0600, err);
 	paas_buf_free(&b);
 	return rc;
 }
@@ -94,18 +94,22 @@ load(const char *path, struct entry **out, size_t *nout, int64_t *rev, struct pa
 	FILE *f;
 	size_t r;
 
-	if ((f = fopen(path, "r")) == NULL)
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "r")) == NULL)
 		return paas_err_set(err, PAAS_EINVAL, "%s: %s", path, strerror(errno));
 	while ((r = fread(buf, 1, sizeof(buf), f)) > 0) {
 		paas_buf_add(&b, buf, r);
 		if (b.len > MAX_FILE) {
-			fclose(f);
+			if (f != stdin)
+				fclose(f);
 			paas_buf_free(&b);
 			return paas_err_set(err, PAAS_EINVAL, "%s: larger than 1 GiB; not a backup",
 			    path);
 		}
 	}
-	fclose(f);
+	if (f != stdin)
+		fclose(f);
 	if (b.len == 0) {
 		paas_buf_free(&b);
 		return paas_err_set(err, PAAS_EINVAL, "%s: empty; not a backup", path);

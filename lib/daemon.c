@@ -215,3 +215,55 @@ fail:
 	paas_buf_free(&tmp);
 	return -1;
 }
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int
+paas_output_write(const char *path, const void *data, size_t len, mode_t mode,
+    struct paas_err *err)
+{
+	struct stat st;
+	int fd;
+
+	if (strcmp(path, "-") == 0) {
+		fflush(stdout);
+		if (write_all(STDOUT_FILENO, data, len) < 0)
+			return paas_err_set(err, PAAS_EFAILED, "cannot write to standard output: %s",
+			    strerror(errno));
+		return 0;
+	}
+	if (lstat(path, &st) < 0 || S_ISREG(st.st_mode))
+		return paas_file_replace(path, data, len, mode, err);
+	if (S_ISDIR(st.st_mode))
+		return paas_err_set(err, PAAS_EINVAL, "%s: is a directory", path);
+	/* Written where it leads, as a shell's > would. */
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0) {
+		close(fd);
+		return paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path, strerror(errno));
+	}
+	if (write_all(fd, data, len) < 0) {
+		paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0)
+		return paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path, strerror(errno));
+	return 0;
+}

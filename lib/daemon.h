@@ -45,4 +45,14 @@ int paas_fsync_dir(const char *path);
 int paas_file_replace(const char *path, const void *data, size_t len,
     mode_t mode, struct paas_err *err);
 
+/*
+ * A command's output file: "-" is standard output; a path that does not
+ * exist or is a regular file is replaced atomically (paas_file_replace);
+ * anything else that exists (a symbolic link, a device such as
+ * /dev/stdout, a FIFO) is opened and written in place, never renamed over;
+ * a directory is refused.
+ */
+int paas_output_write(const char *path, const void *data, size_t len, mode_t mode,
+    struct paas_err *err);
+
 #endif

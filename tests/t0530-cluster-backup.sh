@@ -78,6 +78,29 @@ test_expect_success 'a backup that cannot be written: exit 1 naming the file, no
 	expect_status 3 paas-cluster backup one two 2>/dev/null
 '
 
+test_expect_success 'backup - writes to standard output, restore - reads standard input: a pipe through gzip' '
+	paas-cluster --json backup - 2>err | gzip >b.gz &&
+	expect_grep "backed up $(wc -l <before) keys at revision" err &&
+	gunzip <b.gz >b3.ndjson && tail -n 1 b3.ndjson | jq -e ".end and .keys == $(wc -l <before)" &&
+	! test -e ./- &&
+	"$PAAS_T" etcd "$E" del /paas/v1/ --prefix >/dev/null && empty &&
+	gunzip <b.gz | paas-cluster restore - >out &&
+	dump >after && test_cmp before after
+'
+
+test_expect_success 'backup /dev/stdout writes through it; a symbolic link is written where it leads, kept' '
+	paas-cluster backup /dev/stdout >b4.ndjson 2>err &&
+	test -L /dev/stdout && tail -n 1 b4.ndjson | jq -e ".end and .keys == $(wc -l <before)" &&
+	expect_grep "backed up" err &&
+	: >target.ndjson && ln -s target.ndjson link.ndjson &&
+	paas-cluster backup link.ndjson >/dev/null &&
+	test -L link.ndjson && expect_eq "$(readlink link.ndjson)" target.ndjson &&
+	tail -n 1 target.ndjson | jq -e ".end" >/dev/null &&
+	mkfifo fifo && { cat fifo >fromfifo & r=$!; } && paas-cluster backup fifo >/dev/null && wait $r &&
+	test -p fifo && tail -n 1 fromfifo | jq -e ".end" >/dev/null &&
+	mkdir adir && expect_status 3 paas-cluster backup adir 2>err && expect_grep "adir: is a directory" err
+'
+
 test_expect_success 'leased keys are left out of a backup' '
 	lease=$("$PAAS_T" etcd "$E" lease-grant 60) &&
 	"$PAAS_T" etcd "$E" put /paas/v1/agents/x "{}" "$lease" >/dev/null &&
