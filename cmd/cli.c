@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "commit.h"
 #include "out.h"
 #include "state.h"
 #include "valid.h"
@@ -71,6 +72,7 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		{ "stop-timeout", required_argument, NULL, 'S' },
 		{ "drain", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "ref", required_argument, NULL, 'r' },
 		{ "git-dir", required_argument, NULL, 'g' },
@@ -84,7 +86,7 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 	d->dep = getenv("PAAS_DEPLOYMENT");
 	d->fmt = PAAS_FORMAT_AUTO;
 	*status = PAAS_EINVAL;
-	while ((ch = getopt_long(argc, argv, "D:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "D:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D': d->dep = optarg; break;
 		case 'e': d->etcd = optarg; break;
@@ -139,6 +141,9 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		case 'h':
 			cli_usage(stdout);
 			*status = 0;
+			return -1;
+		case 'V':
+			*status = cli_version();
 			return -1;
 		default:
 			cli_usage(stderr);
@@ -294,4 +299,11 @@ cli_print_event(const json_t *ev, void *arg)
 	printf("%s\n", b.data);
 	fflush(stdout);
 	paas_buf_free(&b);
+}
+
+int
+cli_version(void)
+{
+	printf("%s (paas-tools) %s, commit %s\n", cli_prog, PACKAGE_VERSION, PAAS_COMMIT);
+	return 0;
 }

@@ -26,13 +26,15 @@ int cli_bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * "check", "root"): $PAAS_ETCD_AUTH, else the state directory's
  * etcd-auth/ROLE, else none.  0, or the exit status (reported). */
 int cli_etcd_auth(const char *role);
+/* "PROG (paas-tools) VERSION, commit COMMIT" on standard output; 0. */
+int cli_version(void);
 /* "TIME PROG[ who]: msg" on standard error: a daemon's log line. */
 void cli_log(const char *who, const char *msg);
 
 /*
  * The flags of paas-deploy and paas-scale: -D/--deployment (else
  * $PAAS_DEPLOYMENT), --etcd, --json, --table, --dry-run, --lock-ttl,
- * --stop-timeout, --drain, -h/--help, and with yes set --yes.
+ * --stop-timeout, --drain, -h/--help, -V/--version, and with yes set --yes.
  */
 struct cli_deploy {
 	struct paas_deploy_opts o;	/* ready for the library once parsed */

@@ -316,6 +316,7 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "table", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct {
@@ -337,12 +338,13 @@ main(int argc, char **argv)
 
 	cli_prog = "paas-cluster";
 	cli_usage = usage;
-	while ((ch = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+e:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': etcd = optarg; break;
 		case 'j': fmt = PAAS_FORMAT_JSON; break;
 		case 't': fmt = PAAS_FORMAT_TABLE; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': return cli_version();
 		default: usage(stderr); return PAAS_EINVAL;
 		}
 	}

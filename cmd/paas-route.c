@@ -237,6 +237,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "etcd", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
@@ -248,10 +249,11 @@ main(int argc, char **argv)
 	cli_prog = "paas-route";
 	cli_usage = usage;
 	memset(&c, 0, sizeof(c));
-	while ((ch = getopt_long(argc, argv, "+e:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+e:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e': etcd = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': return cli_version();
 		default: usage(stderr); return PAAS_EINVAL;
 		}
 	}

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "paas.h"
 #include "spec.h"
 #include "unit.h"
@@ -102,6 +103,7 @@ main(int argc, char **argv)
 		{ "spec", no_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
@@ -111,14 +113,17 @@ main(int argc, char **argv)
 	int ch, want_spec = 0, rc = 0;
 	size_t i;
 
+	cli_prog = prog;
+	cli_usage = usage;
 	if (dep == NULL || *dep == '\0')
 		dep = "default";
-	while ((ch = getopt_long(argc, argv, "D:so:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "D:so:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D': dep = optarg; break;
 		case 's': want_spec = 1; break;
 		case 'o': dir = optarg; break;
 		case 'h': usage(stdout); return 0;
+		case 'V': return cli_version();
 		default: usage(stderr); return PAAS_EINVAL;
 		}
 	}
