@@ -437,7 +437,10 @@ cmd_git(const struct cluster_ctx *c, int argc, char **argv)
 		return git_hook(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return git_add(c, argc - 1, argv + 1);
-	if (argc == 2 && strcmp(argv[1], "ls") == 0)
+	if (argc >= 2 && strcmp(argv[1], "ls") == 0) {
+		if (argc > 2)
+			return cli_bad_usage("git ls: unexpected '%.64s'", argv[2]);
 		return git_ls(c);
+	}
 	return cli_bad_usage("git: expected add DEPLOYMENT --key FILE, or ls");
 }

@@ -350,7 +350,19 @@ main(int argc, char **argv)
 	}
 	argc -= optind, argv += optind;
 	/* --json and --table may also follow the subcommand
-	 * (`paas-cluster status --json`). */
+	 * (`paas-cluster status --json`), and so may --help, -h, --version
+	 * and -V: they answer before anything is read or changed, never
+	 * taken for an operand (`hosts rm --help` removes no host). */
+	for (i = 1, n = 1; argc > 0 && i < (size_t)argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0)
+			return cli_version();
+	}
 	for (i = 1, n = 1; argc > 0 && i < (size_t)argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			fmt = PAAS_FORMAT_JSON;
@@ -373,6 +385,8 @@ main(int argc, char **argv)
 	for (i = 0; argc >= 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
 			return cmds[i].fn(&ctx, argc, argv);
+	if (argc == 1 && strcmp(argv[0], "hosts") == 0)
+		return cli_bad_usage("%s", "hosts: expected ls, add NAME --docker URL ..., or rm NAME");
 	if (argc < 2 || strcmp(argv[0], "hosts") != 0) {
 		if (argc >= 1)
 			return cli_bad_usage("unknown command '%.64s'", argv[0]);
@@ -385,12 +399,11 @@ main(int argc, char **argv)
 		rc = hosts_add(e, argc - 1, argv + 1);
 	else if (strcmp(argv[1], "ls") == 0 && argc == 2)
 		rc = hosts_ls(e, fmt);
-	else if (strcmp(argv[1], "rm") == 0 && argc == 3) {
+	else if (strcmp(argv[1], "rm") == 0 && argc == 3 && argv[2][0] != '-') {
 		rc = paas_host_remove(e, argv[2], &err) < 0 ? cli_fail(&err) : 0;
-	} else {
-		usage(stderr);
-		rc = PAAS_EINVAL;
-	}
+	} else
+		rc = cli_bad_usage("hosts: expected ls, add NAME --docker URL ..., or rm NAME, "
+		    "not '%.64s%s%.64s'", argv[1], argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
 	paas_etcd_free(e);
 	return rc;
 }

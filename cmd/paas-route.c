@@ -74,6 +74,8 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 		{ "ttl", required_argument, NULL, 'l' },
 		{ "pid-file", required_argument, NULL, 'i' },
 		{ "etcd", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = getenv("PAAS_ROUTE_CONFIG"), *env = getenv("PAAS_ROUTE_PORT");
@@ -90,8 +92,10 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 		return cli_bad_usage("PAAS_ROUTE_PORT=%.32s: expected a port, 1-65535", env);
 	optind = 0;
 	argv[0] = (char *)cli_prog;		/* getopt's messages name the command */
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h': usage(stdout); return -1;
+		case 'V': cli_version(); return -1;
 		case 'e': c->etcd = optarg; break;
 		case 'c': config = optarg; break;
 		case 'm': master = optarg; break;
@@ -265,8 +269,11 @@ main(int argc, char **argv)
 	}
 	cmd = argv[0];
 	c.o.etcd = etcd;
-	if ((rc = parse(argc, argv, &c, strcmp(cmd, "watch") == 0)) != 0)
-		return rc;
+	/* -1: help or version printed. */
+	if ((rc = parse(argc, argv, &c, strcmp(cmd, "watch") == 0)) != 0) {
+		conf_free(&c);
+		return rc < 0 ? 0 : rc;
+	}
 	c.o.etcd = paas_etcd_endpoints(c.o.etcd);
 	rc = cli_etcd_auth("router");
 	if (rc == 0 && strcmp(cmd, "watch") == 0)

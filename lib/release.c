@@ -195,6 +195,12 @@ paas_deploy_history(const char *etcd, const char *deployment, json_t **releases,
 		v[n++] = x;
 	}
 	paas_kv_list_free(&l);
+	/* A name nobody deployed (a typo) is not an empty history. */
+	if (n == 0 && cur == 0) {
+		paas_err_set(err, PAAS_EFAILED, "deployment %s has no release: nothing was "
+		    "deployed under that name", deployment);
+		goto out;
+	}
 	qsort(v, n, sizeof(*v), cmp_release);
 	*releases = json_array();
 	for (i = 0; i < n; i++)

@@ -175,7 +175,9 @@ test_expect_success 'history lists every release, the current one marked' '
 	paas-deploy -D shop history >h &&
 	jq -e -s "map(.release) == [1, 2, 3, 4] and map(.kind) == [\"deploy\", \"deploy\", \"deploy\", \"deploy\"]
 		and map(.current) == [false, false, false, true] and (.[3].previous == 2)" h &&
-	paas-deploy -D shop --table history >t && expect_grep "^\*4 *deploy" t
+	paas-deploy -D shop --table history >t && expect_grep "^\*4 *deploy" t &&
+	expect_status 1 paas-deploy -D shpo history >out 2>err && test ! -s out &&
+	expect_eq "$(cat err)" "paas-deploy: deployment shpo has no release: nothing was deployed under that name"
 '
 
 test_expect_success 'rollback puts the previous release back as a new release' '
