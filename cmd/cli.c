@@ -307,3 +307,39 @@ cli_version(void)
 	printf("%s (paas-tools) %s, commit %s\n", cli_prog, PACKAGE_VERSION, PAAS_COMMIT);
 	return 0;
 }
+
+static void
+cell(FILE *f, const char *v, size_t w, int last)
+{
+	if (v == NULL)
+		v = "-";
+	if (last)
+		fprintf(f, "%s\n", v);
+	else
+		fprintf(f, "%-*s  ", (int)w, v);
+}
+
+void
+cli_table(FILE *f, const char *const *head, size_t ncol, const json_t *rows)
+{
+	size_t *w = calloc(ncol, sizeof(*w)), i, c;
+	const json_t *row;
+
+	if (w == NULL)
+		return;
+	for (c = 0; c < ncol; c++)
+		w[c] = strlen(head[c]);
+	json_array_foreach(rows, i, row)
+		for (c = 0; c < ncol; c++) {
+			const char *v = json_string_value(json_array_get(row, c));
+
+			if (v && strlen(v) > w[c])
+				w[c] = strlen(v);
+		}
+	for (c = 0; c < ncol; c++)
+		cell(f, head[c], w[c], c + 1 == ncol);
+	json_array_foreach(rows, i, row)
+		for (c = 0; c < ncol; c++)
+			cell(f, json_string_value(json_array_get(row, c)), w[c], c + 1 == ncol);
+	free(w);
+}

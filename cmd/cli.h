@@ -51,6 +51,11 @@ int cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, 
  * with); o's etcd, deployment and event printer set. */
 int cli_deploy_ready(struct cli_deploy *d, int *status);
 
+/* A table sized to its content: head (ncol strings) and rows (an array of
+ * arrays of ncol strings), each column as wide as its widest cell, two
+ * spaces between columns, the last one not padded. */
+void cli_table(FILE *f, const char *const *head, size_t ncol, const json_t *rows);
+
 /* A paas_deploy_event_fn: arg points to an int, non-zero for readable
  * lines (a terminal), zero for one JSON object per line. */
 void cli_print_event(const json_t *ev, void *arg);

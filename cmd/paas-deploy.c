@@ -29,12 +29,124 @@ usage(FILE *f)
 	    "usage: %s [-D deployment] [--etcd endpoints] [--json | --table] [--dry-run]\n"
 	    "           [--lock-ttl seconds] [--stop-timeout seconds] [--drain seconds]\n"
 	    "           [--ref ref] [--git-dir repository] [--build-host host] servicefile\n"
-	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history\n"
+	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history | ps\n"
+	    "       %s [--etcd endpoints] [--json | --table] list\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
 	    "           [servicefile]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n",
-	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
+	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
+}
+
+/* "3m", "2h", "5d": how long ago, for a table. */
+static void
+age(json_int_t s, char *out, size_t size)
+{
+	if (s < 120)
+		snprintf(out, size, "%llds", (long long)s);
+	else if (s < 7200)
+		snprintf(out, size, "%lldm", (long long)s / 60);
+	else if (s < 172800)
+		snprintf(out, size, "%lldh", (long long)s / 3600);
+	else
+		snprintf(out, size, "%lldd", (long long)s / 86400);
+}
+
+static int
+list(const char *etcd, int table)
+{
+	static const char *const head[] = { "DEPLOYMENT", "RELEASE", "KIND", "TIME", "USER",
+	    "INSTANCES", "SERVICES" };
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *l, *r, *rows = json_array();
+	size_t i;
+
+	if (paas_deploy_list(etcd, &l, &err) < 0) {
+		json_decref(rows);
+		return cli_fail(&err);
+	}
+	json_array_foreach(l, i, r) {
+		struct paas_buf svcs = PAAS_BUF_INIT;
+		const char *k;
+		json_t *v;
+
+		if (!table) {
+			paas_out_json(r);
+			continue;
+		}
+		json_object_foreach(json_object_get(r, "services"), k, v)
+			paas_buf_addf(&svcs, "%s%s=%lld", svcs.len ? "," : "", k,
+			    (long long)json_integer_value(v));
+		json_array_append_new(rows, json_pack("[s?, o, s?, s?, s?, o, s]",
+		    json_string_value(json_object_get(r, "deployment")),
+		    json_sprintf("%lld", (long long)json_integer_value(json_object_get(r, "release"))),
+		    json_string_value(json_object_get(r, "release_kind")),
+		    json_string_value(json_object_get(r, "time")),
+		    json_string_value(json_object_get(r, "user")),
+		    json_sprintf("%lld", (long long)json_integer_value(json_object_get(r,
+		    "instances"))), svcs.len ? svcs.data : "-"));
+		paas_buf_free(&svcs);
+	}
+	if (table)
+		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+	json_decref(rows);
+	json_decref(l);
+	return 0;
+}
+
+static int
+ps(const char *etcd, const char *dep, int table)
+{
+	static const char *const head[] = { "SERVICE", "INSTANCE", "HOST", "RELEASE", "STATE",
+	    "HEALTH", "PORTS", "AGE", "CONTAINER" };
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *l, *bad, *r, *rows = json_array();
+	size_t i;
+	int rc = 0;
+
+	if (paas_deploy_ps(etcd, dep, &l, &bad, &err) < 0) {
+		json_decref(rows);
+		return cli_fail(&err);
+	}
+	json_array_foreach(l, i, r) {
+		struct paas_buf ports = PAAS_BUF_INIT;
+		const json_t *h = json_object_get(r, "healthy");
+		const char *k;
+		json_t *v;
+		char a[32] = "-";
+
+		if (!table) {
+			paas_out_json(r);
+			continue;
+		}
+		json_object_foreach(json_object_get(r, "ports"), k, v)
+			paas_buf_addf(&ports, "%s%lld->%s", ports.len ? "," : "",
+			    (long long)json_integer_value(v), k);
+		if (json_is_integer(json_object_get(r, "age_s")))
+			age(json_integer_value(json_object_get(r, "age_s")), a, sizeof(a));
+		json_array_append_new(rows, json_pack("[s?, s?, s?, o, s?, s, s, s, s?]",
+		    json_string_value(json_object_get(r, "service")),
+		    json_string_value(json_object_get(r, "instance")),
+		    json_string_value(json_object_get(r, "host")),
+		    json_sprintf("%lld", (long long)json_integer_value(json_object_get(r, "release"))),
+		    json_string_value(json_object_get(r, "state")),
+		    json_is_null(h) ? "-" : json_is_true(h) ? "healthy" : "unhealthy",
+		    ports.len ? ports.data : "-", a, json_string_value(json_object_get(r, "name"))));
+		paas_buf_free(&ports);
+	}
+	if (table)
+		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+	/* What could not be asked: said on stderr, exit 2. */
+	json_array_foreach(bad, i, r) {
+		fprintf(stderr, "%s: host %s: %s\n", cli_prog,
+		    json_string_value(json_object_get(r, "host")),
+		    json_string_value(json_object_get(r, "error")));
+		rc = PAAS_EUNAVAIL;
+	}
+	json_decref(rows);
+	json_decref(l);
+	json_decref(bad);
+	return rc;
 }
 
 static int
@@ -168,8 +280,21 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		return cli_bad_usage("no Servicefile given");
+	/* The one subcommand about every deployment. */
+	if (strcmp(argv[0], "list") == 0) {
+		if (argc != 1)
+			return cli_bad_usage("list takes no arguments");
+		if ((rc = cli_etcd_auth("deployer")) != 0)
+			return rc;
+		return list(paas_etcd_endpoints(d.etcd), paas_out_is_table(d.fmt));
+	}
 	if (cli_deploy_ready(&d, &rc) < 0)
 		return rc;
+	if (strcmp(argv[0], "ps") == 0) {
+		if (argc != 1)
+			return cli_bad_usage("ps takes no arguments");
+		return ps(d.o.etcd, d.dep, d.table);
+	}
 	if (strcmp(argv[0], "history") == 0) {
 		if (argc != 1)
 			return cli_bad_usage("history takes no arguments");

@@ -108,9 +108,22 @@ int paas_deploy_repair(const struct paas_deploy_opts *o, struct paas_err *err);
 int paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err);
 
 /* *releases gets the release records (without their spec), oldest first,
- * each with "current": true|false; an unknown deployment gives an empty
- * array. */
+ * each with "current": true|false; a deployment with no release is
+ * PAAS_EFAILED. */
 int paas_deploy_history(const char *etcd, const char *deployment,
     json_t **releases, struct paas_err *err);
+
+/* Every deployment with a current release, by name (listing.c):
+ * {"kind":"deployment","deployment","release","release_kind","time","user",
+ *  "services":{SVC: instances},"instances"}. */
+int paas_deploy_list(const char *etcd, json_t **out, struct paas_err *err);
+/* Every container of dep on every host: {"kind":"instance","deployment",
+ * "service","instance","host","release","state" (Docker's),"running",
+ * "healthy" (as the host's agent announced it; null where no agent runs),
+ * "ports":{"8000":30001},"id" (12),"name","created" (UTC),"age_s"}.
+ * Hosts that could not be asked go to *unreachable as {"kind":"host",
+ * "host","error"}.  A deployment with no release is PAAS_EFAILED. */
+int paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreachable,
+    struct paas_err *err);
 
 #endif

@@ -84,10 +84,12 @@ d_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
 			    (long long)json_integer_value(json_object_get(p, "PrivatePort")));
 			json_object_set(ports, pp, json_object_get(p, "PublicPort"));
 		}
-		json_array_append_new(*out, json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:I, s:I, "
-		    "s:I, s:o, s:o}", "id", str(c, "Id"),
+		json_array_append_new(*out, json_pack("{s:s, s:s, s:b, s:s, s:I, s:s, s:s, s:s, s:s, "
+		    "s:I, s:I, s:I, s:o, s:o}", "id", str(c, "Id"),
 		    "name", name ? name + (*name == '/') : str(c, "Id"),
 		    "running", strcmp(str(c, "State"), "running") == 0,
+		    "state", str(c, "State"),
+		    "created", json_integer_value(json_object_get(c, "Created")),
 		    "deployment", str(labels, "paas.deployment"),
 		    "service", str(labels, "paas.service"),
 		    "instance", str(labels, "paas.instance"),

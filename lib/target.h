@@ -34,7 +34,7 @@ struct paas_target;
 struct paas_target_ops {
 	/*
 	 * Every paas instance on host h, of every deployment, as an array of
-	 * {"id","name","running":BOOL,"deployment","service","instance",
+	 * {"id","name","running":BOOL,"state","created":UNIX,"deployment","service","instance",
 	 *  "version","release":N,"cpu_milli":N,"memory_bytes":N,
 	 *  "ports":{"8000":30001},"host_ports":[30001,...]} (caller decrefs);
 	 * host_ports also counts ports published without a container port.
