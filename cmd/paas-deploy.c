@@ -60,6 +60,7 @@ list(const char *etcd, int table)
 	struct paas_err err = PAAS_ERR_INIT;
 	json_t *l, *r, *rows = json_array();
 	size_t i;
+	int rc = 0;
 
 	if (paas_deploy_list(etcd, &l, &err) < 0) {
 		json_decref(rows);
@@ -70,10 +71,19 @@ list(const char *etcd, int table)
 		const char *k;
 		json_t *v;
 
+		/* A damaged record: listed, named on stderr, exit 1. */
+		if (json_is_string(json_object_get(r, "error"))) {
+			fprintf(stderr, "%s: deployment %s: %s\n", cli_prog,
+			    json_string_value(json_object_get(r, "deployment")),
+			    json_string_value(json_object_get(r, "error")));
+			rc = PAAS_EFAILED;
+		}
 		if (!table) {
 			paas_out_json(r);
 			continue;
 		}
+		if (json_is_string(json_object_get(r, "error")))
+			continue;
 		json_object_foreach(json_object_get(r, "services"), k, v)
 			paas_buf_addf(&svcs, "%s%s=%lld", svcs.len ? "," : "", k,
 			    (long long)json_integer_value(v));
@@ -91,7 +101,7 @@ list(const char *etcd, int table)
 		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
 	json_decref(rows);
 	json_decref(l);
-	return 0;
+	return rc;
 }
 
 static int

@@ -115,7 +115,8 @@ int paas_deploy_history(const char *etcd, const char *deployment,
 
 /* Every deployment with a current release, by name (listing.c):
  * {"kind":"deployment","deployment","release","release_kind","time","user",
- *  "services":{SVC: instances},"instances"}. */
+ *  "services":{SVC: instances},"instances"}; one whose release record is
+ * damaged gives {"kind":"deployment","deployment","error"}. */
 int paas_deploy_list(const char *etcd, json_t **out, struct paas_err *err);
 /* Every container of dep on every host: {"kind":"instance","deployment",
  * "service","instance","host","release","state" (Docker's),"running",

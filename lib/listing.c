@@ -50,11 +50,18 @@ paas_deploy_list(const char *etcd, json_t **out, struct paas_err *err)
 			json_decref(counts);
 			continue;
 		}
+		/* A damaged record is named in the list, not the end of it. */
 		if (paas_release_current(e, dep, &cur, &rec, &mod, err) < 0) {
 			json_decref(counts);
-			json_decref(*out);
-			*out = NULL;
-			goto out_list;
+			if (err->status == PAAS_EUNAVAIL) {
+				json_decref(*out);
+				*out = NULL;
+				goto out_list;
+			}
+			json_array_append_new(*out, json_pack("{s:s, s:s, s:s}", "kind", "deployment",
+			    "deployment", dep, "error", err->msg));
+			paas_err_clear(err);
+			continue;
 		}
 		if (cur == 0) {
 			json_decref(counts);
