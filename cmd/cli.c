@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "cli.h"
@@ -59,6 +60,30 @@ cli_log(const char *who, const char *msg)
 	fprintf(stderr, "%s %s%s%s: %s\n", when, cli_prog, who ? " " : "", who ? who : "", msg);
 }
 
+/* --since: a Unix time, or an age (30s, 10m, 2h, 1d) before now; -1 when
+ * neither. */
+static int64_t
+since(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || v < 0)
+		return -1;
+	if (*end == '\0')
+		return v;
+	if (end[1] != '\0')
+		return -1;
+	switch (*end) {
+	case 's': break;
+	case 'm': v *= 60; break;
+	case 'h': v *= 3600; break;
+	case 'd': v *= 86400; break;
+	default: return -1;
+	}
+	return (int64_t)time(NULL) - v;
+}
+
 int
 cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int *status)
 {
@@ -77,6 +102,9 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		{ "ref", required_argument, NULL, 'r' },
 		{ "git-dir", required_argument, NULL, 'g' },
 		{ "build-host", required_argument, NULL, 'b' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "since", required_argument, NULL, 'I' },
+		{ "tail", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -86,13 +114,37 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 	d->dep = getenv("PAAS_DEPLOYMENT");
 	d->fmt = PAAS_FORMAT_AUTO;
 	*status = PAAS_EINVAL;
-	while ((ch = getopt_long(argc, argv, "D:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "D:hVf", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D': d->dep = optarg; break;
 		case 'e': d->etcd = optarg; break;
 		case 'j': d->fmt = PAAS_FORMAT_JSON; break;
 		case 't': d->fmt = PAAS_FORMAT_TABLE; break;
 		case 'n': d->o.dry_run = 1; break;
+		case 'f':
+		case 'I':
+		case 'T':
+			if (!with_yes) {
+				*status = cli_bad_usage("unknown option %s", argv[optind - 1]);
+				return -1;
+			}
+			if (ch == 'f')
+				d->follow = 1;
+			else if (ch == 'T') {
+				long t = strtol(optarg, &end, 10);
+
+				if (*end || end == optarg || t < 0 || t > 1000000) {
+					*status = cli_bad_usage("--tail: expected a number of lines, not "
+					    "'%.32s'", optarg);
+					return -1;
+				}
+				d->tail = (int)t;
+			} else if ((d->since = since(optarg)) < 0) {
+				*status = cli_bad_usage("--since: expected a Unix time or an age such as "
+				    "30s, 10m, 2h or 1d, not '%.32s'", optarg);
+				return -1;
+			}
+			break;
 		case 'y':
 		case 'r':
 		case 'g':

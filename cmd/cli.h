@@ -42,9 +42,13 @@ struct cli_deploy {
 	const char *git_dir;		/* paas-deploy --git-dir */
 	enum paas_format fmt;
 	int table, yes;
+	/* paas-deploy logs: --follow, --since, --tail */
+	int follow, tail;
+	int64_t since;
 };
 /* Parse argv's flags (then argv + optind holds the operands); with_yes:
- * paas-deploy's own flags too (--yes, --ref, --git-dir, --build-host).  0: go on;
+ * paas-deploy's own flags too (--yes, --ref, --git-dir, --build-host, and
+ * for logs -f/--follow, --since, --tail).  0: go on;
  * -1: exit with *status (help printed, or a bad flag reported). */
 int cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int *status);
 /* The deployment named and valid (else -1, reported, *status to exit

@@ -7,6 +7,7 @@
  */
 #include <getopt.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,13 @@ usage(FILE *f)
 	    "           [--ref ref] [--git-dir repository] [--build-host host] servicefile\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history | ps\n"
 	    "       %s [--etcd endpoints] [--json | --table] list\n"
+	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] logs [-f | --follow]\n"
+	    "           [--since time] [--tail lines] [service[.instance]]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
 	    "           [servicefile]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n",
-	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
+	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
 }
 
 /* "3m", "2h", "5d": how long ago, for a table. */
@@ -155,6 +158,105 @@ ps(const char *etcd, const char *dep, int table)
 	}
 	json_decref(rows);
 	json_decref(l);
+	json_decref(bad);
+	return rc;
+}
+
+static volatile sig_atomic_t stop_logs;
+
+static void
+on_stop_logs(int sig)
+{
+	(void)sig;
+	stop_logs = 1;
+}
+
+/* A line for JSON: invalid UTF-8 bytes become '?'. */
+static json_t *
+text_json(const char *p, size_t len)
+{
+	json_t *s = json_stringn(p, len);
+	char *c;
+	size_t i;
+
+	if (s)
+		return s;
+	c = paas_xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		c[i] = (unsigned char)p[i] < 0x80 ? p[i] : '?';
+	s = json_stringn(c, len);
+	free(c);
+	return s ? s : json_string("");
+}
+
+static int
+print_log(const struct paas_log_line *l, void *arg)
+{
+	int table = *(const int *)arg;
+
+	if (table)
+		printf("%s.%s@%s | %.*s\n", l->service, l->instance, l->host, (int)l->len, l->text);
+	else {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "kind", "log",
+		    "service", l->service, "instance", l->instance, "host", l->host,
+		    "stream", l->stream == 2 ? "stderr" : "stdout", "time", l->time,
+		    "line", text_json(l->text, l->len));
+
+		paas_out_json(o);
+		json_decref(o);
+	}
+	/* A reader that went away (a closed pipe) stops it all. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		stop_logs = 1;
+		return 1;
+	}
+	return stop_logs;
+}
+
+static int
+logs(struct cli_deploy *d, const char *which)
+{
+	struct paas_logs_opts lo;
+	struct paas_err err = PAAS_ERR_INIT;
+	struct sigaction sa;
+	json_t *bad, *r;
+	char svc[128] = "";
+	const char *dot = which ? strchr(which, '.') : NULL;
+	size_t i;
+	int rc = 0;
+
+	memset(&lo, 0, sizeof(lo));
+	lo.etcd = d->o.etcd;
+	lo.deployment = d->dep;
+	if (which) {
+		snprintf(svc, sizeof(svc), "%.*s", (int)(dot ? (size_t)(dot - which) : strlen(which)),
+		    which);
+		if (!paas_valid_name(svc) || (dot && !paas_valid_label(dot + 1)))
+			return cli_bad_usage("logs: expected SERVICE or SERVICE.INSTANCE, not '%.64s'",
+			    which);
+		lo.service = svc;
+		lo.instance = dot ? dot + 1 : NULL;
+	}
+	lo.follow = d->follow;
+	lo.since = d->since;
+	lo.tail = d->tail;
+	lo.cancel = &stop_logs;
+	lo.fn = print_log;
+	lo.arg = &d->table;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_logs;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (paas_deploy_logs(&lo, &bad, &err) < 0)
+		return cli_fail(&err);
+	/* What could not be read: said on stderr, exit 2. */
+	json_array_foreach(bad, i, r) {
+		fprintf(stderr, "%s: host %s: %s\n", cli_prog,
+		    json_string_value(json_object_get(r, "host")),
+		    json_string_value(json_object_get(r, "error")));
+		rc = PAAS_EUNAVAIL;
+	}
 	json_decref(bad);
 	return rc;
 }
@@ -300,6 +402,13 @@ main(int argc, char **argv)
 	}
 	if (cli_deploy_ready(&d, &rc) < 0)
 		return rc;
+	if (strcmp(argv[0], "logs") == 0) {
+		if (argc > 2)
+			return cli_bad_usage("logs takes at most SERVICE or SERVICE.INSTANCE");
+		return logs(&d, argc == 2 ? argv[1] : NULL);
+	}
+	if (d.follow || d.since || d.tail)
+		return cli_bad_usage("--follow, --since and --tail are for logs");
 	if (strcmp(argv[0], "ps") == 0) {
 		if (argc != 1)
 			return cli_bad_usage("ps takes no arguments");

@@ -398,6 +398,121 @@ paas_docker_logs(struct paas_docker *d, const char *id, int tail,
 	return 0;
 }
 
+/* Demultiplexing a log stream: frames of an 8-byte header (stream, 0, 0,
+ * 0, big-endian length) and that many bytes, cut anywhere by the
+ * transport; lines cut anywhere by the frames. */
+struct logs {
+	paas_docker_log_fn fn;
+	void *arg;
+	struct paas_buf raw;		/* bytes of a frame not complete yet */
+	struct paas_buf line[3];	/* a line not complete yet, per stream */
+	int tty;			/* no frames: the container has a TTY */
+	int stop;
+};
+
+static int
+log_bytes(struct logs *l, int stream, const char *p, size_t n)
+{
+	struct paas_buf *b = &l->line[stream == 2 ? 2 : 1];
+	const char *nl;
+
+	while (n > 0 && (nl = memchr(p, '\n', n)) != NULL) {
+		size_t k = (size_t)(nl - p);
+
+		if (b->len) {
+			paas_buf_add(b, p, k);
+			l->stop = l->fn(stream, b->data, b->len, l->arg);
+			paas_buf_reset(b);
+		} else
+			l->stop = l->fn(stream, p, k, l->arg);
+		if (l->stop)
+			return 1;
+		p += k + 1;
+		n -= k + 1;
+	}
+	if (n > 0)
+		paas_buf_add(b, p, n);
+	return 0;
+}
+
+static int
+on_log_chunk(const char *data, size_t len, void *arg)
+{
+	struct logs *l = arg;
+	const unsigned char *b;
+	size_t i = 0;
+
+	if (l->tty)
+		return log_bytes(l, 1, data, len);
+	paas_buf_add(&l->raw, data, len);
+	b = (const unsigned char *)l->raw.data;
+	/* The first bytes say whether there are frames at all. */
+	if (l->raw.len >= 8 && !(b[0] <= 2 && b[1] == 0 && b[2] == 0 && b[3] == 0) && i == 0 &&
+	    l->line[1].len == 0 && l->line[2].len == 0) {
+		l->tty = 1;
+		i = l->raw.len;
+		paas_buf_reset(&l->raw);
+		return log_bytes(l, 1, (const char *)b, i);
+	}
+	while (l->raw.len - i >= 8) {
+		size_t flen = (size_t)b[i + 4] << 24 | (size_t)b[i + 5] << 16 |
+		    (size_t)b[i + 6] << 8 | b[i + 7];
+
+		if (l->raw.len - i - 8 < flen)
+			break;
+		if (log_bytes(l, b[i], (const char *)b + i + 8, flen))
+			return 1;
+		i += 8 + flen;
+	}
+	if (i > 0) {
+		memmove(l->raw.data, l->raw.data + i, l->raw.len - i);
+		l->raw.len -= i;
+	}
+	return 0;
+}
+
+int
+paas_docker_logs_stream(struct paas_docker *d, const char *id, int follow,
+    int64_t since, int tail, int timestamps, paas_docker_log_fn fn, void *arg,
+    struct paas_err *err)
+{
+	struct paas_http_req hr = { 0 };
+	struct paas_buf p = PAAS_BUF_INIT;
+	struct logs l;
+	char *esc = paas_http_escape(id), *full;
+	int rc, s;
+
+	memset(&l, 0, sizeof(l));
+	l.fn = fn;
+	l.arg = arg;
+	paas_buf_addf(&p, "/containers/%s/logs?stdout=1&stderr=1&follow=%d&timestamps=%d", esc,
+	    follow ? 1 : 0, timestamps ? 1 : 0);
+	if (since > 0)
+		paas_buf_addf(&p, "&since=%lld", (long long)since);
+	if (tail > 0)
+		paas_buf_addf(&p, "&tail=%d", tail);
+	free(esc);
+	full = paas_docker_path(p.data);
+	paas_buf_free(&p);
+	hr.method = "GET";
+	hr.path = full;
+	hr.raw = 1;
+	hr.idempotent = 1;
+	rc = paas_http_stream(d->http, &hr, on_log_chunk, &l, NULL, err);
+	free(full);
+	/* What is left without a final newline. */
+	for (s = 1; s <= 2 && !l.stop; s++)
+		if (l.line[s].len)
+			l.stop = fn(s, l.line[s].data, l.line[s].len, arg);
+	if (rc < 0)
+		paas_err_wrap(err, "docker at %s: logs of %.12s", d->url, id);
+	paas_buf_free(&l.raw);
+	paas_buf_free(&l.line[1]);
+	paas_buf_free(&l.line[2]);
+	paas_buf_free(&l.line[0]);
+	return rc;
+}
+
 struct events {
 	paas_docker_event_fn fn;
 	void *arg;

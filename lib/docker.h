@@ -67,6 +67,18 @@ int paas_docker_wait(struct paas_docker *d, const char *id, int64_t *status,
 int paas_docker_logs(struct paas_docker *d, const char *id, int tail,
     struct paas_buf *out, struct paas_err *err);
 
+/* A container's output as it comes, line by line: fn gets each line
+ * (without its newline; a last line without one at the end), 1 for stdout
+ * or 2 for stderr, and returns non-zero to stop.  follow keeps reading
+ * until the container stops or the client's cancel flag is set; since is
+ * a Unix time (0: from the start), tail the lines to start with (0: all).
+ * With timestamps each line begins with Docker's RFC 3339 time and a
+ * space.  Returns as paas_http_stream does. */
+typedef int (*paas_docker_log_fn)(int stream, const char *line, size_t len, void *arg);
+int paas_docker_logs_stream(struct paas_docker *d, const char *id, int follow,
+    int64_t since, int tail, int timestamps, paas_docker_log_fn fn, void *arg,
+    struct paas_err *err);
+
 /* The events stream: fn gets each event (borrowed) and returns non-zero to
  * stop.  labels filters as for paas_docker_containers; since is a Unix time
  * (0: from now).  Returns as paas_http_stream does. */

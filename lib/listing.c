@@ -36,7 +36,7 @@ paas_deploy_list(const char *etcd, json_t **out, struct paas_err *err)
 		const char *tail = l.kvs[i].key + plen;
 		size_t n = strcspn(tail, "/");
 		char dep[128];
-		json_t *rec = NULL, *o, *svc, *counts = json_object();
+		json_t *rec = NULL, *o, *svc, *counts;
 		const char *k;
 		int64_t cur = 0, mod, total = 0;
 
@@ -46,10 +46,9 @@ paas_deploy_list(const char *etcd, json_t **out, struct paas_err *err)
 		prev = tail;
 		memcpy(dep, tail, n);
 		dep[n] = '\0';
-		if (!paas_valid_name(dep)) {
-			json_decref(counts);
+		if (!paas_valid_name(dep))
 			continue;
-		}
+		counts = json_object();
 		/* A damaged record is named in the list, not the end of it. */
 		if (paas_release_current(e, dep, &cur, &rec, &mod, err) < 0) {
 			json_decref(counts);
