@@ -259,6 +259,18 @@ paas_utc_now(char *out, size_t size)
 	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 }
 
+void
+paas_utc_now_ms(char *out, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	char sec[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", gmtime_r(&ts.tv_sec, &tm));
+	snprintf(out, size, "%s.%03ldZ", sec, ts.tv_nsec / 1000000);
+}
+
 int
 paas_private_read(const char *what, const char *path, size_t max, char **data, size_t *len,
     struct paas_err *err)

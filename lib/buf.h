@@ -43,6 +43,8 @@ long long paas_now_ms(void);
 void paas_sleep_ms(long long ms);
 /* The current time in UTC as "2026-11-22T06:12:00Z" (out: 21 bytes or more). */
 void paas_utc_now(char *out, size_t size);
+/* The same with milliseconds: "2026-12-01T07:00:00.123Z". */
+void paas_utc_now_ms(char *out, size_t size);
 void paas_hash_hex(const char *data, size_t len, char out[17]);
 
 /* Base64 (RFC 4648, padded).  Both return a NUL-terminated string the caller

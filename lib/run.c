@@ -21,6 +21,12 @@
 void
 paas_run_emit(struct run *r, json_t *ev)
 {
+	char now[40];
+
+	/* Every event says when it happened. */
+	paas_utc_now_ms(now, sizeof(now));
+	if (!json_object_get(ev, "time"))
+		json_object_set_new(ev, "time", json_string(now));
 	json_object_set_new(ev, "deployment", json_string(r->o->deployment));
 	if (r->o->event)
 		r->o->event(ev, r->o->arg);

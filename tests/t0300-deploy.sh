@@ -70,6 +70,8 @@ test_expect_success 'a changed command rolls out one by one, start-first, no gap
 	paas-deploy -D shop "$(version v2)" >out; rc=$?; probe_stop &&
 	expect_eq $rc 0 &&
 	jq -e "select(.event == \"done\") | .started == 3 and .stopped == 3" out &&
+	jq -e -s "all(.time | test(\"^20[0-9][0-9]-[0-9-]+T[0-9:]+[.][0-9]{3}Z$\"))" out &&
+	jq -r .time out >times && sort -c times &&
 	jq -r "select(.event == \"start\" or .event == \"healthy\" or .event == \"stop\") | .event" out | tr "\n" " " >order &&
 	# Each old one stops after its replacement is healthy; the stops go
 	# on while the next ones start.
