@@ -396,6 +396,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[0], "list") == 0) {
 		if (argc != 1)
 			return cli_bad_usage("list takes no arguments");
+		if (d.follow || d.since || d.tail)
+			return cli_bad_usage("--follow, --since and --tail are for logs");
 		if ((rc = cli_etcd_auth("deployer")) != 0)
 			return rc;
 		return list(paas_etcd_endpoints(d.etcd), paas_out_is_table(d.fmt));

@@ -77,7 +77,8 @@ test_expect_success 'errors: a name never deployed, a service it lacks, bad flag
 	expect_status 3 paas-deploy -D app logs db 2>err && expect_grep "deployment app has no service db" err &&
 	expect_status 3 paas-deploy -D app --tail x logs 2>err && expect_grep "tail" err &&
 	expect_status 3 paas-deploy -D app --since yesterday logs 2>err && expect_grep "since" err &&
-	expect_status 3 paas-deploy -D app --follow history 2>err && expect_grep "are for logs" err
+	expect_status 3 paas-deploy -D app --follow history 2>err && expect_grep "are for logs" err &&
+	expect_status 3 paas-deploy --tail 3 list 2>err && expect_grep "are for logs" err
 '
 
 test_expect_success 'a host that cannot be read: named, exit 2, the other host still read' '
