@@ -105,6 +105,7 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		{ "follow", no_argument, NULL, 'f' },
 		{ "since", required_argument, NULL, 'I' },
 		{ "tail", required_argument, NULL, 'T' },
+		{ "host", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -124,11 +125,18 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		case 'f':
 		case 'I':
 		case 'T':
+		case 'H':
 			if (!with_yes) {
 				*status = cli_bad_usage("unknown option %s", argv[optind - 1]);
 				return -1;
 			}
-			if (ch == 'f')
+			if (ch == 'H') {
+				if (!paas_valid_name(optarg)) {
+					*status = cli_bad_usage("--host '%.64s': not a host name", optarg);
+					return -1;
+				}
+				d->host = optarg;
+			} else if (ch == 'f')
 				d->follow = 1;
 			else if (ch == 'T') {
 				long t = strtol(optarg, &end, 10);

@@ -42,9 +42,10 @@ struct cli_deploy {
 	const char *git_dir;		/* paas-deploy --git-dir */
 	enum paas_format fmt;
 	int table, yes;
-	/* paas-deploy logs: --follow, --since, --tail */
+	/* paas-deploy logs: --follow, --since, --tail; exec: --host */
 	int follow, tail;
 	int64_t since;
+	const char *host;
 };
 /* Parse argv's flags (then argv + optind holds the operands); with_yes:
  * paas-deploy's own flags too (--yes, --ref, --git-dir, --build-host, and

@@ -34,11 +34,12 @@ usage(FILE *f)
 	    "       %s [--etcd endpoints] [--json | --table] list\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] logs [-f | --follow]\n"
 	    "           [--since time] [--tail lines] [service[.instance]]\n"
+	    "       %s [-D deployment] [--etcd endpoints] exec [--host host] service [-- command ...]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
 	    "           [servicefile]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n",
-	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
+	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
 }
 
 /* "3m", "2h", "5d": how long ago, for a table. */
@@ -261,6 +262,46 @@ logs(struct cli_deploy *d, const char *which)
 	return rc;
 }
 
+/* A one-off container's output, passed through as it comes. */
+static int
+pass_output(int stream, const char *line, size_t len, void *arg)
+{
+	FILE *f = stream == 2 ? stderr : stdout;
+
+	(void)arg;
+	fwrite(line, 1, len, f);
+	fputc('\n', f);
+	fflush(f);
+	return 0;
+}
+
+static int
+exec_cmd(struct cli_deploy *d, const char *service, char **argv)
+{
+	struct paas_exec_opts eo;
+	struct paas_err err = PAAS_ERR_INIT;
+	struct sigaction sa;
+	int status;
+
+	memset(&eo, 0, sizeof(eo));
+	eo.etcd = d->o.etcd;
+	eo.deployment = d->dep;
+	eo.service = service;
+	eo.host = d->host;
+	eo.argv = argv;
+	eo.out = pass_output;
+	eo.cancel = &stop_logs;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_logs;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (paas_deploy_exec(&eo, &status, &err) < 0)
+		return cli_fail(&err);
+	/* The command's own exit status; a signal's as a shell says it. */
+	return status >= 0 && status <= 255 ? status : 128 + (status & 0x7f);
+}
+
 static int
 history(const char *etcd, const char *dep, int table)
 {
@@ -409,6 +450,15 @@ main(int argc, char **argv)
 			return cli_bad_usage("logs takes at most SERVICE or SERVICE.INSTANCE");
 		return logs(&d, argc == 2 ? argv[1] : NULL);
 	}
+	if (strcmp(argv[0], "exec") == 0) {
+		if (argc < 2)
+			return cli_bad_usage("exec takes a service, then the command to run");
+		if (!paas_valid_name(argv[1]))
+			return cli_bad_usage("exec: invalid service name '%.64s'", argv[1]);
+		return exec_cmd(&d, argv[1], argv + 2);
+	}
+	if (d.host)
+		return cli_bad_usage("--host is for exec");
 	if (d.follow || d.since || d.tail)
 		return cli_bad_usage("--follow, --since and --tail are for logs");
 	if (strcmp(argv[0], "ps") == 0) {

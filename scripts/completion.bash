@@ -56,7 +56,7 @@ _paas_sub() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		-D | --deployment | --etcd | --lock-ttl | --stop-timeout | --drain | --ref | \
-			--git-dir | --build-host) i=$((i + 1)) ;;
+			--git-dir | --build-host | --host | --since | --tail) i=$((i + 1)) ;;
 		-*) ;;
 		*) echo "$w"; return ;;
 		esac
@@ -66,12 +66,13 @@ _paas_sub() {
 _paas_deploy() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} sub
 	local flags="-D --deployment --etcd --json --table --dry-run --lock-ttl --stop-timeout
-		--drain --ref --git-dir --build-host --yes -h --help -V --version"
+		--drain --ref --git-dir --build-host --yes -f --follow --since --tail --host
+		-h --help -V --version"
 	case $prev in
 	-D | --deployment) mapfile -t COMPREPLY < <(compgen -W "$(_paas_deployments)" -- "$cur"); return ;;
 	--git-dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
-	--build-host) mapfile -t COMPREPLY < <(compgen -W "$(_paas_hosts)" -- "$cur"); return ;;
-	--etcd | --lock-ttl | --stop-timeout | --drain | --ref) return ;;
+	--build-host | --host) mapfile -t COMPREPLY < <(compgen -W "$(_paas_hosts)" -- "$cur"); return ;;
+	--etcd | --lock-ttl | --stop-timeout | --drain | --ref | --since | --tail) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$flags" -- "$cur")
@@ -79,9 +80,10 @@ _paas_deploy() {
 	fi
 	sub=$(_paas_sub)
 	case $sub in
-	"") mapfile -t COMPREPLY < <(compgen -W "history ps list rollback promote destroy" -- "$cur")
+	"") mapfile -t COMPREPLY < <(compgen -W "history ps list logs exec rollback promote destroy" -- "$cur")
 		mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur") ;;
 	promote) mapfile -t COMPREPLY < <(compgen -W "$(_paas_deployments)" -- "$cur") ;;
+	logs | exec) mapfile -t COMPREPLY < <(compgen -W "$(_paas_services "$(_paas_dep)")" -- "$cur") ;;
 	esac
 }
 

@@ -15,7 +15,7 @@ mkdir -p work "$PAAS_STATE_DIR" && cd work || exit 1
 
 CMDS=(
 	"paas-deploy" "paas-deploy history" "paas-deploy rollback" "paas-deploy promote"
-	"paas-deploy ps" "paas-deploy list" "paas-deploy logs"
+	"paas-deploy ps" "paas-deploy list" "paas-deploy logs" "paas-deploy exec"
 	"paas-deploy destroy"
 	"paas-scale"
 	"paas-route render" "paas-route apply" "paas-route watch"

@@ -69,6 +69,7 @@ test_expect_success 'completion: service=count for paas-scale, host names, subco
 	complete_line paas-cluster hosts rm w >c && expect_eq "$(cat c)" web1 &&
 	complete_line paas-cluster ho >c && expect_eq "$(cat c)" hosts &&
 	complete_line paas-deploy hist >c && expect_eq "$(cat c)" history &&
+	complete_line paas-deploy -D shop exec wo >c && expect_eq "$(cat c)" worker &&
 	complete_line paas-route wa >c && expect_eq "$(cat c)" watch &&
 	complete_line paas-cluster check --re >c && expect_eq "$(cat c)" --repair &&
 	complete_line paas-deploy --dr | sort >c && printf "%s\n" --drain --dry-run >want && test_cmp want c

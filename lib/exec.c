@@ -1,0 +1,198 @@
+/*
+ * A one-off container of a deployment's service (paas-deploy exec): its
+ * current release's image and environment, secrets included (the kept
+ * values of the release, else this process's environment), on one host;
+ * its output streamed, its exit status handed back, the container removed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "deploy.h"
+#include "docker.h"
+#include "etcd.h"
+#include "registry.h"
+#include "release.h"
+#include "secrets.h"
+#include "spec.h"
+#include "state.h"
+#include "valid.h"
+
+#define EXEC_TIMEOUT_MS	60000
+
+/* The host named, or the first by name whose Docker answers. */
+static const json_t *
+pick_host(const json_t *hosts, const char *name, struct paas_docker **d, struct paas_err *err)
+{
+	const json_t *h;
+	size_t i;
+
+	json_array_foreach(hosts, i, h) {
+		const char *n = json_string_value(json_object_get(h, "name"));
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		if (name && strcmp(name, n ? n : ""))
+			continue;
+		if ((*d = paas_host_docker(h, EXEC_TIMEOUT_MS, &e2)) != NULL &&
+		    paas_docker_ping(*d, &e2) == 0)
+			return h;
+		paas_docker_free(*d);
+		*d = NULL;
+		if (name) {
+			paas_err_set(err, PAAS_EUNAVAIL, "host %s: %s", name, e2.msg);
+			return NULL;
+		}
+	}
+	if (name)
+		paas_err_set(err, PAAS_EINVAL, "no host %.64s is registered", name);
+	else
+		paas_err_set(err, PAAS_EUNAVAIL, "no registered host answers");
+	return NULL;
+}
+
+/* The image on the host, pulled (with the cluster registry's credentials)
+ * when it is not. */
+static int
+have_image(struct paas_etcd *e, struct paas_docker *d, const char *image, struct paas_err *err)
+{
+	json_t *info = NULL, *reg = NULL;
+	char *auth = NULL;
+	int rc;
+
+	if (paas_docker_image_inspect(d, image, &info, err) < 0)
+		return -1;
+	if (info) {
+		json_decref(info);
+		return 0;
+	}
+	if (paas_registry_get(e, &reg, err) < 0 || (reg && paas_registry_auth(json_string_value(
+	    json_object_get(reg, "address")), &auth, err) < 0)) {
+		json_decref(reg);
+		return -1;
+	}
+	rc = paas_docker_image_pull_auth(d, image, auth, err);
+	if (auth)
+		paas_secret_free(auth);
+	json_decref(reg);
+	return rc;
+}
+
+int
+paas_deploy_exec(const struct paas_exec_opts *o, int *status, struct paas_err *err)
+{
+	struct paas_etcd *e;
+	struct paas_docker *d = NULL, *ds = NULL;
+	const json_t *svc, *h;
+	json_t *rec = NULL, *vars = NULL, *env = NULL, *hosts = NULL, *cfg = NULL, *v, *envl, *cmd;
+	const char *k, *image;
+	char *id = NULL, rel[32];
+	int64_t cur = 0, mod, code = -1;
+	size_t i;
+	int rc = -1;
+
+	*status = -1;
+	if (!paas_valid_name(o->deployment) || !paas_valid_name(o->service))
+		return paas_err_set(err, PAAS_EINVAL, "invalid deployment or service name");
+	if ((e = paas_etcd_new(o->etcd, NULL, err)) == NULL)
+		return -1;
+	if (paas_release_current(e, o->deployment, &cur, &rec, &mod, err) < 0)
+		goto out;
+	if (cur == 0) {
+		paas_err_set(err, PAAS_EFAILED, "deployment %s has no release: nothing was deployed "
+		    "under that name", o->deployment);
+		goto out;
+	}
+	svc = json_object_get(json_object_get(json_object_get(rec, "spec"), "services"), o->service);
+	if (svc == NULL) {
+		paas_err_set(err, PAAS_EINVAL, "deployment %s has no service %.64s", o->deployment,
+		    o->service);
+		goto out;
+	}
+	if ((image = json_string_value(json_object_get(svc, "image"))) == NULL) {
+		paas_err_set(err, PAAS_EFAILED, "service %s has no image (not built)", o->service);
+		goto out;
+	}
+	/* The release's own values first, then ours, as a rollout. */
+	if (paas_secrets_get(e, o->deployment, cur, &vars, err) < 0)
+		goto out;
+	env = paas_spec_service_env(json_object_get(rec, "spec"), svc, NULL);
+	envl = json_array();
+	json_object_foreach(env, k, v) {
+		char *x, what[300];
+
+		snprintf(what, sizeof(what), "service %s: env %s", o->service, k);
+		if (paas_spec_expand(what, json_string_value(v), vars, &x, err) < 0) {
+			json_decref(envl);
+			goto out;
+		}
+		json_array_append_new(envl, json_sprintf("%s=%s", k, x));
+		paas_secret_free(x);
+	}
+	snprintf(rel, sizeof(rel), "%lld", (long long)cur);
+	json_array_append_new(envl, json_sprintf("PAAS_DEPLOYMENT=%s", o->deployment));
+	json_array_append_new(envl, json_sprintf("PAAS_SERVICE=%s", o->service));
+	json_array_append_new(envl, json_sprintf("PAAS_RELEASE=%s", rel));
+	json_array_append_new(envl, json_string("PAAS_INSTANCE=run"));
+	if (o->argv && o->argv[0]) {
+		cmd = json_array();
+		for (i = 0; o->argv[i]; i++)
+			json_array_append_new(cmd, json_string(o->argv[i]));
+	} else
+		cmd = json_deep_copy(json_object_get(svc, "cmd"));
+	if (paas_host_list(e, &hosts, err) < 0 || (h = pick_host(hosts, o->host, &d, err)) == NULL) {
+		json_decref(envl);
+		json_decref(cmd);
+		goto out;
+	}
+	json_array_append_new(envl, json_sprintf("PAAS_HOST=%s",
+	    json_string_value(json_object_get(h, "name"))));
+	/* Labelled as a run, not as an instance: no agent announces it, no
+	 * rollout counts it. */
+	cfg = json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:s}, s:{s:b}}", "Image", image, "Env", envl,
+	    "Cmd", json_is_array(cmd) ? cmd : json_array(), "Labels", "paas.run", o->deployment,
+	    "paas.run.service", o->service, "paas.run.release", rel, "HostConfig", "Init", 1);
+	if (!json_is_array(cmd))
+		json_decref(cmd);
+	if (json_array_size(json_object_get(cfg, "Cmd")) == 0)
+		json_object_del(cfg, "Cmd");
+	if (have_image(e, d, image, err) < 0 || paas_docker_create(d, NULL, cfg, &id, err) < 0)
+		goto host_fail;
+	if (paas_docker_start(d, id, err) < 0)
+		goto host_fail;
+	/* The output on its own connection, which follow keeps open until the
+	 * container ends (or o->cancel). */
+	if ((ds = paas_host_docker_cancel(h, 0, o->cancel, err)) == NULL ||
+	    paas_docker_logs_stream(ds, id, 1, 0, 0, 0, o->out, o->arg, err) < 0) {
+		if (!(o->cancel && *o->cancel))
+			goto host_fail;
+		paas_err_clear(err);
+	}
+	if (o->cancel && *o->cancel) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		paas_docker_kill(d, id, "SIGTERM", &e2);
+	}
+	if (paas_docker_wait(d, id, &code, err) < 0)
+		goto host_fail;
+	*status = (int)code;
+	rc = 0;
+	goto out;
+host_fail:
+	paas_err_wrap(err, "host %s", json_string_value(json_object_get(h, "name")));
+out:
+	if (id && d) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		paas_docker_remove(d, id, 1, &e2);
+	}
+	free(id);
+	paas_docker_free(d);
+	paas_docker_free(ds);
+	json_decref(cfg);
+	json_decref(hosts);
+	json_decref(env);
+	json_decref(vars);
+	json_decref(rec);
+	paas_etcd_free(e);
+	return rc;
+}
