@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "daemon.h"
 #include "paas-cluster.h"
 #include "survey.h"
 #include "deploy.h"
@@ -129,6 +130,185 @@ show(const json_t *r, enum paas_format fmt)
 		    json_object_get(v, "error") ? str(v, "error") : "");
 }
 
+/* The status page ----------------------------------------------------- */
+
+/* s, HTML-escaped, appended to b. */
+static void
+esc(struct paas_buf *b, const char *s)
+{
+	for (; s && *s; s++)
+		switch (*s) {
+		case '<': paas_buf_adds(b, "&lt;"); break;
+		case '>': paas_buf_adds(b, "&gt;"); break;
+		case '&': paas_buf_adds(b, "&amp;"); break;
+		case '"': paas_buf_adds(b, "&quot;"); break;
+		case '\'': paas_buf_adds(b, "&#39;"); break;
+		default: paas_buf_add(b, s, 1);
+		}
+}
+
+/* One cell: text escaped, with a class when given. */
+static void
+td(struct paas_buf *b, const char *cls, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+td(struct paas_buf *b, const char *cls, const char *fmt, ...)
+{
+	char v[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	paas_buf_adds(b, cls ? "<td class=\"" : "<td>");
+	if (cls) {
+		paas_buf_adds(b, cls);
+		paas_buf_adds(b, "\">");
+	}
+	esc(b, v);
+	paas_buf_adds(b, "</td>");
+}
+
+static void
+th_row(struct paas_buf *b, const char *const *h, size_t n)
+{
+	size_t i;
+
+	paas_buf_adds(b, "<tr>");
+	for (i = 0; i < n; i++)
+		paas_buf_addf(b, "<th>%s</th>", h[i]);
+	paas_buf_adds(b, "</tr>\n");
+}
+
+#define HEADS(b, ...) do { \
+	static const char *const h_[] = { __VA_ARGS__ }; \
+	th_row(b, h_, sizeof(h_) / sizeof(h_[0])); \
+} while (0)
+
+/* One self-contained page: inline style, no script, no external asset. */
+static char *
+page(const json_t *r, const json_t *deps, size_t *len)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	const json_t *etcd = json_object_get(r, "etcd"), *v;
+	char now[40];
+	long long desired = 0, healthy = 0;
+	size_t i;
+
+	paas_utc_now(now, sizeof(now));
+	json_array_foreach(json_object_get(r, "services"), i, v) {
+		desired += num(v, "desired");
+		healthy += num(v, "healthy");
+	}
+	paas_buf_adds(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	    "<title>paas-tools cluster status</title>\n<style>\n"
+	    "body{font:14px/1.4 sans-serif;margin:2em;color:#222;background:#fff}\n"
+	    "h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.6em 0 .4em}\n"
+	    "table{border-collapse:collapse;min-width:40em}\n"
+	    "th,td{text-align:left;padding:.25em .8em;border-bottom:1px solid #ddd}\n"
+	    "th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+	    ".bad{color:#fff;background:#c0392b}.ok{color:#1e7e34}.warn{background:#f9e79f}\n"
+	    ".sum{font-size:1.2em;margin:.6em 0}\n</style></head><body>\n");
+	paas_buf_adds(&b, "<h1>paas-tools cluster</h1>\n<p>as of ");
+	esc(&b, now);
+	paas_buf_addf(&b, "</p>\n<p class=\"sum\" id=\"summary\">instances healthy: "
+	    "<span id=\"healthy\">%lld</span> of <span id=\"desired\">%lld</span> desired; "
+	    "etcd members healthy: <span id=\"etcd-healthy\">%lld</span> of "
+	    "<span id=\"etcd-members\">%lld</span></p>\n", healthy, desired,
+	    num(etcd, "healthy"), num(etcd, "members"));
+	if (json_object_get(etcd, "error")) {
+		paas_buf_adds(&b, "<p class=\"bad\">etcd: ");
+		esc(&b, str(etcd, "error"));
+		paas_buf_adds(&b, "</p>\n");
+	}
+	paas_buf_adds(&b, "<h2>etcd members</h2>\n<table id=\"members\">\n");
+	HEADS(&b, "name", "id", "healthy", "leader", "version", "db size", "client URLs");
+	json_array_foreach(json_object_get(r, "members"), i, v) {
+		int ok = json_is_true(json_object_get(v, "healthy"));
+
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "name"));
+		td(&b, NULL, "%s", str(v, "id"));
+		td(&b, ok ? "ok" : "bad", "%s", ok ? "yes" : "no");
+		td(&b, NULL, "%s", json_is_true(json_object_get(v, "leader")) ? "leader" : "");
+		td(&b, NULL, "%s", str(v, "version"));
+		td(&b, "n", "%lld", num(v, "db_size"));
+		td(&b, NULL, "%s", str(v, "client_urls"));
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>hosts</h2>\n<table id=\"hosts\">\n");
+	HEADS(&b, "host", "reachable", "Docker", "containers", "running", "agent", "error");
+	json_array_foreach(json_object_get(r, "hosts"), i, v) {
+		int ok = json_is_true(json_object_get(v, "reachable"));
+
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "name"));
+		td(&b, ok ? "ok" : "bad", "%s", ok ? "yes" : "no");
+		td(&b, NULL, "%s", ok ? str(v, "version") : "");
+		td(&b, "n", "%lld", num(v, "containers"));
+		td(&b, "n", "%lld", num(v, "running"));
+		td(&b, NULL, "%s", json_is_true(json_object_get(v, "agent")) ? "yes" : "no");
+		td(&b, NULL, "%s", json_object_get(v, "error") ? str(v, "error") : "");
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>services</h2>\n<table id=\"services\">\n");
+	HEADS(&b, "deployment", "service", "release", "desired", "running", "announced", "healthy");
+	json_array_foreach(json_object_get(r, "services"), i, v) {
+		int short_ = num(v, "healthy") < num(v, "desired");
+
+		paas_buf_addf(&b, "<tr%s>", short_ ? " class=\"warn\"" : "");
+		td(&b, NULL, "%s", str(v, "deployment"));
+		td(&b, NULL, "%s", str(v, "service"));
+		td(&b, "n", "%lld", num(v, "release"));
+		td(&b, "n", "%lld", num(v, "desired"));
+		td(&b, "n", "%lld", num(v, "running"));
+		td(&b, "n", "%lld", num(v, "announced"));
+		td(&b, short_ ? "n bad" : "n ok", "%lld", num(v, "healthy"));
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>routes</h2>\n<table id=\"routes\">\n");
+	HEADS(&b, "domain", "deployment", "service", "servers");
+	json_array_foreach(json_object_get(r, "routes"), i, v) {
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "domain"));
+		td(&b, NULL, "%s", str(v, "deployment"));
+		td(&b, NULL, "%s", str(v, "service"));
+		td(&b, num(v, "servers") ? "n" : "n bad", "%lld", num(v, "servers"));
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>routers</h2>\n<table id=\"routers\">\n");
+	HEADS(&b, "router", "revision", "serves the latest");
+	json_array_foreach(json_object_get(r, "routers"), i, v) {
+		int behind = json_is_true(json_object_get(v, "behind"));
+
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "name"));
+		td(&b, "n", "%lld", num(v, "revision"));
+		td(&b, behind ? "bad" : "ok", "%s", behind ? "no" : "yes");
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>releases</h2>\n<table id=\"releases\">\n");
+	HEADS(&b, "deployment", "release", "kind", "time", "user", "instances");
+	json_array_foreach(deps, i, v) {
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "deployment"));
+		if (json_object_get(v, "error")) {
+			td(&b, "bad", "%s", str(v, "error"));
+			paas_buf_adds(&b, "</tr>\n");
+			continue;
+		}
+		td(&b, "n", "%lld", num(v, "release"));
+		td(&b, NULL, "%s", str(v, "release_kind"));
+		td(&b, NULL, "%s", str(v, "time"));
+		td(&b, NULL, "%s", str(v, "user"));
+		td(&b, "n", "%lld", num(v, "instances"));
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n</body></html>\n");
+	return paas_buf_detach(&b, len);
+}
+
 static int
 timeout_arg(const char *s, long *ms)
 {
@@ -147,10 +327,12 @@ cmd_status(const struct cluster_ctx *c, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 't' },
+		{ "html", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_survey_opts so = { 0 };
 	struct paas_err err = PAAS_ERR_INIT;
+	const char *html = NULL;
 	json_t *report;
 	int ch, rc;
 
@@ -160,6 +342,7 @@ cmd_status(const struct cluster_ctx *c, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't': if (timeout_arg(optarg, &so.timeout_ms) < 0) return PAAS_EINVAL; break;
+		case 'H': html = optarg; break;
 		default: usage(stderr); return PAAS_EINVAL;
 		}
 	}
@@ -167,7 +350,26 @@ cmd_status(const struct cluster_ctx *c, int argc, char **argv)
 		return cli_bad_usage("status: unexpected argument '%.64s'", argv[optind]);
 	if (paas_survey(&so, &report, &err) < 0)
 		return cli_fail(&err);
-	show(report, c->fmt);
+	if (html) {
+		json_t *deps = NULL;
+		size_t len;
+		char *p;
+
+		/* The releases are a part of the page, not a reason to fail it. */
+		if (paas_deploy_list(so.etcd, &deps, &err) < 0) {
+			paas_err_clear(&err);
+			deps = json_array();
+		}
+		p = page(report, deps, &len);
+		rc = paas_output_write(html, p, len, 0644, &err);
+		free(p);
+		json_decref(deps);
+		if (rc < 0) {
+			json_decref(report);
+			return cli_fail(&err);
+		}
+	} else
+		show(report, c->fmt);
 	/* Without etcd there is nothing else to show: could not operate. */
 	rc = json_object_get(json_object_get(report, "etcd"), "error") ? PAAS_EUNAVAIL : 0;
 	if (rc)

@@ -31,7 +31,7 @@ usage(FILE *f)
 	    "     [--etcd-peer-port n] [--registry-port n] [--registry-address addr]\n"
 	    "     [--registry host:port [--registry-ca file] | --no-registry]\n"
 	    "  down [--state-dir dir]\n"
-	    "  status [--timeout s]\n"
+	    "  status [--timeout s] [--html file]\n"
 	    "  check [--timeout s] [--warn pct] [--crit pct] [--repair]\n"
 	    "  hosts ls\n"
 	    "  hosts add name --docker url [--label key=value ...]\n"
