@@ -56,6 +56,21 @@ age(json_int_t s, char *out, size_t size)
 		snprintf(out, size, "%lldd", (long long)s / 86400);
 }
 
+/* The hosts a listing could not read ({"host","error"} each), said on
+ * stderr: PAAS_EUNAVAIL when there is one, else 0. */
+static int
+unreachable(const json_t *bad)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(bad, i, r)
+		fprintf(stderr, "%s: host %s: %s\n", cli_prog,
+		    json_string_value(json_object_get(r, "host")),
+		    json_string_value(json_object_get(r, "error")));
+	return json_array_size(bad) ? PAAS_EUNAVAIL : 0;
+}
+
 static int
 list(const char *etcd, int table)
 {
@@ -150,13 +165,7 @@ ps(const char *etcd, const char *dep, int table)
 	}
 	if (table)
 		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
-	/* What could not be asked: said on stderr, exit 2. */
-	json_array_foreach(bad, i, r) {
-		fprintf(stderr, "%s: host %s: %s\n", cli_prog,
-		    json_string_value(json_object_get(r, "host")),
-		    json_string_value(json_object_get(r, "error")));
-		rc = PAAS_EUNAVAIL;
-	}
+	rc = unreachable(bad);
 	json_decref(rows);
 	json_decref(l);
 	json_decref(bad);
@@ -170,6 +179,20 @@ on_stop_logs(int sig)
 {
 	(void)sig;
 	stop_logs = 1;
+}
+
+/* SIGINT and SIGTERM end logs --follow and exec cleanly; a closed pipe is
+ * a write error, not a signal. */
+static void
+stop_on_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_logs;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* A line for JSON: invalid UTF-8 bytes become '?'. */
@@ -219,12 +242,10 @@ logs(struct cli_deploy *d, const char *which)
 {
 	struct paas_logs_opts lo;
 	struct paas_err err = PAAS_ERR_INIT;
-	struct sigaction sa;
-	json_t *bad, *r;
+	json_t *bad;
 	char svc[128] = "";
 	const char *dot = which ? strchr(which, '.') : NULL;
-	size_t i;
-	int rc = 0;
+	int rc;
 
 	memset(&lo, 0, sizeof(lo));
 	lo.etcd = d->o.etcd;
@@ -244,20 +265,10 @@ logs(struct cli_deploy *d, const char *which)
 	lo.cancel = &stop_logs;
 	lo.fn = print_log;
 	lo.arg = &d->table;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_logs;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_on_signals();
 	if (paas_deploy_logs(&lo, &bad, &err) < 0)
 		return cli_fail(&err);
-	/* What could not be read: said on stderr, exit 2. */
-	json_array_foreach(bad, i, r) {
-		fprintf(stderr, "%s: host %s: %s\n", cli_prog,
-		    json_string_value(json_object_get(r, "host")),
-		    json_string_value(json_object_get(r, "error")));
-		rc = PAAS_EUNAVAIL;
-	}
+	rc = unreachable(bad);
 	json_decref(bad);
 	return rc;
 }
@@ -280,7 +291,6 @@ exec_cmd(struct cli_deploy *d, const char *service, char **argv)
 {
 	struct paas_exec_opts eo;
 	struct paas_err err = PAAS_ERR_INIT;
-	struct sigaction sa;
 	int status;
 
 	memset(&eo, 0, sizeof(eo));
@@ -291,11 +301,7 @@ exec_cmd(struct cli_deploy *d, const char *service, char **argv)
 	eo.argv = argv;
 	eo.out = pass_output;
 	eo.cancel = &stop_logs;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_logs;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_on_signals();
 	if (paas_deploy_exec(&eo, &status, &err) < 0)
 		return cli_fail(&err);
 	/* The command's own exit status; a signal's as a shell says it. */

@@ -86,7 +86,7 @@ paas_deploy_exec(const struct paas_exec_opts *o, int *status, struct paas_err *e
 	json_t *rec = NULL, *vars = NULL, *env = NULL, *hosts = NULL, *cfg = NULL, *v, *envl, *cmd;
 	const char *k, *image;
 	char *id = NULL, rel[32];
-	int64_t cur = 0, mod, code = -1;
+	int64_t cur = 0, code = -1;
 	size_t i;
 	int rc = -1;
 
@@ -95,19 +95,9 @@ paas_deploy_exec(const struct paas_exec_opts *o, int *status, struct paas_err *e
 		return paas_err_set(err, PAAS_EINVAL, "invalid deployment or service name");
 	if ((e = paas_etcd_new(o->etcd, NULL, err)) == NULL)
 		return -1;
-	if (paas_release_current(e, o->deployment, &cur, &rec, &mod, err) < 0)
+	if (paas_release_require(e, o->deployment, &cur, &rec, err) < 0 ||
+	    (svc = paas_release_service(rec, o->deployment, o->service, err)) == NULL)
 		goto out;
-	if (cur == 0) {
-		paas_err_set(err, PAAS_EFAILED, "deployment %s has no release: nothing was deployed "
-		    "under that name", o->deployment);
-		goto out;
-	}
-	svc = json_object_get(json_object_get(json_object_get(rec, "spec"), "services"), o->service);
-	if (svc == NULL) {
-		paas_err_set(err, PAAS_EINVAL, "deployment %s has no service %.64s", o->deployment,
-		    o->service);
-		goto out;
-	}
 	if ((image = json_string_value(json_object_get(svc, "image"))) == NULL) {
 		paas_err_set(err, PAAS_EFAILED, "service %s has no image (not built)", o->service);
 		goto out;

@@ -161,7 +161,7 @@ paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreach
 	struct paas_etcd *e;
 	struct paas_target *t = NULL;
 	json_t *hosts = NULL, *ann = NULL, *rec = NULL, *h;
-	int64_t cur = 0, mod;
+	int64_t cur = 0;
 	time_t now = time(NULL);
 	size_t i, j;
 	int rc = -1;
@@ -171,13 +171,8 @@ paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreach
 		return paas_err_set(err, PAAS_EINVAL, "invalid deployment name '%.64s'", dep);
 	if ((e = paas_etcd_new(etcd, NULL, err)) == NULL)
 		return -1;
-	if (paas_release_current(e, dep, &cur, &rec, &mod, err) < 0)
+	if (paas_release_require(e, dep, &cur, &rec, err) < 0)
 		goto out;
-	if (cur == 0) {
-		paas_err_set(err, PAAS_EFAILED, "deployment %s has no release: nothing was deployed "
-		    "under that name", dep);
-		goto out;
-	}
 	if (paas_host_list(e, &hosts, err) < 0 || (ann = announced(e, dep, err)) == NULL ||
 	    (t = paas_target_docker(hosts, HOST_TIMEOUT_MS, err)) == NULL)
 		goto out;

@@ -163,7 +163,7 @@ paas_deploy_logs(const struct paas_logs_opts *o, json_t **unreachable, struct pa
 	struct source *srcs = NULL;
 	pthread_t *th = NULL;
 	json_t *hosts = NULL, *rec = NULL, *h, *all = NULL;
-	int64_t cur = 0, mod;
+	int64_t cur = 0;
 	size_t i, j, n = 0;
 	int rc = -1;
 
@@ -173,19 +173,9 @@ paas_deploy_logs(const struct paas_logs_opts *o, json_t **unreachable, struct pa
 		    o->deployment);
 	if ((e = paas_etcd_new(o->etcd, NULL, err)) == NULL)
 		return -1;
-	if (paas_release_current(e, o->deployment, &cur, &rec, &mod, err) < 0)
+	if (paas_release_require(e, o->deployment, &cur, &rec, err) < 0 ||
+	    (o->service && paas_release_service(rec, o->deployment, o->service, err) == NULL))
 		goto out;
-	if (cur == 0) {
-		paas_err_set(err, PAAS_EFAILED, "deployment %s has no release: nothing was deployed "
-		    "under that name", o->deployment);
-		goto out;
-	}
-	if (o->service && !json_object_get(json_object_get(json_object_get(rec, "spec"),
-	    "services"), o->service)) {
-		paas_err_set(err, PAAS_EINVAL, "deployment %s has no service %.64s", o->deployment,
-		    o->service);
-		goto out;
-	}
 	if (paas_host_list(e, &hosts, err) < 0)
 		goto out;
 	*unreachable = json_array();

@@ -197,8 +197,7 @@ paas_deploy_history(const char *etcd, const char *deployment, json_t **releases,
 	paas_kv_list_free(&l);
 	/* A name nobody deployed (a typo) is not an empty history. */
 	if (n == 0 && cur == 0) {
-		paas_err_set(err, PAAS_EFAILED, "deployment %s has no release: nothing was "
-		    "deployed under that name", deployment);
+		paas_release_missing(deployment, err);
 		goto out;
 	}
 	qsort(v, n, sizeof(*v), cmp_release);
@@ -212,4 +211,39 @@ out:
 	json_decref(currec);
 	paas_etcd_free(e);
 	return rc;
+}
+
+int
+paas_release_missing(const char *dep, struct paas_err *err)
+{
+	return paas_err_set(err, PAAS_EFAILED, "deployment %s has no release: nothing was "
+	    "deployed under that name", dep);
+}
+
+int
+paas_release_require(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
+    struct paas_err *err)
+{
+	int64_t mod;
+
+	if (paas_release_current(e, dep, n, rec, &mod, err) < 0)
+		return -1;
+	if (*n == 0) {
+		json_decref(*rec);
+		*rec = NULL;
+		return paas_release_missing(dep, err);
+	}
+	return 0;
+}
+
+const json_t *
+paas_release_service(const json_t *rec, const char *dep, const char *svc,
+    struct paas_err *err)
+{
+	const json_t *s = json_object_get(json_object_get(json_object_get(rec, "spec"),
+	    "services"), svc);
+
+	if (s == NULL)
+		paas_err_set(err, PAAS_EINVAL, "deployment %s has no service %.64s", dep, svc);
+	return s;
 }

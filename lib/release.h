@@ -25,6 +25,17 @@ int paas_release_read(struct paas_etcd *e, const char *dep, int64_t n, json_t **
  * PAAS_EFAILED naming the key. */
 int paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
     int64_t *mod, struct paas_err *err);
+/* The same for a reader that needs one: a deployment with no current
+ * release (a name never deployed, a typo) is PAAS_EFAILED, "deployment DEP
+ * has no release".  *rec is the record (caller decrefs). */
+int paas_release_require(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
+    struct paas_err *err);
+/* That error alone (for a reader that found no release another way). */
+int paas_release_missing(const char *dep, struct paas_err *err);
+/* Service svc of release record rec (borrowed), or NULL with PAAS_EINVAL,
+ * "deployment DEP has no service SVC". */
+const json_t *paas_release_service(const json_t *rec, const char *dep, const char *svc,
+    struct paas_err *err);
 /* Point dep at release n (0: at none), writing rec first when given, in one
  * transaction that holds only if the pointer is still at mod: a mismatch
  * (PAAS_EUNAVAIL) means someone wrote without the lock. */
