@@ -7,6 +7,8 @@
 #   router_stop                 SIGTERM the watch (HAProxy keeps serving)
 #   via DOMAIN [PATH] [curl args...]   a request through the router
 #   router_rev                  the etcd revision the router says it serves
+#   web_server N                a busybox httpd answering "sN" on loopback, standing
+#                               in for an instance; its port in WEB_PORT[N]
 
 need haproxy curl jq
 
@@ -57,4 +59,14 @@ via() {
 
 router_rev() {
 	"$PAAS_T" etcd "$PAAS_ETCD" get /paas/v1/routers/test | jq -r .revision
+}
+
+declare -A WEB_PORT
+web_server() {
+	local p
+	p=$(free_port)
+	mkdir -p "www$1" && echo "s$1" >"www$1/index.html"
+	busybox httpd -f -p "127.0.0.1:$p" -h "www$1" >/dev/null 2>&1 &
+	at_exit "kill_wait $!"
+	WEB_PORT[$1]=$p
 }

@@ -12,16 +12,6 @@ export PAAS_ETCD=$ETCD_ENDPOINTS
 . "$SRCDIR/tests/lib-route.sh"
 E1=${ETCD_EP[1]}
 
-# web N: an httpd answering "sN" on a free port, kept in WEB_PORT[N]
-declare -A WEB_PORT
-web() {
-	local p
-	p=$(free_port)
-	mkdir -p "www$1" && echo "s$1" >"www$1/index.html"
-	busybox httpd -f -p "127.0.0.1:$p" -h "www$1" >/dev/null 2>&1 &
-	at_exit "kill_wait $!"
-	WEB_PORT[$1]=$p
-}
 # announce N PORT [ENDPOINT]: instance N of shop/web at 127.0.0.1:PORT
 # (container c0000000000N, 12 hex digits)
 announce() {
@@ -30,8 +20,8 @@ announce() {
 	"$PAAS_T" etcd "${3:-$E1}" put "/paas/v1/announce/shop/web/$1/$c" \
 		"{\"deployment\":\"shop\",\"service\":\"web\",\"instance\":\"$1\",\"container\":\"$c\",\"address\":\"127.0.0.1\",\"port\":$2,\"healthy\":true}" >/dev/null
 }
-web 1
-web 2
+web_server 1
+web_server 2
 p1=${WEB_PORT[1]}
 p2=${WEB_PORT[2]}
 reloads() { "$PAAS_T" haproxy-cli "$ROUTER_SOCK" "show proc" | awk '$2 == "master" { print $3 }'; }

@@ -13,15 +13,6 @@ export PAAS_ETCD=$ETCD_ENDPOINT
 E=$ETCD_ENDPOINT
 . "$SRCDIR/tests/lib-route.sh"
 
-declare -A WEB_PORT
-web() {
-	local p
-	p=$(free_port)
-	mkdir -p "www$1" && echo "s$1" >"www$1/index.html"
-	busybox httpd -f -p "127.0.0.1:$p" -h "www$1" >/dev/null 2>&1 &
-	at_exit "kill_wait $!"
-	WEB_PORT[$1]=$p
-}
 # announce N [DEPLOYMENT]: instance N at web N's port, container cN (12 characters)
 announce() {
 	local c d=${2:-shop}
@@ -55,7 +46,7 @@ esac
 exec haproxy "\$@"
 EOF
 chmod +x hap
-for n in 1 2 3 4; do web $n; done
+for n in 1 2 3 4; do web_server $n; done
 
 test_expect_success 'a router serves a route with one instance' '
 	"$PAAS_T" etcd "$E" put /paas/v1/routes/shop.test "{\"deployment\":\"shop\",\"service\":\"web\",\"port\":null}" >/dev/null &&
