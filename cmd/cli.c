@@ -254,7 +254,7 @@ text_list(struct paas_buf *b, const json_t *a, const char *verb)
 void
 cli_print_event(const json_t *ev, void *arg)
 {
-	const char *e = json_string_value(json_object_get(ev, "event"));
+	const char *e = json_string_value(json_object_get(ev, "kind"));
 	const char *svc = json_string_value(json_object_get(ev, "service"));
 	const char *inst = json_string_value(json_object_get(ev, "instance"));
 	const char *host = json_string_value(json_object_get(ev, "host"));
@@ -279,7 +279,8 @@ cli_print_event(const json_t *ev, void *arg)
 		text_list(&b, json_object_get(ev, "start"), "start");
 		text_list(&b, json_object_get(ev, "stop"), "stop ");
 	} else if (!strcmp(e, "release"))
-		paas_buf_addf(&b, "release %lld (%s)", rel, json_string_value(json_object_get(ev, "kind")));
+		paas_buf_addf(&b, "release %lld (%s)", rel,
+		    json_string_value(json_object_get(ev, "release_kind")));
 	else if (!strcmp(e, "resume"))
 		paas_buf_addf(&b, "release %lld is current: finishing its rollout", rel);
 	else if (!strcmp(e, "start"))

@@ -21,9 +21,11 @@
 static int
 members_ls(const struct cluster_ctx *c)
 {
+	static const char *const head[] = { "ID", "NAME", "HEALTHY", "LEADER", "PEER URLS",
+	    "CLIENT URLS" };
 	struct paas_survey_opts so = { paas_etcd_endpoints(c->etcd), 10000 };
 	struct paas_err err = PAAS_ERR_INIT;
-	json_t *r, *v;
+	json_t *r, *v, *rows;
 	size_t i;
 	int rc = 0;
 
@@ -34,18 +36,19 @@ members_ls(const struct cluster_ctx *c)
 		json_decref(r);
 		return cli_fail(&err);
 	}
-	if (paas_out_is_table(c->fmt))
-		printf("%-16s %-12s %-7s %-6s %-28s %s\n", "ID", "NAME", "HEALTHY", "LEADER",
-		    "PEER URLS", "CLIENT URLS");
+	rows = json_array();
 	json_array_foreach(json_object_get(r, "members"), i, v) {
 		if (paas_out_is_table(c->fmt))
-			printf("%-16s %-12s %-7s %-6s %-28s %s\n", str(v, "id"), str(v, "name"),
-			    json_is_true(json_object_get(v, "healthy")) ? "yes" : "NO",
+			json_array_append_new(rows, json_pack("[s, s, s, s, s, s]", str(v, "id"),
+			    str(v, "name"), json_is_true(json_object_get(v, "healthy")) ? "yes" : "NO",
 			    json_is_true(json_object_get(v, "leader")) ? "*" : "",
-			    str(v, "peer_urls"), str(v, "client_urls"));
+			    str(v, "peer_urls"), str(v, "client_urls")));
 		else
-			paas_out_json(v);
+			paas_out_record("member", v);
 	}
+	if (paas_out_is_table(c->fmt))
+		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+	json_decref(rows);
 	json_decref(r);
 	return rc;
 }
@@ -106,7 +109,7 @@ members_rm(const struct cluster_ctx *c, const char *which, int force)
 		printf("removed member %s (%s); %zu left\n", str(target, "name"), str(target, "id"),
 		    n - 1);
 	else {
-		json_t *o = json_pack("{s:s, s:O, s:O, s:I}", "event", "removed", "id",
+		json_t *o = json_pack("{s:s, s:O, s:O, s:I}", "kind", "member_removed", "id",
 		    json_object_get(target, "id"), "name", json_object_get(target, "name"),
 		    "members", (json_int_t)(n - 1));
 
@@ -174,7 +177,7 @@ members_add(const struct cluster_ctx *c, const char *name, const char *peer)
 		json_t *o;
 
 		snprintf(hex, sizeof(hex), "%" PRIx64, id);
-		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "event", "added", "id", hex, "name",
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "kind", "member_added", "id", hex, "name",
 		    name, "peer_urls", peer, "initial_cluster", cluster.data ? cluster.data : "",
 		    "initial_cluster_state", "existing");
 		paas_out_json(o);
@@ -274,7 +277,7 @@ file_cmd(const struct cluster_ctx *c, int argc, char **argv, int restore)
 			printf("backed up %zu keys at revision %" PRId64 " to %s (%zu leased keys "
 			    "left out)\n", info.keys, info.revision, argv[optind], info.leased);
 	} else {
-		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "event", restore ? "restored" :
+		json_t *o = json_pack("{s:s, s:s, s:I, s:I}", "kind", restore ? "restored" :
 		    "backed_up", "file", argv[optind], "keys", (json_int_t)info.keys, "revision",
 		    (json_int_t)info.revision);
 

@@ -264,7 +264,7 @@ git_add(const struct cluster_ctx *c, int argc, char **argv)
 		    dep);
 		printf("Deploy:          git push paas %s\n", branch);
 	} else {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "deployment", dep, "branch", branch,
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "kind", "git_remote", "deployment", dep, "branch", branch,
 		    "authorized_keys", ak);
 
 		json_object_set_new(o, "remote", json_sprintf("ssh://%s@%s:%d/%s.git", user, host,
@@ -415,7 +415,7 @@ git_ls(const struct cluster_ctx *c)
 		if (paas_out_is_table(c->fmt))
 			printf("%-24s %s %.20s...\n", dep, type, data);
 		else {
-			json_t *o = json_pack("{s:s, s:s, s:s}", "deployment", dep, "type", type, "key",
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "kind", "git_key", "deployment", dep, "type", type, "key",
 			    data);
 
 			paas_out_json(o);

@@ -361,7 +361,7 @@ cmd_registry(const struct cluster_ctx *c, int argc, char **argv)
 			printf("%s %s\n", dry ? "would delete" : "deleted",
 			    json_string_value(json_object_get(v, "image")));
 		else
-			paas_out_json(v);
+			paas_out_record("image_deleted", v);
 	}
 	if (paas_out_is_table(u.fmt))
 		printf("%lld image(s) kept, %zu %sdeleted (the last %d releases of each deployment "
@@ -369,7 +369,7 @@ cmd_registry(const struct cluster_ctx *c, int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(rep, "kept")),
 		    json_array_size(json_object_get(rep, "deleted")), dry ? "to be " : "", keep);
 	else {
-		json_t *sum = json_pack("{s:O, s:I, s:i, s:b}", "kept", json_object_get(rep, "kept"),
+		json_t *sum = json_pack("{s:s, s:O, s:I, s:i, s:b}", "kind", "gc", "kept", json_object_get(rep, "kept"),
 		    "deleted", (json_int_t)json_array_size(json_object_get(rep, "deleted")), "keep",
 		    keep, "dry_run", dry);
 

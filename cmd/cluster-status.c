@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "daemon.h"
 #include "paas-cluster.h"
+#include "statuspage.h"
 #include "survey.h"
 #include "deploy.h"
 #include "jsonx.h"
@@ -31,282 +32,104 @@ num(const json_t *o, const char *k)
 	return json_integer_value(json_object_get(o, k));
 }
 
-static void
-print_kind(const char *kind, const json_t *o)
-{
-	json_t *c = json_deep_copy(o);
-
-	json_object_set_new(c, "kind", json_string(kind));
-	paas_out_json(c);
-	json_decref(c);
-}
+/* A blank line, then ROWS (emptied) under the headings, sized to them. */
+#define table(rows, ...) do {						\
+	static const char *const h_[] = { __VA_ARGS__ };		\
+									\
+	putchar('\n');							\
+	cli_table(stdout, h_, sizeof(h_) / sizeof(h_[0]), (rows));	\
+	json_array_clear(rows);						\
+} while (0)
 
 static void
 show(const json_t *r, enum paas_format fmt)
 {
 	const json_t *etcd = json_object_get(r, "etcd"), *v;
+	json_t *rows;
 	size_t i;
 
 	if (!paas_out_is_table(fmt)) {
 		json_t *e = json_deep_copy(etcd);
 
 		json_object_del(e, "healthy_endpoints");
-		print_kind("etcd", e);
+		paas_out_record("etcd", e);
 		json_decref(e);
 		json_array_foreach(json_object_get(r, "members"), i, v)
-			print_kind("member", v);
+			paas_out_record("member", v);
 		json_array_foreach(json_object_get(r, "hosts"), i, v)
-			print_kind("host", v);
+			paas_out_record("host", v);
 		json_array_foreach(json_object_get(r, "services"), i, v)
-			print_kind("service", v);
+			paas_out_record("service", v);
 		json_array_foreach(json_object_get(r, "routes"), i, v)
-			print_kind("route", v);
+			paas_out_record("route", v);
 		json_array_foreach(json_object_get(r, "routers"), i, v)
-			print_kind("router", v);
+			paas_out_record("router", v);
 		if (json_object_get(r, "registry"))
-			print_kind("registry", json_object_get(r, "registry"));
+			paas_out_record("registry", json_object_get(r, "registry"));
 		return;
 	}
+	rows = json_array();
 	printf("etcd: %lld members, %lld healthy, leader %s, revision %lld%s%s\n",
-	    num(etcd, "members"), num(etcd, "healthy"), str(etcd, "leader"), num(etcd, "revision"),
-	    json_object_get(etcd, "error") ? "; " : "", json_object_get(etcd, "error") ?
-	    str(etcd, "error") : "");
-	printf("\n%-16s %-12s %-7s %-6s %-10s %-8s %s\n", "MEMBER", "NAME", "HEALTHY", "LEADER",
-	    "DB", "VERSION", "CLIENT URLS");
+	    num(etcd, "members"), num(etcd, "members_healthy"), str(etcd, "leader_name"),
+	    num(etcd, "revision"), json_object_get(etcd, "error") ? "; " : "",
+	    json_object_get(etcd, "error") ? str(etcd, "error") : "");
 	json_array_foreach(json_object_get(r, "members"), i, v)
-		printf("%-16s %-12s %-7s %-6s %-10lld %-8s %s%s%s\n", str(v, "id"), str(v, "name"),
-		    json_is_true(json_object_get(v, "healthy")) ? "yes" : "NO",
-		    json_is_true(json_object_get(v, "leader")) ? "*" : "", num(v, "db_size"),
-		    str(v, "version"), str(v, "client_urls"), json_object_get(v, "error") ? "  " : "",
-		    json_object_get(v, "error") ? str(v, "error") : "");
-	printf("\n%-16s %-9s %-9s %-10s %-7s %-5s %s\n", "HOST", "REACHABLE", "DOCKER",
-	    "CONTAINERS", "RUNNING", "AGENT", "LABELS");
+		json_array_append_new(rows, json_pack("[s, s, s, s, o, s, s, s]", str(v, "id"),
+		    str(v, "name"), json_is_true(json_object_get(v, "healthy")) ? "yes" : "NO",
+		    json_is_true(json_object_get(v, "leader")) ? "*" : "",
+		    json_sprintf("%lld", num(v, "db_size")), str(v, "version"),
+		    str(v, "client_urls"), json_object_get(v, "error") ? str(v, "error") : ""));
+	table(rows, "MEMBER", "NAME", "HEALTHY", "LEADER", "DB", "VERSION", "CLIENT URLS", "ERROR");
 	json_array_foreach(json_object_get(r, "hosts"), i, v) {
+		struct paas_buf l = PAAS_BUF_INIT;
 		const char *k;
-		json_t *l;
-		int first = 1;
+		json_t *x;
 
 		if (!json_is_true(json_object_get(v, "reachable"))) {
-			printf("%-16s %-9s %s\n", str(v, "name"), "NO", str(v, "error"));
+			json_array_append_new(rows, json_pack("[s, s, s, s, s, s, s]", str(v, "name"),
+			    "NO", "", "", "", "", str(v, "error")));
 			continue;
 		}
-		printf("%-16s %-9s %-9s %-10lld %-7lld %-5s ", str(v, "name"), "yes",
-		    str(v, "version"), num(v, "containers"), num(v, "running"),
-		    json_is_true(json_object_get(v, "agent")) ? "yes" : "no");
-		json_object_foreach(json_object_get(v, "labels"), k, l) {
-			printf("%s%s=%s", first ? "" : ",", k, json_string_value(l));
-			first = 0;
-		}
-		printf("%s\n", first ? "-" : "");
+		json_object_foreach(json_object_get(v, "labels"), k, x)
+			paas_buf_addf(&l, "%s%s=%s", l.len ? "," : "", k, json_string_value(x));
+		json_array_append_new(rows, json_pack("[s, s, s, o, o, s, s]", str(v, "name"), "yes",
+		    str(v, "version"), json_sprintf("%lld", num(v, "containers")),
+		    json_sprintf("%lld", num(v, "containers_running")),
+		    json_is_true(json_object_get(v, "agent")) ? "yes" : "no", l.len ? l.data : "-"));
+		paas_buf_free(&l);
 	}
-	printf("\n%-24s %-7s %-7s %-7s %-9s %-7s %s\n", "SERVICE", "RELEASE", "DESIRED",
-	    "RUNNING", "ANNOUNCED", "HEALTHY", "NOTE");
+	table(rows, "HOST", "REACHABLE", "DOCKER", "CONTAINERS", "RUNNING", "AGENT", "LABELS");
 	json_array_foreach(json_object_get(r, "services"), i, v) {
-		char name[300];
 		const json_t *down = json_object_get(v, "down_hosts");
 
-		snprintf(name, sizeof(name), "%s/%s", str(v, "deployment"), str(v, "service"));
-		printf("%-24s %-7lld %-7lld %-7lld %-9lld %-7lld %s%s\n", name, num(v, "release"),
-		    num(v, "desired"), num(v, "running"), num(v, "announced"), num(v, "healthy"),
-		    json_array_size(down) ? "on down host " : "",
-		    json_array_size(down) ? json_string_value(json_array_get(down, 0)) : "");
+		json_array_append_new(rows, json_pack("[o, o, o, o, o, o, o]",
+		    json_sprintf("%s/%s", str(v, "deployment"), str(v, "service")),
+		    json_sprintf("%lld", num(v, "release")),
+		    json_sprintf("%lld", num(v, "instances_desired")),
+		    json_sprintf("%lld", num(v, "instances_running")),
+		    json_sprintf("%lld", num(v, "instances_announced")),
+		    json_sprintf("%lld", num(v, "instances_healthy")), json_array_size(down) ?
+		    json_sprintf("on down host %s", json_string_value(json_array_get(down, 0))) :
+		    json_string("")));
 	}
-	printf("\n%-32s %-24s %s\n", "ROUTE", "TARGET", "SERVERS");
-	json_array_foreach(json_object_get(r, "routes"), i, v) {
-		char target[300];
-
-		snprintf(target, sizeof(target), "%s:%s", str(v, "deployment"), str(v, "service"));
-		printf("%-32s %-24s %lld\n", str(v, "domain"), target, num(v, "servers"));
-	}
-	printf("\n%-24s %-10s %s\n", "ROUTER", "REVISION", "SERVES THE LATEST");
+	table(rows, "SERVICE", "RELEASE", "DESIRED", "RUNNING", "ANNOUNCED", "HEALTHY", "NOTE");
+	json_array_foreach(json_object_get(r, "routes"), i, v)
+		json_array_append_new(rows, json_pack("[s, o, o]", str(v, "domain"),
+		    json_sprintf("%s:%s", str(v, "deployment"), str(v, "service")),
+		    json_sprintf("%lld", num(v, "servers"))));
+	table(rows, "ROUTE", "TARGET", "SERVERS");
 	json_array_foreach(json_object_get(r, "routers"), i, v)
-		printf("%-24s %-10lld %s\n", str(v, "name"), num(v, "revision"),
-		    json_is_true(json_object_get(v, "behind")) ? "NO" : "yes");
+		json_array_append_new(rows, json_pack("[s, o, s]", str(v, "name"),
+		    json_sprintf("%lld", num(v, "revision")),
+		    json_is_true(json_object_get(v, "behind")) ? "NO" : "yes"));
+	table(rows, "ROUTER", "REVISION", "SERVES THE LATEST");
+	json_decref(rows);
 	if ((v = json_object_get(r, "registry")) != NULL)
 		printf("\nregistry: %s (%s), %s%s%s\n", str(v, "address"),
 		    json_is_true(json_object_get(v, "managed")) ? "the cluster's" : "external",
 		    json_is_true(json_object_get(v, "reachable")) ? "answering" : "NOT answering",
 		    json_object_get(v, "error") ? ": " : "",
 		    json_object_get(v, "error") ? str(v, "error") : "");
-}
-
-/* The status page ----------------------------------------------------- */
-
-/* s, HTML-escaped, appended to b. */
-static void
-esc(struct paas_buf *b, const char *s)
-{
-	for (; s && *s; s++)
-		switch (*s) {
-		case '<': paas_buf_adds(b, "&lt;"); break;
-		case '>': paas_buf_adds(b, "&gt;"); break;
-		case '&': paas_buf_adds(b, "&amp;"); break;
-		case '"': paas_buf_adds(b, "&quot;"); break;
-		case '\'': paas_buf_adds(b, "&#39;"); break;
-		default: paas_buf_add(b, s, 1);
-		}
-}
-
-/* One cell: text escaped, with a class when given. */
-static void
-td(struct paas_buf *b, const char *cls, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-td(struct paas_buf *b, const char *cls, const char *fmt, ...)
-{
-	char v[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(v, sizeof(v), fmt, ap);
-	va_end(ap);
-	paas_buf_adds(b, cls ? "<td class=\"" : "<td>");
-	if (cls) {
-		paas_buf_adds(b, cls);
-		paas_buf_adds(b, "\">");
-	}
-	esc(b, v);
-	paas_buf_adds(b, "</td>");
-}
-
-static void
-th_row(struct paas_buf *b, const char *const *h, size_t n)
-{
-	size_t i;
-
-	paas_buf_adds(b, "<tr>");
-	for (i = 0; i < n; i++)
-		paas_buf_addf(b, "<th>%s</th>", h[i]);
-	paas_buf_adds(b, "</tr>\n");
-}
-
-#define HEADS(b, ...) do { \
-	static const char *const h_[] = { __VA_ARGS__ }; \
-	th_row(b, h_, sizeof(h_) / sizeof(h_[0])); \
-} while (0)
-
-/* One self-contained page: inline style, no script, no external asset. */
-static char *
-page(const json_t *r, const json_t *deps, size_t *len)
-{
-	struct paas_buf b = PAAS_BUF_INIT;
-	const json_t *etcd = json_object_get(r, "etcd"), *v;
-	char now[40];
-	long long desired = 0, healthy = 0;
-	size_t i;
-
-	paas_utc_now(now, sizeof(now));
-	json_array_foreach(json_object_get(r, "services"), i, v) {
-		desired += num(v, "desired");
-		healthy += num(v, "healthy");
-	}
-	paas_buf_adds(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-	    "<title>paas-tools cluster status</title>\n<style>\n"
-	    "body{font:14px/1.4 sans-serif;margin:2em;color:#222;background:#fff}\n"
-	    "h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.6em 0 .4em}\n"
-	    "table{border-collapse:collapse;min-width:40em}\n"
-	    "th,td{text-align:left;padding:.25em .8em;border-bottom:1px solid #ddd}\n"
-	    "th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
-	    ".bad{color:#fff;background:#c0392b}.ok{color:#1e7e34}.warn{background:#f9e79f}\n"
-	    ".sum{font-size:1.2em;margin:.6em 0}\n</style></head><body>\n");
-	paas_buf_adds(&b, "<h1>paas-tools cluster</h1>\n<p>as of ");
-	esc(&b, now);
-	paas_buf_addf(&b, "</p>\n<p class=\"sum\" id=\"summary\">instances healthy: "
-	    "<span id=\"healthy\">%lld</span> of <span id=\"desired\">%lld</span> desired; "
-	    "etcd members healthy: <span id=\"etcd-healthy\">%lld</span> of "
-	    "<span id=\"etcd-members\">%lld</span></p>\n", healthy, desired,
-	    num(etcd, "healthy"), num(etcd, "members"));
-	if (json_object_get(etcd, "error")) {
-		paas_buf_adds(&b, "<p class=\"bad\">etcd: ");
-		esc(&b, str(etcd, "error"));
-		paas_buf_adds(&b, "</p>\n");
-	}
-	paas_buf_adds(&b, "<h2>etcd members</h2>\n<table id=\"members\">\n");
-	HEADS(&b, "name", "id", "healthy", "leader", "version", "db size", "client URLs");
-	json_array_foreach(json_object_get(r, "members"), i, v) {
-		int ok = json_is_true(json_object_get(v, "healthy"));
-
-		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "name"));
-		td(&b, NULL, "%s", str(v, "id"));
-		td(&b, ok ? "ok" : "bad", "%s", ok ? "yes" : "no");
-		td(&b, NULL, "%s", json_is_true(json_object_get(v, "leader")) ? "leader" : "");
-		td(&b, NULL, "%s", str(v, "version"));
-		td(&b, "n", "%lld", num(v, "db_size"));
-		td(&b, NULL, "%s", str(v, "client_urls"));
-		paas_buf_adds(&b, "</tr>\n");
-	}
-	paas_buf_adds(&b, "</table>\n<h2>hosts</h2>\n<table id=\"hosts\">\n");
-	HEADS(&b, "host", "reachable", "Docker", "containers", "running", "agent", "error");
-	json_array_foreach(json_object_get(r, "hosts"), i, v) {
-		int ok = json_is_true(json_object_get(v, "reachable"));
-
-		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "name"));
-		td(&b, ok ? "ok" : "bad", "%s", ok ? "yes" : "no");
-		td(&b, NULL, "%s", ok ? str(v, "version") : "");
-		td(&b, "n", "%lld", num(v, "containers"));
-		td(&b, "n", "%lld", num(v, "running"));
-		td(&b, NULL, "%s", json_is_true(json_object_get(v, "agent")) ? "yes" : "no");
-		td(&b, NULL, "%s", json_object_get(v, "error") ? str(v, "error") : "");
-		paas_buf_adds(&b, "</tr>\n");
-	}
-	paas_buf_adds(&b, "</table>\n<h2>services</h2>\n<table id=\"services\">\n");
-	HEADS(&b, "deployment", "service", "release", "desired", "running", "announced", "healthy");
-	json_array_foreach(json_object_get(r, "services"), i, v) {
-		int short_ = num(v, "healthy") < num(v, "desired");
-
-		paas_buf_addf(&b, "<tr%s>", short_ ? " class=\"warn\"" : "");
-		td(&b, NULL, "%s", str(v, "deployment"));
-		td(&b, NULL, "%s", str(v, "service"));
-		td(&b, "n", "%lld", num(v, "release"));
-		td(&b, "n", "%lld", num(v, "desired"));
-		td(&b, "n", "%lld", num(v, "running"));
-		td(&b, "n", "%lld", num(v, "announced"));
-		td(&b, short_ ? "n bad" : "n ok", "%lld", num(v, "healthy"));
-		paas_buf_adds(&b, "</tr>\n");
-	}
-	paas_buf_adds(&b, "</table>\n<h2>routes</h2>\n<table id=\"routes\">\n");
-	HEADS(&b, "domain", "deployment", "service", "servers");
-	json_array_foreach(json_object_get(r, "routes"), i, v) {
-		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "domain"));
-		td(&b, NULL, "%s", str(v, "deployment"));
-		td(&b, NULL, "%s", str(v, "service"));
-		td(&b, num(v, "servers") ? "n" : "n bad", "%lld", num(v, "servers"));
-		paas_buf_adds(&b, "</tr>\n");
-	}
-	paas_buf_adds(&b, "</table>\n<h2>routers</h2>\n<table id=\"routers\">\n");
-	HEADS(&b, "router", "revision", "serves the latest");
-	json_array_foreach(json_object_get(r, "routers"), i, v) {
-		int behind = json_is_true(json_object_get(v, "behind"));
-
-		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "name"));
-		td(&b, "n", "%lld", num(v, "revision"));
-		td(&b, behind ? "bad" : "ok", "%s", behind ? "no" : "yes");
-		paas_buf_adds(&b, "</tr>\n");
-	}
-	paas_buf_adds(&b, "</table>\n<h2>releases</h2>\n<table id=\"releases\">\n");
-	HEADS(&b, "deployment", "release", "kind", "time", "user", "instances");
-	json_array_foreach(deps, i, v) {
-		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "deployment"));
-		if (json_object_get(v, "error")) {
-			td(&b, "bad", "%s", str(v, "error"));
-			paas_buf_adds(&b, "</tr>\n");
-			continue;
-		}
-		td(&b, "n", "%lld", num(v, "release"));
-		td(&b, NULL, "%s", str(v, "release_kind"));
-		td(&b, NULL, "%s", str(v, "time"));
-		td(&b, NULL, "%s", str(v, "user"));
-		td(&b, "n", "%lld", num(v, "instances"));
-		paas_buf_adds(&b, "</tr>\n");
-	}
-	paas_buf_adds(&b, "</table>\n</body></html>\n");
-	return paas_buf_detach(&b, len);
 }
 
 static int
@@ -360,7 +183,7 @@ cmd_status(const struct cluster_ctx *c, int argc, char **argv)
 			paas_err_clear(&err);
 			deps = json_array();
 		}
-		p = page(report, deps, &len);
+		p = paas_status_page_render(report, deps, &len);
 		rc = paas_output_write(html, p, len, 0644, &err);
 		free(p);
 		json_decref(deps);
@@ -407,8 +230,8 @@ problem(struct judge *j, int level, const char *what, const char *fmt, ...)
 static int
 surplus(const json_t *v)
 {
-	return !json_is_true(json_object_get(v, "global")) && num(v, "desired") > 0 &&
-	    num(v, "running") > num(v, "desired") && !json_is_true(json_object_get(v, "deploying"));
+	return !json_is_true(json_object_get(v, "global")) && num(v, "instances_desired") > 0 &&
+	    num(v, "instances_running") > num(v, "instances_desired") && !json_is_true(json_object_get(v, "deploying"));
 }
 
 static void
@@ -435,13 +258,13 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 			problem(j, WARNING, "agent", "host %s runs no agent", str(v, "name"));
 	}
 	json_array_foreach(json_object_get(r, "services"), i, v) {
-		long long want = num(v, "desired"), ok = num(v, "healthy"), missing;
+		long long want = num(v, "instances_desired"), ok = num(v, "instances_healthy"), missing;
 		const json_t *down = json_object_get(v, "down_hosts");
 		int pct, level;
 
 		if (surplus(v))
 			problem(j, WARNING, "surplus", "%s/%s: %lld running, %lld wanted",
-			    str(v, "deployment"), str(v, "service"), num(v, "running"), want);
+			    str(v, "deployment"), str(v, "service"), num(v, "instances_running"), want);
 		if (ok > want)
 			ok = want;
 		j->desired += want;
@@ -512,7 +335,7 @@ repair_event(const json_t *ev, void *arg)
 {
 	struct moved *m = arg;
 
-	if (strcmp(str(ev, "event"), "start") == 0)
+	if (strcmp(str(ev, "kind"), "start") == 0)
 		json_array_append_new(m->started, json_pack("{s:O, s:O, s:O}", "service",
 		    json_object_get(ev, "service"), "instance", json_object_get(ev, "instance"),
 		    "host", json_object_get(ev, "host")));
@@ -533,7 +356,7 @@ repair(const char *etcd, const json_t *r)
 			json_array_append(down, json_object_get(v, "name"));
 	json_array_foreach(json_object_get(r, "services"), i, v)
 		if (json_array_size(json_object_get(v, "down_hosts")) ||
-		    num(v, "healthy") < num(v, "desired") || surplus(v))
+		    num(v, "instances_healthy") < num(v, "instances_desired") || surplus(v))
 			json_object_set_new(deps, str(v, "deployment"), json_true());
 	skip = paas_xmalloc((json_array_size(down) + 1) * sizeof(*skip));
 	json_array_foreach(down, i, v)
@@ -641,7 +464,7 @@ cmd_check(const struct cluster_ctx *c, int argc, char **argv)
 	paas_buf_addf(&line, "PAAS %s - ", level_name[j.level]);
 	if (j.level == OK)
 		paas_buf_addf(&line, "etcd %lld/%lld members healthy, %zu hosts, %zu services, "
-		    "%lld of %lld instances healthy", num(json_object_get(report, "etcd"), "healthy"),
+		    "%lld of %lld instances healthy", num(json_object_get(report, "etcd"), "members_healthy"),
 		    num(json_object_get(report, "etcd"), "members"), nhosts,
 		    json_array_size(json_object_get(report, "services")), j.healthy, j.desired);
 	json_array_foreach(j.problems, i, v)
@@ -650,7 +473,7 @@ cmd_check(const struct cluster_ctx *c, int argc, char **argv)
 	    "instances_healthy=%lld time=%.3fs", nhosts, down, j.desired, j.healthy,
 	    (double)(paas_now_ms() - t0) / 1000);
 	if (c->fmt == PAAS_FORMAT_JSON) {
-		json_t *o = json_pack("{s:s, s:i, s:s, s:O, s:I, s:I}", "status",
+		json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:O, s:I, s:I}", "kind", "check", "status",
 		    level_name[j.level], "code", j.level, "summary", line.data, "problems",
 		    j.problems, "instances_desired", (json_int_t)j.desired, "instances_healthy",
 		    (json_int_t)j.healthy);

@@ -122,7 +122,8 @@ report(const struct up *u, const char *component, const char *state, pid_t pid,
 		printf("%s%s\n", detail ? " " : "", detail ? detail : "");
 		fflush(stdout);
 	} else {
-		json_t *o = json_pack("{s:s, s:s}", "component", component, "state", state);
+		json_t *o = json_pack("{s:s, s:s, s:s}", "kind", "component", "component", component,
+		    "state", state);
 
 		if (pid)
 			json_object_set_new(o, "pid", json_integer(pid));

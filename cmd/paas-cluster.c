@@ -191,32 +191,35 @@ out:
 static int
 hosts_ls(struct paas_etcd *e, enum paas_format fmt)
 {
+	static const char *const head[] = { "NAME", "DOCKER", "TLS", "LABELS" };
 	struct paas_err err = PAAS_ERR_INIT;
-	json_t *hosts, *h;
+	json_t *hosts, *h, *rows;
 	size_t i;
 
 	if (paas_host_list(e, &hosts, &err) < 0)
 		return cli_fail(&err);
-	if (paas_out_is_table(fmt))
-		printf("%-20s %-32s %-5s %s\n", "NAME", "DOCKER", "TLS", "LABELS");
+	rows = json_array();
 	json_array_foreach(hosts, i, h) {
 		if (paas_out_is_table(fmt)) {
+			struct paas_buf l = PAAS_BUF_INIT;
 			const char *k;
 			json_t *v;
-			int first = 1;
 
-			printf("%-20s %-32s %-5s ", json_string_value(json_object_get(h, "name")),
+			json_object_foreach(json_object_get(h, "labels"), k, v)
+				paas_buf_addf(&l, "%s%s=%s", l.len ? "," : "", k, json_string_value(v));
+			json_array_append_new(rows, json_pack("[s?, s?, s, s]",
+			    json_string_value(json_object_get(h, "name")),
 			    json_string_value(json_object_get(h, "docker")),
-			    json_is_object(json_object_get(h, "tls")) ? "yes" : "no");
-			json_object_foreach(json_object_get(h, "labels"), k, v) {
-				printf("%s%s=%s", first ? "" : ",", k, json_string_value(v));
-				first = 0;
-			}
-			printf("%s\n", first ? "-" : "");
+			    json_is_object(json_object_get(h, "tls")) ? "yes" : "no",
+			    l.len ? l.data : "-"));
+			paas_buf_free(&l);
 		} else {
-			paas_out_json(h);
+			paas_out_record("host", h);
 		}
 	}
+	if (paas_out_is_table(fmt))
+		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+	json_decref(rows);
 	json_decref(hosts);
 	return 0;
 }

@@ -311,40 +311,45 @@ exec_cmd(struct cli_deploy *d, const char *service, char **argv)
 static int
 history(const char *etcd, const char *dep, int table)
 {
+	static const char *const head[] = { "RELEASE", "KIND", "TIME", "USER", "STATUS", "FROM",
+	    "GIT" };
 	struct paas_err err = PAAS_ERR_INIT;
-	json_t *rels, *r;
+	json_t *rels, *r, *rows = json_array();
 	size_t i;
 
-	if (paas_deploy_history(etcd, dep, &rels, &err) < 0)
+	if (paas_deploy_history(etcd, dep, &rels, &err) < 0) {
+		json_decref(rows);
 		return cli_fail(&err);
-	if (table)
-		printf("%-8s %-8s %-20s %-12s %-7s %-16s %s\n", "RELEASE", "KIND", "TIME", "USER",
-		    "STATUS", "FROM", "GIT");
+	}
 	json_array_foreach(rels, i, r) {
-		char num[32], from[48];
+		const json_t *o = json_object_get(r, "origin");
+		json_t *from;
 
 		if (!table) {
 			paas_out_json(r);
 			continue;
 		}
-		snprintf(num, sizeof(num), "%s%lld", json_is_true(json_object_get(r, "current")) ?
-		    "*" : "", (long long)json_integer_value(json_object_get(r, "release")));
-		if (json_is_object(json_object_get(r, "origin")))
-			snprintf(from, sizeof(from), "%.20s:%lld",
-			    json_string_value(json_object_get(json_object_get(r, "origin"), "deployment")),
-			    (long long)json_integer_value(json_object_get(json_object_get(r, "origin"),
-			    "release")));
+		if (json_is_object(o))
+			from = json_sprintf("%s:%lld", json_string_value(json_object_get(o,
+			    "deployment")), (long long)json_integer_value(json_object_get(o, "release")));
+		else if (json_is_integer(json_object_get(r, "from")))
+			from = json_sprintf("%lld",
+			    (long long)json_integer_value(json_object_get(r, "from")));
 		else
-			snprintf(from, sizeof(from), json_is_integer(json_object_get(r, "from")) ?
-			    "%lld" : "-", (long long)json_integer_value(json_object_get(r, "from")));
-		printf("%-8s %-8s %-20s %-12.12s %-7s %-16s %.12s\n", num,
-		    json_string_value(json_object_get(r, "kind")),
+			from = json_string("-");
+		json_array_append_new(rows, json_pack("[o, s?, s?, s?, s?, o, o]",
+		    json_sprintf("%s%lld", json_is_true(json_object_get(r, "current")) ? "*" : "",
+		    (long long)json_integer_value(json_object_get(r, "release"))),
+		    json_string_value(json_object_get(r, "release_kind")),
 		    json_string_value(json_object_get(r, "time")),
 		    json_string_value(json_object_get(r, "user")),
 		    json_string_value(json_object_get(r, "status")), from,
-		    json_is_string(json_object_get(r, "git")) ?
-		    json_string_value(json_object_get(r, "git")) : "-");
+		    json_is_string(json_object_get(r, "git")) ? json_sprintf("%.12s",
+		    json_string_value(json_object_get(r, "git"))) : json_string("-")));
 	}
+	if (table)
+		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+	json_decref(rows);
 	json_decref(rels);
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include "etcd.h"
 #include "router.h"
 #include "state.h"
+#include "statuspage.h"
 #include "valid.h"
 
 #define DEFAULT_CONFIG	"/var/lib/paas/route/haproxy.cfg"
@@ -31,6 +32,8 @@ static volatile sig_atomic_t stopping;
 struct conf {
 	struct paas_router_opts o;
 	char *config, *master, *stats, *pidfile;
+	const char *status_users_file;
+	json_t *status_users;
 };
 
 static void
@@ -40,6 +43,7 @@ usage(FILE *f)
 	    "usage: %s [--etcd endpoints] render [options]\n"
 	    "       %s [--etcd endpoints] apply [options]\n"
 	    "       %s [--etcd endpoints] watch [options] [--name name] [--coalesce-ms ms] [--ttl s]\n"
+	    "           [--status-domain domain --status-users file]\n"
 	    "options: [--config file] [--master-socket path] [--stats-socket path]\n"
 	    "         [--port n] [--https-port n] [--tls-dir dir] [--hard-stop-after s]\n"
 	    "         [--haproxy path] [--pid-file file]\n", cli_prog, cli_prog, cli_prog);
@@ -73,6 +77,8 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 		{ "coalesce-ms", required_argument, NULL, 'C' },
 		{ "ttl", required_argument, NULL, 'l' },
 		{ "pid-file", required_argument, NULL, 'i' },
+		{ "status-domain", required_argument, NULL, 'D' },
+		{ "status-users", required_argument, NULL, 'U' },
 		{ "etcd", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -123,6 +129,17 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 			if (!watch || paas_parse_int(optarg, 2, 3600, &c->ttl) < 0)
 				return cli_bad_usage("--ttl: watch only, 2-3600 seconds");
 			break;
+		case 'D':
+			if (!watch || !paas_valid_domain(optarg))
+				return cli_bad_usage("--status-domain: watch only; a domain name (RFC "
+				    "1123, lower case)");
+			c->status_domain = optarg;
+			break;
+		case 'U':
+			if (!watch)
+				return cli_bad_usage("--status-users: watch only");
+			cf->status_users_file = optarg;
+			break;
 		case 'n':
 			if (!watch || !paas_valid_label(optarg))
 				return cli_bad_usage("--name: watch only; letters, digits, . _ -");
@@ -135,6 +152,9 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 	}
 	if (optind != argc)
 		return cli_bad_usage("unexpected argument '%.64s'", argv[optind]);
+	/* The status page is never served without a password. */
+	if (!c->status_domain != !cf->status_users_file)
+		return cli_bad_usage("%s", "--status-domain and --status-users go together");
 	if (c->tls_dir && c->tls_dir[0] != '/')
 		return cli_bad_usage("--tls-dir %.64s: expected an absolute path", c->tls_dir);
 	if (config == NULL || !*config)
@@ -156,6 +176,51 @@ conf_free(struct conf *c)
 	free(c->master);
 	free(c->stats);
 	free(c->pidfile);
+	json_decref(c->status_users);
+}
+
+/* The status page's users: USER:HASH lines (crypt(3), as htpasswd -B or
+ * openssl passwd -6 make them), # comments and blank lines, in a file
+ * nobody else may read.  Any line that is not one is an error naming it. */
+static int
+read_users(const char *path, json_t **users, struct paas_err *err)
+{
+	char *data, *line, *next;
+	size_t len;
+	int n = 0;
+
+	if (paas_private_read("--status-users", path, 1 << 20, &data, &len, err) < 0)
+		return -1;
+	*users = json_object();
+	for (line = data; line; line = next) {
+		char *colon;
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		n++;
+		line[strcspn(line, "\r")] = '\0';
+		colon = strchr(line, ':');
+		if (*line == '#' || *line == '\0')
+			continue;
+		if (colon == NULL || (*colon = '\0', !paas_valid_label(line)) ||
+		    !paas_valid_crypt(colon + 1)) {
+			paas_err_set(err, PAAS_EINVAL, "--status-users %s: line %d: expected "
+			    "USER:HASH, a name of letters, digits, . _ - and a crypt(3) hash", path, n);
+			goto fail;
+		}
+		json_object_set_new(*users, line, json_string(colon + 1));
+	}
+	if (json_object_size(*users) == 0) {
+		paas_err_set(err, PAAS_EINVAL, "--status-users %s: no user", path);
+		goto fail;
+	}
+	free(data);
+	return 0;
+fail:
+	free(data);
+	json_decref(*users);
+	*users = NULL;
+	return -1;
 }
 
 static void
@@ -220,10 +285,13 @@ log_line(const char *msg, void *arg)
 }
 
 static int
-cmd_watch(struct paas_router_opts *o)
+cmd_watch(struct conf *c)
 {
+	struct paas_router_opts *o = &c->o;
 	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_status_server *status = NULL;
 	struct sigaction sa;
+	int rc;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -232,7 +300,15 @@ cmd_watch(struct paas_router_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	o->stop = &stopping;
 	o->log = log_line;
-	return paas_router_run(o, &err) < 0 ? cli_fail(&err) : 0;
+	if (o->status_domain) {
+		if (read_users(c->status_users_file, &c->status_users, &err) < 0 ||
+		    paas_status_server_start(o->etcd, &status, &o->status_port, &err) < 0)
+			return cli_fail(&err);
+		o->status_users = c->status_users;
+	}
+	rc = paas_router_run(o, &err) < 0 ? cli_fail(&err) : 0;
+	paas_status_server_stop(status);
+	return rc;
 }
 
 int
@@ -277,7 +353,7 @@ main(int argc, char **argv)
 	c.o.etcd = paas_etcd_endpoints(c.o.etcd);
 	rc = cli_etcd_auth("router");
 	if (rc == 0 && strcmp(cmd, "watch") == 0)
-		rc = cmd_watch(&c.o);
+		rc = cmd_watch(&c);
 	else if (rc == 0 && (e = paas_etcd_new(c.o.etcd, NULL, &err)) == NULL)
 		rc = cli_fail(&err);
 	else if (rc == 0) {

@@ -151,13 +151,9 @@ main(int argc, char **argv)
 	if (dir && write_units(dir, units, &err) < 0)
 		goto fail;
 	json_array_foreach(units, i, u) {
-		char *s;
-
 		if (dir)
 			break;
-		s = json_dumps(u, JSON_COMPACT | JSON_SORT_KEYS);
-		printf("%s\n", s);
-		free(s);
+		paas_out_record("unit", u);
 	}
 out:
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -37,7 +37,7 @@ on_line(const char *line, size_t len, void *arg)
 	struct paas_buf b = PAAS_BUF_INIT;
 
 	paas_buf_add(&b, line, len);
-	paas_run_emit(a->r, json_pack("{s:s, s:s, s:s}", "event", "build", "service", a->service,
+	paas_run_emit(a->r, json_pack("{s:s, s:s, s:s}", "kind", "build", "service", a->service,
 	    "line", b.data));
 	paas_buf_free(&b);
 }
@@ -142,7 +142,7 @@ build_one(struct run *r, struct paas_git *g, const char *svc, const char *contex
 	if (paas_git_context_tar(g, commit, context,
 	    json_string_value(json_object_get(b, "dockerfile")), tar, &df, NULL, err) < 0)
 		goto out;
-	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "build", "service", svc,
+	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "build", "service", svc,
 	    "host", json_string_value(json_object_get(host, "name")), "line", "", "tag", tag));
 	/* A build has no deadline of ours: the host's own client, no timeout. */
 	if ((d = paas_host_docker(host, 0, err)) == NULL ||
@@ -153,7 +153,7 @@ build_one(struct run *r, struct paas_git *g, const char *svc, const char *contex
 	}
 	if (asprintf(image, "%s@%s", name, digest) < 0)
 		abort();
-	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "built", "service", svc,
+	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", "built", "service", svc,
 	    "image", *image, "commit", commit, "ms", (json_int_t)(paas_now_ms() - t0)));
 	rc = 0;
 out:
@@ -308,12 +308,12 @@ paas_build_run(struct paas_build *b, struct run *r, const json_t *current, json_
 		if (wkey && strcmp(wkey, it->key) == 0 && json_is_string(json_object_get(was, "image"))) {
 			json_object_set(svc, "build", json_object_get(was, "build"));
 			json_object_set(svc, "image", json_object_get(was, "image"));
-			paas_run_emit(r, json_pack("{s:s, s:s, s:O, s:b}", "event", "built", "service",
+			paas_run_emit(r, json_pack("{s:s, s:s, s:O, s:b}", "kind", "built", "service",
 			    name, "image", json_object_get(was, "image"), "cached", 1));
 			continue;
 		}
 		if (json_array_size(it->uncommitted))
-			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:O}", "event", "uncommitted",
+			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:O}", "kind", "uncommitted",
 			    "service", name, "commit", it->commit, "paths", it->uncommitted));
 		if (reg == NULL) {
 			if (paas_run_registry(r, &reg, &auth, err) < 0)
@@ -334,7 +334,7 @@ paas_build_run(struct paas_build *b, struct run *r, const json_t *current, json_
 			    "address")), r->o->deployment, name, it->commit) < 0)
 				abort();
 			json_object_set_new(svc, "image", json_string(tag));
-			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:b}", "event", "built", "service",
+			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:b}", "kind", "built", "service",
 			    name, "image", tag, "pending", 1));
 			free(tag);
 			continue;

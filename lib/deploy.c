@@ -15,6 +15,7 @@
 #include "release.h"
 #include "rollout.h"
 #include "route.h"
+#include "router.h"
 #include "secrets.h"
 #include "spec.h"
 #include "valid.h"
@@ -30,7 +31,7 @@ roll_back(struct run *r, int64_t failed, json_t *rec, int64_t previous, char *ou
 	int64_t mod = 0, cur;
 	json_t *currec = NULL;
 
-	paas_run_emit(r, json_pack("{s:s, s:I, s:I}", "event", "rollback", "from", (json_int_t)failed,
+	paas_run_emit(r, json_pack("{s:s, s:I, s:I}", "kind", "rollback", "from", (json_int_t)failed,
 	    "to", (json_int_t)previous));
 	if (paas_release_current(r->e, r->o->deployment, &cur, &currec, &mod, &e2) < 0)
 		goto fail;
@@ -101,7 +102,7 @@ store_secrets(struct run *r, const json_t *spec, struct paas_err *err)
 	}
 	rc = paas_secrets_put(r->e, r->o->deployment, r->release, vals, &stored, err);
 	if (rc == 0 && !stored && json_object_size(vals) > 0)
-		paas_run_emit(r, json_pack("{s:s, s:s}", "event", "warning", "message",
+		paas_run_emit(r, json_pack("{s:s, s:s}", "kind", "warning", "message",
 		    "no secrets key: the ${VAR} values of this release are not kept, so check "
 		    "--repair, scale and rollback need them in their environment (paas(7), SECURITY)"));
 	json_decref(names);
@@ -152,7 +153,7 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		if (!r->o->dry_run && paas_route_want(r->e, r->o->deployment, spec, r->vars, &r->routes,
 		    &e2) == 0)
 			paas_run_sync_routes(r, r->routes, &e2);
-		paas_run_emit(r, json_pack("{s:s, s:I}", "event", "unchanged", "release", (json_int_t)cur));
+		paas_run_emit(r, json_pack("{s:s, s:I}", "kind", "unchanged", "release", (json_int_t)cur));
 		rc = 0;
 		goto out;
 	}
@@ -173,7 +174,7 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 	if (same) {
 		rec = json_deep_copy(currec);
 		previous = json_integer_value(json_object_get(rec, "previous"));
-		paas_run_emit(r, json_pack("{s:s, s:I}", "event", "resume", "release", (json_int_t)cur));
+		paas_run_emit(r, json_pack("{s:s, s:I}", "kind", "resume", "release", (json_int_t)cur));
 	} else {
 		if (images_from)
 			json_object_update_missing(images, (json_t *)images_from);
@@ -192,11 +193,11 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		if (store_secrets(r, spec, err) < 0 ||
 		    paas_release_set_current(r->e, r->o->deployment, r->release, rec, mod, err) < 0)
 			goto out;
-		paas_run_emit(r, json_pack("{s:s, s:I, s:s}", "event", "release", "release",
-		    (json_int_t)r->release, "kind", kind));
+		paas_run_emit(r, json_pack("{s:s, s:I, s:s}", "kind", "release", "release",
+		    (json_int_t)r->release, "release_kind", kind));
 	}
 	if (paas_run_rollout(r, err) == 0 && paas_run_sync_routes(r, r->routes, err) == 0) {
-		paas_run_emit(r, json_pack("{s:s, s:I, s:i, s:i, s:I}", "event", "done", "release",
+		paas_run_emit(r, json_pack("{s:s, s:I, s:i, s:i, s:I}", "kind", "done", "release",
 		    (json_int_t)r->release, "started", r->started, "stopped", r->stopped,
 		    "ms", (json_int_t)(paas_now_ms() - r->t0)));
 		rc = 0;
@@ -222,6 +223,17 @@ out:
 	return rc;
 }
 
+/* The name the router's status page takes is no deployment's (router.h);
+ * one deployed under it before may still be destroyed. */
+static int
+reserved(const struct paas_deploy_opts *o, struct paas_err *err)
+{
+	if (o->deployment && strcmp(o->deployment, PAAS_STATUS_DEPLOYMENT) == 0)
+		return paas_err_set(err, PAAS_EINVAL, "deployment name '%s' is reserved for the "
+		    "router's status page", o->deployment);
+	return 0;
+}
+
 /* Converge spec under the lock; NULL: the current release's own spec (a
  * resumed rollout; with no release, nothing to do). */
 static int
@@ -236,11 +248,13 @@ apply_spec(const struct paas_deploy_opts *o, const json_t *spec, struct paas_err
 	memset(&r, 0, sizeof(r));
 	/* Builds checked before the lock, built before the release: bad
 	 * input and a failed build change nothing. */
-	if ((spec && paas_build_needed(spec) && paas_build_open(o, spec, &b, err) < 0) ||
-	    paas_run_begin(&r, o, err) < 0 || paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0)
+	if (reserved(o, err) < 0 ||
+	    (spec && paas_build_needed(spec) && paas_build_open(o, spec, &b, err) < 0) ||
+	    paas_run_begin(&r, o, err) < 0 ||
+	    paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0)
 		goto out;
 	if (spec == NULL && currec == NULL) {
-		paas_run_emit(&r, json_pack("{s:s, s:I}", "event", "unchanged", "release", (json_int_t)0));
+		paas_run_emit(&r, json_pack("{s:s, s:I}", "kind", "unchanged", "release", (json_int_t)0));
 		rc = 0;
 		goto out;
 	}
@@ -280,7 +294,7 @@ paas_deploy_rollback(const struct paas_deploy_opts *o, int64_t n, struct paas_er
 	int64_t cur, mod, i;
 	int rc = -1;
 
-	if (paas_run_begin(&r, o, err) < 0 || paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0)
+	if (reserved(o, err) < 0 || paas_run_begin(&r, o, err) < 0 || paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0)
 		goto out;
 	if (cur == 0) {
 		paas_err_set(err, PAAS_EFAILED, "deployment %s has no current release", o->deployment);
@@ -375,7 +389,7 @@ paas_deploy_promote(const struct paas_deploy_opts *o, const char *from, const js
 	origin = json_pack("{s:s, s:I, s:O?}", "deployment", from, "release", (json_int_t)fn, "git",
 	    json_object_get(fromrec, "git"));
 	r.origin = origin;
-	paas_run_emit(&r, json_pack("{s:s, s:s, s:I}", "event", "promote", "from", from,
+	paas_run_emit(&r, json_pack("{s:s, s:s, s:I}", "kind", "promote", "from", from,
 	    "release", (json_int_t)fn));
 	rc = release_and_converge(&r, mine, "promote", 0, NULL, spec ? 0 : cur, cur, currec, mod,
 	    err);
@@ -462,7 +476,7 @@ paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err)
 	    paas_etcd_delete(r.e, k4, 1, NULL, err) < 0 ||
 	    paas_etcd_delete(r.e, k3, 1, NULL, err) < 0)
 		goto out;
-	paas_run_emit(&r, json_pack("{s:s, s:i, s:I}", "event", "destroyed", "stopped", r.stopped,
+	paas_run_emit(&r, json_pack("{s:s, s:i, s:I}", "kind", "destroyed", "stopped", r.stopped,
 	    "ms", (json_int_t)(paas_now_ms() - r.t0)));
 	rc = 0;
 out:

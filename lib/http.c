@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,14 +27,24 @@ struct paas_http {
 };
 
 static void
+curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* libcurl's global set-up, once, whichever thread comes first. */
+static void
 global_init(void)
 {
-	static int done;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	if (!done) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		done = 1;
-	}
+	pthread_once(&once, curl_init_once);
+}
+
+void
+paas_http_init(void)
+{
+	global_init();
 }
 
 static char *

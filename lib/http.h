@@ -59,6 +59,8 @@ struct paas_http_resp {
 struct paas_http *paas_http_new(const char *name, const char *endpoints,
     const struct paas_http_opts *opts, struct paas_err *err);
 void paas_http_free(struct paas_http *h);
+/* libcurl's global set-up, done once; call it before starting threads. */
+void paas_http_init(void);
 
 /* The endpoint the next request goes to, as the user wrote it (borrowed). */
 const char *paas_http_endpoint(const struct paas_http *h);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "out.h"
+#include "buf.h"
 
 int
 paas_out_is_table(enum paas_format f)
@@ -15,10 +16,36 @@ paas_out_is_table(enum paas_format f)
 void
 paas_out_json(const json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *c;
+	char *s, now[40];
 
+	/*
+	 * The output contract of paas(7): every record says what it is and when.
+	 * A record without a kind is a bug in the command that made it.
+	 */
+	if (!json_is_string(json_object_get(o, "kind"))) {
+		fputs("paas: internal error: an output record without a kind\n", stderr);
+		abort();
+	}
+	c = json_copy((json_t *)o);
+	if (json_object_get(c, "time") == NULL) {
+		paas_utc_now_ms(now, sizeof(now));
+		json_object_set_new(c, "time", json_string(now));
+	}
+	s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(c);
 	if (s == NULL)
 		abort();
 	puts(s);
 	free(s);
+}
+
+void
+paas_out_record(const char *kind, const json_t *o)
+{
+	json_t *c = json_copy((json_t *)o);
+
+	json_object_set_new(c, "kind", json_string(kind));
+	paas_out_json(c);
+	json_decref(c);
 }

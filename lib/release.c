@@ -190,6 +190,10 @@ paas_deploy_history(const char *etcd, const char *deployment, json_t **releases,
 			continue;
 		}
 		json_object_del(x, "spec");
+		/* Stored, "kind" is the release's; as a record of paas(7), "release". */
+		json_object_set(x, "release_kind", json_object_get(x, "kind"));
+		json_object_set_new(x, "kind", json_string("release"));
+		json_object_set_new(x, "deployment", json_string(deployment));
 		json_object_set_new(x, "current", json_boolean(json_integer_value(
 		    json_object_get(x, "release")) == cur));
 		v[n++] = x;

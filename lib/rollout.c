@@ -68,7 +68,7 @@ start_instance(struct run *r, struct step *s, struct paas_err *err)
 	s->next_probe = s->t_start;
 	s->next_inspect = s->t_start + 500;
 	r->started++;
-	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s#, s:O, s:I}", "event", "start",
+	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s#, s:O, s:I}", "kind", "start",
 	    "service", a->service, "instance", a->instance, "host", s->h->p.name, "container",
 	    s->cname, "id", s->id, 12, "ports", a->ports, "release", (json_int_t)r->release));
 	rc = 0;
@@ -115,7 +115,7 @@ wait_routers(struct run *r, int64_t rev, const char *why, struct paas_err *err)
 
 	if (paas_routers_wait(r->e, rev, ROUTER_MS, &n, err) == 0) {
 		if (n)
-			paas_run_emit(r, json_pack("{s:s, s:s, s:I, s:I, s:I}", "event", "served",
+			paas_run_emit(r, json_pack("{s:s, s:s, s:I, s:I, s:I}", "kind", "served",
 			    "what", why, "routers", (json_int_t)n, "revision", (json_int_t)rev,
 			    "ms", (json_int_t)(paas_now_ms() - t0)));
 		drains_start(r, rev);
@@ -123,7 +123,7 @@ wait_routers(struct run *r, int64_t rev, const char *why, struct paas_err *err)
 	}
 	if (err->status == PAAS_EUNAVAIL)
 		return paas_err_wrap(err, "cannot tell whether the routers serve the change");
-	paas_run_emit(r, json_pack("{s:s, s:s}", "event", "warning", "message", err->msg));
+	paas_run_emit(r, json_pack("{s:s, s:s}", "kind", "warning", "message", err->msg));
 	paas_err_clear(err);
 	drains_start(r, rev);
 	return 0;
@@ -139,7 +139,7 @@ paas_run_sync_routes(struct run *r, const json_t *want, struct paas_err *err)
 	if (paas_route_sync(r->e, r->o->deployment, want, set, removed, &rev, err) < 0)
 		goto out;
 	if (json_array_size(set) || json_array_size(removed)) {
-		paas_run_emit(r, json_pack("{s:s, s:O, s:O}", "event", "routes", "set", set,
+		paas_run_emit(r, json_pack("{s:s, s:O, s:O}", "kind", "routes", "set", set,
 		    "removed", removed));
 		if (wait_routers(r, rev, "routes", err) < 0)
 			goto out;
@@ -212,7 +212,7 @@ wait_announced(struct run *r, struct step *s, struct paas_err *err)
 			paas_kv_clear(&kv);
 		}
 		if (healthy) {
-			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "announced",
+			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:I}", "kind", "announced",
 			    "service", s->a->service, "instance", s->a->instance, "host", s->h->p.name,
 			    "ms", (json_int_t)(paas_now_ms() - t0)));
 			rc = wait_routers(r, rev, "start", err);
@@ -273,7 +273,7 @@ withdraw(struct run *r, struct ctr *c, int64_t *rev, struct paas_err *err)
 	}
 	rc = 0;
 	if (found)
-		paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "withdrawn",
+		paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "withdrawn",
 		    "service", c->service, "instance", c->instance, "host", c->h->p.name,
 		    "container", c->name));
 out:
@@ -296,7 +296,7 @@ removed(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
 			return -1;
 	}
 	r->stopped++;
-	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "event", "stop", "service",
+	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "kind", "stop", "service",
 	    c->service, "instance", c->instance, "host", c->h->p.name, "container", c->name,
 	    "release", (json_int_t)c->release));
 	c->p.running = 0;
@@ -516,7 +516,7 @@ wait_healthy(struct run *r, struct step **batch, size_t n, struct paas_err *err)
 				continue;
 			s->done = 1;
 			left--;
-			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "event", "healthy",
+			paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "kind", "healthy",
 			    "service", s->a->service, "instance", s->a->instance, "host", s->h->p.name,
 			    "container", s->keep ? s->keep->name : s->cname,
 			    "ms", (json_int_t)(paas_now_ms() - s->t_start)));
@@ -546,7 +546,7 @@ paas_run_report_unhealthy(struct run *r)
 			paas_buf_free(&p);
 		}
 	}
-	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "event", "unhealthy",
+	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "kind", "unhealthy",
 	    "service", s->a->service, "instance", s->a->instance, "host", s->h->p.name,
 	    "container", s->keep ? s->keep->name : s->cname, "error", s->last.msg, "logs", lines));
 	paas_buf_reset(&logs);

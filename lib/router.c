@@ -158,6 +158,40 @@ isolate(const struct paas_router_opts *o, json_t *routes, const json_t *servers,
 	return left;
 }
 
+/* The status page's route and its one server, the status server on the
+ * loopback, in place of what etcd has for that domain or deployment. */
+static void
+add_status(const struct paas_router_opts *o, json_t *routes, json_t *servers, json_t *skipped)
+{
+	const char *domain;
+	json_t *v;
+	void *tmp;
+	size_t i;
+
+	json_object_foreach_safe(routes, tmp, domain, v)
+		if (strcmp(domain, o->status_domain) == 0 ||
+		    strcmp(json_string_value(json_object_get(v, "deployment")) ?
+		    json_string_value(json_object_get(v, "deployment")) : "", PAAS_STATUS_DEPLOYMENT) == 0) {
+			json_array_append_new(skipped, json_sprintf("route %s: left out: the "
+			    "router's status page takes %s", domain, strcmp(domain,
+			    o->status_domain) == 0 ? "this domain" : "deployment " PAAS_STATUS_DEPLOYMENT));
+			json_object_del(routes, domain);
+		}
+	for (i = 0; i < json_array_size(servers); )
+		if (strcmp(json_string_value(json_object_get(json_array_get(servers, i),
+		    "deployment")) ? json_string_value(json_object_get(json_array_get(servers, i),
+		    "deployment")) : "", PAAS_STATUS_DEPLOYMENT) == 0)
+			json_array_remove(servers, i);
+		else
+			i++;
+	json_object_set_new(routes, o->status_domain, json_pack("{s:s, s:s, s:n, s:O, s:b, s:n, "
+	    "s:n}", "deployment", PAAS_STATUS_DEPLOYMENT, "service", "status", "port", "auth",
+	    o->status_users, "sticky", 0, "health", "tls"));
+	json_array_append_new(servers, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "deployment",
+	    PAAS_STATUS_DEPLOYMENT, "service", "status", "instance", "1", "address", "127.0.0.1",
+	    "port", o->status_port, "healthy", 1));
+}
+
 /* Read etcd and render; *routes and *servers (caller decrefs) are what was
  * rendered, for isolate(). */
 static int
@@ -171,6 +205,8 @@ read_render(struct paas_etcd *e, const struct paas_router_opts *o, json_t **rout
 	*cfg = NULL;
 	if (paas_route_read(e, routes, servers, rev, skipped, err) < 0)
 		return -1;
+	if (o->status_domain)
+		add_status(o, *routes, *servers, skipped);
 	json_object_foreach_safe(*routes, tmp, domain, v) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 

@@ -23,6 +23,9 @@
 #include "err.h"
 #include "etcd.h"
 
+/* The deployment name the status page's route takes (no deploy may). */
+#define PAAS_STATUS_DEPLOYMENT	"paas"
+
 struct paas_router_opts {
 	const char *etcd;		/* endpoints */
 	const char *config;		/* the live haproxy.cfg */
@@ -33,6 +36,13 @@ struct paas_router_opts {
 	const char *tls_dir;		/* certificates for TLS routes, or NULL */
 	const char *name;		/* run: the router's name (its key) */
 	int port, https_port;
+	/* The status page (statuspage.h) as one more route: its domain (NULL:
+	 * none), the users of its basic auth ({USER: crypt(3) hash}) and the
+	 * loopback port of the status server that answers it.  It takes the
+	 * place of any route of the same domain, and of deployment "paas". */
+	const char *status_domain;
+	const json_t *status_users;
+	int status_port;
 	int hard_stop;			/* seconds old workers may finish in */
 	int coalesce_ms;		/* run: changes after the first of a burst wait this long */
 	int ttl;			/* run: lease seconds */

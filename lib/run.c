@@ -117,7 +117,7 @@ paas_run_begin(struct run *r, const struct paas_deploy_opts *o, struct paas_err 
 		if (paas_lock_acquire(o->etcd, o->deployment, r->holder,
 		    o->lock_ttl > 0 ? o->lock_ttl : 15, &r->lock, err) < 0)
 			return -1;
-		paas_run_emit(r, json_pack("{s:s, s:s}", "event", "lock", "holder", r->holder));
+		paas_run_emit(r, json_pack("{s:s, s:s}", "kind", "lock", "holder", r->holder));
 	}
 	return load_hosts(r, err);
 }
@@ -280,7 +280,7 @@ paas_run_plan_event(const struct run *r)
 			json_array_append_new(stop, json_pack("{s:s, s:s, s:s, s:s}", "service",
 			    r->ctrs[i].service, "instance", r->ctrs[i].instance, "host",
 			    r->ctrs[i].h->p.name, "container", r->ctrs[i].name));
-	return json_pack("{s:s, s:I, s:o, s:o}", "event", "plan", "release", (json_int_t)r->release,
+	return json_pack("{s:s, s:I, s:o, s:o}", "kind", "plan", "release", (json_int_t)r->release,
 	    "start", start, "stop", stop);
 }
 

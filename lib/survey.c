@@ -132,10 +132,10 @@ members(struct paas_etcd *e, long long deadline, json_t *report)
 		json_object_set_new(json_array_get(ms, i), "leader",
 		    json_boolean(leader && ml.m[i].id == leader));
 		if (leader && ml.m[i].id == leader)
-			json_object_set_new(etcd, "leader", json_string(ml.m[i].name));
+			json_object_set_new(etcd, "leader_name", json_string(ml.m[i].name));
 	}
 	json_object_set_new(etcd, "members", json_integer((json_int_t)ml.n));
-	json_object_set_new(etcd, "healthy", json_integer((json_int_t)healthy));
+	json_object_set_new(etcd, "members_healthy", json_integer((json_int_t)healthy));
 	json_object_set_new(etcd, "quorum", json_boolean(healthy > ml.n / 2));
 	free(jobs);
 	if (healthy <= ml.n / 2) {
@@ -223,7 +223,7 @@ hosts(struct paas_etcd *e, long long deadline, json_t *report, json_t *agents,
 				json_array_append(*containers, ctr);
 			}
 			json_object_set_new(o, "containers", json_integer((json_int_t)json_array_size(cj)));
-			json_object_set_new(o, "running", json_integer((json_int_t)running));
+			json_object_set_new(o, "containers_running", json_integer((json_int_t)running));
 		} else {
 			const struct paas_http_job *bad = v->rc < 0 ? v : c;
 			json_t *msg;
@@ -293,8 +293,8 @@ service_entry(json_t *svcs, const char *dep, const char *svc)
 	snprintf(key, sizeof(key), "%s/%s", dep, svc);
 	if ((s = json_object_get(svcs, key)) == NULL) {
 		s = json_pack("{s:s, s:s, s:n, s:i, s:i, s:i, s:i, s:[], s:b}", "deployment", dep,
-		    "service", svc, "release", "desired", 0, "running", 0, "announced", 0,
-		    "healthy", 0, "down_hosts", "deploying", 0);
+		    "service", svc, "release", "instances_desired", 0, "instances_running", 0,
+		    "instances_announced", 0, "instances_healthy", 0, "down_hosts", "deploying", 0);
 		json_object_set_new(svcs, key, s);
 	}
 	return s;
@@ -371,7 +371,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 			json_object_set_new(e2, "deploying", json_boolean(locked));
 			json_object_set_new(e2, "release", json_integer(n));
 			if (!json_is_true(json_object_get(s, "global")))
-				json_object_set(e2, "desired", json_object_get(s, "instances"));
+				json_object_set(e2, "instances_desired", json_object_get(s, "instances"));
 			else
 				json_object_set_new(e2, "global", json_true());
 		}
@@ -388,7 +388,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 			continue;
 		s = service_entry(svcs, dep, svc);
 		if (json_is_true(json_object_get(s, "global")))
-			bump(s, "desired");
+			bump(s, "instances_desired");
 		hi = host ? json_object_get(hostinfo, host) : NULL;
 		if (hi && !json_is_true(json_object_get(hi, "reachable")) &&
 		    !paas_json_has(json_object_get(s, "down_hosts"), host))
@@ -402,7 +402,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		    paas_key_part(k, 1, svc, sizeof(svc)) < 0)
 			continue;
 		s = service_entry(svcs, dep, svc);
-		bump(s, "announced");
+		bump(s, "instances_announced");
 	}
 	json_array_foreach(containers, i, c) {
 		const json_t *labels = json_object_get(c, "Labels");
@@ -420,15 +420,15 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		    strlen(dep) >= 128 || strlen(svc) >= 128)
 			continue;
 		s = service_entry(svcs, dep, svc);
-		bump(s, "running");
+		bump(s, "instances_running");
 		hi = json_object_get(hostinfo, host ? host : "");
 		if (json_is_true(json_object_get(hi, "agent"))) {
 			snprintf(akey, sizeof(akey), "%s/%s/%s/%.12s", dep, svc, inst, id);
 			an = json_object_get(announce, akey);
 			if (json_is_true(json_object_get(an, "healthy")))
-				bump(s, "healthy");
+				bump(s, "instances_healthy");
 		} else if (status == NULL || strstr(status, "(unhealthy)") == NULL)
-			bump(s, "healthy");
+			bump(s, "instances_healthy");
 	}
 	json_object_foreach(svcs, k, v)
 		json_array_append(json_object_get(report, "services"), v);
@@ -517,7 +517,8 @@ static json_t *
 survey_etcd(const char *endpoints, long long deadline, char **ok, struct paas_err *err)
 {
 	json_t *report = json_pack("{s:{s:s, s:i, s:i, s:b, s:n}, s:[], s:[], s:[], s:[], s:[], "
-	    "s:[]}", "etcd", "endpoints", endpoints, "members", 0, "healthy", 0, "quorum", 0, "leader",
+	    "s:[]}", "etcd", "endpoints", endpoints, "members", 0, "members_healthy", 0, "quorum", 0,
+	    "leader_name",
 	    "members", "hosts", "services", "routes", "routers", "damaged");
 	struct paas_etcd *e;
 

@@ -106,15 +106,15 @@ _paas_scale() {
 _paas_route() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
 	case $prev in
-	--config | --master-socket | --stats-socket | --pid-file | --haproxy)
+	--config | --master-socket | --stats-socket | --pid-file | --haproxy | --status-users)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
 	--tls-dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
-	--etcd | --port | --https-port | --hard-stop-after | --name | --coalesce-ms | --ttl) return ;;
+	--etcd | --port | --https-port | --hard-stop-after | --name | --coalesce-ms | --ttl | --status-domain) return ;;
 	esac
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "--etcd --config --master-socket --stats-socket
 			--port --https-port --tls-dir --hard-stop-after --haproxy --pid-file --name
-			--coalesce-ms --ttl -h --help -V --version" -- "$cur")
+			--coalesce-ms --ttl --status-domain --status-users -h --help -V --version" -- "$cur")
 		return
 	fi
 	[ -z "$(_paas_sub)" ] && mapfile -t COMPREPLY < <(compgen -W "render apply watch" -- "$cur")

@@ -26,7 +26,7 @@ test_expect_success 'hosts a and b registered' '
 
 test_expect_success 'three instances across the two hosts answer HTTP' '
 	paas-deploy -D shop "$SF/web.yml" >out &&
-	jq -e -s "map(.event) | .[0] == \"lock\" and index(\"plan\") and index(\"release\") and .[-1] == \"done\"" out &&
+	jq -e -s "map(.kind) | .[0] == \"lock\" and index(\"plan\") and index(\"release\") and .[-1] == \"done\"" out &&
 	expect_eq "$(count shop)" 3 &&
 	[ "$(dk a ps -q | wc -l)" -ge 1 ] && [ "$(dk b ps -q | wc -l)" -ge 1 ] &&
 	served shop >addrs && expect_eq "$(wc -l <addrs)" 3 &&
@@ -36,7 +36,7 @@ test_expect_success 'three instances across the two hosts answer HTTP' '
 test_expect_success 'the same file again: "No changes.", no container touched' '
 	dep_ids shop >before &&
 	paas-deploy -D shop "$SF/web.yml" >out &&
-	jq -e -s "map(.event) == [\"lock\", \"unchanged\"]" out &&
+	jq -e -s "map(.kind) == [\"lock\", \"unchanged\"]" out &&
 	paas-deploy -D shop --table "$SF/web.yml" >out && expect_grep "^No changes.$" out &&
 	dep_ids shop >after && cmp before after
 '
@@ -44,7 +44,7 @@ test_expect_success 'the same file again: "No changes.", no container touched' '
 test_expect_success '--dry-run prints the plan and changes nothing, without the lock' '
 	dep_ids shop >before &&
 	paas-deploy -D shop --dry-run "$(version v2)" >out &&
-	jq -e -s "length == 1 and .[0].event == \"plan\" and .[0].dry_run and .[0].release == 2
+	jq -e -s "length == 1 and .[0].kind == \"plan\" and .[0].dry_run and .[0].release == 2
 		and (.[0].start | length) == 3 and (.[0].stop | length) == 3
 		and (.[0].start | map(.host) | sort | unique) == [\"a\", \"b\"]" out &&
 	dep_ids shop >after && cmp before after &&
@@ -69,10 +69,10 @@ test_expect_success 'a changed command rolls out one by one, start-first, no gap
 	probe_start 3 &&
 	paas-deploy -D shop "$(version v2)" >out; rc=$?; probe_stop &&
 	expect_eq $rc 0 &&
-	jq -e "select(.event == \"done\") | .started == 3 and .stopped == 3" out &&
+	jq -e "select(.kind == \"done\") | .started == 3 and .stopped == 3" out &&
 	jq -e -s "all(.time | test(\"^20[0-9][0-9]-[0-9-]+T[0-9:]+[.][0-9]{3}Z$\"))" out &&
 	jq -r .time out >times && sort -c times &&
-	jq -r "select(.event == \"start\" or .event == \"healthy\" or .event == \"stop\") | .event" out | tr "\n" " " >order &&
+	jq -r "select(.kind == \"start\" or .kind == \"healthy\" or .kind == \"stop\") | .kind" out | tr "\n" " " >order &&
 	# Each old one stops after its replacement is healthy; the stops go
 	# on while the next ones start.
 	expect_eq "$(sed "s/stop //g" order)" "start healthy start healthy start healthy " &&
@@ -107,7 +107,7 @@ test_expect_success 'a release that never gets healthy is rolled back: exit 1, l
 	expect_grep "HTTP 404 from /missing" err &&
 	expect_grep "rolled back to release 2" err &&
 	expect_grep "web v3 starting" err &&
-	jq -e "select(.event == \"rollback\") | .from == 3 and .to == 2" out &&
+	jq -e "select(.kind == \"rollback\") | .from == 3 and .to == 2" out &&
 	grep -q "gaps=0 " probe.out &&
 	dep_ids shop >after && cmp before after &&
 	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v2 || return 1; done &&
@@ -175,7 +175,7 @@ test_expect_success 'two deployments deploy in parallel without interfering' '
 
 test_expect_success 'history lists every release, the current one marked' '
 	paas-deploy -D shop history >h &&
-	jq -e -s "map(.release) == [1, 2, 3, 4] and map(.kind) == [\"deploy\", \"deploy\", \"deploy\", \"deploy\"]
+	jq -e -s "map(.release) == [1, 2, 3, 4] and map(.release_kind) == [\"deploy\", \"deploy\", \"deploy\", \"deploy\"]
 		and map(.current) == [false, false, false, true] and (.[3].previous == 2)" h &&
 	paas-deploy -D shop --table history >t && expect_grep "^\*4 *deploy" t &&
 	expect_status 1 paas-deploy -D shpo history >out 2>err && test ! -s out &&
@@ -184,7 +184,7 @@ test_expect_success 'history lists every release, the current one marked' '
 
 test_expect_success 'rollback puts the previous release back as a new release' '
 	paas-deploy -D shop rollback >out &&
-	paas-deploy -D shop history | tail -n 1 | jq -e ".release == 5 and .kind == \"rollback\" and .from == 2 and .current" &&
+	paas-deploy -D shop history | tail -n 1 | jq -e ".release == 5 and .kind == \"release\" and .release_kind == \"rollback\" and .from == 2 and .current" &&
 	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v2 || return 1; done &&
 	expect_eq "$(count shop)" 3 &&
 	paas-deploy -D shop rollback 4 >out &&
@@ -199,7 +199,7 @@ test_expect_success 'paas-scale web=5, web=1, web=0: counts on the hosts and key
 	for x in $(served shop); do expect_eq "$(curl -fsS -m 2 http://$x/version)" v6 || return 1; done &&
 	paas-scale -D shop web=1 >out && expect_eq "$(count shop)" 1 && expect_eq "$(served shop | wc -l)" 1 &&
 	paas-scale -D shop web=0 >out && expect_eq "$(count shop)" 0 && expect_eq "$(served shop | wc -l)" 0 &&
-	paas-deploy -D shop history | tail -n 1 | jq -e ".kind == \"scale\"" &&
+	paas-deploy -D shop history | tail -n 1 | jq -e ".release_kind == \"scale\"" &&
 	n=$(paas-deploy -D shop history | tail -n 1 | jq .release) && expect_eq "$n" 9 &&
 	"$PAAS_T" etcd "$E" get /paas/v1/deployments/shop/releases/$n | jq -e ".spec.services.web.instances == 0" &&
 	expect_status 3 paas-scale -D shop nosuch=2 2>err && expect_grep "deployment shop has no service nosuch" err &&
@@ -227,7 +227,7 @@ test_expect_success 'a shell that is not exec'"'"'d (PID 1 would ignore SIGTERM)
 	paas-deploy -D stops "$(stopper "httpd -f -p 8000 -h /www; echo after" s1)" >/dev/null &&
 	since=$(date +%s.%N) &&
 	timeout 50 paas-deploy -D stops --stop-timeout 60 "$(stopper "httpd -f -p 8000 -h /www; echo after" s2)" >out &&
-	jq -e "select(.event == \"done\") | .stopped == 3" out &&
+	jq -e "select(.kind == \"done\") | .stopped == 3" out &&
 	expect_eq "$(kills "$since")" "15 15 15 " &&
 	expect_eq "$(dep_ids stops | wc -l)" 3
 '
@@ -238,7 +238,7 @@ test_expect_success 'control: a process that ignores SIGTERM is killed after --s
 	t0=$(now_ms) &&
 	paas-deploy -D stops --stop-timeout 2 "$(stopper "httpd -f -p 8000 -h /www" s4)" >out &&
 	[ $(($(now_ms) - t0)) -ge 2000 ] &&
-	jq -e "select(.event == \"done\") | .stopped == 3" out &&
+	jq -e "select(.kind == \"done\") | .stopped == 3" out &&
 	expect_eq "$(kills "$since")" "15 15 15 9 9 9 " &&
 	expect_eq "$(dep_ids stops | wc -l)" 3 &&
 	paas-deploy -D stops destroy --yes >/dev/null

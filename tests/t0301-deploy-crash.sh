@@ -76,7 +76,7 @@ test_expect_success 'one more run converges: exactly 6 instances of the newest r
 '
 
 test_expect_success 'and the same file once more changes nothing' '
-	paas-deploy -D crash web-k20.yml >out && jq -e -s "map(.event) == [\"lock\", \"unchanged\"]" out
+	paas-deploy -D crash web-k20.yml >out && jq -e -s "map(.kind) == [\"lock\", \"unchanged\"]" out
 '
 
 test_done

@@ -35,9 +35,9 @@ test_expect_success 'hosts, an agent on each, a router' '
 
 test_expect_success 'deploy: each new instance is announced and served before the next step' '
 	paas-deploy -D shop "$SF" >out &&
-	jq -e -s "[.[] | select(.event == \"announced\")] | length == 4" out &&
-	jq -e -s "[.[] | select(.event == \"served\" and .what == \"start\")] | length == 4" out &&
-	jq -e -s "[.[] | select(.event == \"routes\")][0].set == [\"admin.shop.test\", \"shop.test\"]" out &&
+	jq -e -s "[.[] | select(.kind == \"announced\")] | length == 4" out &&
+	jq -e -s "[.[] | select(.kind == \"served\" and .what == \"start\")] | length == 4" out &&
+	jq -e -s "[.[] | select(.kind == \"routes\")][0].set == [\"admin.shop.test\", \"shop.test\"]" out &&
 	! grep -q -F "$ADMIN_HASH" out &&
 	expect_eq "$(announced | jq -s "map(select(.healthy)) | length")" 4 &&
 	expect_eq "$(servers | grep -c " shop.web.")" 3 &&
@@ -79,7 +79,7 @@ test_expect_success 'a killed container leaves the HAProxy config' '
 test_expect_success 'the next deploy puts the instance back; "No changes." otherwise' '
 	paas-deploy -D shop "$SF" >out &&
 	expect_eq "$(servers | grep -c " shop.web.")" 3 &&
-	paas-deploy -D shop "$SF" >out && jq -e -s "map(.event) == [\"lock\", \"unchanged\"]" out
+	paas-deploy -D shop "$SF" >out && jq -e -s "map(.kind) == [\"lock\", \"unchanged\"]" out
 '
 
 test_expect_success 'a domain another deployment routes is refused before anything starts' '

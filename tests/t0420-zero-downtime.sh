@@ -55,8 +55,8 @@ test_expect_success 'a rolling deploy under load: 0 non-2xx, 0 socket errors' '
 	load_start &&
 	paas-deploy -D shop "$(version web-v2)" >out &&
 	sleep 1 && load_stop >load && cat load &&
-	jq -e -s "[.[] | select(.event == \"withdrawn\")] | length == 3" out &&
-	jq -e -s "[.[] | select(.event == \"stop\")] | length == 3" out &&
+	jq -e -s "[.[] | select(.kind == \"withdrawn\")] | length == 3" out &&
+	jq -e -s "[.[] | select(.kind == \"stop\")] | length == 3" out &&
 	[ "$(field ok)" -gt 100 ] && expect_eq "$(field non2xx)" 0 && expect_eq "$(field errors)" 0 &&
 	expect_eq "$(via shop.test /cgi-bin/slow)" web-v2 &&
 	say "rolling deploy: $(cat load)"
@@ -112,7 +112,7 @@ test_expect_success 'control: stop-first with --drain 0 under the same load does
 	load_start &&
 	paas-deploy -D shop --drain 0 "$(version web-v3 -e s/order:\ start-first/order:\ stop-first/)" >out &&
 	sleep 1 && load_stop >load && cat load &&
-	! jq -e -s "any(.event == \"withdrawn\")" out >/dev/null &&
+	! jq -e -s "any(.kind == \"withdrawn\")" out >/dev/null &&
 	failures=$(($(field non2xx) + $(field errors))) &&
 	say "control run: $(cat load)" &&
 	[ "$failures" -gt 0 ]

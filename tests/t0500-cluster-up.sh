@@ -76,7 +76,7 @@ test_expect_success 'up brings the same deployment back, answering' '
 	app=$SRCDIR/examples/hello &&
 	{ git -C "$app" ls-files --error-unmatch Servicefile >/dev/null 2>&1 || app=$STATE/examples-hello; } &&
 	paas-deploy -D hello "$app/Servicefile" >dep &&
-	jq -e "select(.event == \"unchanged\")" dep &&
+	jq -e "select(.kind == \"unchanged\")" dep &&
 	wait_for 15 sh -c "curl -fsS -m 2 -H \"Host: hello.localhost\" http://127.0.0.1:$PORT/ | grep -q Hello" &&
 	expect_eq "$(DOCKER_API_VERSION=1.41 docker -H "$DOCKER_URL" ps -q -f label=paas.deployment=hello | sort)" "$ids"
 '
@@ -104,10 +104,10 @@ test_expect_success 'host ports held by other processes are never picked: 20 lis
 	for p in $(seq 30000 30019); do busybox nc -l -p $p >/dev/null 2>&1 & echo $! >>nc.pids; done &&
 	at_exit "kill \$(cat $TEST_TMP/nc.pids) 2>/dev/null" &&
 	paas-scale -D hello web=4 >scale.out &&
-	jq -r "select(.event == \"start\") | .ports[]" scale.out >picked && cat picked &&
+	jq -r "select(.kind == \"start\") | .ports[]" scale.out >picked && cat picked &&
 	expect_eq "$(wc -l <picked)" 2 &&
 	! awk "\$1 < 30020" picked | grep -q . &&
-	! jq -e "select(.event == \"warning\")" scale.out >/dev/null &&
+	! jq -e "select(.kind == \"warning\")" scale.out >/dev/null &&
 	{ kill $(cat nc.pids) 2>/dev/null; true; } &&
 	paas-scale -D hello web=2 >/dev/null
 '

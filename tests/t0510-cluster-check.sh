@@ -31,12 +31,12 @@ test_expect_success 'setup: two hosts with agents, a router, shop deployed' '
 
 test_expect_success 'status: NDJSON of etcd, members, hosts, services, routes, routers' '
 	paas-cluster status >st &&
-	holds "select(.kind == \"etcd\") | .quorum and .members == 1 and .healthy == 1" st &&
+	holds "select(.kind == \"etcd\") | .quorum and .members == 1 and .members_healthy == 1" st &&
 	holds "select(.kind == \"member\") | .healthy and .leader and .db_size > 0" st &&
-	expect_eq "$(jq -c "select(.kind == \"host\") | [.name, .reachable, .agent, .running]" st | tr -d "\n")" \
+	expect_eq "$(jq -c "select(.kind == \"host\") | [.name, .reachable, .agent, .containers_running]" st | tr -d "\n")" \
 		"[\"a\",true,true,2][\"b\",true,true,2]" &&
 	holds "select(.kind == \"service\" and .service == \"web\") |
-		.desired == 3 and .running == 3 and .announced == 3 and .healthy == 3 and .release == 1" st &&
+		.instances_desired == 3 and .instances_running == 3 and .instances_announced == 3 and .instances_healthy == 3 and .release == 1" st &&
 	holds "select(.kind == \"route\" and .domain == \"admin.shop.test\") | .servers == 1" st &&
 	holds "select(.kind == \"router\") | .name == \"test\" and (.behind | not)" st &&
 	! grep -q -F "$ADMIN_HASH" st &&
@@ -63,7 +63,7 @@ test_expect_success 'one of three web instances gone: WARNING (1); --repair star
 	expect_status 0 paas-cluster check --warn 40 >/dev/null &&
 	paas-cluster check --repair >out; expect_eq $? 0 &&
 	grep -q "^repaired shop: web instance [0-9] started on [ab]" out &&
-	expect_eq "$(paas-cluster status | jq -c "select(.kind == \"service\" and .service == \"web\") | [.running, .healthy]")" "[3,3]"
+	expect_eq "$(paas-cluster status | jq -c "select(.kind == \"service\" and .service == \"web\") | [.instances_running, .instances_healthy]")" "[3,3]"
 '
 
 test_expect_success 'a host whose packets are dropped: CRITICAL (2) within --timeout' '
@@ -86,8 +86,8 @@ test_expect_success 'host b killed: CRITICAL; check --repair moves its instances
 	jq -e ".repaired[] | select(.deployment == \"shop\") | .skipped == [\"b\"] and (.started | length) >= 1 and (.started | all(.host == \"a\"))" rep &&
 	jq -e ".problems | map(.what) == [\"host\"]" rep &&
 	paas-cluster status >st &&
-	holds "select(.kind == \"service\" and .service == \"web\") | .running == 3 and .healthy == 3" st &&
-	holds "select(.kind == \"service\" and .service == \"admin\") | .running == 1 and .healthy == 1" st &&
+	holds "select(.kind == \"service\" and .service == \"web\") | .instances_running == 3 and .instances_healthy == 3" st &&
+	holds "select(.kind == \"service\" and .service == \"admin\") | .instances_running == 1 and .instances_healthy == 1" st &&
 	wait_for 15 sh -c "! grep -q \"${HOST_IP[b]}\" \"$ROUTER_CFG\"" &&
 	expect_eq "$(grep -c " shop.web." "$ROUTER_CFG")" 3 &&
 	for i in 1 2 3 4 5 6; do via shop.test /version; done | sort -u >seen &&

@@ -23,7 +23,7 @@ test_expect_success 'a cluster: a host with an agent, a router, two deployments,
 	printf "Domains:\n  shop.test: {http: \"shop:web\"}\n" | cat - three.yml >shop.yml &&
 	paas-deploy -D shop shop.yml >/dev/null &&
 	paas-deploy -D blog "$SF" >/dev/null &&
-	wait_for 20 sh -c "paas-cluster --json status | jq -e -s \"map(select(.kind == \\\"service\\\") | .healthy) | add == 4\" >/dev/null"
+	wait_for 20 sh -c "paas-cluster --json status | jq -e -s \"map(select(.kind == \\\"service\\\") | .instances_healthy) | add == 4\" >/dev/null"
 '
 
 test_expect_success 'status --html writes one page with nothing outside it' '
@@ -37,8 +37,8 @@ test_expect_success 'status --html writes one page with nothing outside it' '
 test_expect_success 'in Chromium: the numbers on the page are those of status --json' '
 	browser --dump-dom "file://$TEST_TMP/status.html" >dom.html &&
 	expect_grep "<h1>paas-tools cluster</h1>" dom.html &&
-	want_d=$(jq -s "map(select(.kind == \"service\") | .desired) | add" s.json) &&
-	want_h=$(jq -s "map(select(.kind == \"service\") | .healthy) | add" s.json) &&
+	want_d=$(jq -s "map(select(.kind == \"service\") | .instances_desired) | add" s.json) &&
+	want_h=$(jq -s "map(select(.kind == \"service\") | .instances_healthy) | add" s.json) &&
 	expect_eq "$(sed -n "s/.*<span id=\"desired\">\([0-9]*\)<.*/\1/p" dom.html)" "$want_d" &&
 	expect_eq "$(sed -n "s/.*<span id=\"healthy\">\([0-9]*\)<.*/\1/p" dom.html)" "$want_h" &&
 	expect_eq "$(sed -n "s/.*<span id=\"etcd-members\">\([0-9]*\)<.*/\1/p" dom.html)" \
@@ -47,7 +47,7 @@ test_expect_success 'in Chromium: the numbers on the page are those of status --
 		row=$(grep -o "<tr[^>]*><td>$svc</td><td>web</td>.*</tr>" dom.html | head -n 1) &&
 		cells=$(printf "%s" "$row" | sed "s/<[^>]*>/ /g" | tr -s " ") &&
 		want=$(jq -r -s "map(select(.kind == \"service\" and .deployment == \"$svc\"))[0] |
-			\" $svc web \(.release) \(.desired) \(.running) \(.announced) \(.healthy) \"" s.json) &&
+			\" $svc web \(.release) \(.instances_desired) \(.instances_running) \(.instances_announced) \(.instances_healthy) \"" s.json) &&
 		expect_eq "$cells" "$want" || return 1
 	done &&
 	expect_grep "<td>shop.test</td><td>shop</td><td>web</td><td class=\"n\">3</td>" dom.html &&

@@ -24,7 +24,7 @@ test_expect_success 'setup: three deployments, 1,000 extra keys with awkward val
 
 test_expect_success 'backup writes every key at one revision, mode 0600, atomically' '
 	paas-cluster --json backup b.ndjson >out &&
-	jq -e ".event == \"backed_up\" and .keys == $(wc -l <before) and .revision > 0" out &&
+	jq -e ".kind == \"backed_up\" and .keys == $(wc -l <before) and .revision > 0" out &&
 	expect_eq "$(stat -c %a b.ndjson)" 600 &&
 	expect_eq "$(head -n 1 b.ndjson | jq -r .prefix)" /paas/v1/ &&
 	tail -n 1 b.ndjson | jq -e ".end and .keys == $(wc -l <before)" &&
@@ -34,9 +34,9 @@ test_expect_success 'backup writes every key at one revision, mode 0600, atomica
 test_expect_success 'wipe, restore: every key and value identical; deployments unchanged' '
 	"$PAAS_T" etcd "$E" del /paas/v1/ --prefix >/dev/null && empty &&
 	paas-cluster --json restore b.ndjson >out &&
-	jq -e ".event == \"restored\" and .keys == $(wc -l <before)" out &&
+	jq -e ".kind == \"restored\" and .keys == $(wc -l <before)" out &&
 	dump >after && test_cmp before after &&
-	for d in d1 d2 d3; do paas-deploy -D $d "$SF" | jq -e "select(.event == \"unchanged\")" >/dev/null || return 1; done
+	for d in d1 d2 d3; do paas-deploy -D $d "$SF" | jq -e "select(.kind == \"unchanged\")" >/dev/null || return 1; done
 '
 
 test_expect_success 'a truncated, corrupted or foreign file: refused, exit 3, nothing written' '

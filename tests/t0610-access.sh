@@ -84,7 +84,7 @@ test_expect_success 'credentials found by default do not stop a command against 
 
 test_expect_success 'deployer deploys with ${VAR} secrets; the instance answers behind auth only' '
 	paas-deploy -D sec sec.yml >dep.out &&
-	jq -e "select(.event == \"done\")" dep.out &&
+	jq -e "select(.kind == \"done\")" dep.out &&
 	! grep -q "$APP_SECRET\|hunter2" dep.out &&
 	wait_for 15 sh -c "curl -fsS -m 2 -u ops:hunter2 -H \"Host: sec.localhost\" http://127.0.0.1:$PORT/version | grep -q v1:" &&
 	expect_eq "$(code)" 401 &&
@@ -165,7 +165,7 @@ test_expect_success 'another key: repair refuses naming the record, and nothing 
 
 test_expect_success 'without a key the deploy says the values are not kept' '
 	APP_SECRET=x PAAS_SECRETS_KEY= paas-deploy -D sec sec2.yml >dep3.out &&
-	jq -e -s "any(.[]; .event == \"warning\" and (.message | test(\"^no secrets key\")))" dep3.out
+	jq -e -s "any(.[]; .kind == \"warning\" and (.message | test(\"^no secrets key\")))" dep3.out
 '
 
 # etcd forgets its tokens when it restarts: the agent's keepalive and the

@@ -88,10 +88,10 @@ test_expect_success 'up runs the registry with TLS and a password, and the hosts
 test_expect_success 'deploy builds the commit: the image holds the committed context, and it is served' '
 	printf "dirty\n" >>repo/app/www/index.html && printf "new\n" >repo/app/www/untracked.txt &&
 	paas-deploy --json -D app repo/Servicefile >dep.out &&
-	jq -e -s "map(select(.event == \"uncommitted\")) | length == 1 and
+	jq -e -s "map(select(.kind == \"uncommitted\")) | length == 1 and
 		(.[0].paths | sort == [\"app/www/index.html\", \"app/www/untracked.txt\"])" dep.out &&
-	jq -e -s "any(.[]; .event == \"build\" and (.line | test(\"Step 2/2 : COPY\")))" dep.out &&
-	img=$(jq -r "select(.event == \"built\") | .image" dep.out) &&
+	jq -e -s "any(.[]; .kind == \"build\" and (.line | test(\"Step 2/2 : COPY\")))" dep.out &&
+	img=$(jq -r "select(.kind == \"built\") | .image" dep.out) &&
 	c12=$(git -C repo rev-parse HEAD | cut -c1-12) &&
 	case $img in "$REG/app/web@sha256:"*) ;; *) echo "image $img"; false ;; esac &&
 	dkl image inspect "$REG/app/web:$c12" >/dev/null &&
@@ -113,15 +113,15 @@ test_expect_success 'the same commit again builds nothing: No changes.' '
 test_expect_success 'a commit that changes nothing sent (outside the context, or ignored) rebuilds nothing' '
 	printf "docs\n" >repo/other/README && printf "more log\n" >>repo/app/www/debug.log && commit docs &&
 	paas-deploy --json -D app repo/Servicefile >docs.out &&
-	jq -e -s "any(.[]; .event == \"built\" and .cached == true)" docs.out &&
-	jq -e -s "any(.[]; .event == \"unchanged\")" docs.out &&
-	! jq -e -s "any(.[]; .event == \"build\")" docs.out >/dev/null
+	jq -e -s "any(.[]; .kind == \"built\" and .cached == true)" docs.out &&
+	jq -e -s "any(.[]; .kind == \"unchanged\")" docs.out &&
+	! jq -e -s "any(.[]; .kind == \"build\")" docs.out >/dev/null
 '
 
 test_expect_success 'a change in the context: built again and rolled out' '
 	printf "v2\n" >repo/app/www/index.html && commit two &&
 	paas-deploy --json -D app repo/Servicefile >two.out &&
-	jq -e -s "any(.[]; .event == \"done\")" two.out &&
+	jq -e -s "any(.[]; .kind == \"done\")" two.out &&
 	wait_for 10 sh -c "test \"\$(curl -sS -m 2 -H \"Host: app.localhost\" http://127.0.0.1:$PORT/index.html)\" = v2"
 '
 
@@ -181,13 +181,13 @@ test_expect_success 'git: a file:// URL is fetched into the cache and built from
 	sed "s|git: \.|git: \"file://$TEST_TMP/repo\"|" repo/Servicefile >url.yml &&
 	paas-deploy --json -D app url.yml >url.out &&
 	test -d "$PAAS_STATE_DIR/git-cache" &&
-	jq -e -s "any(.[]; .event == \"built\")" url.out &&
+	jq -e -s "any(.[]; .kind == \"built\")" url.out &&
 	expect_eq "$(hello index.html)" v2
 '
 
 test_expect_success 'rollback runs the earlier digest without building' '
 	paas-deploy --json -D app rollback 1 >rb.out &&
-	! jq -e -s "any(.[]; .event == \"build\")" rb.out >/dev/null &&
+	! jq -e -s "any(.[]; .kind == \"build\")" rb.out >/dev/null &&
 	wait_for 10 sh -c "test \"\$(curl -sS -m 2 -H \"Host: app.localhost\" http://127.0.0.1:$PORT/index.html)\" = v1"
 '
 

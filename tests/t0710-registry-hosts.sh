@@ -47,8 +47,8 @@ test_expect_success 'up with the registry on the hosts network; a and b added' '
 
 test_expect_success 'built on a, pushed over TLS; a, b and local run the same digest' '
 	paas-deploy --json -D app repo/Servicefile >dep.out &&
-	jq -e -s "any(.[]; .event == \"build\" and .host == \"a\")" dep.out &&
-	img=$(jq -r "select(.event == \"built\") | .image" dep.out) && echo "$img" >img &&
+	jq -e -s "any(.[]; .kind == \"build\" and .host == \"a\")" dep.out &&
+	img=$(jq -r "select(.kind == \"built\") | .image" dep.out) && echo "$img" >img &&
 	case $img in "$REG/app/web@sha256:"*) ;; *) false ;; esac &&
 	for h in a b; do
 		expect_eq "$(dk $h ps -q -f label=paas.deployment=app | wc -l)" 1 &&

@@ -52,7 +52,7 @@ test_expect_success 'one Servicefile, two deployments: staging gets its overlay'
 	env -u PAAS_ETCD paas-cluster --json up --port "$PORT" --etcd-port "$EPORT" \
 		--etcd-peer-port "$(free_port)" --registry-port "$RPORT" --docker "$DOCKER_URL" >up.out &&
 	paas-deploy --json -D shop-staging repo/Servicefile >st1.out &&
-	jq -e -s "any(.[]; .event == \"built\" and (.cached | not))" st1.out &&
+	jq -e -s "any(.[]; .kind == \"built\" and (.cached | not))" st1.out &&
 	serves staging.shop.localhost v1 &&
 	expect_eq "$(curl -sS -m 5 -H "Host: staging.shop.localhost" "http://127.0.0.1:$PORT/mode")" staging &&
 	expect_eq "$(dkl ps -q -f label=paas.deployment=shop-staging | wc -l)" 1 &&
@@ -61,7 +61,7 @@ test_expect_success 'one Servicefile, two deployments: staging gets its overlay'
 
 test_expect_success 'promote: shop runs staging.s digest with its own values, building nothing' '
 	paas-deploy --json -D shop promote shop-staging repo/Servicefile >pr1.out &&
-	! jq -e -s "any(.[]; .event == \"build\")" pr1.out >/dev/null &&
+	! jq -e -s "any(.[]; .kind == \"build\")" pr1.out >/dev/null &&
 	serves shop.localhost v1 &&
 	expect_eq "$(curl -sS -m 5 -H "Host: shop.localhost" "http://127.0.0.1:$PORT/mode")" production &&
 	expect_eq "$(dkl ps -q -f label=paas.deployment=shop | wc -l)" 2 &&
@@ -69,7 +69,7 @@ test_expect_success 'promote: shop runs staging.s digest with its own values, bu
 	dkl inspect --format "{{.Config.Image}}" $(dkl ps -q -f label=paas.deployment=shop) | sort -u >b &&
 	expect_eq "$(cat b)" "$a" &&
 	paas-deploy --json -D shop history >h.out &&
-	jq -e "select(.release == 1) | .kind == \"promote\" and .origin.deployment == \"shop-staging\" and
+	jq -e "select(.release == 1) | .release_kind == \"promote\" and .origin.deployment == \"shop-staging\" and
 		.origin.release == 1 and .git == \"$(git -C repo rev-parse HEAD)\"" h.out &&
 	paas-deploy --table -D shop history | grep -q "^\*1 *promote .* shop-staging:1 " &&
 	expect_eq "$(paas-deploy --table -D shop promote shop-staging repo/Servicefile | tail -n 1)" "No changes."

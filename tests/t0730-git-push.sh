@@ -154,7 +154,7 @@ test_expect_success 'build git: an ssh:// URL is fetched with a key, its host ke
 	expect_grep "cannot fetch ssh://root@127.0.0.1:$SSH_PORT/app.git: .*authentication" err &&
 	full_stacks env PAAS_GIT_SSH_KEY="$TEST_TMP/alice" PAAS_GIT_KNOWN_HOSTS=$PWD/known_hosts \
 		paas-deploy --json -D sshsrc ssh.yml >sshd.out &&
-	jq -e -s "any(.[]; .event == \"built\" and (.commit == \"$(remote_head)\"))" sshd.out &&
+	jq -e -s "any(.[]; .kind == \"built\" and (.commit == \"$(remote_head)\"))" sshd.out &&
 	ls "$PAAS_STATE_DIR/git-cache/" | grep -q "\.git$"
 '
 

@@ -1,0 +1,397 @@
+/*
+ * The status page (paas-cluster status --html, and the router's status
+ * domain): one self-contained HTML page of a survey, every value escaped.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "deploy.h"
+#include "http.h"
+#include "statuspage.h"
+#include "survey.h"
+
+static const char *
+str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static long long
+num(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* s, HTML-escaped, appended to b. */
+static void
+esc(struct paas_buf *b, const char *s)
+{
+	for (; s && *s; s++)
+		switch (*s) {
+		case '<': paas_buf_adds(b, "&lt;"); break;
+		case '>': paas_buf_adds(b, "&gt;"); break;
+		case '&': paas_buf_adds(b, "&amp;"); break;
+		case '"': paas_buf_adds(b, "&quot;"); break;
+		case '\'': paas_buf_adds(b, "&#39;"); break;
+		default: paas_buf_add(b, s, 1);
+		}
+}
+
+/* One cell: text escaped, with a class when given. */
+static void
+td(struct paas_buf *b, const char *cls, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+td(struct paas_buf *b, const char *cls, const char *fmt, ...)
+{
+	char v[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	paas_buf_adds(b, cls ? "<td class=\"" : "<td>");
+	if (cls) {
+		paas_buf_adds(b, cls);
+		paas_buf_adds(b, "\">");
+	}
+	esc(b, v);
+	paas_buf_adds(b, "</td>");
+}
+
+static void
+th_row(struct paas_buf *b, const char *const *h, size_t n)
+{
+	size_t i;
+
+	paas_buf_adds(b, "<tr>");
+	for (i = 0; i < n; i++)
+		paas_buf_addf(b, "<th>%s</th>", h[i]);
+	paas_buf_adds(b, "</tr>\n");
+}
+
+#define HEADS(b, ...) do { \
+	static const char *const h_[] = { __VA_ARGS__ }; \
+	th_row(b, h_, sizeof(h_) / sizeof(h_[0])); \
+} while (0)
+
+char *
+paas_status_page_render(const json_t *r, const json_t *deps, size_t *len)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	const json_t *etcd = json_object_get(r, "etcd"), *v;
+	char now[40];
+	long long desired = 0, healthy = 0;
+	size_t i;
+
+	paas_utc_now(now, sizeof(now));
+	json_array_foreach(json_object_get(r, "services"), i, v) {
+		desired += num(v, "instances_desired");
+		healthy += num(v, "instances_healthy");
+	}
+	paas_buf_adds(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	    "<title>paas-tools cluster status</title>\n<style>\n"
+	    "body{font:14px/1.4 sans-serif;margin:2em;color:#222;background:#fff}\n"
+	    "h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.6em 0 .4em}\n"
+	    "table{border-collapse:collapse;min-width:40em}\n"
+	    "th,td{text-align:left;padding:.25em .8em;border-bottom:1px solid #ddd}\n"
+	    "th{background:#f2f2f2}td.n{text-align:right;font-variant-numeric:tabular-nums}\n"
+	    ".bad{color:#fff;background:#c0392b}.ok{color:#1e7e34}.warn{background:#f9e79f}\n"
+	    ".sum{font-size:1.2em;margin:.6em 0}\n</style></head><body>\n");
+	paas_buf_adds(&b, "<h1>paas-tools cluster</h1>\n<p>as of ");
+	esc(&b, now);
+	paas_buf_addf(&b, "</p>\n<p class=\"sum\" id=\"summary\">instances healthy: "
+	    "<span id=\"healthy\">%lld</span> of <span id=\"desired\">%lld</span> desired; "
+	    "etcd members healthy: <span id=\"etcd-healthy\">%lld</span> of "
+	    "<span id=\"etcd-members\">%lld</span></p>\n", healthy, desired,
+	    num(etcd, "members_healthy"), num(etcd, "members"));
+	if (json_object_get(etcd, "error")) {
+		paas_buf_adds(&b, "<p class=\"bad\">etcd: ");
+		esc(&b, str(etcd, "error"));
+		paas_buf_adds(&b, "</p>\n");
+	}
+	paas_buf_adds(&b, "<h2>etcd members</h2>\n<table id=\"members\">\n");
+	HEADS(&b, "name", "id", "healthy", "leader", "version", "db size", "client URLs");
+	json_array_foreach(json_object_get(r, "members"), i, v) {
+		int ok = json_is_true(json_object_get(v, "healthy"));
+
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "name"));
+		td(&b, NULL, "%s", str(v, "id"));
+		td(&b, ok ? "ok" : "bad", "%s", ok ? "yes" : "no");
+		td(&b, NULL, "%s", json_is_true(json_object_get(v, "leader")) ? "leader" : "");
+		td(&b, NULL, "%s", str(v, "version"));
+		td(&b, "n", "%lld", num(v, "db_size"));
+		td(&b, NULL, "%s", str(v, "client_urls"));
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>hosts</h2>\n<table id=\"hosts\">\n");
+	HEADS(&b, "host", "reachable", "Docker", "containers", "running", "agent", "error");
+	json_array_foreach(json_object_get(r, "hosts"), i, v) {
+		int ok = json_is_true(json_object_get(v, "reachable"));
+
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "name"));
+		td(&b, ok ? "ok" : "bad", "%s", ok ? "yes" : "no");
+		td(&b, NULL, "%s", ok ? str(v, "version") : "");
+		td(&b, "n", "%lld", num(v, "containers"));
+		td(&b, "n", "%lld", num(v, "containers_running"));
+		td(&b, NULL, "%s", json_is_true(json_object_get(v, "agent")) ? "yes" : "no");
+		td(&b, NULL, "%s", json_object_get(v, "error") ? str(v, "error") : "");
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>services</h2>\n<table id=\"services\">\n");
+	HEADS(&b, "deployment", "service", "release", "desired", "running", "announced", "healthy");
+	json_array_foreach(json_object_get(r, "services"), i, v) {
+		int short_ = num(v, "instances_healthy") < num(v, "instances_desired");
+
+		paas_buf_addf(&b, "<tr%s>", short_ ? " class=\"warn\"" : "");
+		td(&b, NULL, "%s", str(v, "deployment"));
+		td(&b, NULL, "%s", str(v, "service"));
+		td(&b, "n", "%lld", num(v, "release"));
+		td(&b, "n", "%lld", num(v, "instances_desired"));
+		td(&b, "n", "%lld", num(v, "instances_running"));
+		td(&b, "n", "%lld", num(v, "instances_announced"));
+		td(&b, short_ ? "n bad" : "n ok", "%lld", num(v, "instances_healthy"));
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>routes</h2>\n<table id=\"routes\">\n");
+	HEADS(&b, "domain", "deployment", "service", "servers");
+	json_array_foreach(json_object_get(r, "routes"), i, v) {
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "domain"));
+		td(&b, NULL, "%s", str(v, "deployment"));
+		td(&b, NULL, "%s", str(v, "service"));
+		td(&b, num(v, "servers") ? "n" : "n bad", "%lld", num(v, "servers"));
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>routers</h2>\n<table id=\"routers\">\n");
+	HEADS(&b, "router", "revision", "serves the latest");
+	json_array_foreach(json_object_get(r, "routers"), i, v) {
+		int behind = json_is_true(json_object_get(v, "behind"));
+
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "name"));
+		td(&b, "n", "%lld", num(v, "revision"));
+		td(&b, behind ? "bad" : "ok", "%s", behind ? "no" : "yes");
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n<h2>releases</h2>\n<table id=\"releases\">\n");
+	HEADS(&b, "deployment", "release", "kind", "time", "user", "instances");
+	json_array_foreach(deps, i, v) {
+		paas_buf_adds(&b, "<tr>");
+		td(&b, NULL, "%s", str(v, "deployment"));
+		if (json_object_get(v, "error")) {
+			td(&b, "bad", "%s", str(v, "error"));
+			paas_buf_adds(&b, "</tr>\n");
+			continue;
+		}
+		td(&b, "n", "%lld", num(v, "release"));
+		td(&b, NULL, "%s", str(v, "release_kind"));
+		td(&b, NULL, "%s", str(v, "time"));
+		td(&b, NULL, "%s", str(v, "user"));
+		td(&b, "n", "%lld", num(v, "instances"));
+		paas_buf_adds(&b, "</tr>\n");
+	}
+	paas_buf_adds(&b, "</table>\n</body></html>\n");
+	return paas_buf_detach(&b, len);
+}
+
+
+char *
+paas_status_page(const char *etcd, long timeout_ms, size_t *len, struct paas_err *err)
+{
+	struct paas_survey_opts so = { 0 };
+	json_t *report, *deps = NULL;
+	char *p;
+
+	so.etcd = etcd;
+	so.timeout_ms = timeout_ms;
+	if (paas_survey(&so, &report, err) < 0)
+		return NULL;
+	/* The releases are a part of the page, not a reason to fail it. */
+	if (paas_deploy_list(etcd, &deps, err) < 0) {
+		paas_err_clear(err);
+		deps = json_array();
+	}
+	p = paas_status_page_render(report, deps, len);
+	json_decref(deps);
+	json_decref(report);
+	return p;
+}
+
+/* The router's status server ------------------------------------------- */
+
+#define PAGE_FRESH_MS	2000	/* a page this young is served again */
+#define REQUEST_MAX	8192
+#define IO_TIMEOUT_S	5
+
+struct paas_status_server {
+	const char *etcd;
+	int fd, wake[2];
+	pthread_t thread;
+	char *page;
+	size_t len;
+	long long made_ms;
+};
+
+static void
+answer(int c, const char *status, const char *type, const char *body, size_t len, int head)
+{
+	char h[256];
+	int n = snprintf(h, sizeof(h), "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+	    "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'\r\n"
+	    "Connection: close\r\n\r\n", status, type, len);
+
+	if (write(c, h, (size_t)n) != n || head)
+		return;
+	while (len > 0) {
+		ssize_t w = write(c, body, len);
+
+		if (w <= 0)
+			return;
+		body += w;
+		len -= (size_t)w;
+	}
+}
+
+/* One connection: its request head read (within IO_TIMEOUT_S), one answer. */
+static void
+serve(struct paas_status_server *s, int c)
+{
+	struct timeval tv = { IO_TIMEOUT_S, 0 };
+	char req[REQUEST_MAX + 1];
+	size_t got = 0;
+	int head;
+
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (got < REQUEST_MAX) {
+		ssize_t n = read(c, req + got, REQUEST_MAX - got);
+
+		if (n <= 0)
+			return;
+		got += (size_t)n;
+		req[got] = '\0';
+		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
+			break;
+	}
+	head = strncmp(req, "HEAD ", 5) == 0;
+	if (strncmp(req, "GET ", 4) != 0 && !head) {
+		answer(c, "405 Method Not Allowed", "text/plain", "GET or HEAD only\n", 17, 0);
+		return;
+	}
+	if (s->page == NULL || paas_now_ms() - s->made_ms > PAGE_FRESH_MS) {
+		struct paas_err err = PAAS_ERR_INIT;
+		size_t len;
+		char *p = paas_status_page(s->etcd, IO_TIMEOUT_S * 1000, &len, &err);
+
+		if (p == NULL) {
+			char msg[PAAS_ERR_MSG_MAX + 32];
+			int n = snprintf(msg, sizeof(msg), "cluster survey failed: %s\n", err.msg);
+
+			answer(c, "503 Service Unavailable", "text/plain", msg,
+			    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, head);
+			return;
+		}
+		free(s->page);
+		s->page = p;
+		s->len = len;
+		s->made_ms = paas_now_ms();
+	}
+	answer(c, "200 OK", "text/html; charset=utf-8", s->page, s->len, head);
+}
+
+static void *
+server_main(void *arg)
+{
+	struct paas_status_server *s = arg;
+
+	for (;;) {
+		struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
+		int c;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		if ((c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+			continue;
+		serve(s, c);
+		close(c);
+	}
+	return NULL;
+}
+
+int
+paas_status_server_start(const char *etcd, struct paas_status_server **out, int *port,
+    struct paas_err *err)
+{
+	struct paas_status_server *s = paas_xmalloc(sizeof(*s));
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	s->etcd = etcd;
+	s->wake[0] = s->wake[1] = -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s->fd, 16) < 0 ||
+	    getsockname(s->fd, (struct sockaddr *)&a, &alen) < 0 ||
+	    pipe2(s->wake, O_CLOEXEC) < 0) {
+		paas_err_set(err, PAAS_EFAILED, "status page: cannot listen on the loopback: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	paas_http_init();
+	if ((errno = pthread_create(&s->thread, NULL, server_main, s)) != 0) {
+		paas_err_set(err, PAAS_EFAILED, "status page: cannot start its thread: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	*port = ntohs(a.sin_port);
+	*out = s;
+	return 0;
+fail:
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->wake[0] >= 0) {
+		close(s->wake[0]);
+		close(s->wake[1]);
+	}
+	free(s);
+	return -1;
+}
+
+void
+paas_status_server_stop(struct paas_status_server *s)
+{
+	if (s == NULL)
+		return;
+	if (write(s->wake[1], "x", 1) == 1)
+		pthread_join(s->thread, NULL);
+	close(s->fd);
+	close(s->wake[0]);
+	close(s->wake[1]);
+	free(s->page);
+	free(s);
+}

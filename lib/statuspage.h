@@ -1,0 +1,34 @@
+/*
+ * The status page: the cluster at a glance (etcd members, hosts, services
+ * with desired and healthy instances, routes, routers, each deployment's
+ * current release) as one self-contained HTML page: inline style, no
+ * script, no external asset, every value HTML-escaped.
+ */
+#ifndef PAAS_STATUSPAGE_H
+#define PAAS_STATUSPAGE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+/* The page of survey report r (survey.h) and deployments deps
+ * (paas_deploy_list); *len its length.  Caller frees. */
+char *paas_status_page_render(const json_t *r, const json_t *deps, size_t *len);
+/* Survey the cluster of etcd (within timeout_ms) and render its page; NULL
+ * with err when etcd cannot be read at all. */
+char *paas_status_page(const char *etcd, long timeout_ms, size_t *len, struct paas_err *err);
+
+/*
+ * The router's status server: HTTP on 127.0.0.1 (a free port, in *port),
+ * answering GET and HEAD with the page of the cluster of etcd, surveyed at
+ * most every 2 s, in a thread of its own, one connection at a time.  It
+ * does no authentication: the router puts it behind HAProxy's basic auth.
+ */
+struct paas_status_server;
+int paas_status_server_start(const char *etcd, struct paas_status_server **s, int *port,
+    struct paas_err *err);
+void paas_status_server_stop(struct paas_status_server *s);
+
+#endif
