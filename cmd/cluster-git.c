@@ -264,8 +264,8 @@ git_add(const struct cluster_ctx *c, int argc, char **argv)
 		    dep);
 		printf("Deploy:          git push paas %s\n", branch);
 	} else {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "kind", "git_remote", "deployment", dep, "branch", branch,
-		    "authorized_keys", ak);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "kind", "git_remote", "deployment",
+		    dep, "branch", branch, "authorized_keys", ak);
 
 		json_object_set_new(o, "remote", json_sprintf("ssh://%s@%s:%d/%s.git", user, host,
 		    port, dep));
@@ -392,9 +392,11 @@ git_hook(int argc, char **argv)
 static int
 git_ls(const struct cluster_ctx *c)
 {
+	static const char *const head[] = { "DEPLOYMENT", "KEY" };
 	char *state = paas_state_dir(NULL), *ak = path_in(state, "git/authorized_keys"), *have = NULL;
 	struct paas_err err = PAAS_ERR_INIT;
 	char *l, *save = NULL;
+	json_t *rows;
 	size_t len;
 
 	if (access(ak, F_OK) == 0 && paas_private_read("authorized keys", ak, 1 << 20, &have, &len,
@@ -403,8 +405,7 @@ git_ls(const struct cluster_ctx *c)
 		free(ak);
 		return cli_fail(&err);
 	}
-	if (paas_out_is_table(c->fmt))
-		printf("%-24s %s\n", "DEPLOYMENT", "KEY");
+	rows = json_array();
 	for (l = have ? strtok_r(have, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
 		const char *d = strstr(l, " git-serve '"), *k = strstr(l, "\" ");
 		char dep[64] = "", type[64] = "", data[80] = "";
@@ -413,15 +414,19 @@ git_ls(const struct cluster_ctx *c)
 		    sscanf(k + 2, "%63s %60s", type, data) != 2)
 			continue;
 		if (paas_out_is_table(c->fmt))
-			printf("%-24s %s %.20s...\n", dep, type, data);
+			json_array_append_new(rows, json_pack("[s, o]", dep,
+			    json_sprintf("%s %.20s...", type, data)));
 		else {
-			json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "kind", "git_key", "deployment", dep, "type", type, "key",
-			    data);
+			json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "kind", "git_key", "deployment",
+			    dep, "type", type, "key", data);
 
 			paas_out_json(o);
 			json_decref(o);
 		}
 	}
+	if (paas_out_is_table(c->fmt))
+		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+	json_decref(rows);
 	free(have);
 	free(state);
 	free(ak);

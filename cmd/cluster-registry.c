@@ -369,9 +369,10 @@ cmd_registry(const struct cluster_ctx *c, int argc, char **argv)
 		    (long long)json_integer_value(json_object_get(rep, "kept")),
 		    json_array_size(json_object_get(rep, "deleted")), dry ? "to be " : "", keep);
 	else {
-		json_t *sum = json_pack("{s:s, s:O, s:I, s:i, s:b}", "kind", "gc", "kept", json_object_get(rep, "kept"),
-		    "deleted", (json_int_t)json_array_size(json_object_get(rep, "deleted")), "keep",
-		    keep, "dry_run", dry);
+		json_t *sum = json_pack("{s:s, s:O, s:I, s:i, s:b}", "kind", "gc", "kept",
+		    json_object_get(rep, "kept"), "deleted",
+		    (json_int_t)json_array_size(json_object_get(rep, "deleted")), "keep", keep,
+		    "dry_run", dry);
 
 		paas_out_json(sum);
 		json_decref(sum);

@@ -231,7 +231,8 @@ static int
 surplus(const json_t *v)
 {
 	return !json_is_true(json_object_get(v, "global")) && num(v, "instances_desired") > 0 &&
-	    num(v, "instances_running") > num(v, "instances_desired") && !json_is_true(json_object_get(v, "deploying"));
+	    num(v, "instances_running") > num(v, "instances_desired") &&
+	    !json_is_true(json_object_get(v, "deploying"));
 }
 
 static void

@@ -294,7 +294,8 @@ paas_deploy_rollback(const struct paas_deploy_opts *o, int64_t n, struct paas_er
 	int64_t cur, mod, i;
 	int rc = -1;
 
-	if (reserved(o, err) < 0 || paas_run_begin(&r, o, err) < 0 || paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0)
+	if (reserved(o, err) < 0 || paas_run_begin(&r, o, err) < 0 ||
+	    paas_release_current(r.e, o->deployment, &cur, &currec, &mod, err) < 0)
 		goto out;
 	if (cur == 0) {
 		paas_err_set(err, PAAS_EFAILED, "deployment %s has no current release", o->deployment);
