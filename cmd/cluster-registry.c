@@ -345,7 +345,7 @@ cmd_registry(const struct cluster_ctx *c, int argc, char **argv)
 		return cli_bad_usage("registry gc: unexpected argument '%.64s'", argv[optind]);
 	u.fmt = c->fmt;
 	u.dir = paas_state_dir(dirflag);
-	u.conf = load_conf(u.dir);
+	u.conf = load_conf(u.dir, &u);
 	u.etcd = etcd;
 	if ((e = paas_etcd_new(etcd, NULL, &err)) == NULL || paas_registry_get(e, &reg, &err) < 0)
 		goto fail;

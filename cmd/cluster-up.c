@@ -20,10 +20,12 @@
  * everything and keeps the data, so the next up serves the same
  * deployments (their containers keep running in Docker meanwhile).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +225,194 @@ conf_int(const json_t *conf, const char *k, int dflt)
 }
 
 
+/* systemd: the components as the units make install puts in place
+ * (paas-NAME.service), their settings in /etc/default/paas-NAME. ------- */
+
+#define DEFAULTS_DIR	"/etc/default"
+
+/* systemctl VERB... paas-NAME.service (NULL-terminated verbs): 0, or -1
+ * with its words in err. */
+static int
+systemctl(const char *name, struct paas_err *err, ...)
+{
+	struct paas_buf out = PAAS_BUF_INIT;
+	char unit[64], *argv[8];
+	const char *v;
+	va_list ap;
+	int n = 0, st;
+
+	snprintf(unit, sizeof(unit), "paas-%s.service", name);
+	argv[n++] = "systemctl";
+	va_start(ap, err);
+	while ((v = va_arg(ap, const char *)) != NULL && n < 6)
+		argv[n++] = (char *)v;
+	va_end(ap);
+	argv[n++] = unit;
+	argv[n] = NULL;
+	if ((st = paas_run_cmd(argv, &out, err)) > 0) {
+		while (out.len && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == ' '))
+			out.data[--out.len] = '\0';
+		paas_err_set(err, PAAS_EFAILED, "systemctl %s %s: %s", argv[1], unit,
+		    out.len ? out.data : "failed");
+	}
+	paas_buf_free(&out);
+	return st == 0 ? 0 : -1;
+}
+
+static int
+unit_active(const char *name)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+
+	return systemctl(name, &err, "is-active", "--quiet", NULL) == 0;
+}
+
+static pid_t
+unit_pid(const char *name)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_buf out = PAAS_BUF_INIT;
+	char unit[64];
+	char *argv[] = { "systemctl", "show", "--property=MainPID", "--value", unit, NULL };
+	pid_t pid = 0;
+
+	snprintf(unit, sizeof(unit), "paas-%s.service", name);
+	if (paas_run_cmd(argv, &out, &err) == 0 && out.data)
+		pid = (pid_t)atol(out.data);
+	paas_buf_free(&out);
+	/* Active with no main process yet: still a "yes". */
+	return pid > 0 ? pid : 1;
+}
+
+/* A value for a unit's EnvironmentFile that its ExecStart expands as
+ * words: no space, quote, backslash, dollar or control character. */
+static int
+env_word(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || strchr("\"'\\$`;", *s) || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+env_add(struct paas_buf *b, const char *var, const char *value, struct paas_err *err)
+{
+	if (!env_word(value))
+		return paas_err_set(err, PAAS_EINVAL, "--systemd: %.200s (for %s) may not hold "
+		    "spaces, quotes, backslashes or $", value, var);
+	paas_buf_addf(b, "%s=%s\n", var, value);
+	return 0;
+}
+
+/*
+ * What argv says, as the unit's settings: etcd's flags as its ETCD_*
+ * variables; the registry's configuration file; the agent's and the
+ * router's endpoints, state directory and flags.
+ */
+static int
+unit_settings(const struct up *u, const struct component *c, char *const argv[],
+    struct paas_buf *b, struct paas_err *err)
+{
+	size_t i;
+
+	paas_buf_addf(b, "# Written by paas-cluster up --systemd: %s's settings.\n", c->what);
+	if (strcmp(c->name, "etcd") == 0) {
+		for (i = 1; argv[i] && argv[i + 1]; i += 2) {
+			char var[64];
+			size_t k;
+
+			snprintf(var, sizeof(var), "ETCD_%s", argv[i] + 2);
+			for (k = 5; var[k]; k++)
+				var[k] = var[k] == '-' ? '_' : (char)toupper((unsigned char)var[k]);
+			if (env_add(b, var, argv[i + 1], err) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (strcmp(c->name, "registry") == 0)
+		return env_add(b, "PAAS_REGISTRY_CONFIG", argv[2], err);
+	/* SELF --etcd ENDPOINTS agent|watch FLAGS... */
+	if (env_add(b, "PAAS_ETCD", argv[2], err) < 0 || env_add(b, "PAAS_STATE_DIR", u->dir, err) < 0)
+		return -1;
+	paas_buf_addf(b, "%s_ARGS=\"", strcmp(c->name, "agent") == 0 ? "AGENT" : "ROUTER");
+	for (i = 4; argv[i]; i++) {
+		if (!env_word(argv[i]))
+			return paas_err_set(err, PAAS_EINVAL, "--systemd: %.200s may not hold spaces, "
+			    "quotes, backslashes or $", argv[i]);
+		paas_buf_addf(b, "%s%s", i > 4 ? " " : "", argv[i]);
+	}
+	paas_buf_adds(b, "\"\n");
+	return 0;
+}
+
+/* launch() under systemd: the settings written, the unit enabled and
+ * started, then waited for as a process would be. */
+static int
+unit_launch(const struct up *u, const struct component *c, char *const argv[],
+    struct paas_err *err)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	long long until = paas_now_ms() + c->ready_ms;
+	char path[128];
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/paas-%s", DEFAULTS_DIR, c->name);
+	if (unit_settings(u, c, argv, &b, err) < 0 ||
+	    paas_file_replace(path, b.data, b.len, 0644, err) < 0 ||
+	    systemctl(c->name, err, "enable", "--quiet", NULL) < 0 ||
+	    systemctl(c->name, err, "restart", NULL) < 0)
+		goto out;
+	for (;;) {
+		if (c->ready(u, c->arg) == 1 && unit_active(c->name))
+			break;
+		if (systemctl(c->name, err, "is-failed", "--quiet", NULL) == 0) {
+			paas_err_set(err, PAAS_EFAILED, "%s failed under systemd: journalctl -u "
+			    "paas-%s.service says why", c->what, c->name);
+			goto out;
+		}
+		paas_err_clear(err);
+		if (paas_now_ms() >= until) {
+			paas_err_set(err, PAAS_EFAILED, "%s did not become ready in %ld s: "
+			    "journalctl -u paas-%s.service says why", c->what, c->ready_ms / 1000,
+			    c->name);
+			goto out;
+		}
+		paas_sleep_ms(100);
+	}
+	report(u, c->name, "started", unit_pid(c->name), c->detail);
+	rc = 0;
+out:
+	paas_buf_free(&b);
+	return rc;
+}
+
+/* Before --systemd's first step: systemd runs here, and has every unit. */
+static int
+systemd_check(const struct up *u, struct paas_err *err)
+{
+	static const char *const all[] = { "etcd", "registry", "agent", "router" };
+	const char *reg = json_string_value(json_object_get(u->conf, "registry"));
+	size_t i;
+
+	if (access("/run/systemd/system", F_OK) != 0)
+		return paas_err_set(err, PAAS_EFAILED, "--systemd: systemd does not run this "
+		    "machine (no /run/systemd/system)");
+	if (!env_word(u->dir))
+		return paas_err_set(err, PAAS_EINVAL, "--systemd: the state directory %.200s may "
+		    "not hold spaces, quotes, backslashes or $", u->dir);
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if ((i == 0 && !u->private_etcd) ||
+		    (i == 1 && (reg == NULL || strcmp(reg, "managed") != 0)))
+			continue;
+		if (systemctl(all[i], err, "cat", NULL) < 0)
+			return paas_err_set(err, PAAS_EFAILED, "--systemd: unit paas-%s.service is "
+			    "not installed (make install puts it in PREFIX/lib/systemd/system)",
+			    all[i]);
+	}
+	return 0;
+}
+
 /* Whether c runs already (and say so). */
 int
 running(const struct up *u, const struct component *c)
@@ -230,6 +420,12 @@ running(const struct up *u, const struct component *c)
 	char *pidfile;
 	pid_t pid;
 
+	if (u->systemd) {
+		pid = unit_active(c->name) ? unit_pid(c->name) : 0;
+		if (pid)
+			report(u, c->name, "running", pid, c->detail);
+		return pid != 0;
+	}
 	if (asprintf(&pidfile, "%s/%s.pid", u->dir, c->name) < 0)
 		abort();
 	pid = paas_daemon_alive(pidfile, c->prog);
@@ -247,6 +443,8 @@ launch(const struct up *u, const struct component *c, char *const argv[], struct
 	pid_t pid;
 	int rc = -1;
 
+	if (u->systemd)
+		return unit_launch(u, c, argv, err);
 	if (asprintf(&pidfile, "%s/%s.pid", u->dir, c->name) < 0 ||
 	    asprintf(&log, "%s/%s.log", u->dir, c->name) < 0)
 		abort();
@@ -465,7 +663,7 @@ start_router(struct up *u, void *arg, struct paas_err *err)
 }
 
 json_t *
-load_conf(const char *dir)
+load_conf(const char *dir, struct up *u)
 {
 	char *p = path_in(dir, "cluster.json");
 	json_t *c = json_load_file(p, 0, NULL);
@@ -475,6 +673,8 @@ load_conf(const char *dir)
 		json_decref(c);
 		c = json_object();
 	}
+	if (u)
+		u->systemd = json_is_true(json_object_get(c, "systemd"));
 	return c;
 }
 
@@ -515,11 +715,12 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		{ "registry", required_argument, NULL, 'X' },
 		{ "registry-ca", required_argument, NULL, 'C' },
 		{ "no-registry", no_argument, NULL, 'N' },
+		{ "systemd", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
 	const char *dirflag = NULL, *docker = NULL, *ext, *raddr = NULL, *rext = NULL, *rca = NULL;
-	int ch, port = 0, eport = 0, pport = 0, rport = 0, noreg = 0, rc = PAAS_EINVAL;
+	int ch, port = 0, eport = 0, pport = 0, rport = 0, noreg = 0, sysd = 0, rc = PAAS_EINVAL;
 	char regaddr[300];
 	struct up u = { 0 };
 	char endpoint[64];
@@ -551,6 +752,7 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 			break;
 		case 'C': rca = optarg; break;
 		case 'N': noreg = 1; break;
+		case 'S': sysd = 1; break;
 		default: usage(stderr); return PAAS_EINVAL;
 		}
 	}
@@ -566,7 +768,12 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	u.conf = load_conf(u.dir);
+	u.conf = load_conf(u.dir, &u);
+	/* Once a cluster of units, always: its processes are systemd's. */
+	if (sysd) {
+		u.systemd = 1;
+		json_object_set_new(u.conf, "systemd", json_true());
+	}
 	ext = c->etcd ? c->etcd : getenv("PAAS_ETCD");
 	if (ext && *ext == '\0')
 		ext = NULL;
@@ -629,7 +836,7 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		json_object_set_new(u.conf, "registry_address", json_string(regaddr));
 		json_object_del(u.conf, "registry_ca");
 	}
-	if (save_conf(&u, &err) < 0 ||
+	if ((u.systemd && systemd_check(&u, &err) < 0) || save_conf(&u, &err) < 0 ||
 	    (u.private_etcd && (start_etcd(&u, eport, pport, &err) < 0 ||
 	    secure_etcd(&u, &err) < 0)) ||
 	    (!u.private_etcd && !etcd_ready(&u, NULL) &&
@@ -664,9 +871,19 @@ int
 stop_one(const struct up *u, const char *component, const char *file, const char *prog_name,
     struct paas_err *err)
 {
-	char *pidfile = path_in(u->dir, file);
+	char *pidfile;
 	pid_t was = 0;
-	int rc = paas_daemon_stop(pidfile, prog_name, STOP_MS, &was, err);
+	int rc;
+
+	/* HAProxy is the router unit's child, which it outlives. */
+	if (u->systemd && strcmp(component, "haproxy") != 0) {
+		was = unit_active(component) ? unit_pid(component) : 0;
+		if ((rc = systemctl(component, err, "stop", NULL)) == 0)
+			report(u, component, was ? "stopped" : "not-running", was, NULL);
+		return rc;
+	}
+	pidfile = path_in(u->dir, file);
+	rc = paas_daemon_stop(pidfile, prog_name, STOP_MS, &was, err);
 
 	if (rc == 0)
 		report(u, component, was ? "stopped" : "not-running", was, NULL);
@@ -705,7 +922,7 @@ cmd_down(const struct cluster_ctx *c, int argc, char **argv)
 	}
 	/* The router first, so that HAProxy is not started again under it;
 	 * the agent before etcd, so that it can revoke its lease. */
-	u.conf = load_conf(u.dir);
+	u.conf = load_conf(u.dir, &u);
 	rc = stop_one(&u, "router", "router.pid", "paas-route", &err) < 0 ||
 	    stop_one(&u, "haproxy", "route/haproxy.pid", "haproxy", &err) < 0 ||
 	    stop_one(&u, "agent", "agent.pid", "paas-cluster", &err) < 0 ||
@@ -713,6 +930,17 @@ cmd_down(const struct cluster_ctx *c, int argc, char **argv)
 	    stop_one(&u, "registry", "registry.pid", "docker-registry", &err) < 0) ||
 	    (json_is_false(json_object_get(u.conf, "private_etcd")) ? 0 :
 	    stop_one(&u, "etcd", "etcd.pid", "etcd", &err) < 0) ? cli_fail(&err) : 0;
+	/* Down stays down: not started again at the next boot. */
+	if (rc == 0 && u.systemd) {
+		static const char *const all[] = { "router", "agent", "registry", "etcd" };
+		size_t i;
+
+		for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+			if ((i != 2 || strcmp(str(u.conf, "registry"), "managed") == 0) &&
+			    (i != 3 || !json_is_false(json_object_get(u.conf, "private_etcd"))) &&
+			    systemctl(all[i], &err, "disable", "--quiet", NULL) < 0)
+				paas_err_clear(&err);
+	}
 	json_decref(u.conf);
 	free(u.dir);
 	return rc;

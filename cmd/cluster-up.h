@@ -18,6 +18,7 @@ struct up {
 	json_t *conf;			/* cluster.json */
 	const char *etcd;		/* endpoints */
 	int private_etcd;
+	int systemd;			/* the components are systemd's units */
 	enum paas_format fmt;
 };
 
@@ -46,8 +47,9 @@ int launch(const struct up *u, const struct component *c, char *const argv[],
     struct paas_err *err);
 /* Our own executable's directory's program name, else name (caller frees). */
 char *sibling(const char *name);
-/* dir/cluster.json, or an empty object (caller decrefs). */
-json_t *load_conf(const char *dir);
+/* dir/cluster.json, or an empty object (caller decrefs); u->systemd
+ * from it when u is not NULL. */
+json_t *load_conf(const char *dir, struct up *u);
 int stop_one(const struct up *u, const char *component, const char *file, const char *prog_name,
     struct paas_err *err);
 

@@ -29,7 +29,7 @@ usage(FILE *f)
 	    "usage: %s [--etcd endpoints] [--json | --table] command ...\n"
 	    "  up [--state-dir dir] [--port n] [--docker unix:///path] [--etcd-port n]\n"
 	    "     [--etcd-peer-port n] [--registry-port n] [--registry-address addr]\n"
-	    "     [--registry host:port [--registry-ca file] | --no-registry]\n"
+	    "     [--registry host:port [--registry-ca file] | --no-registry] [--systemd]\n"
 	    "  down [--state-dir dir]\n"
 	    "  status [--timeout s] [--html file]\n"
 	    "  check [--timeout s] [--warn pct] [--crit pct] [--repair]\n"

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,4 +267,38 @@ paas_output_write(const char *path, const void *data, size_t len, mode_t mode,
 	if (close(fd) < 0)
 		return paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path, strerror(errno));
 	return 0;
+}
+
+int
+paas_run_cmd(char *const argv[], struct paas_buf *out, struct paas_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	char chunk[4096];
+	int pfd[2], st, rc;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return paas_err_set(err, PAAS_EFAILED, "pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	if (rc != 0) {
+		close(pfd[0]);
+		return paas_err_set(err, PAAS_EFAILED, "cannot run %s: %s", argv[0], strerror(rc));
+	}
+	while ((n = read(pfd[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && out->len < 65536)
+			paas_buf_add(out, chunk, (size_t)n);
+	close(pfd[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return paas_err_set(err, PAAS_EFAILED, "waitpid: %s", strerror(errno));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		return paas_err_set(err, PAAS_EFAILED, "cannot run %s", argv[0]);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

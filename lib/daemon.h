@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include "buf.h"
 #include "err.h"
 
 /* The pid in pidfile if that process is alive and runs prog; else 0. */
@@ -54,5 +55,12 @@ int paas_file_replace(const char *path, const void *data, size_t len,
  */
 int paas_output_write(const char *path, const void *data, size_t len, mode_t mode,
     struct paas_err *err);
+
+/*
+ * Run argv (from the PATH, no shell) with standard input /dev/null and its
+ * standard output and error collected into out (the first 64 KiB): its
+ * exit status (128 + N for signal N), or -1 with err when it could not run.
+ */
+int paas_run_cmd(char *const argv[], struct paas_buf *out, struct paas_err *err);
 
 #endif

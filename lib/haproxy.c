@@ -556,42 +556,6 @@ paas_haproxy_reload(const char *sock, long timeout_ms, struct paas_err *err)
 	}
 }
 
-/* Run argv with stdout and stderr collected into out; returns the exit
- * status (or -1 with err set when it could not run). */
-static int
-run(char *const argv[], struct paas_buf *out, struct paas_err *err)
-{
-	posix_spawn_file_actions_t fa;
-	char chunk[4096];
-	int pfd[2], st, rc;
-	ssize_t n;
-	pid_t pid;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return paas_err_set(err, PAAS_EFAILED, "pipe: %s", strerror(errno));
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (rc != 0) {
-		close(pfd[0]);
-		return paas_err_set(err, PAAS_EFAILED, "cannot run %s: %s", argv[0], strerror(rc));
-	}
-	while ((n = read(pfd[0], chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0 && out->len < 65536)
-			paas_buf_add(out, chunk, (size_t)n);
-	close(pfd[0]);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return paas_err_set(err, PAAS_EFAILED, "waitpid: %s", strerror(errno));
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
-		return paas_err_set(err, PAAS_EFAILED, "cannot run %s", argv[0]);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* HAProxy's complaint in one line: its ALERT lines, joined, without their
  * "[ALERT] (PID) : " prefixes, the staged file named as the live one. */
 static void
@@ -792,7 +756,7 @@ check_file(const char *hap, const char *file, const char *live, struct paas_err 
 {
 	struct paas_buf out = PAAS_BUF_INIT, msg = PAAS_BUF_INIT;
 	char *argv[] = { (char *)hap, "-c", "-f", (char *)file, NULL };
-	int st = run(argv, &out, err);
+	int st = paas_run_cmd(argv, &out, err);
 
 	if (st > 0) {
 		alerts(out.data ? out.data : "", file, live, &msg);
@@ -902,7 +866,7 @@ paas_haproxy_spawn(const char *haproxy, const char *config, const char *sock,
 	argv[n] = NULL;
 	/* With -D the command returns once the master has gone to the
 	 * background; its own stdout and stderr are closed then. */
-	if ((st = run(argv, &out, err)) != 0) {
+	if ((st = paas_run_cmd(argv, &out, err)) != 0) {
 		if (st > 0) {
 			alerts(out.data ? out.data : "", NULL, NULL, &msg);
 			paas_err_set(err, PAAS_EFAILED, "haproxy did not start: %.700s",

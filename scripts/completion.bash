@@ -142,7 +142,7 @@ _paas_cluster() {
 		local f="-h --help -V --version --json --table --etcd"
 		case $sub in
 		up) f="$f --state-dir --port --docker --etcd-port --etcd-peer-port --registry-port
-			--registry-address --registry --registry-ca --no-registry" ;;
+			--registry-address --registry --registry-ca --no-registry --systemd" ;;
 		down) f="$f --state-dir" ;;
 		status) f="$f --timeout" ;;
 		check) f="$f --timeout --warn --crit --repair" ;;

@@ -24,9 +24,9 @@
 #   fm N ARGS...                a command inside machine N
 
 need docker curl jq
+. "$SRCDIR/tests/lib-machine.sh"
 
 declare -A FLEET_IP FLEET_URL FLEET_SOCK
-FLEET_IMAGE=paas-fleet-machine:1
 FLEET_AGENT_TTL=${FLEET_AGENT_TTL:-10s}
 
 fleet_start() {
@@ -34,10 +34,7 @@ fleet_start() {
 	[ -n "${DOCKER_BRIDGE_IP:-}" ] || bail_out "fleet_start needs docker_start_local first"
 	FLEET_BIN=$(sh "$SRCDIR/scripts/fleet-build" "$PAAS_FLEET_SRC" 2>>"$TEST_LOG") ||
 		bail_out "cannot build fleet from $PAAS_FLEET_SRC (see the log)"
-	tar=$(sh "$SRCDIR/scripts/fleet-machine-image" 2>>"$TEST_LOG") ||
-		bail_out "cannot make the fleet machine image"
-	"$PAAS_T" docker "$DOCKER_URL" import "$tar" paas-fleet-machine 1 >>"$TEST_LOG" 2>&1 ||
-		bail_out "cannot import the fleet machine image"
+	machine_image
 	# fleet speaks etcd's v2 API; the machines reach it on the bridge.
 	port=$(free_port)
 	peer="http://127.0.0.1:$(free_port)"
@@ -53,10 +50,8 @@ fleet_start() {
 	export FLEET_BIN FLEET_ETCD
 }
 
-_fleet_dk() { DOCKER_API_VERSION=1.41 /usr/bin/docker -H "$DOCKER_URL" "$@"; }
-
 fleet_machine_start() {
-	local n=$1 meta=${2:-host=fleet$1} dir="$TEST_TMP/fleet$1" id docker=()
+	local n=$1 meta=${2:-host=fleet$1} dir="$TEST_TMP/fleet$1" docker=()
 	mkdir -p "$dir/wants" "$dir/api"
 	if [ "${3:-}" = --docker ]; then
 		docker_host_start "fleet$n"
@@ -97,12 +92,7 @@ fleet_machine_start() {
 	RestartSec=1
 	EOF
 	ln -sf /etc/systemd/system/fleet.socket "$dir/wants/fleet.socket"
-	_fleet_dk rm -f "fleet$n" >/dev/null 2>&1
-	id=$(_fleet_dk run -d --name "fleet$n" --hostname "fleet$n" \
-		--cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE \
-		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-		--cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-		--tmpfs /run --tmpfs /run/lock -e container=docker --stop-signal SIGRTMIN+3 \
+	machine_run "fleet$n" \
 		-v "$FLEET_BIN/fleetd:/usr/local/bin/fleetd:ro" \
 		-v "$FLEET_BIN/fleetctl:/usr/local/bin/fleetctl:ro" \
 		-v "$dir/machine-id:/etc/machine-id:ro" \
@@ -110,24 +100,21 @@ fleet_machine_start() {
 		-v "$dir/fleet.socket:/etc/systemd/system/fleet.socket:ro" \
 		-v "$dir/fleet.service:/etc/systemd/system/fleet.service:ro" \
 		-v "$dir/wants:/etc/systemd/system/sockets.target.wants:ro" \
-		-v "$dir/api:/fleet-api" "${docker[@]}" \
-		"$FLEET_IMAGE" /sbin/init 2>>"$TEST_LOG") ||
-		bail_out "cannot start fleet machine $n"
-	at_exit "_fleet_dk rm -f fleet$n >/dev/null 2>&1"
-	FLEET_IP[$n]=$(_fleet_dk inspect -f '{{.NetworkSettings.IPAddress}}' "$id")
+		-v "$dir/api:/fleet-api" "${docker[@]}"
+	FLEET_IP[$n]=${MACHINE_IP[fleet$n]}
 	FLEET_URL[$n]="http://${FLEET_IP[$n]}:49153"
 	FLEET_SOCK[$n]="unix://$dir/api/fleet.sock"
 	wait_for 60 sh -c "curl -fsS -m 1 '${FLEET_URL[$n]}/fleet/v1/machines' | grep -q '$(printf '%032x' "$n")'" ||
-		{ _fleet_dk logs --tail 30 "fleet$n" >>"$TEST_LOG" 2>&1
+		{ _machine_dk logs --tail 30 "fleet$n" >>"$TEST_LOG" 2>&1
 		  fm "$n" journalctl -u fleet --no-pager -n 30 >>"$TEST_LOG" 2>&1
 		  bail_out "fleetd on machine $n did not come up at ${FLEET_URL[$n]}"; }
 }
 
-fleet_machine_stop() { _fleet_dk stop -t 20 "fleet$1" >/dev/null; }
-fleet_machine_kill() { _fleet_dk kill "fleet$1" >/dev/null; }
+fleet_machine_stop() { _machine_dk stop -t 20 "fleet$1" >/dev/null; }
+fleet_machine_kill() { _machine_dk kill "fleet$1" >/dev/null; }
 fm() {
 	local n=$1
 	shift
-	_fleet_dk exec "fleet$n" "$@"
+	mx "fleet$n" "$@"
 }
 fleetctl() { "$FLEET_BIN/fleetctl" --endpoint "${FLEET_URL[1]}" "$@"; }

@@ -1,0 +1,49 @@
+# Test "machines": containers on the local test dockerd whose init is
+# systemd (scripts/fleet-machine-image: Debian with systemd, cached), for
+# what needs a real systemd: fleet (lib-fleet.sh) and the units of
+# paas-cluster up --systemd.  Needs lib-docker.sh's docker_start_local
+# first.  Every machine is removed at exit.
+#
+#   machine_image               the image imported (once per test)
+#   machine_run NAME ARGS...    a machine named NAME with docker-run ARGS
+#                               (bind mounts...); its IP in MACHINE_IP[NAME]
+#   mx NAME ARGS...             a command inside machine NAME
+
+need docker curl
+declare -A MACHINE_IP
+MACHINE_IMAGE=paas-fleet-machine:1
+
+_machine_dk() { DOCKER_API_VERSION=1.41 /usr/bin/docker -H "$DOCKER_URL" "$@"; }
+
+machine_image() {
+	local tar
+	[ -n "${_machine_imported:-}" ] && return 0
+	[ -n "${DOCKER_URL:-}" ] || bail_out "machines need docker_start_local first"
+	tar=$(sh "$SRCDIR/scripts/fleet-machine-image" 2>>"$TEST_LOG") ||
+		bail_out "cannot make the machine image"
+	"$PAAS_T" docker "$DOCKER_URL" import "$tar" paas-fleet-machine 1 >>"$TEST_LOG" 2>&1 ||
+		bail_out "cannot import the machine image"
+	_machine_imported=1
+}
+
+machine_run() {
+	local name=$1 id
+	shift
+	machine_image
+	_machine_dk rm -f "$name" >/dev/null 2>&1
+	id=$(_machine_dk run -d --name "$name" --hostname "$name" \
+		--cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE \
+		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+		--cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+		--tmpfs /run --tmpfs /run/lock -e container=docker --stop-signal SIGRTMIN+3 \
+		"$@" "$MACHINE_IMAGE" /sbin/init 2>>"$TEST_LOG") ||
+		bail_out "cannot start machine $name"
+	at_exit "_machine_dk rm -f $name >/dev/null 2>&1"
+	MACHINE_IP[$name]=$(_machine_dk inspect -f '{{.NetworkSettings.IPAddress}}' "$id")
+}
+
+mx() {
+	local n=$1
+	shift
+	_machine_dk exec "$n" "$@"
+}
