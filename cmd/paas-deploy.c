@@ -38,7 +38,8 @@ usage(FILE *f)
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
 	    "           [servicefile]\n"
-	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n",
+	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n"
+	    "-D is --deployment, default $PAAS_DEPLOYMENT; -h --help, -V --version\n",
 	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
 }
 

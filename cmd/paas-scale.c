@@ -24,7 +24,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: %s [-D deployment] [--etcd endpoints] [--json | --table] [--dry-run]\n"
 	    "           [--lock-ttl seconds] [--stop-timeout seconds] [--drain seconds]\n"
-	    "           service=count ...\n", cli_prog);
+	    "           service=count ...\n"
+	    "-D is --deployment, default $PAAS_DEPLOYMENT; -h --help, -V --version\n", cli_prog);
 }
 
 int

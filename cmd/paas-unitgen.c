@@ -24,7 +24,9 @@ static const char *prog = "paas-unitgen";
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-D deployment] [--spec] [-o dir] [servicefile | -]\n", prog);
+	fprintf(f, "usage: %s [-D deployment] [--spec] [-o dir] [servicefile | -]\n"
+	    "-D is --deployment, default $PAAS_DEPLOYMENT; -o is --output; -h --help, "
+	    "-V --version\n", prog);
 }
 
 /* Write every unit to dir: each to a temporary file, then one syncfs() for
