@@ -20,6 +20,7 @@
 #include "paas.h"
 #include "registry.h"
 #include "valid.h"
+#include "ssh.h"
 #include "state.h"
 
 void
@@ -37,6 +38,7 @@ usage(FILE *f)
 	    "  hosts add name --docker url [--label key=value ...]\n"
 	    "      [--tls-ca file --tls-cert file --tls-key file] [--insecure]\n"
 	    "      [--cpu n] [--memory size] [--address addr] [--no-check]\n"
+	    "      [--accept-new-host-key]\n"
 	    "  hosts rm name\n"
 	    "  members ls | members rm id|name [--force] | members add name peer-url\n"
 	    "  backup file\n"
@@ -71,6 +73,7 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		{ "memory", required_argument, NULL, 'm' },
 		{ "no-check", no_argument, NULL, 'n' },
 		{ "address", required_argument, NULL, 'a' },
+		{ "accept-new-host-key", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
@@ -91,6 +94,7 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		case 'K': key = optarg; break;
 		case 'I': insecure = 1; break;
 		case 'n': check = 0; break;
+		case 'k': paas_ssh_accept_new(1); break;
 		case 'a':
 			if (!paas_valid_address(optarg)) {
 				rc = cli_bad_usage("--address %.64s: expected an IP address or a host name", optarg);

@@ -7,6 +7,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "ssh.h"
 
 #define MAX_BODY (512u << 20)
 
@@ -14,6 +15,7 @@ struct endpoint {
 	char *name;		/* as the user wrote it */
 	char *base;		/* scheme://host[:port] for the URL */
 	char *unix_path;	/* or NULL */
+	char *ssh;		/* or [user@]host[:port] of ssh:// (ssh.h) */
 	CURL *curl;		/* lazily made; keeps the connection alive */
 };
 
@@ -62,6 +64,7 @@ parse_endpoint(struct endpoint *ep, const char *s, size_t n, int insecure,
 
 	ep->name = name;
 	ep->unix_path = NULL;
+	ep->ssh = NULL;
 	ep->curl = NULL;
 	while (n > 0 && name[n - 1] == '/' && strncmp(name, "unix:", 5) != 0)
 		name[--n] = '\0';
@@ -72,6 +75,15 @@ parse_endpoint(struct endpoint *ep, const char *s, size_t n, int insecure,
 			    "invalid endpoint '%s': a unix socket needs an absolute path", name);
 		ep->unix_path = paas_xstrdup(rest);
 		ep->base = paas_xstrdup("http://localhost");
+		return 0;
+	}
+	if (strncmp(name, "ssh://", 6) == 0) {
+		if (!paas_ssh_target_ok(name + 6))
+			return paas_err_set(err, PAAS_EINVAL, "invalid endpoint '%s': expected "
+			    "ssh://[USER@]HOST[:PORT]", name);
+		ep->ssh = paas_xstrdup(name + 6);
+		/* The channel is the connection: the address is never dialled. */
+		ep->base = paas_xstrdup("http://127.0.0.1");
 		return 0;
 	}
 	if (strncmp(name, "tcp://", 6) == 0) {
@@ -94,7 +106,7 @@ bad:
 	ep->base = NULL;
 	return paas_err_set(err, PAAS_EINVAL,
 	    "invalid endpoint '%s': expected http://HOST:PORT, https://HOST:PORT, "
-	    "tcp://HOST:PORT or unix:///PATH", name);
+	    "tcp://HOST:PORT, ssh://[USER@]HOST[:PORT] or unix:///PATH", name);
 }
 
 struct paas_http *
@@ -159,6 +171,7 @@ paas_http_free(struct paas_http *h)
 		free(h->ep[i].name);
 		free(h->ep[i].base);
 		free(h->ep[i].unix_path);
+		free(h->ep[i].ssh);
 		if (h->ep[i].curl)
 			curl_easy_cleanup(h->ep[i].curl);
 	}
@@ -228,7 +241,10 @@ struct xfer {
 	size_t got;			/* bytes received */
 	int too_big;
 	char errbuf[CURL_ERROR_SIZE];
+	const char *ssh;		/* the endpoint's SSH target, or NULL */
+	char ssh_why[PAAS_ERR_MSG_MAX];	/* why its channel could not be had */
 };
+
 
 static size_t
 on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -315,6 +331,21 @@ setup(struct xfer *x, struct endpoint *ep, int stream, long timeout_ms)
 	paas_buf_free(&url);
 	if (ep->unix_path)
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
+	x->ssh = ep->ssh;
+	x->ssh_why[0] = '\0';
+	if (ep->ssh) {
+		/* The host's bridge (ssh.h): a unix socket whose connections are
+		 * exec channels of the Docker CLI's dial-stdio there. */
+		struct paas_err e2 = PAAS_ERR_INIT;
+		char path[256];
+
+		if (paas_ssh_bridge(ep->ssh, PAAS_SSH_DOCKER, h->connect_timeout_ms, path,
+		    sizeof(path), &e2) < 0) {
+			snprintf(x->ssh_why, sizeof(x->ssh_why), "%s", e2.msg);
+			snprintf(path, sizeof(path), "/nonexistent/paas-ssh");
+		}
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, path);
+	}
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
@@ -424,6 +455,12 @@ reason(struct paas_buf *out, struct xfer *x, CURLcode rc, long timeout_ms)
 	const char *e = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc), *p;
 	size_t start = out->len;
 
+	if (x->ssh_why[0]) {
+		/* "ssh TARGET: why": the endpoint is named already. */
+		p = strstr(x->ssh_why, ": ");
+		paas_buf_adds(out, p ? p + 2 : x->ssh_why);
+		return;
+	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
 		double t = 0;
 

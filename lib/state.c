@@ -168,6 +168,9 @@ paas_host_address(const json_t *h)
 	if (url == NULL || strncmp(url, "unix://", 7) == 0 || (p = strstr(url, "://")) == NULL)
 		return paas_xstrdup("127.0.0.1");
 	p += 3;
+	/* ssh://user@host:port */
+	if ((end = strchr(p, '@')) != NULL && end < p + strcspn(p, "/"))
+		p = end + 1;
 	if (*p == '[' && (end = strchr(p, ']')) != NULL)
 		return paas_xstrndup(p + 1, (size_t)(end - p - 1));
 	end = p + strcspn(p, ":/");

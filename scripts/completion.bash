@@ -147,7 +147,7 @@ _paas_cluster() {
 		status) f="$f --timeout" ;;
 		check) f="$f --timeout --warn --crit --repair" ;;
 		hosts) f="$f --docker --label --tls-ca --tls-cert --tls-key --insecure --cpu --memory
-			--address --no-check" ;;
+			--address --no-check --accept-new-host-key" ;;
 		members | restore) f="$f --force" ;;
 		registry) f="$f --keep --dry-run" ;;
 		git) f="$f --key --branch --servicefile --host --port --user" ;;

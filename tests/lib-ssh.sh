@@ -47,3 +47,57 @@ ssh_key() {
 git_ssh() {
 	echo "ssh -i $TEST_TMP/$1 -p $SSH_PORT -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 }
+
+# sshd_host_start HOST KEYS_FILE: an sshd on port 22 of lib-docker.sh's host
+# HOST (in its network namespace), root logging in with the keys of
+# KEYS_FILE, its sessions given DOCKER_HOST of that host's dockerd, so that
+# ssh://root@HOST_IP reaches it as Kamal's or Docker's own ssh:// hosts do.
+# Its host key is $TEST_TMP/sshd-HOST/host_key; SSHD_PID[HOST].
+declare -A SSHD_PID
+sshd_host_start() {
+	local h=$1 keys=$2 dir="$TEST_TMP/sshd-$1"
+	mkdir -p "$dir" /run/sshd
+	[ -f "$dir/host_key" ] ||
+		ssh-keygen -q -t ed25519 -N "" -f "$dir/host_key" >/dev/null || bail_out "cannot make an sshd host key"
+	cat >"$dir/sshd_config" <<-EOC
+	Port 22
+	ListenAddress ${HOST_IP[$h]}
+	HostKey $dir/host_key
+	PidFile $dir/sshd.pid
+	AuthorizedKeysFile $keys
+	PermitRootLogin prohibit-password
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	UsePAM no
+	StrictModes no
+	LogLevel VERBOSE
+	SetEnv DOCKER_HOST=unix://${HOST_SOCK[$h]} DOCKER_API_VERSION=1.41
+	EOC
+	nsenter --net="/run/netns/${_host_ns[$h]}" /usr/sbin/sshd -D -e -f "$dir/sshd_config" \
+		>>"$dir/log" 2>&1 &
+	SSHD_PID[$h]=$!
+	at_exit "kill ${SSHD_PID[$h]} 2>/dev/null"
+	wait_for 10 bash -c "exec 3<>/dev/tcp/${HOST_IP[$h]}/22" 2>/dev/null ||
+		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "sshd of host $h did not come up"; }
+}
+
+# sshd_host_stop HOST: that sshd and every session it runs
+sshd_host_stop() {
+	pkill -KILL -P "${SSHD_PID[$1]}" 2>/dev/null
+	kill "${SSHD_PID[$1]}" 2>/dev/null
+	wait "${SSHD_PID[$1]}" 2>/dev/null
+	:
+}
+
+# sshd_host_cut HOST: every session of that sshd killed (its processes and
+# theirs: the connections close), the listener kept
+sshd_host_cut() {
+	local p kids=() next
+	next=$(pgrep -P "${SSHD_PID[$1]}")
+	while [ -n "$next" ]; do
+		kids+=($next)
+		next=$(for p in $next; do pgrep -P "$p"; done)
+	done
+	[ ${#kids[@]} -gt 0 ] && kill -KILL "${kids[@]}" 2>/dev/null
+	:
+}

@@ -1,0 +1,795 @@
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <libssh2.h>
+
+#include "buf.h"
+#include "ssh.h"
+#include "valid.h"
+
+#define CHAN_BUF	32768
+#define CAPTURE_MAX	65536
+
+/* paas_ssh_run's: the command's output and status, shared by the caller
+ * and the session's thread until the one that comes last frees it. */
+struct runst {
+	struct paas_buf out;
+	int status, done, abandoned;
+};
+
+/* One exec channel: bytes between the socketpair's end (fd) and libssh2. */
+struct chan {
+	LIBSSH2_CHANNEL *ch;
+	int fd;				/* -1: captured (paas_ssh_run) */
+	char up[CHAN_BUF];		/* from fd, to the channel */
+	size_t upn, upoff;
+	char down[CHAN_BUF];		/* from the channel, to fd */
+	size_t downn, downoff;
+	int local_eof, remote_eof, eof_sent, shut;
+	struct runst *run;		/* paas_ssh_run's, or NULL */
+	struct chan *next;
+};
+
+struct session {
+	char *target, *user, *host;
+	int port, sock, wake[2], dead, quit;
+	int lsock;			/* the bridge's listener, or -1 */
+	char *ldir, *lpath, *lcmd;	/* its directory, socket and command */
+	LIBSSH2_SESSION *s;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* One request at a time, handed to the thread under mu. */
+	const char *req_cmd;
+	int req_pending;
+	struct runst *req_run;
+	struct paas_err req_err;
+	struct chan *chans;
+	struct session *next;
+};
+
+static pthread_mutex_t sessions_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct session *sessions;
+/* Broken sessions: a caller may still wait on one; never freed. */
+static struct session *graveyard;
+static int accept_new;
+
+void
+paas_ssh_accept_new(int yes)
+{
+	accept_new = yes;
+}
+
+static int
+split_target(const char *t, char **user, char **host, int *port)
+{
+	const char *at = strrchr(t, '@'), *h = at ? at + 1 : t, *colon;
+	char *end;
+	long p = 22;
+
+	*user = *host = NULL;
+	if ((colon = strrchr(h, ':')) != NULL) {
+		p = strtol(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' || p < 1 || p > 65535)
+			return -1;
+	}
+	*host = paas_xstrndup(h, colon ? (size_t)(colon - h) : strlen(h));
+	*user = at ? paas_xstrndup(t, (size_t)(at - t)) : NULL;
+	*port = (int)p;
+	if ((*user && (!**user || !paas_valid_label(*user))) ||
+	    !(paas_valid_address(*host) || paas_valid_domain(*host))) {
+		free(*user);
+		free(*host);
+		*user = *host = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+paas_ssh_target_ok(const char *target)
+{
+	char *u, *h;
+	int p;
+
+	if (target == NULL || split_target(target, &u, &h, &p) < 0)
+		return 0;
+	free(u);
+	free(h);
+	return 1;
+}
+
+static const char *
+home_file(char *buf, size_t size, const char *name)
+{
+	const char *home = getenv("HOME");
+
+	snprintf(buf, size, "%s/.ssh/%s", home && *home ? home : "/root", name);
+	return buf;
+}
+
+/* "SHA256:..." of the host key, as ssh-keygen -l prints it. */
+static void
+fingerprint(LIBSSH2_SESSION *s, char *out, size_t size)
+{
+	const char *h = libssh2_hostkey_hash(s, LIBSSH2_HOSTKEY_HASH_SHA256);
+	char *b;
+	size_t n;
+
+	if (h == NULL) {
+		snprintf(out, size, "(unknown)");
+		return;
+	}
+	b = paas_base64_encode(h, 32);
+	n = strlen(b);
+	while (n > 0 && b[n - 1] == '=')
+		b[--n] = '\0';
+	snprintf(out, size, "SHA256:%s", b);
+	free(b);
+}
+
+/* The host key against known_hosts: 0, or -1 with err naming both. */
+static int
+check_host_key(struct session *ss, struct paas_err *err)
+{
+	char path[4096], fp[80], name[300];
+	const char *env = getenv("PAAS_SSH_KNOWN_HOSTS");
+	LIBSSH2_KNOWNHOSTS *kh = libssh2_knownhost_init(ss->s);
+	size_t len;
+	int type, kt, rc;
+	const char *key = libssh2_session_hostkey(ss->s, &len, &type);
+
+	if (env && *env)
+		snprintf(path, sizeof(path), "%s", env);
+	else
+		home_file(path, sizeof(path), "known_hosts");
+	fingerprint(ss->s, fp, sizeof(fp));
+	if (ss->port == 22)
+		snprintf(name, sizeof(name), "%s", ss->host);
+	else
+		snprintf(name, sizeof(name), "[%s]:%d", ss->host, ss->port);
+	if (kh == NULL || key == NULL) {
+		if (kh)
+			libssh2_knownhost_free(kh);
+		return paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: no host key", ss->target);
+	}
+	switch (type) {
+	case LIBSSH2_HOSTKEY_TYPE_RSA: kt = LIBSSH2_KNOWNHOST_KEY_SSHRSA; break;
+	case LIBSSH2_HOSTKEY_TYPE_DSS: kt = LIBSSH2_KNOWNHOST_KEY_SSHDSS; break;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: kt = LIBSSH2_KNOWNHOST_KEY_ECDSA_256; break;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: kt = LIBSSH2_KNOWNHOST_KEY_ECDSA_384; break;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: kt = LIBSSH2_KNOWNHOST_KEY_ECDSA_521; break;
+	case LIBSSH2_HOSTKEY_TYPE_ED25519: kt = LIBSSH2_KNOWNHOST_KEY_ED25519; break;
+	default: kt = LIBSSH2_KNOWNHOST_KEY_UNKNOWN; break;
+	}
+	/* A missing file is an empty one. */
+	libssh2_knownhost_readfile(kh, path, LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+	rc = libssh2_knownhost_checkp(kh, ss->host, ss->port, key, len,
+	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | kt, NULL);
+	if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH)
+		rc = 0;
+	else if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH)
+		rc = paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: the host key CHANGED: it offers %s, "
+		    "which is not the key %s has for %s; if the host was reinstalled, check the new "
+		    "key and remove the old line (ssh-keygen -R '%s')", ss->target, fp, path, name,
+		    name);
+	else if (!accept_new)
+		rc = paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: unknown host key %s (%s has none "
+		    "for %s): check it, then add it (ssh-keyscan) or accept it once with "
+		    "--accept-new-host-key", ss->target, fp, path, name);
+	else if (libssh2_knownhost_addc(kh, name, NULL, key, len, NULL, 0,
+	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | kt, NULL) != 0 ||
+	    libssh2_knownhost_writefile(kh, path, LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
+		rc = paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: cannot record host key %s in %s",
+		    ss->target, fp, path);
+	else
+		rc = 0;
+	libssh2_knownhost_free(kh);
+	return rc;
+}
+
+/* The user in: ssh-agent's keys, then the key files. */
+static int
+authenticate(struct session *ss, struct paas_err *err)
+{
+	static const char *const files[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
+	const char *key = getenv("PAAS_SSH_KEY"), *user = ss->user ? ss->user : "root";
+	char path[4096];
+	size_t i;
+
+	if (key && *key) {
+		if (libssh2_userauth_publickey_fromfile(ss->s, user, NULL, key, NULL) == 0)
+			return 0;
+		return paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: the key %s was refused for user %s",
+		    ss->target, key, user);
+	}
+	if (getenv("SSH_AUTH_SOCK")) {
+		LIBSSH2_AGENT *a = libssh2_agent_init(ss->s);
+		struct libssh2_agent_publickey *id = NULL, *prev = NULL;
+		int ok = 0;
+
+		if (a && libssh2_agent_connect(a) == 0 && libssh2_agent_list_identities(a) == 0)
+			while (!ok && libssh2_agent_get_identity(a, &id, prev) == 0) {
+				ok = libssh2_agent_userauth(a, user, id) == 0;
+				prev = id;
+			}
+		if (a) {
+			libssh2_agent_disconnect(a);
+			libssh2_agent_free(a);
+		}
+		if (ok)
+			return 0;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		home_file(path, sizeof(path), files[i]);
+		if (access(path, R_OK) == 0 &&
+		    libssh2_userauth_publickey_fromfile(ss->s, user, NULL, path, NULL) == 0)
+			return 0;
+	}
+	return paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: no key was accepted for user %s "
+	    "(ssh-agent, PAAS_SSH_KEY, ~/.ssh/id_*)", ss->target, user);
+}
+
+/* TCP to host:port within timeout_ms. */
+static int
+dial(struct session *ss, long timeout_ms, struct paas_err *err)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char port[8];
+	int rc, fd = -1;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", ss->port);
+	if ((rc = getaddrinfo(ss->host, port, &hints, &res)) != 0)
+		return paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: %s", ss->target, gai_strerror(rc));
+	errno = 0;
+	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
+		struct pollfd p;
+
+		if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)
+			goto next;
+		p.fd = fd;
+		p.events = POLLOUT;
+		if (poll(&p, 1, (int)timeout_ms) != 1) {
+			errno = ETIMEDOUT;
+			goto next;
+		}
+		{
+			int e = 0;
+			socklen_t l = sizeof(e);
+
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l);
+			if (e == 0)
+				break;
+			errno = e;
+		}
+next:
+		rc = errno;
+		close(fd);
+		fd = -1;
+		errno = rc;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s", errno == ETIMEDOUT ? "connection timed out" :
+		    strerror(errno));
+		why[0] = (char)tolower((unsigned char)why[0]);
+		return paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: %s", ss->target, why);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	ss->sock = fd;
+	return 0;
+}
+
+/* Wait until libssh2 can go on (non-blocking mode). */
+static void
+wait_socket(struct session *ss, int ms)
+{
+	int dir = libssh2_session_block_directions(ss->s);
+	struct pollfd p = { ss->sock, 0, 0 };
+
+	if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+		p.events |= POLLIN;
+	if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		p.events |= POLLOUT;
+	poll(&p, 1, ms);
+}
+
+static void
+chan_end(struct session *ss, struct chan *c)
+{
+	while (libssh2_channel_close(c->ch) == LIBSSH2_ERROR_EAGAIN && !ss->dead)
+		wait_socket(ss, 1000);
+	if (c->run)
+		c->run->status = ss->dead ? -1 : libssh2_channel_get_exit_status(c->ch);
+	libssh2_channel_free(c->ch);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->run) {
+		pthread_mutex_lock(&ss->mu);
+		if (c->run->abandoned) {
+			paas_buf_free(&c->run->out);
+			free(c->run);
+		} else {
+			c->run->done = 1;
+			pthread_cond_broadcast(&ss->cv);
+		}
+		pthread_mutex_unlock(&ss->mu);
+	}
+	free(c);
+}
+
+/* A channel running command (in the session's thread), or NULL. */
+static LIBSSH2_CHANNEL *
+open_channel(struct session *ss, const char *command)
+{
+	LIBSSH2_CHANNEL *ch;
+	long long until = paas_now_ms() + 15000;
+	int rc;
+
+	while ((ch = libssh2_channel_open_session(ss->s)) == NULL &&
+	    libssh2_session_last_errno(ss->s) == LIBSSH2_ERROR_EAGAIN && paas_now_ms() < until)
+		wait_socket(ss, 1000);
+	if (ch == NULL) {
+		ss->dead = 1;
+		return NULL;
+	}
+	while ((rc = libssh2_channel_exec(ch, command)) == LIBSSH2_ERROR_EAGAIN &&
+	    paas_now_ms() < until)
+		wait_socket(ss, 1000);
+	if (rc != 0) {
+		while (libssh2_channel_free(ch) == LIBSSH2_ERROR_EAGAIN)
+			wait_socket(ss, 1000);
+		return NULL;
+	}
+	return ch;
+}
+
+static void
+add_chan(struct session *ss, LIBSSH2_CHANNEL *ch, int fd, struct runst *run)
+{
+	struct chan *c = paas_xmalloc(sizeof(*c));
+
+	memset(c, 0, sizeof(*c));
+	c->ch = ch;
+	c->fd = fd;
+	c->run = run;
+	c->local_eof = run != NULL;
+	c->next = ss->chans;
+	ss->chans = c;
+}
+
+/* paas_ssh_run's channel (in the session's thread). */
+static void
+open_request(struct session *ss)
+{
+	LIBSSH2_CHANNEL *ch = open_channel(ss, ss->req_cmd);
+
+	if (ch == NULL)
+		paas_err_set(&ss->req_err, PAAS_EUNAVAIL, "ssh %s: %s", ss->target,
+		    ss->dead ? "cannot open a channel" : "the server refused to run the command");
+	else
+		add_chan(ss, ch, -1, ss->req_run);
+}
+
+/* A connection to the bridge: a channel of its command for it. */
+static void
+bridge_accept(struct session *ss)
+{
+	LIBSSH2_CHANNEL *ch;
+	int fd = accept4(ss->lsock, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	if ((ch = open_channel(ss, ss->lcmd)) == NULL) {
+		close(fd);		/* the client sees the connection end */
+		return;
+	}
+	add_chan(ss, ch, fd, NULL);
+}
+
+/* Move what can be moved on c; 1 when it is over. */
+static int
+pump(struct chan *c)
+{
+	ssize_t n;
+
+	if (!c->local_eof && c->upn == 0) {
+		n = read(c->fd, c->up, sizeof(c->up));
+		if (n > 0) {
+			c->upn = (size_t)n;
+			c->upoff = 0;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			c->local_eof = 1;
+	}
+	while (c->upoff < c->upn) {
+		n = libssh2_channel_write(c->ch, c->up + c->upoff, c->upn - c->upoff);
+		if (n == LIBSSH2_ERROR_EAGAIN)
+			break;
+		if (n < 0)
+			return 1;
+		c->upoff += (size_t)n;
+	}
+	if (c->upoff == c->upn)
+		c->upn = c->upoff = 0;
+	if (c->local_eof && c->upn == 0 && !c->eof_sent) {
+		n = libssh2_channel_send_eof(c->ch);
+		if (n == 0)
+			c->eof_sent = 1;
+		else if (n != LIBSSH2_ERROR_EAGAIN)
+			return 1;
+	}
+	if (!c->remote_eof && c->downn == 0) {
+		char junk[4096];
+
+		/* Its standard error: the end of a capture, else dropped. */
+		while ((n = libssh2_channel_read_stderr(c->ch, junk, sizeof(junk))) > 0)
+			if (c->run && c->run->out.len < CAPTURE_MAX)
+				paas_buf_add(&c->run->out, junk, (size_t)n);
+		n = libssh2_channel_read(c->ch, c->down, sizeof(c->down));
+		if (n > 0) {
+			c->downn = (size_t)n;
+			c->downoff = 0;
+		} else if (n == 0 && libssh2_channel_eof(c->ch))
+			c->remote_eof = 1;
+		else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
+			return 1;
+	}
+	if (c->downn > 0 && c->run) {
+		if (c->run->out.len < CAPTURE_MAX)
+			paas_buf_add(&c->run->out, c->down, c->downn);
+		c->downn = 0;
+	}
+	while (c->downoff < c->downn) {
+		n = send(c->fd, c->down + c->downoff, c->downn - c->downoff, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0) {
+			/* The reader went away: nothing more to hand over. */
+			c->local_eof = 1;
+			c->downn = c->downoff = 0;
+			break;
+		}
+		c->downoff += (size_t)n;
+	}
+	if (c->downoff == c->downn)
+		c->downn = c->downoff = 0;
+	if (c->remote_eof && c->downn == 0 && !c->shut && c->fd >= 0) {
+		shutdown(c->fd, SHUT_WR);
+		c->shut = 1;
+	}
+	return c->remote_eof && c->downn == 0 && c->local_eof && c->upn == 0;
+}
+
+static void *
+session_main(void *arg)
+{
+	struct session *ss = arg;
+
+	for (;;) {
+		struct pollfd p[3 + 256];
+		struct chan *c, **pp;
+		int n = 0, dir = libssh2_session_block_directions(ss->s);
+		char b[64];
+
+		p[n].fd = ss->sock;
+		p[n].events = POLLIN | POLLRDHUP |
+		    ((dir & LIBSSH2_SESSION_BLOCK_OUTBOUND) ? POLLOUT : 0);
+		n++;
+		p[n].fd = ss->wake[0];
+		p[n].events = POLLIN;
+		n++;
+		p[n].fd = ss->lsock;
+		p[n].events = POLLIN;
+		n++;
+		for (c = ss->chans; c && n < (int)(sizeof(p) / sizeof(p[0])); c = c->next) {
+			if (c->fd < 0)
+				continue;
+			p[n].fd = c->fd;
+			p[n].events = (c->local_eof || c->upn ? 0 : POLLIN) | (c->downn ? POLLOUT : 0);
+			n++;
+		}
+		if (poll(p, (nfds_t)n, 1000) < 0 && errno != EINTR)
+			break;
+		/* The server or the network ended it: every channel with it. */
+		if (p[0].revents & (POLLHUP | POLLERR | POLLRDHUP))
+			ss->dead = 1;
+		if (p[2].revents & POLLIN)
+			bridge_accept(ss);
+		if (p[1].revents & POLLIN) {
+			if (read(ss->wake[0], b, sizeof(b)) <= 0)
+				break;
+			pthread_mutex_lock(&ss->mu);
+			if (ss->quit) {
+				pthread_mutex_unlock(&ss->mu);
+				break;
+			}
+			if (ss->req_pending) {
+				open_request(ss);
+				ss->req_pending = 0;
+				pthread_cond_broadcast(&ss->cv);
+			}
+			pthread_mutex_unlock(&ss->mu);
+		}
+		for (pp = &ss->chans; (c = *pp) != NULL; ) {
+			if (ss->dead || pump(c)) {
+				*pp = c->next;
+				chan_end(ss, c);
+			} else
+				pp = &c->next;
+		}
+		if (ss->dead && ss->chans == NULL)
+			break;
+		if (!ss->dead) {
+			int next;
+
+			libssh2_keepalive_send(ss->s, &next);
+		}
+	}
+	pthread_mutex_lock(&ss->mu);
+	ss->dead = 1;
+	pthread_cond_broadcast(&ss->cv);
+	pthread_mutex_unlock(&ss->mu);
+	/* Connections waiting on the bridge are reset, not left hanging; the
+	 * next request opens another session with another bridge. */
+	close(ss->lsock);
+	return NULL;
+}
+
+static void
+session_free(struct session *ss)
+{
+	if (ss->s) {
+		libssh2_session_disconnect(ss->s, "bye");
+		libssh2_session_free(ss->s);
+	}
+	if (ss->sock >= 0)
+		close(ss->sock);
+	if (ss->wake[0] >= 0) {
+		close(ss->wake[0]);
+		close(ss->wake[1]);
+	}
+	if (ss->lsock >= 0)
+		close(ss->lsock);
+	if (ss->lpath) {
+		unlink(ss->lpath);
+		rmdir(ss->ldir);
+	}
+	free(ss->lpath);
+	free(ss->ldir);
+	free(ss->lcmd);
+	free(ss->target);
+	free(ss->user);
+	free(ss->host);
+	free(ss);
+}
+
+static void bridges_unlink(void);
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void
+lib_init(void)
+{
+	libssh2_init(0);
+	atexit(bridges_unlink);
+}
+
+/* Its bridge: a unix socket in a directory of its own (0700). */
+static int
+bridge_listen(struct session *ss, struct paas_err *err)
+{
+	struct sockaddr_un a;
+	char tmpl[] = "/tmp/paas-ssh-XXXXXX";
+
+	if (mkdtemp(tmpl) == NULL)
+		return paas_err_set(err, PAAS_EFAILED, "ssh %s: cannot make a directory in /tmp: %s",
+		    ss->target, strerror(errno));
+	ss->ldir = paas_xstrdup(tmpl);
+	if (asprintf(&ss->lpath, "%s/sock", tmpl) < 0)
+		abort();
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", ss->lpath);
+	if ((ss->lsock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0 ||
+	    bind(ss->lsock, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ss->lsock, 64) < 0)
+		return paas_err_set(err, PAAS_EFAILED, "ssh %s: cannot listen on %s: %s",
+		    ss->target, ss->lpath, strerror(errno));
+	return 0;
+}
+
+/* At exit, before libssh2's and OpenSSL's own clean-up: every session's
+ * thread stopped, every bridge's socket removed. */
+static void
+bridges_unlink(void)
+{
+	struct session *lists[2], *ss;
+	size_t i;
+
+	pthread_mutex_lock(&sessions_mu);
+	lists[0] = sessions;
+	lists[1] = graveyard;
+	for (i = 0; i < 2; i++)
+		for (ss = lists[i]; ss; ss = ss->next) {
+			pthread_mutex_lock(&ss->mu);
+			ss->quit = 1;
+			pthread_mutex_unlock(&ss->mu);
+			if (write(ss->wake[1], "q", 1) == 1)
+				pthread_join(ss->thread, NULL);
+			if (ss->lpath) {
+				unlink(ss->lpath);
+				rmdir(ss->ldir);
+			}
+		}
+	pthread_mutex_unlock(&sessions_mu);
+}
+
+/* A new session, up and authenticated, its bridge listening for
+ * connections to hand to a channel of command, its thread running. */
+static struct session *
+session_open(const char *target, const char *command, long timeout_ms, struct paas_err *err)
+{
+	struct session *ss = paas_xmalloc(sizeof(*ss));
+	int rc;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->sock = ss->wake[0] = ss->wake[1] = ss->lsock = -1;
+	ss->target = paas_xstrdup(target);
+	pthread_once(&lib_once, lib_init);
+	if (split_target(target, &ss->user, &ss->host, &ss->port) < 0) {
+		paas_err_set(err, PAAS_EINVAL, "ssh://%.200s: expected ssh://[USER@]HOST[:PORT]",
+		    target);
+		goto fail;
+	}
+	if (dial(ss, timeout_ms, err) < 0)
+		goto fail;
+	if ((ss->s = libssh2_session_init()) == NULL)
+		abort();
+	libssh2_session_set_timeout(ss->s, timeout_ms);
+	if ((rc = libssh2_session_handshake(ss->s, ss->sock)) != 0) {
+		paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: no SSH handshake (%s)", target,
+		    rc == LIBSSH2_ERROR_TIMEOUT ? "timed out" : "the server closed or refused it");
+		goto fail;
+	}
+	if (check_host_key(ss, err) < 0 || authenticate(ss, err) < 0 ||
+	    bridge_listen(ss, err) < 0)
+		goto fail;
+	ss->lcmd = paas_xstrdup(command);
+	libssh2_keepalive_config(ss->s, 1, 15);
+	libssh2_session_set_blocking(ss->s, 0);
+	if (pipe2(ss->wake, O_CLOEXEC) < 0)
+		abort();
+	pthread_mutex_init(&ss->mu, NULL);
+	pthread_cond_init(&ss->cv, NULL);
+	if (pthread_create(&ss->thread, NULL, session_main, ss) != 0)
+		abort();
+	return ss;
+fail:
+	session_free(ss);
+	return NULL;
+}
+
+/* Hand a request to target's session (opened or reopened as needed). */
+static int
+request(const char *target, const char *bridge, const char *command, long timeout_ms,
+    struct runst *run, struct session **used, struct paas_err *err)
+{
+	struct session *ss, **pp;
+	int rc = -1, tries;
+
+	pthread_mutex_lock(&sessions_mu);
+	for (tries = 0; tries < 2; tries++) {
+		for (pp = &sessions; (ss = *pp) != NULL; pp = &ss->next)
+			if (strcmp(ss->target, target) == 0 && strcmp(ss->lcmd, bridge) == 0)
+				break;
+		/* A broken session's thread ends by itself; a new one is made. */
+		if (ss && ss->dead) {
+			*pp = ss->next;
+			ss->next = graveyard;
+			graveyard = ss;
+			ss = NULL;
+		}
+		if (ss == NULL) {
+			if ((ss = session_open(target, bridge, timeout_ms, err)) == NULL)
+				break;
+			ss->next = sessions;
+			sessions = ss;
+		}
+		if (command == NULL) {
+			*used = ss;
+			rc = 0;
+			break;
+		}
+		pthread_mutex_lock(&ss->mu);
+		ss->req_cmd = command;
+		ss->req_run = run;
+		paas_err_clear(&ss->req_err);
+		ss->req_pending = 1;
+		if (write(ss->wake[1], "r", 1) != 1)
+			ss->dead = 1;
+		while (ss->req_pending && !ss->dead)
+			pthread_cond_wait(&ss->cv, &ss->mu);
+		if (!ss->req_pending && ss->req_err.msg[0] == '\0') {
+			*used = ss;
+			rc = 0;
+		} else if (!ss->req_pending)
+			*err = ss->req_err;
+		ss->req_pending = 0;
+		pthread_mutex_unlock(&ss->mu);
+		if (rc == 0 || !ss->dead)
+			break;
+		paas_err_clear(err);
+	}
+	pthread_mutex_unlock(&sessions_mu);
+	if (rc < 0 && err->msg[0] == '\0')
+		paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: the connection broke", target);
+	return rc;
+}
+
+int
+paas_ssh_run(const char *target, const char *command, long timeout_ms, struct paas_buf *out,
+    int *status, struct paas_err *err)
+{
+	struct runst *run = paas_xmalloc(sizeof(*run));
+	struct session *ss = NULL;
+	long long until = paas_now_ms() + timeout_ms;
+	int rc = -1;
+
+	memset(run, 0, sizeof(*run));
+	*status = -1;
+	if (request(target, PAAS_SSH_DOCKER, command, timeout_ms, run, &ss, err) < 0) {
+		free(run);
+		return -1;
+	}
+	/* The session lives as long as the process: it is never freed. */
+	pthread_mutex_lock(&ss->mu);
+	while (!run->done && paas_now_ms() < until) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&ss->cv, &ss->mu, &ts);
+	}
+	if (run->done) {
+		if (run->out.len)
+			paas_buf_add(out, run->out.data, run->out.len);
+		*status = run->status;
+		rc = run->status < 0 ? paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: the connection "
+		    "broke while the command ran", target) : 0;
+		paas_buf_free(&run->out);
+		free(run);
+	} else {
+		run->abandoned = 1;
+		rc = paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: the command did not finish in %ld s",
+		    target, timeout_ms / 1000);
+	}
+	pthread_mutex_unlock(&ss->mu);
+	return rc;
+}
+
+int
+paas_ssh_bridge(const char *target, const char *command, long timeout_ms, char *path,
+    size_t size, struct paas_err *err)
+{
+	struct session *ss;
+
+	if (request(target, command, NULL, timeout_ms > 0 ? timeout_ms : 10000, NULL, &ss,
+	    err) < 0)
+		return -1;
+	snprintf(path, size, "%s", ss->lpath);
+	return 0;
+}
