@@ -59,6 +59,35 @@ str(const json_t *o, const char *k)
 	return s ? s : "-";
 }
 
+/* An ssh:// host has the Docker CLI, and the user may use its daemon: else
+ * why not, in the words of the host (a constant command: no user data
+ * reaches its shell). */
+static int
+ssh_docker_ok(const char *target, struct paas_err *err)
+{
+	struct paas_buf out = PAAS_BUF_INIT;
+	int st, rc;
+
+	if (paas_ssh_run(target, "docker version --format '{{.Server.Version}}'", 15000, &out,
+	    &st, err) < 0) {
+		paas_buf_free(&out);
+		return -1;
+	}
+	if ((rc = st) != 0) {
+		char *nl;
+
+		while (out.len && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == ' '))
+			out.data[--out.len] = '\0';
+		/* Its last line says why: the daemon refused, or no docker. */
+		nl = out.data ? strrchr(out.data, '\n') : NULL;
+		paas_err_set(err, PAAS_EUNAVAIL, "docker on ssh://%s: %s%s", target,
+		    st == 127 ? "no docker command there: " : "",
+		    nl ? nl + 1 : out.len ? out.data : "it failed");
+	}
+	paas_buf_free(&out);
+	return rc == 0 ? 0 : -1;
+}
+
 static int
 hosts_add(struct paas_etcd *e, int argc, char **argv)
 {
@@ -154,6 +183,11 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 	}
 	/* A bad URL or plain TCP without --insecure is refused here, exit 3. */
 	if ((d = paas_host_docker(host, 5000, &err)) == NULL) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (check && strncmp(docker, "ssh://", 6) == 0 && ssh_docker_ok(docker + 6, &err) < 0) {
+		paas_err_wrap(&err, "host %s not added", name);
 		rc = cli_fail(&err);
 		goto out;
 	}

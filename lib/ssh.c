@@ -51,7 +51,7 @@ struct session {
 	pthread_cond_t cv;
 	/* One request at a time, handed to the thread under mu. */
 	const char *req_cmd;
-	int req_pending;
+	int req_pending, req_busy;
 	struct runst *req_run;
 	struct paas_err req_err;
 	struct chan *chans;
@@ -683,58 +683,75 @@ fail:
 	return NULL;
 }
 
-/* Hand a request to target's session (opened or reopened as needed). */
+/* target's live session of bridge, or a new one: opened outside the lock,
+ * so that hosts are connected to at once, not one after the other. */
+static struct session *
+find_or_open(const char *target, const char *bridge, long timeout_ms, struct paas_err *err)
+{
+	struct session *ss, **pp;
+
+	pthread_mutex_lock(&sessions_mu);
+	for (pp = &sessions; (ss = *pp) != NULL; )
+		if (ss->dead) {
+			/* Its thread ends by itself; a caller may still wait on it. */
+			*pp = ss->next;
+			ss->next = graveyard;
+			graveyard = ss;
+		} else if (strcmp(ss->target, target) == 0 && strcmp(ss->lcmd, bridge) == 0)
+			break;
+		else
+			pp = &ss->next;
+	pthread_mutex_unlock(&sessions_mu);
+	if (ss != NULL || (ss = session_open(target, bridge, timeout_ms, err)) == NULL)
+		return ss;
+	pthread_mutex_lock(&sessions_mu);
+	ss->next = sessions;
+	sessions = ss;
+	pthread_mutex_unlock(&sessions_mu);
+	return ss;
+}
+
+/* Hand a request to target's session (opened or reopened as needed);
+ * command NULL: only the session, for its bridge. */
 static int
 request(const char *target, const char *bridge, const char *command, long timeout_ms,
     struct runst *run, struct session **used, struct paas_err *err)
 {
-	struct session *ss, **pp;
+	struct session *ss;
 	int rc = -1, tries;
 
-	pthread_mutex_lock(&sessions_mu);
-	for (tries = 0; tries < 2; tries++) {
-		for (pp = &sessions; (ss = *pp) != NULL; pp = &ss->next)
-			if (strcmp(ss->target, target) == 0 && strcmp(ss->lcmd, bridge) == 0)
-				break;
-		/* A broken session's thread ends by itself; a new one is made. */
-		if (ss && ss->dead) {
-			*pp = ss->next;
-			ss->next = graveyard;
-			graveyard = ss;
-			ss = NULL;
-		}
-		if (ss == NULL) {
-			if ((ss = session_open(target, bridge, timeout_ms, err)) == NULL)
-				break;
-			ss->next = sessions;
-			sessions = ss;
-		}
+	for (tries = 0; tries < 2 && rc < 0; tries++) {
+		if ((ss = find_or_open(target, bridge, timeout_ms, err)) == NULL)
+			return -1;
 		if (command == NULL) {
 			*used = ss;
-			rc = 0;
-			break;
+			return 0;
 		}
 		pthread_mutex_lock(&ss->mu);
-		ss->req_cmd = command;
-		ss->req_run = run;
-		paas_err_clear(&ss->req_err);
-		ss->req_pending = 1;
-		if (write(ss->wake[1], "r", 1) != 1)
-			ss->dead = 1;
-		while (ss->req_pending && !ss->dead)
+		/* One request at a time in the slot. */
+		while (ss->req_busy && !ss->dead)
 			pthread_cond_wait(&ss->cv, &ss->mu);
-		if (!ss->req_pending && ss->req_err.msg[0] == '\0') {
-			*used = ss;
-			rc = 0;
-		} else if (!ss->req_pending)
-			*err = ss->req_err;
-		ss->req_pending = 0;
+		if (!ss->dead) {
+			ss->req_busy = ss->req_pending = 1;
+			ss->req_cmd = command;
+			ss->req_run = run;
+			paas_err_clear(&ss->req_err);
+			if (write(ss->wake[1], "r", 1) != 1)
+				ss->dead = 1;
+			while (ss->req_pending && !ss->dead)
+				pthread_cond_wait(&ss->cv, &ss->mu);
+			if (!ss->req_pending && ss->req_err.msg[0] == '\0') {
+				*used = ss;
+				rc = 0;
+			} else if (!ss->req_pending)
+				*err = ss->req_err;
+			ss->req_busy = ss->req_pending = 0;
+			pthread_cond_broadcast(&ss->cv);
+		}
 		pthread_mutex_unlock(&ss->mu);
-		if (rc == 0 || !ss->dead)
+		if (rc < 0 && !ss->dead)
 			break;
-		paas_err_clear(err);
 	}
-	pthread_mutex_unlock(&sessions_mu);
 	if (rc < 0 && err->msg[0] == '\0')
 		paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: the connection broke", target);
 	return rc;

@@ -48,22 +48,24 @@ git_ssh() {
 	echo "ssh -i $TEST_TMP/$1 -p $SSH_PORT -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 }
 
-# sshd_host_start HOST KEYS_FILE: an sshd on port 22 of lib-docker.sh's host
-# HOST (in its network namespace), root logging in with the keys of
-# KEYS_FILE, its sessions given DOCKER_HOST of that host's dockerd, so that
-# ssh://root@HOST_IP reaches it as Kamal's or Docker's own ssh:// hosts do.
-# Its host key is $TEST_TMP/sshd-HOST/host_key; SSHD_PID[HOST].
+# sshd_host_start HOST KEYS_FILE [PORT [DOCKER_HOST]]: an sshd on PORT
+# (default 22) of lib-docker.sh's host HOST (in its network namespace), its
+# users logging in with the keys of KEYS_FILE, its sessions given
+# DOCKER_HOST (default that host's dockerd), so that ssh://root@HOST_IP
+# reaches it as Kamal's or Docker's own ssh:// hosts do.  Its host key is
+# $TEST_TMP/sshd-HOST/host_key; SSHD_PID[HOST] (port 22's).
 declare -A SSHD_PID
 sshd_host_start() {
-	local h=$1 keys=$2 dir="$TEST_TMP/sshd-$1"
+	local h=$1 keys=$2 port=${3:-22} dh=${4:-unix://${HOST_SOCK[$1]}} dir="$TEST_TMP/sshd-$1" cfg pid
 	mkdir -p "$dir" /run/sshd
 	[ -f "$dir/host_key" ] ||
 		ssh-keygen -q -t ed25519 -N "" -f "$dir/host_key" >/dev/null || bail_out "cannot make an sshd host key"
-	cat >"$dir/sshd_config" <<-EOC
-	Port 22
+	cfg="$dir/sshd_config.$port"
+	cat >"$cfg" <<-EOC
+	Port $port
 	ListenAddress ${HOST_IP[$h]}
 	HostKey $dir/host_key
-	PidFile $dir/sshd.pid
+	PidFile $dir/sshd.$port.pid
 	AuthorizedKeysFile $keys
 	PermitRootLogin prohibit-password
 	PasswordAuthentication no
@@ -71,13 +73,14 @@ sshd_host_start() {
 	UsePAM no
 	StrictModes no
 	LogLevel VERBOSE
-	SetEnv DOCKER_HOST=unix://${HOST_SOCK[$h]} DOCKER_API_VERSION=1.41
+	SetEnv DOCKER_HOST=$dh DOCKER_API_VERSION=1.41
 	EOC
-	nsenter --net="/run/netns/${_host_ns[$h]}" /usr/sbin/sshd -D -e -f "$dir/sshd_config" \
+	nsenter --net="/run/netns/${_host_ns[$h]}" /usr/sbin/sshd -D -e -f "$cfg" \
 		>>"$dir/log" 2>&1 &
-	SSHD_PID[$h]=$!
-	at_exit "kill ${SSHD_PID[$h]} 2>/dev/null"
-	wait_for 10 bash -c "exec 3<>/dev/tcp/${HOST_IP[$h]}/22" 2>/dev/null ||
+	pid=$!
+	[ "$port" = 22 ] && SSHD_PID[$h]=$pid
+	at_exit "kill $pid 2>/dev/null"
+	wait_for 10 bash -c "exec 3<>/dev/tcp/${HOST_IP[$h]}/$port" 2>/dev/null ||
 		{ tail -n 20 "$dir/log" >>"$TEST_LOG"; bail_out "sshd of host $h did not come up"; }
 }
 

@@ -48,6 +48,17 @@ test_expect_success 'a user key the host refuses, an unreachable host: exit 2, n
 	expect_eq "$(hosts)" "s "
 '
 
+test_expect_success 'no Docker daemon there, a user the Docker socket refuses: exit 2, why named' '
+	sshd_host_start s "$TEST_TMP/authorized_keys" 2222 unix:///nonexistent/docker.sock &&
+	expect_status 2 paas-cluster hosts add s6 --docker "ssh://root@${HOST_IP[s]}:2222" \
+		--accept-new-host-key 2>err && cat err &&
+	expect_grep "host s6 not added: docker on ssh://root@${HOST_IP[s]}:2222: .*nonexistent/docker.sock" err &&
+	chmod o+x "$TEST_TMP" && u=paas$$ && useradd -M -p "*" -s /bin/sh "$u" && at_exit "userdel $u 2>/dev/null" &&
+	expect_status 2 paas-cluster hosts add s7 --docker "ssh://$u@${HOST_IP[s]}" 2>err && cat err &&
+	expect_grep "host s7 not added: docker on ssh://$u@${HOST_IP[s]}: .*permission denied" err &&
+	expect_eq "$(hosts)" "s "
+'
+
 test_expect_success 'deploy, ps, logs, status and check through ssh://' '
 	paas-deploy -D shop "$SF" >dep.out && jq -e -s "any(.kind == \"done\")" dep.out >/dev/null &&
 	paas-deploy -D shop --json ps >ps.out && jq -e -s "length == 1 and .[0].host == \"s\" and .[0].running" ps.out &&
