@@ -633,6 +633,17 @@ paas_http_multi(struct paas_http_job *jobs, size_t n, long timeout_ms)
 	global_init();
 	if (st == NULL || (m = curl_multi_init()) == NULL)
 		abort();
+	/* SSH sessions: opened at once, not as each transfer is set up. */
+	{
+		const char **t = paas_xmalloc((n ? n : 1) * sizeof(*t));
+		size_t k = 0;
+
+		for (i = 0; i < n; i++)
+			if (jobs[i].client && jobs[i].client->ep[jobs[i].client->cur].ssh)
+				t[k++] = jobs[i].client->ep[jobs[i].client->cur].ssh;
+		paas_ssh_prepare(t, k, PAAS_SSH_DOCKER, timeout_ms);
+		free(t);
+	}
 	for (i = 0; i < n; i++) {
 		if (jobs[i].client == NULL)
 			continue;	/* left as the caller set it */

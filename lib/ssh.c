@@ -403,9 +403,10 @@ bridge_accept(struct session *ss)
 	add_chan(ss, ch, fd, NULL);
 }
 
-/* Move what can be moved on c; 1 when it is over. */
+/* Move what can be moved on c (*moved set when anything was); 1 when it
+ * is over. */
 static int
-pump(struct chan *c)
+pump(struct chan *c, int *moved)
 {
 	ssize_t n;
 
@@ -414,6 +415,7 @@ pump(struct chan *c)
 		if (n > 0) {
 			c->upn = (size_t)n;
 			c->upoff = 0;
+			*moved = 1;
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			c->local_eof = 1;
 	}
@@ -424,6 +426,7 @@ pump(struct chan *c)
 		if (n < 0)
 			return 1;
 		c->upoff += (size_t)n;
+		*moved = 1;
 	}
 	if (c->upoff == c->upn)
 		c->upn = c->upoff = 0;
@@ -445,6 +448,7 @@ pump(struct chan *c)
 		if (n > 0) {
 			c->downn = (size_t)n;
 			c->downoff = 0;
+			*moved = 1;
 		} else if (n == 0 && libssh2_channel_eof(c->ch))
 			c->remote_eof = 1;
 		else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
@@ -466,6 +470,7 @@ pump(struct chan *c)
 			break;
 		}
 		c->downoff += (size_t)n;
+		*moved = 1;
 	}
 	if (c->downoff == c->downn)
 		c->downn = c->downoff = 0;
@@ -484,7 +489,7 @@ session_main(void *arg)
 	for (;;) {
 		struct pollfd p[3 + 256];
 		struct chan *c, **pp;
-		int n = 0, dir = libssh2_session_block_directions(ss->s);
+		int n = 0, moved, dir = libssh2_session_block_directions(ss->s);
 		char b[64];
 
 		p[n].fd = ss->sock;
@@ -526,13 +531,18 @@ session_main(void *arg)
 			}
 			pthread_mutex_unlock(&ss->mu);
 		}
-		for (pp = &ss->chans; (c = *pp) != NULL; ) {
-			if (ss->dead || pump(c)) {
-				*pp = c->next;
-				chan_end(ss, c);
-			} else
-				pp = &c->next;
-		}
+		/* Until nothing moves: libssh2 may hold data it read already,
+		 * which no poll() of the socket would announce. */
+		do {
+			moved = 0;
+			for (pp = &ss->chans; (c = *pp) != NULL; ) {
+				if (ss->dead || pump(c, &moved)) {
+					*pp = c->next;
+					chan_end(ss, c);
+				} else
+					pp = &c->next;
+			}
+		} while (moved && !ss->dead);
 		if (ss->dead && ss->chans == NULL)
 			break;
 		if (!ss->dead) {
@@ -809,4 +819,47 @@ paas_ssh_bridge(const char *target, const char *command, long timeout_ms, char *
 		return -1;
 	snprintf(path, size, "%s", ss->lpath);
 	return 0;
+}
+
+struct prep {
+	const char *target, *command;
+	long timeout_ms;
+	pthread_t th;
+	int started;
+};
+
+static void *
+prep_main(void *arg)
+{
+	struct prep *p = arg;
+	struct paas_err err = PAAS_ERR_INIT;
+
+	find_or_open(p->target, p->command, p->timeout_ms, &err);
+	return NULL;
+}
+
+void
+paas_ssh_prepare(const char *const *targets, size_t n, const char *command, long timeout_ms)
+{
+	struct prep *p;
+	size_t i, j;
+
+	if (n < 2)
+		return;
+	p = paas_xmalloc(n * sizeof(*p));
+	memset(p, 0, n * sizeof(*p));
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i && strcmp(targets[j], targets[i]) != 0; j++)
+			;
+		if (j < i)
+			continue;	/* the same host twice: once */
+		p[i].target = targets[i];
+		p[i].command = command;
+		p[i].timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+		p[i].started = pthread_create(&p[i].th, NULL, prep_main, &p[i]) == 0;
+	}
+	for (i = 0; i < n; i++)
+		if (p[i].started)
+			pthread_join(p[i].th, NULL);
+	free(p);
 }

@@ -46,6 +46,13 @@ void paas_ssh_accept_new(int yes);
 int paas_ssh_bridge(const char *target, const char *command, long timeout_ms, char *path,
     size_t size, struct paas_err *err);
 
+/* Open the sessions of targets (n of them) for command's bridge at once,
+ * each in a thread of its own, so that a request to many hosts does not
+ * connect to one after the other; failures are left for the requests to
+ * find and report. */
+void paas_ssh_prepare(const char *const *targets, size_t n, const char *command,
+    long timeout_ms);
+
 /* Run command there to the end (on the session of target's Docker bridge):
  * its standard output and error (the first 64 KiB) in out, *status its exit
  * status. */

@@ -19,6 +19,7 @@
 #include "docker.h"
 #include "jsonx.h"
 #include "state.h"
+#include "ssh.h"
 #include "target.h"
 
 #define CREATE_TRIES	5
@@ -381,6 +382,22 @@ paas_target_docker(const json_t *hosts, long timeout_ms, struct paas_err *err)
 			return NULL;
 		}
 		t->n++;
+	}
+	/* Hosts over SSH: their sessions opened at once, not as each is
+	 * first asked. */
+	{
+		const char **ssh = paas_xmalloc((t->n ? t->n : 1) * sizeof(*ssh));
+		size_t k = 0;
+
+		for (i = 0; i < t->n; i++) {
+			const char *u = json_string_value(json_object_get(json_array_get(hosts, i),
+			    "docker"));
+
+			if (u && strncmp(u, "ssh://", 6) == 0)
+				ssh[k++] = u + 6;
+		}
+		paas_ssh_prepare(ssh, k, PAAS_SSH_DOCKER, timeout_ms < 10000 ? timeout_ms : 10000);
+		free(ssh);
 	}
 	return &t->base;
 }
