@@ -54,12 +54,12 @@ test_expect_success 'etcd frozen mid-rollout: no instance is stopped unwithdrawn
 	kill -STOP $ROUTER_PID && at_exit "kill -CONT $ROUTER_PID 2>/dev/null" &&
 	(paas-deploy -D hw "$sf" >frozen.out 2>frozen.err; echo $? >frozen.rc) &
 	deploy=$!
-	wait_for 30 grep -q "\"event\":\"release\"" frozen.out &&
+	wait_for 30 grep -q "\"kind\":\"release\"" frozen.out &&
 	kill -STOP $ETCD_PID &&
 	{ wait $deploy; kill -CONT $ETCD_PID; kill -CONT $ROUTER_PID; } &&
 	cat frozen.err &&
 	expect_eq "$(cat frozen.rc)" 2 &&
-	! grep -q "\"event\":\"stop\"" frozen.out &&
+	! grep -q "\"kind\":\"stop\"" frozen.out &&
 	expect_eq "$(dk a inspect -f "{{.State.Running}}" $old)" true &&
 	wait_for 30 sh -c "[ \"\$(curl -sS -m 2 -H \"Host: web.test\" http://127.0.0.1:$ROUTER_PORT/version)\" = v1 ]" &&
 	wait_for 40 paas-deploy -D hw "$(web v2 stop-first)" &&
@@ -102,7 +102,7 @@ test_expect_success 'one bad route never blocks the others: a missing certificat
 	etcd_put /paas/v1/announce/hw/web/9/ffffffffffff "{\"deployment\":\"hw\",\"service\":\"web\",\"instance\":\"9\",\"container\":\"ffffffffffff\",\"host\":\"zz\",\"address\":\"nowhere.invalid\",\"port\":30999,\"ports\":{},\"version\":\"v\",\"release\":1,\"healthy\":true}" &&
 	paas-deploy -D hw "$(web v3)" >out &&
 	wait_for 15 sh -c "[ \"\$(curl -sS -m 2 -H \"Host: web.test\" http://127.0.0.1:$ROUTER_PORT/version)\" = v3 ]" &&
-	! grep -q "\"event\":\"warning\"" out &&
+	! grep -q "\"kind\":\"warning\"" out &&
 	router_past $mark &&
 	expect_grep "left out: route nocert.test: certificate $TEST_TMP/missing.pem: No such file" "$TEST_TMP/router.log" &&
 	expect_grep "left out: route badcert.test: haproxy refuses it" "$TEST_TMP/router.log" &&
