@@ -138,6 +138,37 @@ fingerprint(LIBSSH2_SESSION *s, char *out, size_t size)
 	free(b);
 }
 
+/* Append the host's key to known_hosts as one line: the file is never
+ * rewritten, so what libssh2 cannot read in it (certificates, comments,
+ * other key types) stays as it was. */
+static int
+record_host_key(struct session *ss, LIBSSH2_KNOWNHOSTS *kh, const char *name, const char *key,
+    size_t len, int kt, const char *path, const char *fp, struct paas_err *err)
+{
+	struct libssh2_knownhost *entry = NULL;
+	char line[4096];
+	size_t n = 0;
+	int fd;
+
+	if (libssh2_knownhost_addc(kh, name, NULL, key, len, NULL, 0,
+	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | kt, &entry) != 0 ||
+	    libssh2_knownhost_writeline(kh, entry, line, sizeof(line), &n,
+	    LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
+		return paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: cannot make a known_hosts line "
+		    "for host key %s", ss->target, fp);
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    write(fd, line, n) != (ssize_t)n || fsync(fd) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: cannot record host key %s in %s: %s",
+		    ss->target, fp, path, strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
 /* The host key against known_hosts: 0, or -1 with err naming both. */
 static int
 check_host_key(struct session *ss, struct paas_err *err)
@@ -187,13 +218,8 @@ check_host_key(struct session *ss, struct paas_err *err)
 		rc = paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: unknown host key %s (%s has none "
 		    "for %s): check it, then add it (ssh-keyscan) or accept it once with "
 		    "--accept-new-host-key", ss->target, fp, path, name);
-	else if (libssh2_knownhost_addc(kh, name, NULL, key, len, NULL, 0,
-	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | kt, NULL) != 0 ||
-	    libssh2_knownhost_writefile(kh, path, LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
-		rc = paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: cannot record host key %s in %s",
-		    ss->target, fp, path);
 	else
-		rc = 0;
+		rc = record_host_key(ss, kh, name, key, len, kt, path, fp, err);
 	libssh2_knownhost_free(kh);
 	return rc;
 }

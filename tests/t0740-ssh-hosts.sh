@@ -32,8 +32,12 @@ test_expect_success 'an unknown host key: exit 2, host and fingerprint named, no
 	expect_eq "$(hosts)" "" && test ! -s "$TEST_TMP/known_hosts"
 '
 
-test_expect_success '--accept-new-host-key records it; Docker answers through the channel' '
+test_expect_success '--accept-new-host-key records it (the lines already there kept); Docker answers' '
+	printf "# kept\n@cert-authority *.example.org ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeptKeptKeptKeptKeptKeptKeptKeptKeptKeptKept\n" \
+		>"$TEST_TMP/known_hosts" && cp "$TEST_TMP/known_hosts" kh.0 &&
 	paas-cluster hosts add s --docker "$URL" --accept-new-host-key &&
+	expect_eq "$(head -n 2 "$TEST_TMP/known_hosts")" "$(cat kh.0)" &&
+	expect_eq "$(wc -l <"$TEST_TMP/known_hosts")" 3 &&
 	expect_eq "$(hosts)" "s " &&
 	expect_grep "^${HOST_IP[s]} ssh-ed25519 " "$TEST_TMP/known_hosts" &&
 	ssh-keygen -F "${HOST_IP[s]}" -f "$TEST_TMP/known_hosts" >/dev/null
