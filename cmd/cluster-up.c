@@ -250,8 +250,7 @@ systemctl(const char *name, struct paas_err *err, ...)
 	argv[n++] = unit;
 	argv[n] = NULL;
 	if ((st = paas_run_cmd(argv, &out, err)) > 0) {
-		while (out.len && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == ' '))
-			out.data[--out.len] = '\0';
+		paas_buf_rstrip(&out, "\n ");
 		paas_err_set(err, PAAS_EFAILED, "systemctl %s %s: %s", argv[1], unit,
 		    out.len ? out.data : "failed");
 	}

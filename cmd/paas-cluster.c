@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "jsonx.h"
 #include "out.h"
 #include "paas-cluster.h"
 #include "paas.h"
@@ -54,9 +55,7 @@ usage(FILE *f)
 const char *
 str(const json_t *o, const char *k)
 {
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "-";
+	return paas_json_str(o, k, "-");
 }
 
 /* An ssh:// host has the Docker CLI, and the user may use its daemon: else
@@ -76,8 +75,7 @@ ssh_docker_ok(const char *target, struct paas_err *err)
 	if ((rc = st) != 0) {
 		char *nl;
 
-		while (out.len && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == ' '))
-			out.data[--out.len] = '\0';
+		paas_buf_rstrip(&out, "\n ");
 		/* Its last line says why: the daemon refused, or no docker. */
 		nl = out.data ? strrchr(out.data, '\n') : NULL;
 		paas_err_set(err, PAAS_EUNAVAIL, "docker on ssh://%s: %s%s", target,

@@ -116,6 +116,13 @@ paas_buf_reset(struct paas_buf *b)
 		b->data[0] = '\0';
 }
 
+void
+paas_buf_rstrip(struct paas_buf *b, const char *chars)
+{
+	while (b->len && b->data[b->len - 1] != '\0' && strchr(chars, b->data[b->len - 1]))
+		b->data[--b->len] = '\0';
+}
+
 char *
 paas_buf_detach(struct paas_buf *b, size_t *len)
 {

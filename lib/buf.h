@@ -26,6 +26,8 @@ void paas_buf_addf(struct paas_buf *b, const char *fmt, ...)
  * input stays on one line of a message. */
 void paas_buf_add_printable(struct paas_buf *b, const char *s);
 void paas_buf_reset(struct paas_buf *b);
+/* Drop the characters of chars from b's end. */
+void paas_buf_rstrip(struct paas_buf *b, const char *chars);
 /* Hand the data to the caller (free() it); the buffer is left empty. */
 char *paas_buf_detach(struct paas_buf *b, size_t *len);
 void paas_buf_free(struct paas_buf *b);

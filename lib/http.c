@@ -241,7 +241,6 @@ struct xfer {
 	size_t got;			/* bytes received */
 	int too_big;
 	char errbuf[CURL_ERROR_SIZE];
-	const char *ssh;		/* the endpoint's SSH target, or NULL */
 	char ssh_why[PAAS_ERR_MSG_MAX];	/* why its channel could not be had */
 };
 
@@ -331,7 +330,6 @@ setup(struct xfer *x, struct endpoint *ep, int stream, long timeout_ms)
 	paas_buf_free(&url);
 	if (ep->unix_path)
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ep->unix_path);
-	x->ssh = ep->ssh;
 	x->ssh_why[0] = '\0';
 	if (ep->ssh) {
 		/* The host's bridge (ssh.h): a unix socket whose connections are

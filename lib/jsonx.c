@@ -36,6 +36,14 @@ paas_json_has(const json_t *a, const char *s)
 	return 0;
 }
 
+const char *
+paas_json_str(const json_t *o, const char *k, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : dflt;
+}
+
 json_t *
 paas_json_base64(const void *data, size_t len)
 {

@@ -14,6 +14,8 @@
 const char **paas_json_keys(const json_t *o, size_t *n);
 /* Whether array a holds the string s. */
 int paas_json_has(const json_t *a, const char *s);
+/* o's string under k, or dflt when it has none. */
+const char *paas_json_str(const json_t *o, const char *k, const char *dflt);
 /* A new JSON string holding data (len bytes) in base64. */
 json_t *paas_json_base64(const void *data, size_t len);
 

@@ -13,11 +13,27 @@ paas_out_is_table(enum paas_format f)
 	return f == PAAS_FORMAT_TABLE;
 }
 
+/* Print c (ours to change): its time added where it has none. */
+static void
+print_record(json_t *c)
+{
+	char *s, now[40];
+
+	if (json_object_get(c, "time") == NULL) {
+		paas_utc_now_ms(now, sizeof(now));
+		json_object_set_new(c, "time", json_string(now));
+	}
+	s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+	if (s == NULL)
+		abort();
+	puts(s);
+	free(s);
+}
+
 void
 paas_out_json(const json_t *o)
 {
 	json_t *c;
-	char *s, now[40];
 
 	/*
 	 * The output contract of paas(7): every record says what it is and when.
@@ -28,16 +44,8 @@ paas_out_json(const json_t *o)
 		abort();
 	}
 	c = json_copy((json_t *)o);
-	if (json_object_get(c, "time") == NULL) {
-		paas_utc_now_ms(now, sizeof(now));
-		json_object_set_new(c, "time", json_string(now));
-	}
-	s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+	print_record(c);
 	json_decref(c);
-	if (s == NULL)
-		abort();
-	puts(s);
-	free(s);
 }
 
 void
@@ -46,6 +54,6 @@ paas_out_record(const char *kind, const json_t *o)
 	json_t *c = json_copy((json_t *)o);
 
 	json_object_set_new(c, "kind", json_string(kind));
-	paas_out_json(c);
+	print_record(c);
 	json_decref(c);
 }

@@ -18,16 +18,9 @@
 #include "buf.h"
 #include "deploy.h"
 #include "http.h"
+#include "jsonx.h"
 #include "statuspage.h"
 #include "survey.h"
-
-static const char *
-str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
 
 static long long
 num(const json_t *o, const char *k)
@@ -121,7 +114,7 @@ paas_status_page_render(const json_t *r, const json_t *deps, size_t *len)
 	    num(etcd, "members_healthy"), num(etcd, "members"));
 	if (json_object_get(etcd, "error")) {
 		paas_buf_adds(&b, "<p class=\"bad\">etcd: ");
-		esc(&b, str(etcd, "error"));
+		esc(&b, paas_json_str(etcd, "error", "-"));
 		paas_buf_adds(&b, "</p>\n");
 	}
 	paas_buf_adds(&b, "<h2>etcd members</h2>\n<table id=\"members\">\n");
@@ -130,13 +123,13 @@ paas_status_page_render(const json_t *r, const json_t *deps, size_t *len)
 		int ok = json_is_true(json_object_get(v, "healthy"));
 
 		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "name"));
-		td(&b, NULL, "%s", str(v, "id"));
+		td(&b, NULL, "%s", paas_json_str(v, "name", "-"));
+		td(&b, NULL, "%s", paas_json_str(v, "id", "-"));
 		td(&b, ok ? "ok" : "bad", "%s", ok ? "yes" : "no");
 		td(&b, NULL, "%s", json_is_true(json_object_get(v, "leader")) ? "leader" : "");
-		td(&b, NULL, "%s", str(v, "version"));
+		td(&b, NULL, "%s", paas_json_str(v, "version", "-"));
 		td(&b, "n", "%lld", num(v, "db_size"));
-		td(&b, NULL, "%s", str(v, "client_urls"));
+		td(&b, NULL, "%s", paas_json_str(v, "client_urls", "-"));
 		paas_buf_adds(&b, "</tr>\n");
 	}
 	paas_buf_adds(&b, "</table>\n<h2>hosts</h2>\n<table id=\"hosts\">\n");
@@ -145,13 +138,13 @@ paas_status_page_render(const json_t *r, const json_t *deps, size_t *len)
 		int ok = json_is_true(json_object_get(v, "reachable"));
 
 		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "name"));
+		td(&b, NULL, "%s", paas_json_str(v, "name", "-"));
 		td(&b, ok ? "ok" : "bad", "%s", ok ? "yes" : "no");
-		td(&b, NULL, "%s", ok ? str(v, "version") : "");
+		td(&b, NULL, "%s", ok ? paas_json_str(v, "version", "-") : "");
 		td(&b, "n", "%lld", num(v, "containers"));
 		td(&b, "n", "%lld", num(v, "containers_running"));
 		td(&b, NULL, "%s", json_is_true(json_object_get(v, "agent")) ? "yes" : "no");
-		td(&b, NULL, "%s", json_object_get(v, "error") ? str(v, "error") : "");
+		td(&b, NULL, "%s", json_object_get(v, "error") ? paas_json_str(v, "error", "-") : "");
 		paas_buf_adds(&b, "</tr>\n");
 	}
 	paas_buf_adds(&b, "</table>\n<h2>services</h2>\n<table id=\"services\">\n");
@@ -160,8 +153,8 @@ paas_status_page_render(const json_t *r, const json_t *deps, size_t *len)
 		int short_ = num(v, "instances_healthy") < num(v, "instances_desired");
 
 		paas_buf_addf(&b, "<tr%s>", short_ ? " class=\"warn\"" : "");
-		td(&b, NULL, "%s", str(v, "deployment"));
-		td(&b, NULL, "%s", str(v, "service"));
+		td(&b, NULL, "%s", paas_json_str(v, "deployment", "-"));
+		td(&b, NULL, "%s", paas_json_str(v, "service", "-"));
 		td(&b, "n", "%lld", num(v, "release"));
 		td(&b, "n", "%lld", num(v, "instances_desired"));
 		td(&b, "n", "%lld", num(v, "instances_running"));
@@ -173,9 +166,9 @@ paas_status_page_render(const json_t *r, const json_t *deps, size_t *len)
 	HEADS(&b, "domain", "deployment", "service", "servers");
 	json_array_foreach(json_object_get(r, "routes"), i, v) {
 		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "domain"));
-		td(&b, NULL, "%s", str(v, "deployment"));
-		td(&b, NULL, "%s", str(v, "service"));
+		td(&b, NULL, "%s", paas_json_str(v, "domain", "-"));
+		td(&b, NULL, "%s", paas_json_str(v, "deployment", "-"));
+		td(&b, NULL, "%s", paas_json_str(v, "service", "-"));
 		td(&b, num(v, "servers") ? "n" : "n bad", "%lld", num(v, "servers"));
 		paas_buf_adds(&b, "</tr>\n");
 	}
@@ -185,7 +178,7 @@ paas_status_page_render(const json_t *r, const json_t *deps, size_t *len)
 		int behind = json_is_true(json_object_get(v, "behind"));
 
 		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "name"));
+		td(&b, NULL, "%s", paas_json_str(v, "name", "-"));
 		td(&b, "n", "%lld", num(v, "revision"));
 		td(&b, behind ? "bad" : "ok", "%s", behind ? "no" : "yes");
 		paas_buf_adds(&b, "</tr>\n");
@@ -194,16 +187,16 @@ paas_status_page_render(const json_t *r, const json_t *deps, size_t *len)
 	HEADS(&b, "deployment", "release", "kind", "time", "user", "instances");
 	json_array_foreach(deps, i, v) {
 		paas_buf_adds(&b, "<tr>");
-		td(&b, NULL, "%s", str(v, "deployment"));
+		td(&b, NULL, "%s", paas_json_str(v, "deployment", "-"));
 		if (json_object_get(v, "error")) {
-			td(&b, "bad", "%s", str(v, "error"));
+			td(&b, "bad", "%s", paas_json_str(v, "error", "-"));
 			paas_buf_adds(&b, "</tr>\n");
 			continue;
 		}
 		td(&b, "n", "%lld", num(v, "release"));
-		td(&b, NULL, "%s", str(v, "release_kind"));
-		td(&b, NULL, "%s", str(v, "time"));
-		td(&b, NULL, "%s", str(v, "user"));
+		td(&b, NULL, "%s", paas_json_str(v, "release_kind", "-"));
+		td(&b, NULL, "%s", paas_json_str(v, "time", "-"));
+		td(&b, NULL, "%s", paas_json_str(v, "user", "-"));
 		td(&b, "n", "%lld", num(v, "instances"));
 		paas_buf_adds(&b, "</tr>\n");
 	}

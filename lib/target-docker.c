@@ -43,14 +43,6 @@ host_name(struct docker_target *t, size_t h)
 	return json_string_value(json_object_get(json_array_get(t->hosts, h), "name"));
 }
 
-static const char *
-str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 static long long
 label_num(const json_t *labels, const char *k)
 {
@@ -86,15 +78,15 @@ d_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
 			json_object_set(ports, pp, json_object_get(p, "PublicPort"));
 		}
 		json_array_append_new(*out, json_pack("{s:s, s:s, s:b, s:s, s:I, s:s, s:s, s:s, s:s, "
-		    "s:I, s:I, s:I, s:o, s:o}", "id", str(c, "Id"),
-		    "name", name ? name + (*name == '/') : str(c, "Id"),
-		    "running", strcmp(str(c, "State"), "running") == 0,
-		    "state", str(c, "State"),
+		    "s:I, s:I, s:I, s:o, s:o}", "id", paas_json_str(c, "Id", ""),
+		    "name", name ? name + (*name == '/') : paas_json_str(c, "Id", ""),
+		    "running", strcmp(paas_json_str(c, "State", ""), "running") == 0,
+		    "state", paas_json_str(c, "State", ""),
 		    "created", json_integer_value(json_object_get(c, "Created")),
-		    "deployment", str(labels, "paas.deployment"),
-		    "service", str(labels, "paas.service"),
-		    "instance", str(labels, "paas.instance"),
-		    "version", str(labels, "paas.version"),
+		    "deployment", paas_json_str(labels, "paas.deployment", ""),
+		    "service", paas_json_str(labels, "paas.service", ""),
+		    "instance", paas_json_str(labels, "paas.instance", ""),
+		    "version", paas_json_str(labels, "paas.version", ""),
 		    "release", (json_int_t)label_num(labels, "paas.release"),
 		    "cpu_milli", (json_int_t)label_num(labels, "paas.cpu_milli"),
 		    "memory_bytes", (json_int_t)label_num(labels, "paas.memory_bytes"),
@@ -121,7 +113,7 @@ d_image(struct paas_target *t, size_t h, const char *image, const char *auth, ch
 		if (paas_docker_image_inspect(d, image, &info, err) < 0)
 			return -1;
 	}
-	*id = paas_xstrdup(str(info, "Id"));
+	*id = paas_xstrdup(paas_json_str(info, "Id", ""));
 	json_decref(info);
 	return 0;
 }
