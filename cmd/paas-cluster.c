@@ -22,6 +22,8 @@
 #include "registry.h"
 #include "valid.h"
 #include "ssh.h"
+#include "hostagent.h"
+#include "keys.h"
 #include "state.h"
 
 void
@@ -40,7 +42,9 @@ usage(FILE *f)
 	    "      [--tls-ca file --tls-cert file --tls-key file] [--insecure]\n"
 	    "      [--cpu n] [--memory size] [--address addr] [--no-check]\n"
 	    "      [--accept-new-host-key]\n"
-	    "  hosts rm name\n"
+	    "  hosts add name --ssh user@addr[:port] [--agent-etcd endpoints]\n"
+	    "      [--agent-docker unix:///path] [--accept-new-host-key] [--label key=value ...]\n"
+	    "  hosts rm name [--force]\n"
 	    "  members ls | members rm id|name [--force] | members add name peer-url\n"
 	    "  backup file\n"
 	    "  restore file [--force]\n"
@@ -48,7 +52,7 @@ usage(FILE *f)
 	    "  git add deployment --key file [--branch b] [--servicefile path]\n"
 	    "      [--host h] [--port n] [--user u]\n"
 	    "  git ls\n"
-	    "  agent [--host name] [--ttl s] [--interval ms]\n",
+	    "  agent [--host name] [--docker unix:///path] [--ttl s] [--interval ms]\n",
 	    cli_prog);
 }
 
@@ -86,8 +90,57 @@ ssh_docker_ok(const char *target, struct paas_err *err)
 	return rc == 0 ? 0 : -1;
 }
 
+/* An endpoint on the loopback: what an agent on another machine cannot
+ * reach. */
 static int
-hosts_add(struct paas_etcd *e, int argc, char **argv)
+loopback(const char *endpoints)
+{
+	return strstr(endpoints, "://127.") != NULL || strstr(endpoints, "://localhost") != NULL ||
+	    strstr(endpoints, "://[::1]") != NULL;
+}
+
+/* The agent on host name, installed over ssh (hosts add --ssh), running
+ * and registered in etcd within 30 s: else why not. */
+static int
+agent_bootstrap(struct paas_etcd *e, const struct paas_agent_install *ai, int *changed,
+    struct paas_err *err)
+{
+	char *key = paas_key_agent(ai->host), *why = NULL;
+	long long until;
+	int found = 0, active;
+	struct paas_kv kv;
+
+	if (paas_agent_install(ai, changed, err) < 0) {
+		free(key);
+		return -1;
+	}
+	for (until = paas_now_ms() + 30000; paas_now_ms() < until; paas_sleep_ms(300)) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		memset(&kv, 0, sizeof(kv));
+		if (paas_etcd_get(e, key, &kv, &found, NULL, &e2) == 0 && found) {
+			paas_kv_clear(&kv);
+			break;
+		}
+		paas_kv_clear(&kv);
+	}
+	free(key);
+	if (found)
+		return 0;
+	if ((active = paas_agent_active(ai->target, &why, err)) < 0)
+		return -1;
+	if (why)
+		paas_err_set(err, PAAS_EUNAVAIL, "the agent on %s did not register in etcd in 30 s: "
+		    "%s", ai->target, why);
+	else
+		paas_err_set(err, PAAS_EUNAVAIL, "the agent on %s runs but did not register in etcd "
+		    "in 30 s: can it reach %s from there?", ai->target, ai->etcd);
+	free(why);
+	return -1;
+}
+
+static int
+hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "docker", required_argument, NULL, 'd' },
@@ -101,10 +154,16 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		{ "no-check", no_argument, NULL, 'n' },
 		{ "address", required_argument, NULL, 'a' },
 		{ "accept-new-host-key", no_argument, NULL, 'k' },
+		{ "ssh", required_argument, NULL, 'S' },
+		{ "agent-etcd", required_argument, NULL, 'E' },
+		{ "agent-docker", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
 	const char *address = NULL, *docker = NULL, *ca = NULL, *cert = NULL, *key = NULL, *name;
+	const char *ssh = NULL, *agent_etcd = NULL, *agent_docker = NULL;
+	char sshurl[300];
+	int existed = 0;
 	json_t *labels = json_object(), *host = NULL, *version = NULL;
 	long long cpu = 0, mem = 0;
 	int ch, insecure = 0, check = 1, rc = PAAS_EINVAL;
@@ -122,6 +181,16 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		case 'I': insecure = 1; break;
 		case 'n': check = 0; break;
 		case 'k': paas_ssh_accept_new(1); break;
+		case 'S': ssh = optarg; break;
+		case 'E': agent_etcd = optarg; break;
+		case 'G':
+			if (strncmp(optarg, "unix:///", 8) != 0 || strlen(optarg) > 200 ||
+			    !paas_only_chars(optarg + 7, "/._-")) {
+				rc = cli_bad_usage("--agent-docker %.64s: expected unix:///path", optarg);
+				goto out;
+			}
+			agent_docker = optarg;
+			break;
 		case 'a':
 			if (!paas_valid_address(optarg)) {
 				rc = cli_bad_usage("--address %.64s: expected an IP address or a host name", optarg);
@@ -159,8 +228,31 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (ssh) {
+		if (docker || ca) {
+			rc = cli_bad_usage("%s", "--ssh is the host's Docker URL: no --docker or --tls-*");
+			goto out;
+		}
+		if (!paas_ssh_target_ok(ssh) || strlen(ssh) > 250) {
+			rc = cli_bad_usage("--ssh %.64s: expected user@address[:port]", ssh);
+			goto out;
+		}
+		snprintf(sshurl, sizeof(sshurl), "ssh://%s", ssh);
+		docker = sshurl;
+		if (agent_etcd == NULL)
+			agent_etcd = paas_etcd_endpoints(etcd);
+		if (loopback(agent_etcd) || strpbrk(agent_etcd, " \t\n\"'\\$`") != NULL) {
+			rc = cli_bad_usage("the agent on %s cannot use etcd at %.200s (a loopback address "
+			    "there is the host's own): give --agent-etcd with endpoints it can reach",
+			    ssh, agent_etcd);
+			goto out;
+		}
+	} else if (agent_etcd || agent_docker) {
+		rc = cli_bad_usage("%s", "--agent-etcd and --agent-docker go with --ssh");
+		goto out;
+	}
 	if (argc - optind != 1 || docker == NULL) {
-		rc = cli_bad_usage("%s", "hosts add needs a name and --docker url");
+		rc = cli_bad_usage("%s", "hosts add needs a name and --docker url or --ssh user@addr");
 		goto out;
 	}
 	name = argv[optind];
@@ -174,6 +266,8 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 	    "cpu_milli", cpu ? json_integer(cpu) : json_null(),
 	    "memory_bytes", mem ? json_integer(mem) : json_null());
 	json_object_set_new(host, "address", address ? json_string(address) : json_null());
+	if (ssh)
+		json_object_set_new(host, "managed_agent", json_true());
 	if (!paas_valid_name(name)) {
 		rc = cli_bad_usage("invalid host name '%.64s': use lower-case letters, digits and '-', "
 		    "starting with a letter", name);
@@ -195,9 +289,59 @@ hosts_add(struct paas_etcd *e, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (paas_host_put(e, host, 1, &err) < 0) {
+	if (ssh) {
+		/* Run again: the same host, its agent brought up to date. */
+		json_t *all = NULL, *h;
+		size_t i;
+
+		if (paas_host_list(e, &all, &err) < 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+		json_array_foreach(all, i, h)
+			if (strcmp(str(h, "name"), name) == 0 && !json_is_true(json_object_get(h,
+			    "implicit")))
+				existed = strcmp(str(h, "docker"), docker) == 0 ? 1 : -1;
+		json_decref(all);
+		if (existed < 0) {
+			paas_err_set(&err, PAAS_EFAILED, "host %s exists with another Docker URL "
+			    "(paas-cluster hosts rm %s first)", name, name);
+			rc = cli_fail(&err);
+			goto out;
+		}
+	}
+	if (!existed && paas_host_put(e, host, 1, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
+	}
+	if (ssh) {
+		struct paas_agent_install ai = { 0 };
+		char *auth = paas_state_file("PAAS_AGENT_ETCD_AUTH", "etcd-auth/agent");
+		int changed = 0;
+
+		ai.target = ssh;
+		ai.host = name;
+		ai.etcd = agent_etcd;
+		ai.docker = agent_docker;
+		ai.auth = auth;
+		if (agent_bootstrap(e, &ai, &changed, &err) < 0) {
+			struct paas_err e2 = PAAS_ERR_INIT;
+
+			/* Nothing recorded that was not there before. */
+			if (!existed) {
+				paas_host_remove(e, name, &e2);
+				paas_agent_uninstall(ssh, &e2);
+			}
+			free(auth);
+			paas_err_wrap(&err, "host %s not added", name);
+			rc = cli_fail(&err);
+			goto out;
+		}
+		free(auth);
+		json_decref(version);
+		version = json_pack("{s:s, s:s, s:s}", "host", name, "docker", docker, "state",
+		    !existed ? "installed" : changed ? "updated" : "unchanged");
+		paas_out_record("agent", version);
 	}
 	/* The cluster's registry trusted by this machine's Docker daemons
 	 * (the host's, when it is one of them); a remote machine's are the
@@ -221,6 +365,37 @@ out:
 	json_decref(host);
 	json_decref(version);
 	paas_docker_free(d);
+	return rc;
+}
+
+/* A host whose agent hosts add --ssh installed: the agent goes first (a
+ * host that cannot be reached keeps its record, unless force). */
+static int
+hosts_rm(struct paas_etcd *e, const char *name, int force)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *all = NULL, *h, *found = NULL;
+	size_t i;
+	int rc;
+
+	if (paas_host_list(e, &all, &err) < 0)
+		return cli_fail(&err);
+	json_array_foreach(all, i, h)
+		if (strcmp(str(h, "name"), name) == 0 && !json_is_true(json_object_get(h, "implicit")))
+			found = h;
+	if (found && json_is_true(json_object_get(found, "managed_agent")) &&
+	    strncmp(str(found, "docker"), "ssh://", 6) == 0 &&
+	    paas_agent_uninstall(str(found, "docker") + 6, &err) < 0) {
+		if (!force) {
+			paas_err_wrap(&err, "host %s kept (--force removes its record anyway)", name);
+			json_decref(all);
+			return cli_fail(&err);
+		}
+		fprintf(stderr, "%s: warning: %s; its record is removed anyway\n", cli_prog, err.msg);
+		paas_err_clear(&err);
+	}
+	json_decref(all);
+	rc = paas_host_remove(e, name, &err) < 0 ? cli_fail(&err) : 0;
 	return rc;
 }
 
@@ -283,6 +458,7 @@ agent(const char *etcd, int argc, char **argv)
 		{ "host", required_argument, NULL, 'H' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "docker", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_agent_opts o = { 0 };
@@ -298,6 +474,12 @@ agent(const char *etcd, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'H': o.host = optarg; break;
+		case 'd':
+			if (strncmp(optarg, "unix:///", 8) != 0)
+				return cli_bad_usage("--docker %.64s: expected unix:///path (the host's "
+				    "own engine)", optarg);
+			o.docker = optarg;
+			break;
 		case 't':
 			if (paas_parse_int(optarg, 2, 3600, &o.ttl) < 0)
 				return cli_bad_usage("--ttl %.32s: expected seconds, 2-3600", optarg);
@@ -435,12 +617,15 @@ main(int argc, char **argv)
 	if ((e = paas_etcd_new(paas_etcd_endpoints(etcd), NULL, &err)) == NULL)
 		return cli_fail(&err);
 	if (strcmp(argv[1], "add") == 0)
-		rc = hosts_add(e, argc - 1, argv + 1);
+		rc = hosts_add(e, etcd, argc - 1, argv + 1);
 	else if (strcmp(argv[1], "ls") == 0 && argc == 2)
 		rc = hosts_ls(e, fmt);
-	else if (strcmp(argv[1], "rm") == 0 && argc == 3 && argv[2][0] != '-') {
-		rc = paas_host_remove(e, argv[2], &err) < 0 ? cli_fail(&err) : 0;
-	} else
+	else if (strcmp(argv[1], "rm") == 0 && argc == 3 && argv[2][0] != '-')
+		rc = hosts_rm(e, argv[2], 0);
+	else if (strcmp(argv[1], "rm") == 0 && argc == 4 && argv[2][0] != '-' &&
+	    strcmp(argv[3], "--force") == 0)
+		rc = hosts_rm(e, argv[2], 1);
+	else
 		rc = cli_bad_usage("hosts: expected ls, add NAME --docker URL ..., or rm NAME, "
 		    "not '%.64s%s%.64s'", argv[1], argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
 	paas_etcd_free(e);

@@ -652,6 +652,17 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 		goto out;
 	}
 	a.addr = paas_host_address(a.host);
+	if (o->docker) {
+		/* The host's own engine, reached from the host: the record's
+		 * address stays the one instances are checked and served at. */
+		json_t *h = json_deep_copy(a.host);
+
+		json_object_set_new(h, "docker", json_string(o->docker));
+		json_object_set_new(h, "tls", json_null());
+		json_object_set_new(h, "address", json_string(a.addr));
+		json_array_set_new(a.hosts, k, h);
+		a.host = h;
+	}
 	if ((a.d = paas_host_docker(a.host, 10000, err)) == NULL)
 		goto out;
 	if (register_agent(&a, err) < 0)

@@ -24,6 +24,9 @@
 struct paas_agent_opts {
 	const char *etcd;		/* endpoints */
 	const char *host;		/* the registered host's name ("local") */
+	const char *docker;		/* its Docker URL from where the agent runs
+					 * (unix:///var/run/docker.sock on the
+					 * host itself), or NULL: the record's */
 	int ttl;			/* lease seconds; 0: 10 */
 	long interval_ms;		/* container list every; 0: 2000 */
 	volatile sig_atomic_t *stop;	/* returns soon after it becomes non-zero */

@@ -24,6 +24,8 @@
  * and the session's thread until the one that comes last frees it. */
 struct runst {
 	struct paas_buf out;
+	struct paas_buf in;		/* its standard input, sent from inoff */
+	size_t inoff;
 	int status, done, abandoned;
 };
 
@@ -350,6 +352,7 @@ chan_end(struct session *ss, struct chan *c)
 		pthread_mutex_lock(&ss->mu);
 		if (c->run->abandoned) {
 			paas_buf_free(&c->run->out);
+			paas_buf_free(&c->run->in);
 			free(c->run);
 		} else {
 			c->run->done = 1;
@@ -395,7 +398,7 @@ add_chan(struct session *ss, LIBSSH2_CHANNEL *ch, int fd, struct runst *run)
 	c->ch = ch;
 	c->fd = fd;
 	c->run = run;
-	c->local_eof = run != NULL;
+	c->local_eof = run != NULL && run->in.len == 0;
 	c->next = ss->chans;
 	ss->chans = c;
 }
@@ -436,7 +439,19 @@ pump(struct chan *c, int *moved)
 {
 	ssize_t n;
 
-	if (!c->local_eof && c->upn == 0) {
+	if (!c->local_eof && c->upn == 0 && c->run) {
+		/* A run's standard input: from its buffer, then EOF. */
+		size_t k = c->run->in.len - c->run->inoff;
+
+		if (k > sizeof(c->up))
+			k = sizeof(c->up);
+		memcpy(c->up, c->run->in.data + c->run->inoff, k);
+		c->run->inoff += k;
+		c->upn = k;
+		c->upoff = 0;
+		c->local_eof = c->run->inoff == c->run->in.len;
+		*moved = k > 0;
+	} else if (!c->local_eof && c->upn == 0) {
 		n = read(c->fd, c->up, sizeof(c->up));
 		if (n > 0) {
 			c->upn = (size_t)n;
@@ -797,14 +812,25 @@ int
 paas_ssh_run(const char *target, const char *command, long timeout_ms, struct paas_buf *out,
     int *status, struct paas_err *err)
 {
+	return paas_ssh_run_input(target, command, NULL, 0, timeout_ms, out, status, err);
+}
+
+int
+paas_ssh_run_input(const char *target, const char *command, const void *in, size_t inlen,
+    long timeout_ms, struct paas_buf *out, int *status, struct paas_err *err)
+{
 	struct runst *run = paas_xmalloc(sizeof(*run));
 	struct session *ss = NULL;
 	long long until = paas_now_ms() + timeout_ms;
 	int rc = -1;
 
 	memset(run, 0, sizeof(*run));
+	/* A copy: the session's thread may outlive this call's deadline. */
+	if (inlen)
+		paas_buf_add(&run->in, in, inlen);
 	*status = -1;
 	if (request(target, PAAS_SSH_DOCKER, command, timeout_ms, run, &ss, err) < 0) {
+		paas_buf_free(&run->in);
 		free(run);
 		return -1;
 	}
@@ -824,6 +850,7 @@ paas_ssh_run(const char *target, const char *command, long timeout_ms, struct pa
 		rc = run->status < 0 ? paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: the connection "
 		    "broke while the command ran", target) : 0;
 		paas_buf_free(&run->out);
+		paas_buf_free(&run->in);
 		free(run);
 	} else {
 		run->abandoned = 1;

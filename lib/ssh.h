@@ -59,4 +59,10 @@ void paas_ssh_prepare(const char *const *targets, size_t n, const char *command,
 int paas_ssh_run(const char *target, const char *command, long timeout_ms,
     struct paas_buf *out, int *status, struct paas_err *err);
 
+/* The same with in (inlen bytes, copied) as the command's standard input,
+ * then end of file: how files reach a host (a constant command such as
+ * "cat >path" writes them), never through its command line. */
+int paas_ssh_run_input(const char *target, const char *command, const void *in, size_t inlen,
+    long timeout_ms, struct paas_buf *out, int *status, struct paas_err *err);
+
 #endif

@@ -6,6 +6,7 @@
 #   etcd_member_kill I         SIGKILL member I
 #   etcd_member_restart I      start member I again on its data dir
 # $ETCD_EXTRA_ARGS, when set, is added to every member's flags.
+# $ETCD_ADDR (default 127.0.0.1) is the address members listen on.
 
 need etcd
 
@@ -38,7 +39,7 @@ etcd_cluster_start() {
 	local n=$1 i
 	_etcd_cluster=""
 	for ((i = 0; i < n; i++)); do
-		ETCD_EP[i]="http://127.0.0.1:$(free_port)"
+		ETCD_EP[i]="http://${ETCD_ADDR:-127.0.0.1}:$(free_port)"
 		_etcd_peer[i]="http://127.0.0.1:$(free_port)"
 		_etcd_cluster="$_etcd_cluster${_etcd_cluster:+,}m$i=${_etcd_peer[i]}"
 	done

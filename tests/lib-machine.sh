@@ -6,7 +6,9 @@
 #
 #   machine_image               the image imported (once per test)
 #   machine_run NAME ARGS...    a machine named NAME with docker-run ARGS
-#                               (bind mounts...); its IP in MACHINE_IP[NAME]
+#                               (bind mounts...); its IP in MACHINE_IP[NAME];
+#                               with MACHINE_NET=host, in the network
+#                               namespace of its dockerd (no IP of its own)
 #   mx NAME ARGS...             a command inside machine NAME
 
 need docker curl
@@ -27,11 +29,12 @@ machine_image() {
 }
 
 machine_run() {
-	local name=$1 id
+	local name=$1 id net=(--hostname "$1")
 	shift
 	machine_image
+	[ "${MACHINE_NET:-}" = host ] && net=(--network host)
 	_machine_dk rm -f "$name" >/dev/null 2>&1
-	id=$(_machine_dk run -d --name "$name" --hostname "$name" \
+	id=$(_machine_dk run -d --name "$name" "${net[@]}" \
 		--cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE \
 		--security-opt seccomp=unconfined --security-opt apparmor=unconfined \
 		--cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
