@@ -22,7 +22,7 @@
 #include "registry.h"
 #include "valid.h"
 #include "ssh.h"
-#include "hostagent.h"
+#include "remote.h"
 #include "keys.h"
 #include "state.h"
 

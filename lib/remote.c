@@ -1,0 +1,286 @@
+/*
+ * The cluster's services on hosts reached over SSH, as systemd units; the
+ * host's agent among them.  See remote.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "remote.h"
+#include "ssh.h"
+#include "valid.h"
+
+#define BIN_MAX		(256L << 20)
+#define RUN_MS		30000L
+
+static const char unit_text[] =
+    "# The host agent of paas-tools, installed by paas-cluster hosts add --ssh\n"
+    "# (paas-cluster(1)); its settings in " PAAS_AGENT_ENV ".\n"
+    "[Unit]\n"
+    "Description=paas-tools host agent\n"
+    "Documentation=man:paas-cluster(1)\n"
+    "After=network-online.target docker.service\n"
+    "Wants=network-online.target\n"
+    "\n"
+    "[Service]\n"
+    "EnvironmentFile=" PAAS_AGENT_ENV "\n"
+    "ExecStart=" PAAS_AGENT_BIN " agent $AGENT_ARGS\n"
+    "Restart=always\n"
+    "RestartSec=2\n"
+    "\n"
+    "[Install]\n"
+    "WantedBy=multi-user.target\n";
+
+static void
+sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	for (i = 0; i < n && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+int
+paas_remote_read(const char *what, const char *path, struct paas_buf *b, struct paas_err *err)
+{
+	char chunk[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return paas_err_set(err, PAAS_EFAILED, "%s %s: %s", what, path, strerror(errno));
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && b->len < (size_t)BIN_MAX)
+		paas_buf_add(b, chunk, (size_t)n);
+	close(fd);
+	if (n < 0)
+		return paas_err_set(err, PAAS_EFAILED, "%s %s: %s", what, path, strerror(errno));
+	return 0;
+}
+
+/* Run a constant command there; a non-zero status is an error naming what
+ * was done and the command's last words. */
+static int
+run(const char *target, const char *what, const char *command, const struct paas_buf *in,
+    struct paas_buf *out, struct paas_err *err)
+{
+	struct paas_buf o = PAAS_BUF_INIT;
+	int st;
+	char *nl;
+
+	if (paas_ssh_run_input(target, command, in ? in->data : NULL, in ? in->len : 0, RUN_MS,
+	    &o, &st, err) < 0) {
+		paas_buf_free(&o);
+		return -1;
+	}
+	if (st != 0) {
+		paas_buf_rstrip(&o, "\n ");
+		nl = o.data ? strrchr(o.data, '\n') : NULL;
+		paas_err_set(err, PAAS_EUNAVAIL, "ssh://%s: %s: %s", target, what,
+		    nl ? nl + 1 : o.len ? o.data : "it failed");
+		paas_buf_free(&o);
+		return -1;
+	}
+	if (out)
+		paas_buf_add(out, o.data ? o.data : "", o.len);
+	paas_buf_free(&o);
+	return 0;
+}
+
+void
+paas_remote_env(struct paas_buf *b, const char *name, const char *value)
+{
+	/* systemd's EnvironmentFile: double quotes, with \ and " escaped;
+	 * the values are validated before, this is the second line. */
+	const char *p;
+
+	paas_buf_addf(b, "%s=\"", name);
+	for (p = value; *p; p++) {
+		if (*p == '"' || *p == '\\' || *p == '$')
+			paas_buf_add(b, "\\", 1);
+		paas_buf_add(b, p, 1);
+	}
+	paas_buf_adds(b, "\"\n");
+}
+
+int
+paas_remote_install(const char *target, const char *unit, const struct paas_remote_file *f,
+    size_t n, const char *check, int no_block, int *changed, struct paas_err *err)
+{
+	struct paas_buf probe = PAAS_BUF_INIT, cmd = PAAS_BUF_INIT;
+	char *line, *save = NULL;
+	int rc = -1, *differs = paas_xmalloc((n ? n : 1) * sizeof(int));
+	size_t i;
+
+	*changed = 0;
+	/* What is there: a line per file, its SHA-256 or "-". */
+	paas_buf_adds(&cmd, "test -d /run/systemd/system || "
+	    "{ echo 'systemd does not run this host' >&2; exit 1; }; "
+	    "command -v sha256sum >/dev/null || { echo 'no sha256sum' >&2; exit 1; }; for f in");
+	for (i = 0; i < n; i++)
+		paas_buf_addf(&cmd, " %s", f[i].path);
+	paas_buf_adds(&cmd, "; do if [ -f \"$f\" ]; then sha256sum <\"$f\"; else echo -; fi; done");
+	if (run(target, "systemd", cmd.data, NULL, &probe, err) < 0)
+		goto out;
+	line = strtok_r(probe.data ? probe.data : (char *)"", "\n", &save);
+	for (i = 0; i < n; i++, line = strtok_r(NULL, "\n", &save)) {
+		char hex[65];
+		int there = line && strlen(line) >= 64 && line[0] != '-';
+
+		if (f[i].content) {
+			sha256_hex(f[i].content->data ? f[i].content->data : "", f[i].content->len, hex);
+			differs[i] = !there || strncmp(line, hex, 64) != 0;
+		} else
+			differs[i] = there;
+	}
+	for (i = 0; i < n; i++) {
+		char what[256];
+		const char *slash = strrchr(f[i].path, '/');
+
+		if (!differs[i])
+			continue;
+		*changed = 1;
+		paas_buf_reset(&cmd);
+		if (f[i].content == NULL) {
+			paas_buf_addf(&cmd, "rm -f %s", f[i].path);
+			snprintf(what, sizeof(what), "removing %s", f[i].path);
+		} else {
+			paas_buf_addf(&cmd, "umask 077 && mkdir -p %.*s && cat >%s.paas-new && "
+			    "chmod %s %s.paas-new && mv -f %s.paas-new %s",
+			    (int)(slash ? slash - f[i].path : 1), slash ? f[i].path : "/", f[i].path,
+			    f[i].mode, f[i].path, f[i].path, f[i].path);
+			snprintf(what, sizeof(what), "writing %s", f[i].path);
+		}
+		if (run(target, what, cmd.data, f[i].content, NULL, err) < 0)
+			goto out;
+	}
+	if (*changed && check && run(target, "a copied program does not run there", check, NULL,
+	    NULL, err) < 0)
+		goto out;
+	paas_buf_reset(&cmd);
+	if (*changed)
+		paas_buf_addf(&cmd, "systemctl daemon-reload && systemctl enable --quiet %s && "
+		    "systemctl restart%s %s", unit, no_block ? " --no-block" : "", unit);
+	else
+		paas_buf_addf(&cmd, "systemctl enable --quiet %s && systemctl start%s %s", unit,
+		    no_block ? " --no-block" : "", unit);
+	if (run(target, "starting the service", cmd.data, NULL, NULL, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(differs);
+	paas_buf_free(&probe);
+	paas_buf_free(&cmd);
+	return rc;
+}
+
+int
+paas_remote_systemctl(const char *target, const char *verb, const char *unit,
+    struct paas_err *err)
+{
+	char cmd[256], what[128];
+
+	snprintf(cmd, sizeof(cmd), "systemctl %s %s", verb, unit);
+	snprintf(what, sizeof(what), "systemctl %s %s", verb, unit);
+	return run(target, what, cmd, NULL, NULL, err);
+}
+
+int
+paas_remote_active(const char *target, const char *unit, char **why, struct paas_err *err)
+{
+	struct paas_buf out = PAAS_BUF_INIT;
+	char cmd[512];
+	int st;
+
+	*why = NULL;
+	snprintf(cmd, sizeof(cmd), "systemctl is-active --quiet %s || journalctl -u %s -n 3 "
+	    "--no-pager -o cat 2>&1 | tail -n 1; systemctl is-active --quiet %s", unit, unit, unit);
+	if (paas_ssh_run(target, cmd, RUN_MS, &out, &st, err) < 0) {
+		paas_buf_free(&out);
+		return -1;
+	}
+	if (st != 0) {
+		paas_buf_rstrip(&out, "\n ");
+		*why = paas_xstrdup(out.len ? out.data : "the unit is not active");
+	}
+	paas_buf_free(&out);
+	return st == 0;
+}
+
+int
+paas_agent_install(const struct paas_agent_install *o, int *changed, struct paas_err *err)
+{
+	struct paas_buf bin = PAAS_BUF_INIT, unit = PAAS_BUF_INIT, env = PAAS_BUF_INIT,
+	    auth = PAAS_BUF_INIT, args = PAAS_BUF_INIT;
+	const char *docker = o->docker ? o->docker : "unix:///var/run/docker.sock";
+	int rc = -1;
+
+	*changed = 0;
+	if (!paas_valid_name(o->host) || strncmp(docker, "unix:///", 8) != 0 ||
+	    strpbrk(docker, " \t\n\"'\\$`") != NULL || strpbrk(o->etcd, " \t\n\"'\\$`") != NULL)
+		return paas_err_set(err, PAAS_EINVAL, "agent for %s: invalid host name, Docker URL "
+		    "or etcd endpoints", o->host);
+	if (paas_remote_read("the agent's binary", o->binary ? o->binary : "/proc/self/exe",
+	    &bin, err) < 0)
+		goto out;
+	paas_buf_adds(&unit, unit_text);
+	paas_buf_addf(&args, "--host %s --docker %s", o->host, docker);
+	paas_buf_adds(&env, "# Written by paas-cluster (hosts add --ssh, up --host).\n");
+	paas_remote_env(&env, "PAAS_ETCD", o->etcd);
+	paas_remote_env(&env, "AGENT_ARGS", args.data);
+	if (o->auth) {
+		char *data;
+		size_t n;
+
+		if (paas_private_read("the agent's etcd credentials", o->auth, 510, &data, &n,
+		    err) < 0)
+			goto out;
+		paas_buf_add(&auth, data, n);
+		explicit_bzero(data, n);
+		free(data);
+		paas_remote_env(&env, "PAAS_ETCD_AUTH", PAAS_AGENT_AUTH);
+	}
+	{
+		const struct paas_remote_file f[] = {
+			{ PAAS_AGENT_BIN, "755", &bin },
+			{ PAAS_AGENT_UNIT, "644", &unit },
+			{ PAAS_AGENT_ENV, "600", &env },
+			{ PAAS_AGENT_AUTH, "600", o->auth ? &auth : NULL },
+		};
+
+		rc = paas_remote_install(o->target, "paas-agent.service", f, 4,
+		    PAAS_AGENT_BIN " --version 2>&1", 0, changed, err);
+	}
+out:
+	if (auth.data)
+		explicit_bzero(auth.data, auth.len);
+	paas_buf_free(&bin);
+	paas_buf_free(&unit);
+	paas_buf_free(&env);
+	paas_buf_free(&auth);
+	paas_buf_free(&args);
+	return rc;
+}
+
+int
+paas_agent_active(const char *target, char **why, struct paas_err *err)
+{
+	return paas_remote_active(target, "paas-agent.service", why, err);
+}
+
+int
+paas_agent_uninstall(const char *target, struct paas_err *err)
+{
+	return run(target, "removing the agent",
+	    "if [ -f " PAAS_AGENT_UNIT " ]; then systemctl disable --now --quiet paas-agent.service "
+	    "2>/dev/null; fi; rm -f " PAAS_AGENT_BIN " " PAAS_AGENT_UNIT " " PAAS_AGENT_ENV " "
+	    PAAS_AGENT_AUTH " && { systemctl daemon-reload 2>/dev/null; true; }", NULL, NULL, err);
+}

@@ -1,0 +1,85 @@
+/*
+ * The cluster's services on hosts reached over SSH, as systemd units:
+ * their files copied over the host's session as the standard input of
+ * constant commands (no user data reaches the remote shell's command
+ * line), written only when their SHA-256 differs, the unit restarted only
+ * then.
+ *
+ * The host's agent (paas-cluster hosts add --ssh, and up --host): this
+ * program's own binary as PAAS_AGENT_BIN, the unit PAAS_AGENT_UNIT
+ * (restarted on failure), its settings in PAAS_AGENT_ENV and, when the
+ * cluster's etcd has users, the agent's credentials in PAAS_AGENT_AUTH
+ * (both mode 0600).
+ */
+#ifndef PAAS_REMOTE_H
+#define PAAS_REMOTE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define PAAS_REMOTE_BIN_DIR	"/opt/paas-tools/bin"
+#define PAAS_REMOTE_ETC		"/etc/paas-tools"
+#define PAAS_AGENT_BIN		PAAS_REMOTE_BIN_DIR "/paas-cluster"
+#define PAAS_AGENT_UNIT		"/etc/systemd/system/paas-agent.service"
+#define PAAS_AGENT_ENV		"/etc/default/paas-agent"
+#define PAAS_AGENT_AUTH		PAAS_REMOTE_ETC "/etcd-auth-agent"
+
+/* A file of a unit there: path (a constant: it reaches the remote shell),
+ * its mode ("600"), its content (NULL: the file must not be there). */
+struct paas_remote_file {
+	const char *path;
+	const char *mode;
+	const struct paas_buf *content;
+};
+
+/*
+ * Bring unit's files there up to date (only those that differ) and have
+ * systemd run the unit: restarted when a file changed (*changed set),
+ * otherwise enabled and started if it is not.  With no_block, systemctl
+ * does not wait for the start (etcd members that wait for each other).
+ * check, when not NULL, is a constant command run after the files changed
+ * (a copied binary's --version), whose failure stops here.  Errors:
+ * PAAS_EUNAVAIL naming the host and the step (systemd not running there,
+ * systemctl's last words).
+ */
+int paas_remote_install(const char *target, const char *unit, const struct paas_remote_file *f,
+    size_t n, const char *check, int no_block, int *changed, struct paas_err *err);
+
+/* systemctl VERB unit there ("stop", "start", "disable --now"...; constants). */
+int paas_remote_systemctl(const char *target, const char *verb, const char *unit,
+    struct paas_err *err);
+
+/* 1 when unit is active there, 0 when not (*why: its last log line,
+ * caller frees), -1 when the host cannot be asked. */
+int paas_remote_active(const char *target, const char *unit, char **why, struct paas_err *err);
+
+/* A file's content here (a binary, /proc/self/exe...) into b. */
+int paas_remote_read(const char *what, const char *path, struct paas_buf *b,
+    struct paas_err *err);
+
+/* A line of a systemd EnvironmentFile: NAME="VALUE" with " \ $ escaped. */
+void paas_remote_env(struct paas_buf *b, const char *name, const char *value);
+
+struct paas_agent_install {
+	const char *target;	/* user@host[:port] */
+	const char *host;	/* its name in the cluster */
+	const char *etcd;	/* the endpoints the agent uses, from there */
+	const char *docker;	/* the engine there; NULL: unix:///var/run/docker.sock */
+	const char *auth;	/* the agent's etcd credentials file here, or NULL */
+	const char *binary;	/* NULL: this program (/proc/self/exe) */
+};
+
+/* The agent there, installed or brought up to date and running. */
+int paas_agent_install(const struct paas_agent_install *o, int *changed,
+    struct paas_err *err);
+
+/* 1 when the agent's unit is active there, 0 when not (*why: its last log
+ * line, caller frees), -1 when the host cannot be asked. */
+int paas_agent_active(const char *target, char **why, struct paas_err *err);
+
+/* Stop and disable the agent there and remove its files. */
+int paas_agent_uninstall(const char *target, struct paas_err *err);
+
+#endif
