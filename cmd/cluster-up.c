@@ -43,6 +43,7 @@
 #include "route.h"
 #include "valid.h"
 #include "state.h"
+#include "ssh.h"
 
 #define STOP_MS		10000
 
@@ -490,7 +491,7 @@ start_etcd(struct up *u, int port, int peer, struct paas_err *err)
 
 /* The private etcd with authentication on (access.h); this process then
  * acts as its root. */
-static int
+int
 secure_etcd(struct up *u, struct paas_err *err)
 {
 	char *dir = path_in(u->dir, "etcd-auth"), *root = path_in(dir, "root");
@@ -512,7 +513,7 @@ out:
 }
 
 /* The key of the secrets store, made once. */
-static int
+int
 secrets_key(struct up *u, struct paas_err *err)
 {
 	char *p = path_in(u->dir, "secrets.key");
@@ -677,7 +678,7 @@ load_conf(const char *dir, struct up *u)
 	return c;
 }
 
-static int
+int
 save_conf(const struct up *u, struct paas_err *err)
 {
 	char *p = path_in(u->dir, "cluster.json");
@@ -715,8 +716,14 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		{ "registry-ca", required_argument, NULL, 'C' },
 		{ "no-registry", no_argument, NULL, 'N' },
 		{ "systemd", no_argument, NULL, 'S' },
+		{ "host", required_argument, NULL, 'H' },
+		{ "agent-docker", required_argument, NULL, 'G' },
+		{ "accept-new-host-key", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char *specs[32];
+	int nspecs = 0;
+	const char *agent_docker = NULL;
 	struct paas_err err = PAAS_ERR_INIT;
 	const char *dirflag = NULL, *docker = NULL, *ext, *raddr = NULL, *rext = NULL, *rca = NULL;
 	int ch, port = 0, eport = 0, pport = 0, rport = 0, noreg = 0, sysd = 0, rc = PAAS_EINVAL;
@@ -752,11 +759,52 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		case 'C': rca = optarg; break;
 		case 'N': noreg = 1; break;
 		case 'S': sysd = 1; break;
+		case 'H':
+			if (nspecs == 32)
+				return cli_bad_usage("%s", "up: too many --host");
+			specs[nspecs++] = optarg;
+			break;
+		case 'G':
+			if (strncmp(optarg, "unix:///", 8) != 0 || strlen(optarg) > 200 ||
+			    !paas_only_chars(optarg + 7, "/._-"))
+				return cli_bad_usage("--agent-docker %.64s: expected unix:///path", optarg);
+			agent_docker = optarg;
+			break;
+		case 'k': paas_ssh_accept_new(1); break;
 		default: usage(stderr); return PAAS_EINVAL;
 		}
 	}
 	if (optind != argc)
 		return cli_bad_usage("up: unexpected argument '%.64s'", argv[optind]);
+	if (nspecs) {
+		struct up_hosts_opts ho = { 0 };
+
+		if (docker || sysd || noreg || rext || rport || raddr || rca)
+			return cli_bad_usage("%s", "up --host: no --docker, --systemd or --registry* "
+			    "(each host's own Docker and systemd are used; no registry is made)");
+		u.fmt = c->fmt;
+		u.dir = paas_state_dir(dirflag);
+		if (mkdir_p(u.dir, 0700, &err) < 0) {
+			rc = cli_fail(&err);
+			goto out;
+		}
+		u.conf = load_conf(u.dir, &u);
+		ho.specs = specs;
+		ho.n = nspecs;
+		ho.etcd_port = eport ? eport : conf_int(u.conf, "etcd_port", 2379);
+		ho.peer_port = pport ? pport : conf_int(u.conf, "etcd_peer_port", ho.etcd_port + 1);
+		ho.port = port ? port : conf_int(u.conf, "port", 80);
+		ho.agent_docker = agent_docker ? agent_docker :
+		    json_string_value(json_object_get(u.conf, "agent_docker"));
+		if (ho.peer_port == ho.etcd_port) {
+			rc = cli_bad_usage("--etcd-peer-port %d: the client port already", ho.peer_port);
+			goto out;
+		}
+		rc = up_hosts(&u, &ho, &err) < 0 ? cli_fail(&err) : 0;
+		goto out;
+	}
+	if (agent_docker)
+		return cli_bad_usage("%s", "--agent-docker goes with --host");
 	if ((noreg && (rext || rport || raddr || rca)) || (rext && (rport || raddr)) ||
 	    (rca && !rext))
 		return cli_bad_usage("%s", "--no-registry, --registry (with --registry-ca) and "
@@ -922,6 +970,12 @@ cmd_down(const struct cluster_ctx *c, int argc, char **argv)
 	/* The router first, so that HAProxy is not started again under it;
 	 * the agent before etcd, so that it can revoke its lease. */
 	u.conf = load_conf(u.dir, &u);
+	if (json_is_array(json_object_get(u.conf, "hosts"))) {
+		rc = down_hosts(&u, &err) < 0 ? cli_fail(&err) : 0;
+		json_decref(u.conf);
+		free(u.dir);
+		return rc;
+	}
 	rc = stop_one(&u, "router", "router.pid", "paas-route", &err) < 0 ||
 	    stop_one(&u, "haproxy", "route/haproxy.pid", "haproxy", &err) < 0 ||
 	    stop_one(&u, "agent", "agent.pid", "paas-cluster", &err) < 0 ||

@@ -53,6 +53,24 @@ json_t *load_conf(const char *dir, struct up *u);
 int stop_one(const struct up *u, const char *component, const char *file, const char *prog_name,
     struct paas_err *err);
 
+/* The cluster's etcd with users (access.h), this process its root. */
+int secure_etcd(struct up *u, struct paas_err *err);
+/* The secrets store's key, made once. */
+int secrets_key(struct up *u, struct paas_err *err);
+/* u->conf to dir/cluster.json. */
+int save_conf(const struct up *u, struct paas_err *err);
+
+/* up --host NAME=USER@ADDR...: a cluster across hosts reached over SSH
+ * (cluster-hosts.c); down of such a cluster. */
+struct up_hosts_opts {
+	char *const *specs;		/* NAME=USER@ADDR[:PORT] */
+	int n;
+	int port, etcd_port, peer_port;
+	const char *agent_docker;	/* or NULL */
+};
+int up_hosts(struct up *u, const struct up_hosts_opts *o, struct paas_err *err);
+int down_hosts(struct up *u, struct paas_err *err);
+
 /* The registry of u->conf ("registry": managed, external or none): started,
  * recorded in etcd, trusted by this machine's Docker daemons. */
 int up_registry(struct up *u, struct paas_err *err);

@@ -101,7 +101,7 @@ loopback(const char *endpoints)
 
 /* The agent on host name, installed over ssh (hosts add --ssh), running
  * and registered in etcd within 30 s: else why not. */
-static int
+int
 agent_bootstrap(struct paas_etcd *e, const struct paas_agent_install *ai, int *changed,
     struct paas_err *err)
 {

@@ -25,6 +25,12 @@ void usage(FILE *f);
 /* o's string k, or "-" (for tables and messages). */
 const char *str(const json_t *o, const char *k);
 
+struct paas_etcd;
+struct paas_agent_install;
+/* The agent installed there (remote.h) and registered in etcd within
+ * 30 s, else why not. */
+int agent_bootstrap(struct paas_etcd *e, const struct paas_agent_install *ai, int *changed,
+    struct paas_err *err);
 int cmd_up(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_down(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_status(const struct cluster_ctx *c, int argc, char **argv);

@@ -201,7 +201,7 @@ paas_pki_issue(const char *ca_dir, const char *const *names, const char *crt, co
 	    !X509_set_issuer_name(c, X509_get_subject_name(ca)) ||
 	    add_ext(c, ca, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
 	    add_ext(c, ca, NID_key_usage, "critical,digitalSignature,keyEncipherment") < 0 ||
-	    add_ext(c, ca, NID_ext_key_usage, "serverAuth") < 0 ||
+	    add_ext(c, ca, NID_ext_key_usage, "serverAuth,clientAuth") < 0 ||
 	    add_ext(c, ca, NID_subject_alt_name, san.data) < 0 ||
 	    !X509_sign(c, cakey, EVP_sha256())) {
 		ssl_fail(err, "cannot make a certificate");

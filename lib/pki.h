@@ -1,7 +1,8 @@
 /*
  * The cluster's certificate authority (OpenSSL): one CA made by
  * `paas-cluster up` in the state directory, and the server certificates it
- * signs (the registry's).  Keys are ECDSA P-256, written 0600.
+ * signs (the registry's, etcd peers': for servers and their clients).  Keys are
+ * ECDSA P-256, written 0600.
  */
 #ifndef PAAS_PKI_H
 #define PAAS_PKI_H

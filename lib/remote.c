@@ -68,9 +68,9 @@ paas_remote_read(const char *what, const char *path, struct paas_buf *b, struct 
 
 /* Run a constant command there; a non-zero status is an error naming what
  * was done and the command's last words. */
-static int
-run(const char *target, const char *what, const char *command, const struct paas_buf *in,
-    struct paas_buf *out, struct paas_err *err)
+int
+paas_remote_run(const char *target, const char *what, const char *command,
+    const struct paas_buf *in, struct paas_buf *out, struct paas_err *err)
 {
 	struct paas_buf o = PAAS_BUF_INIT;
 	int st;
@@ -128,7 +128,7 @@ paas_remote_install(const char *target, const char *unit, const struct paas_remo
 	for (i = 0; i < n; i++)
 		paas_buf_addf(&cmd, " %s", f[i].path);
 	paas_buf_adds(&cmd, "; do if [ -f \"$f\" ]; then sha256sum <\"$f\"; else echo -; fi; done");
-	if (run(target, "systemd", cmd.data, NULL, &probe, err) < 0)
+	if (paas_remote_run(target, "systemd", cmd.data, NULL, &probe, err) < 0)
 		goto out;
 	line = strtok_r(probe.data ? probe.data : (char *)"", "\n", &save);
 	for (i = 0; i < n; i++, line = strtok_r(NULL, "\n", &save)) {
@@ -159,10 +159,10 @@ paas_remote_install(const char *target, const char *unit, const struct paas_remo
 			    f[i].mode, f[i].path, f[i].path, f[i].path);
 			snprintf(what, sizeof(what), "writing %s", f[i].path);
 		}
-		if (run(target, what, cmd.data, f[i].content, NULL, err) < 0)
+		if (paas_remote_run(target, what, cmd.data, f[i].content, NULL, err) < 0)
 			goto out;
 	}
-	if (*changed && check && run(target, "a copied program does not run there", check, NULL,
+	if (*changed && check && paas_remote_run(target, "a copied program does not run there", check, NULL,
 	    NULL, err) < 0)
 		goto out;
 	paas_buf_reset(&cmd);
@@ -172,7 +172,7 @@ paas_remote_install(const char *target, const char *unit, const struct paas_remo
 	else
 		paas_buf_addf(&cmd, "systemctl enable --quiet %s && systemctl start%s %s", unit,
 		    no_block ? " --no-block" : "", unit);
-	if (run(target, "starting the service", cmd.data, NULL, NULL, err) < 0)
+	if (paas_remote_run(target, "starting the service", cmd.data, NULL, NULL, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -190,7 +190,7 @@ paas_remote_systemctl(const char *target, const char *verb, const char *unit,
 
 	snprintf(cmd, sizeof(cmd), "systemctl %s %s", verb, unit);
 	snprintf(what, sizeof(what), "systemctl %s %s", verb, unit);
-	return run(target, what, cmd, NULL, NULL, err);
+	return paas_remote_run(target, what, cmd, NULL, NULL, err);
 }
 
 int
@@ -279,7 +279,7 @@ paas_agent_active(const char *target, char **why, struct paas_err *err)
 int
 paas_agent_uninstall(const char *target, struct paas_err *err)
 {
-	return run(target, "removing the agent",
+	return paas_remote_run(target, "removing the agent",
 	    "if [ -f " PAAS_AGENT_UNIT " ]; then systemctl disable --now --quiet paas-agent.service "
 	    "2>/dev/null; fi; rm -f " PAAS_AGENT_BIN " " PAAS_AGENT_UNIT " " PAAS_AGENT_ENV " "
 	    PAAS_AGENT_AUTH " && { systemctl daemon-reload 2>/dev/null; true; }", NULL, NULL, err);

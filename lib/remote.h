@@ -47,6 +47,12 @@ struct paas_remote_file {
 int paas_remote_install(const char *target, const char *unit, const struct paas_remote_file *f,
     size_t n, const char *check, int no_block, int *changed, struct paas_err *err);
 
+/* Run a constant command there, in (or NULL) its standard input; its
+ * output added to out (or dropped).  A non-zero status is PAAS_EUNAVAIL
+ * "ssh://TARGET: WHAT: its last line". */
+int paas_remote_run(const char *target, const char *what, const char *command,
+    const struct paas_buf *in, struct paas_buf *out, struct paas_err *err);
+
 /* systemctl VERB unit there ("stop", "start", "disable --now"...; constants). */
 int paas_remote_systemctl(const char *target, const char *verb, const char *unit,
     struct paas_err *err);

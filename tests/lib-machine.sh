@@ -1,10 +1,11 @@
 # Test "machines": containers on the local test dockerd whose init is
 # systemd (scripts/fleet-machine-image: Debian with systemd, cached), for
 # what needs a real systemd: fleet (lib-fleet.sh) and the units of
-# paas-cluster up --systemd.  Needs lib-docker.sh's docker_start_local
-# first.  Every machine is removed at exit.
+# paas-cluster up --systemd.  Machines run on $DOCKER_URL (lib-docker.sh's
+# docker_start_local), or on the dockerd MACHINE_DOCKER names (a unix://
+# URL) when it is set.  Every machine is removed at exit.
 #
-#   machine_image               the image imported (once per test)
+#   machine_image               the image imported there (once per dockerd)
 #   machine_run NAME ARGS...    a machine named NAME with docker-run ARGS
 #                               (bind mounts...); its IP in MACHINE_IP[NAME];
 #                               with MACHINE_NET=host, in the network
@@ -12,20 +13,27 @@
 #   mx NAME ARGS...             a command inside machine NAME
 
 need docker curl
-declare -A MACHINE_IP
+declare -A MACHINE_IP MACHINE_URL _machine_imported
 MACHINE_IMAGE=paas-fleet-machine:1
 
-_machine_dk() { DOCKER_API_VERSION=1.41 /usr/bin/docker -H "$DOCKER_URL" "$@"; }
+_machine_url() { echo "${MACHINE_DOCKER:-${DOCKER_URL:-}}"; }
+# _machine_dk ARGS: the docker CLI against the machines' dockerd (with
+# MACHINE_AT=NAME, machine NAME's)
+_machine_dk() {
+	local url=${MACHINE_AT:+${MACHINE_URL[$MACHINE_AT]}}
+	DOCKER_API_VERSION=1.41 /usr/bin/docker -H "${url:-$(_machine_url)}" "$@"
+}
 
 machine_image() {
-	local tar
-	[ -n "${_machine_imported:-}" ] && return 0
-	[ -n "${DOCKER_URL:-}" ] || bail_out "machines need docker_start_local first"
+	local tar url
+	url=$(_machine_url)
+	[ -n "$url" ] || bail_out "machines need docker_start_local first"
+	[ -n "${_machine_imported[$url]:-}" ] && return 0
 	tar=$(sh "$SRCDIR/scripts/fleet-machine-image" 2>>"$TEST_LOG") ||
 		bail_out "cannot make the machine image"
-	"$PAAS_T" docker "$DOCKER_URL" import "$tar" paas-fleet-machine 1 >>"$TEST_LOG" 2>&1 ||
+	"$PAAS_T" docker "$url" import "$tar" paas-fleet-machine 1 >>"$TEST_LOG" 2>&1 ||
 		bail_out "cannot import the machine image"
-	_machine_imported=1
+	_machine_imported[$url]=1
 }
 
 machine_run() {
@@ -41,12 +49,13 @@ machine_run() {
 		--tmpfs /run --tmpfs /run/lock -e container=docker --stop-signal SIGRTMIN+3 \
 		"$@" "$MACHINE_IMAGE" /sbin/init 2>>"$TEST_LOG") ||
 		bail_out "cannot start machine $name"
-	at_exit "_machine_dk rm -f $name >/dev/null 2>&1"
+	MACHINE_URL[$name]=$(_machine_url)
+	at_exit "MACHINE_AT=$name _machine_dk rm -f $name >/dev/null 2>&1"
 	MACHINE_IP[$name]=$(_machine_dk inspect -f '{{.NetworkSettings.IPAddress}}' "$id")
 }
 
 mx() {
 	local n=$1
 	shift
-	_machine_dk exec "$n" "$@"
+	MACHINE_AT=$n _machine_dk exec "$n" "$@"
 }

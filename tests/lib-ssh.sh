@@ -104,3 +104,40 @@ sshd_host_cut() {
 	[ ${#kids[@]} -gt 0 ] && kill -KILL "${kids[@]}" 2>/dev/null
 	:
 }
+
+# ssh_machine_start HOST KEYS_FILE: lib-docker.sh's host HOST as a bare
+# machine reached over SSH, for what installs systemd units there: a
+# container of HOST's own dockerd in HOST's network namespace, named
+# m-HOST, whose init is systemd (lib-machine.sh, which the test sources),
+# with this machine's /usr read-only (sshd, docker, etcd, haproxy), HOST's
+# dockerd as its Docker (unix:///run/docker-host/docker.sock) and an
+# OpenSSH server on HOST_IP:22 taking the keys of KEYS_FILE; nothing of
+# paas-tools.  Its host key: $TEST_TMP/m-HOST/host_key.
+_ssh_machine_booted() { mx "$1" systemctl is-system-running 2>/dev/null | grep -q 'running\|degraded'; }
+ssh_machine_start() {
+	local h=$1 keys=$2 m="m-$1" d="$TEST_TMP/m-$1"
+	mkdir -p "$d"
+	ssh-keygen -q -t ed25519 -N "" -f "$d/host_key" >/dev/null || bail_out "cannot make a host key"
+	cp "$keys" "$d/authorized_keys"
+	cat >"$d/sshd_config" <<-EOC
+	Port 22
+	ListenAddress ${HOST_IP[$h]}
+	HostKey /etc/paas-test/host_key
+	AuthorizedKeysFile /etc/paas-test/authorized_keys
+	PermitRootLogin prohibit-password
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	UsePAM no
+	SetEnv DOCKER_HOST=unix:///run/docker-host/docker.sock DOCKER_API_VERSION=1.41
+	EOC
+	MACHINE_DOCKER=unix://${HOST_SOCK[$h]} MACHINE_NET=host machine_run "$m" \
+		-v /usr:/usr:ro -v /etc/ld.so.cache:/etc/ld.so.cache:ro \
+		-v "$(dirname "${HOST_SOCK[$h]}"):/run/docker-host" -v "$d:/etc/paas-test:ro"
+	wait_for 60 _ssh_machine_booted "$m" ||
+		bail_out "the systemd of machine $m did not come up"
+	{ mx "$m" useradd -r -M -d /run/sshd -s /usr/sbin/nologin sshd; mx "$m" mkdir -p /run/sshd; } >>"$TEST_LOG" 2>&1
+	mx "$m" /usr/sbin/sshd -f /etc/paas-test/sshd_config -E /var/log/sshd.log ||
+		bail_out "cannot start sshd on machine $m"
+	wait_for 10 bash -c "exec 3<>/dev/tcp/${HOST_IP[$h]}/22" 2>/dev/null ||
+		bail_out "the sshd of machine $m does not answer"
+}
