@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "fleet.h"
+#include "valid.h"
 
 #define API "/fleet/v1"
 #define MAX_PAGES 10000		/* a token that never ends is fleet's bug, not a loop */
@@ -26,12 +27,36 @@ paas_fleet_new(const char *endpoint, const struct paas_http_opts *opts, struct p
 		paas_err_set(err, PAAS_EINVAL, "invalid fleet endpoint '%s': one URL", endpoint);
 		return NULL;
 	}
-	if (strncmp(endpoint, "unix:///", 8) != 0 && strncmp(endpoint, "http://", 7) != 0) {
+	if (strncmp(endpoint, "unix:///", 8) != 0 && strncmp(endpoint, "http://", 7) != 0 &&
+	    strncmp(endpoint, "ssh://", 6) != 0) {
 		paas_err_set(err, PAAS_EINVAL, "invalid fleet endpoint '%s': expected "
-		    "unix:///PATH or http://HOST:PORT", endpoint);
+		    "unix:///PATH, http://HOST:PORT or ssh://USER@HOST[:PORT][/SOCKET]", endpoint);
 		return NULL;
 	}
-	if ((h = paas_http_new("fleet", endpoint, opts, err)) == NULL)
+	if (strncmp(endpoint, "ssh://", 6) == 0) {
+		/* As fleetctl --tunnel: fleetctl fd-forward to fleetd's socket
+		 * there, on an exec channel of the host's session. */
+		const char *slash = strchr(endpoint + 6, '/'), *sock = slash ? slash :
+		    "/var/run/fleet.sock";
+		struct paas_http_opts o = { 0 };
+		char cmd[300], *url;
+
+		if (opts)
+			o = *opts;
+		if (strlen(sock) > 200 || !paas_only_chars(sock, "/._-") || strstr(sock, "..")) {
+			paas_err_set(err, PAAS_EINVAL, "invalid fleet endpoint '%.300s': the socket's "
+			    "path holds letters, digits and / . _ -", endpoint);
+			return NULL;
+		}
+		snprintf(cmd, sizeof(cmd), "fleetctl fd-forward %s", sock);
+		o.ssh_command = cmd;
+		url = slash ? paas_xstrndup(endpoint, (size_t)(slash - endpoint)) :
+		    paas_xstrdup(endpoint);
+		h = paas_http_new("fleet", url, &o, err);
+		free(url);
+	} else
+		h = paas_http_new("fleet", endpoint, opts, err);
+	if (h == NULL)
 		return NULL;
 	f = paas_xmalloc(sizeof(*f));
 	f->http = h;

@@ -1,8 +1,11 @@
 /*
  * fleet v1 API client (CoreOS fleet 1.0, /fleet/v1/).
  *
- * Endpoints: unix:///PATH (fleetd's /run/fleet.sock on a machine) or
- * http://HOST:PORT (its TCP socket; fleet has no TLS of its own).
+ * Endpoints: unix:///PATH (fleetd's /run/fleet.sock on a machine),
+ * http://HOST:PORT (its TCP socket; fleet has no TLS of its own), or
+ * ssh://USER@HOST[:PORT][/SOCKET] (as fleetctl --tunnel: `fleetctl
+ * fd-forward SOCKET`, default /var/run/fleet.sock, on exec channels of the
+ * host's SSH session, ssh.h).
  *
  * Objects fleet returns (units, unit states, machines) are handed over as
  * jansson values, fleet's own fields unchanged, that the caller owns:

@@ -23,7 +23,7 @@ struct paas_http {
 	char *what;
 	struct endpoint *ep;
 	size_t nep, cur;
-	char *ca_file, *ca_pem, *cert_file, *key_file;
+	char *ca_file, *ca_pem, *cert_file, *key_file, *ssh_command;
 	long connect_timeout_ms, timeout_ms;
 	volatile sig_atomic_t *cancel;
 };
@@ -129,6 +129,7 @@ paas_http_new(const char *what, const char *endpoints,
 	h->ca_pem = dup_or_null(opts->ca_pem);
 	h->cert_file = dup_or_null(opts->cert_file);
 	h->key_file = dup_or_null(opts->key_file);
+	h->ssh_command = paas_xstrdup(opts->ssh_command ? opts->ssh_command : PAAS_SSH_DOCKER);
 	h->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 2000;
 	h->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
 	h->cancel = opts->cancel;
@@ -177,6 +178,7 @@ paas_http_free(struct paas_http *h)
 	}
 	free(h->ep);
 	free(h->what);
+	free(h->ssh_command);
 	free(h->ca_file);
 	free(h->ca_pem);
 	free(h->cert_file);
@@ -337,7 +339,7 @@ setup(struct xfer *x, struct endpoint *ep, int stream, long timeout_ms)
 		struct paas_err e2 = PAAS_ERR_INIT;
 		char path[256];
 
-		if (paas_ssh_bridge(ep->ssh, PAAS_SSH_DOCKER, h->connect_timeout_ms, path,
+		if (paas_ssh_bridge(ep->ssh, h->ssh_command, h->connect_timeout_ms, path,
 		    sizeof(path), &e2) < 0) {
 			snprintf(x->ssh_why, sizeof(x->ssh_why), "%s", e2.msg);
 			snprintf(path, sizeof(path), "/nonexistent/paas-ssh");
@@ -637,7 +639,8 @@ paas_http_multi(struct paas_http_job *jobs, size_t n, long timeout_ms)
 		size_t k = 0;
 
 		for (i = 0; i < n; i++)
-			if (jobs[i].client && jobs[i].client->ep[jobs[i].client->cur].ssh)
+			if (jobs[i].client && jobs[i].client->ep[jobs[i].client->cur].ssh &&
+			    strcmp(jobs[i].client->ssh_command, PAAS_SSH_DOCKER) == 0)
 				t[k++] = jobs[i].client->ep[jobs[i].client->cur].ssh;
 		paas_ssh_prepare(t, k, PAAS_SSH_DOCKER, timeout_ms);
 		free(t);

@@ -28,6 +28,9 @@ struct paas_http_opts {
 	long connect_timeout_ms; /* 0: 2000 */
 	long timeout_ms;	/* whole request, 0: 30000; not applied to streams */
 	int insecure;		/* tcp:// means plain http instead of https */
+	/* What an ssh:// endpoint's bridge runs there (ssh.h), a constant or
+	 * validated; NULL: PAAS_SSH_DOCKER, the Engine API. */
+	const char *ssh_command;
 	/* Streams stop (returning 0) soon after *cancel becomes non-zero. */
 	volatile sig_atomic_t *cancel;
 };

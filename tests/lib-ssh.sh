@@ -3,7 +3,8 @@
 #
 #   sshd_start KEYS_FILE [CONFIG LINES...]
 #                     sshd on 127.0.0.1:$SSH_PORT, taking public keys from
-#                     KEYS_FILE (root may log in with forced commands only)
+#                     KEYS_FILE (root may log in with forced commands only,
+#                     unless SSHD_ROOT_LOGIN says otherwise)
 #   ssh_key NAME      an ed25519 key pair $TEST_TMP/NAME, NAME.pub
 #   GIT_SSH_COMMAND   set for the real git client: that port, no known-hosts
 need sshd ssh ssh-keygen
@@ -20,7 +21,7 @@ sshd_start() {
 		echo "HostKey $dir/host_key"
 		echo "PidFile $dir/sshd.pid"
 		echo "AuthorizedKeysFile $keys"
-		echo "PermitRootLogin forced-commands-only"
+		echo "PermitRootLogin ${SSHD_ROOT_LOGIN:-forced-commands-only}"
 		echo "PasswordAuthentication no"
 		echo "KbdInteractiveAuthentication no"
 		echo "UsePAM no"

@@ -94,6 +94,20 @@ test_expect_success 'destroy: gone from fleet, stopped on the machine; a second 
 	expect_eq "$(fl units)" "[]"
 '
 
+test_expect_success 'over SSH, as fleetctl --tunnel: fleetctl fd-forward on exec channels' '
+	. "$SRCDIR/tests/lib-ssh.sh" && ssh_key op &&
+	SSHD_ROOT_LOGIN=prohibit-password sshd_start "$TEST_TMP/op.pub" "SetEnv PATH=$FLEET_BIN:/usr/bin:/bin" &&
+	echo "[127.0.0.1]:$SSH_PORT $(cut -d" " -f1,2 "$TEST_TMP/sshd/host_key.pub")" >kh &&
+	export PAAS_SSH_KEY=$TEST_TMP/op PAAS_SSH_KNOWN_HOSTS=$PWD/kh && unset SSH_AUTH_SOCK &&
+	S="ssh://root@127.0.0.1:$SSH_PORT${FLEET_SOCK[1]#unix://}" &&
+	"$PAAS_T" fleet "$S" machines >ssh.json && fl machines >m.json && test_cmp m.json ssh.json &&
+	"$PAAS_T" fleet "$S" units | jq -S "map(.name)" >u1 && fl units | jq -S "map(.name)" >u2 && test_cmp u2 u1 &&
+	expect_status 3 "$PAAS_T" fleet "ssh://root@127.0.0.1:$SSH_PORT/run/fleet;reboot" units 2>err &&
+	expect_grep "the socket.s path holds letters" err &&
+	expect_status 2 "$PAAS_T" fleet "ssh://root@127.0.0.1:$SSH_PORT/nonexistent/fleet.sock" units 2>err &&
+	cat err && expect_grep "fleet at ssh://root@127.0.0.1:$SSH_PORT" err
+'
+
 test_expect_success 'an unreachable fleet: exit 2, naming it' '
 	expect_status 2 "$PAAS_T" -c 500 fleet "http://$DOCKER_BRIDGE_IP:1" units 2>err &&
 	expect_grep "cannot reach fleet at http://$DOCKER_BRIDGE_IP:1" err
