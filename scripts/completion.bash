@@ -126,8 +126,9 @@ _paas_cluster() {
 	--state-dir | --tls-dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;
 	--tls-ca | --tls-cert | --tls-key | --key | --registry-ca | --servicefile)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
-	--host) mapfile -t COMPREPLY < <(compgen -W "$(_paas_hosts)" -- "$cur"); return ;;
-	--etcd | --port | --docker | --etcd-port | --etcd-peer-port | --registry-port | \
+	--host) [ "$(_paas_sub)" = up ] && return
+		mapfile -t COMPREPLY < <(compgen -W "$(_paas_hosts)" -- "$cur"); return ;;
+	--etcd | --port | --docker | --ssh | --agent-etcd | --agent-docker | --etcd-port | --etcd-peer-port | --registry-port | \
 		--registry-address | --registry | --label | --cpu | --memory | --address | \
 		--timeout | --warn | --crit | --keep | --branch | --user | --ttl | --interval) return ;;
 	esac
@@ -142,16 +143,18 @@ _paas_cluster() {
 		local f="-h --help -V --version --json --table --etcd"
 		case $sub in
 		up) f="$f --state-dir --port --docker --etcd-port --etcd-peer-port --registry-port
-			--registry-address --registry --registry-ca --no-registry --systemd" ;;
+			--registry-address --registry --registry-ca --no-registry --systemd --host
+			--agent-docker --accept-new-host-key" ;;
 		down) f="$f --state-dir" ;;
 		status) f="$f --timeout" ;;
 		check) f="$f --timeout --warn --crit --repair" ;;
 		hosts) f="$f --docker --label --tls-ca --tls-cert --tls-key --insecure --cpu --memory
-			--address --no-check --accept-new-host-key" ;;
+			--address --no-check --accept-new-host-key --ssh --agent-etcd --agent-docker
+			--force" ;;
 		members | restore) f="$f --force" ;;
 		registry) f="$f --keep --dry-run" ;;
 		git) f="$f --key --branch --servicefile --host --port --user" ;;
-		agent) f="$f --host --ttl --interval" ;;
+		agent) f="$f --host --docker --ttl --interval" ;;
 		esac
 		mapfile -t COMPREPLY < <(compgen -W "$f" -- "$cur")
 		return
