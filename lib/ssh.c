@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -320,6 +322,13 @@ next:
 		return paas_err_set(err, PAAS_EUNAVAIL, "ssh %s: %s", ss->target, why);
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	/* Requests are small and answered at once: a second packet of one
+	 * must not wait for the server's delayed ACK of the first (Nagle). */
+	{
+		int one = 1;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	ss->sock = fd;
 	return 0;
 }

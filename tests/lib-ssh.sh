@@ -73,7 +73,7 @@ sshd_host_start() {
 	KbdInteractiveAuthentication no
 	UsePAM no
 	StrictModes no
-	LogLevel VERBOSE
+	LogLevel ${SSHD_LOG_LEVEL:-VERBOSE}
 	SetEnv DOCKER_HOST=$dh DOCKER_API_VERSION=1.41
 	EOC
 	nsenter --net="/run/netns/${_host_ns[$h]}" /usr/sbin/sshd -D -e -f "$cfg" \

@@ -311,10 +311,23 @@ docker_main(int argc, char **argv, struct paas_http_opts *o)
 		return die(&err);
 	cmd = argv[1];
 	argv += 2, argc -= 2;
-	if (strcmp(cmd, "ping") == 0) {
+	if (strcmp(cmd, "ping") == 0 && argc == 0) {
 		if (paas_docker_ping(d, &err) < 0)
 			goto fail;
 		printf("OK\n");
+	} else if (strcmp(cmd, "ping") == 0 && argc == 1) {
+		/* ping N: N pings one after the other; the mean in ms, after a
+		 * first that opens the connection */
+		long long t0;
+		int i, n = atoi(argv[0]);
+
+		if (n < 1 || paas_docker_ping(d, &err) < 0)
+			goto fail;
+		t0 = paas_now_ms();
+		for (i = 0; i < n; i++)
+			if (paas_docker_ping(d, &err) < 0)
+				goto fail;
+		printf("%.3f\n", (double)(paas_now_ms() - t0) / n);
 	} else if (strcmp(cmd, "version") == 0) {
 		if (paas_docker_version(d, &j, &err) < 0)
 			goto fail;
