@@ -17,7 +17,9 @@
 #include "valid.h"
 
 #define BIN_MAX		(256L << 20)
-#define RUN_MS		30000L
+/* A command there may wait on systemd: stopping a unit takes up to its
+ * TimeoutStopSec (90 s by default). */
+#define RUN_MS		120000L
 
 static const char unit_text[] =
     "# The host agent of paas-tools, installed by paas-cluster hosts add --ssh\n"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <libssh2.h>
+#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "ssh.h"
@@ -608,6 +609,7 @@ session_main(void *arg)
 	/* Connections waiting on the bridge are reset, not left hanging; the
 	 * next request opens another session with another bridge. */
 	close(ss->lsock);
+	OPENSSL_thread_stop();
 	return NULL;
 }
 
@@ -897,6 +899,9 @@ prep_main(void *arg)
 	struct paas_err err = PAAS_ERR_INIT;
 
 	find_or_open(p->target, p->command, p->timeout_ms, &err);
+	/* This thread's OpenSSL state (its random generator, which the key
+	 * exchange used) goes with it, not at exit. */
+	OPENSSL_thread_stop();
 	return NULL;
 }
 
