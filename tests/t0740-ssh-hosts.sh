@@ -6,7 +6,8 @@
 # refuses (exit 2, the host and the key's SHA256 fingerprint named, nothing
 # recorded) unless --accept-new-host-key records it; a changed key refuses
 # even then.  A refused user key and an unreachable host are exit 2.
-# Deploy, ps, logs, status and check work through it; a session cut during
+# Deploy, ps, logs, status and check work through it, and an agent's
+# Docker events stream; a session cut during
 # a rollout ends in exit 2 and a re-run converges.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/lib-etcd.sh"
@@ -71,6 +72,17 @@ test_expect_success 'deploy, ps, logs, status and check through ssh://' '
 	paas-cluster --json status >st.json &&
 	jq -e -s "map(select(.kind == \"host\"))[0] | .name == \"s\" and .reachable and .containers_running == 1" st.json &&
 	paas-cluster check >chk; expect_eq $? 0
+'
+
+test_expect_success 'an agent here for the ssh:// host: Docker events stream through the session' '
+	. "$SRCDIR/tests/lib-route.sh" &&
+	agent_start s --interval 600000 &&
+	wait_for 20 sh -c "paas-cluster --json status 2>/dev/null | jq -e -s \"map(select(.kind == \\\"service\\\"))[0].instances_announced == 1\" >/dev/null" &&
+	c=$(dk s ps -q -f label=paas.deployment=shop) && t0=$(now_ms) &&
+	dk s kill "$c" >/dev/null &&
+	wait_for 10 sh -c "paas-cluster --json status 2>/dev/null | jq -e -s \"map(select(.kind == \\\"service\\\"))[0].instances_announced == 0\" >/dev/null" &&
+	say "a container killed on the ssh:// host: withdrawn by the agent here after $(( $(now_ms) - t0 )) ms (its list interval: 600 s)" &&
+	kill_wait "${AGENT_PID[s]}" && paas-cluster check --repair >/dev/null; :
 '
 
 test_expect_success 'a rollout whose SSH sessions are cut: exit 2; the re-run converges' '
