@@ -327,10 +327,13 @@ hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 		if (agent_bootstrap(e, &ai, &changed, &err) < 0) {
 			struct paas_err e2 = PAAS_ERR_INIT;
 
-			/* Nothing recorded that was not there before. */
+			/* Nothing recorded that was not there before, and what
+			 * was written there removed (nothing when the host was
+			 * refused before a file was written). */
 			if (!existed) {
 				paas_host_remove(e, name, &e2);
-				paas_agent_uninstall(ssh, &e2);
+				if (changed)
+					paas_agent_uninstall(ssh, &e2);
 			}
 			free(auth);
 			paas_err_wrap(&err, "host %s not added", name);

@@ -840,7 +840,10 @@ paas_ssh_run_input(const char *target, const char *command, const void *in, size
 	if (inlen)
 		paas_buf_add(&run->in, in, inlen);
 	*status = -1;
-	if (request(target, PAAS_SSH_DOCKER, command, timeout_ms, run, &ss, err) < 0) {
+	/* The session, when it must be opened, within 15 s at most: a long
+	 * command's time is not a host's to answer in. */
+	if (request(target, PAAS_SSH_DOCKER, command, timeout_ms < 15000 ? timeout_ms : 15000, run,
+	    &ss, err) < 0) {
 		paas_buf_free(&run->in);
 		free(run);
 		return -1;

@@ -53,9 +53,9 @@ int paas_ssh_bridge(const char *target, const char *command, long timeout_ms, ch
 void paas_ssh_prepare(const char *const *targets, size_t n, const char *command,
     long timeout_ms);
 
-/* Run command there to the end (on the session of target's Docker bridge):
- * its standard output and error (the first 64 KiB) in out, *status its exit
- * status. */
+/* Run command there to the end (on the session of target's Docker bridge,
+ * opened within min(timeout_ms, 15 s) when it must be): its standard output
+ * and error (the first 64 KiB) in out, *status its exit status. */
 int paas_ssh_run(const char *target, const char *command, long timeout_ms,
     struct paas_buf *out, int *status, struct paas_err *err);
 

@@ -64,6 +64,16 @@ test_expect_success 'no Docker daemon there, a user the Docker socket refuses: e
 	expect_eq "$(hosts)" "s "
 '
 
+test_expect_success 'hosts add --ssh where systemd does not run: exit 2, nothing recorded or written' '
+	if [ -d /run/systemd/system ]; then echo "# this machine runs systemd: skipped"; else
+		expect_status 2 paas-cluster hosts add s8 --ssh "root@${HOST_IP[s]}" \
+			--agent-etcd "http://$_net_prefix.1:2379" 2>err && cat err &&
+		expect_grep "host s8 not added: .*systemd does not run this host" err &&
+		expect_eq "$(hosts)" "s " && test ! -e /etc/systemd/system/paas-agent.service &&
+		test ! -e /opt/paas-tools/bin/paas-cluster
+	fi
+'
+
 test_expect_success 'deploy, ps, logs, status and check through ssh://' '
 	paas-deploy -D shop "$SF" >dep.out && jq -e -s "any(.kind == \"done\")" dep.out >/dev/null &&
 	paas-deploy -D shop --json ps >ps.out && jq -e -s "length == 1 and .[0].host == \"s\" and .[0].running" ps.out &&

@@ -66,6 +66,14 @@ test_expect_success 'a bad --host: exit 3, nothing made' '
 	test ! -e "$PAAS_STATE_DIR/cluster.json"
 '
 
+test_expect_success 'a host that does not answer among good ones: exit 2 naming it, nothing started anywhere' '
+	expect_status 2 paas-cluster up --accept-new-host-key --agent-docker unix:///run/docker-host/docker.sock \
+		--host "a=root@${HOST_IP[a]}" --host "d=root@$_net_prefix.250" 2>err &&
+	cat err && expect_grep "$_net_prefix.250" err &&
+	test ! -e "$PAAS_STATE_DIR/cluster.json" &&
+	! mx m-a test -e /etc/systemd/system/paas-etcd.service
+'
+
 test_expect_success 'up --host x3: etcd, agent and router on each host, the hosts registered' '
 	"${UP[@]}" --accept-new-host-key >up.out 2>up.err || { cat up.err; false; } &&
 	cat up.out &&
