@@ -8,7 +8,8 @@
 # routers a and b all succeed once the lease TTL has passed, etcd keeps its
 # quorum, check says WARNING for the member and CRITICAL for the host,
 # check --repair moves c's instances; when c comes back it rejoins and
-# exactly the desired instances run.  down stops every unit.
+# exactly the desired instances run.  down stops every unit; up after it
+# serves the same cluster.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/lib-docker.sh"
 . "$SRCDIR/tests/lib-ssh.sh"
@@ -153,6 +154,17 @@ test_expect_success 'down: every unit stopped on every host, the data kept' '
 	for h in a b c; do
 		expect_eq "$(mx "m-$h" systemctl is-active $UNITS | tr "\n" " ")" "inactive inactive inactive " &&
 		mx "m-$h" test -d /var/lib/paas/etcd/member || return 1
+	done
+'
+
+test_expect_success 'up after down: every unit started again, the same cluster serves shop' '
+	"${UP[@]}" >up2.out 2>up2.err || { cat up2.err; false; } &&
+	expect_eq "$(jq -r "select(.state == \"started\") | .component" up2.out | sort | uniq -c | tr -s " " | tr "\n" ",")" \
+		" 3 agent, 3 etcd, 3 router," &&
+	! jq -e -s "any(.component == \"host\" and .state == \"added\")" up2.out >/dev/null &&
+	wait_for 30 web_is 3 &&
+	for r in a b c; do
+		expect_eq "$(curl -sS -m 5 -H "Host: shop.test" "http://${HOST_IP[$r]}/version")" web-v1 || return 1
 	done
 '
 
