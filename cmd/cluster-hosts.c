@@ -145,12 +145,6 @@ preflight(const struct rhost *h, struct paas_err *err)
 	    "docker version --format '{{.Server.Version}}' >/dev/null", NULL, NULL, err);
 }
 
-static int
-file_content(const char *path, struct paas_buf *b, struct paas_err *err)
-{
-	return paas_remote_read("file", path, b, err);
-}
-
 /* The member on h: its settings, unit, peer certificate. */
 static int
 etcd_member(struct up *u, const struct rhost *hs, int n, int i, const char *token,
@@ -160,8 +154,7 @@ etcd_member(struct up *u, const struct rhost *hs, int n, int i, const char *toke
 	struct paas_buf env = PAAS_BUF_INIT, unit = PAAS_BUF_INIT, crt = PAAS_BUF_INIT,
 	    key = PAAS_BUF_INIT, ca = PAAS_BUF_INIT, v = PAAS_BUF_INIT;
 	char *cadir = path_in(u->dir, "ca"), *pdir = path_in(u->dir, "peers"), *cp, *kp, *cap;
-	char *why = NULL;
-	int rc = -1, j, changed = 0, active;
+	int rc = -1, j, changed = 0;
 
 	if (asprintf(&cp, "%s/%s.crt", pdir, h->name) < 0 ||
 	    asprintf(&kp, "%s/%s.key", pdir, h->name) < 0)
@@ -173,8 +166,9 @@ etcd_member(struct up *u, const struct rhost *hs, int n, int i, const char *toke
 		if (mkdir_p(pdir, 0700, err) < 0 || paas_pki_issue(cadir, names, cp, kp, err) < 0)
 			goto out;
 	}
-	if (file_content(cp, &crt, err) < 0 || file_content(kp, &key, err) < 0 ||
-	    file_content(cap, &ca, err) < 0)
+	if (paas_remote_read("the peer certificate", cp, &crt, err) < 0 ||
+	    paas_remote_read_secret("the peer key", kp, 8192, &key, err) < 0 ||
+	    paas_remote_read("the CA certificate", cap, &ca, err) < 0)
 		goto out;
 	paas_buf_adds(&unit, etcd_unit);
 	paas_buf_adds(&env, "# Written by paas-cluster up --host: this host's etcd member.\n");
@@ -202,8 +196,6 @@ etcd_member(struct up *u, const struct rhost *hs, int n, int i, const char *toke
 	paas_remote_env(&env, "ETCD_PEER_CLIENT_CERT_AUTH", "true");
 	/* The passwords are 192 random bits (access.h): no slow hash. */
 	paas_remote_env(&env, "ETCD_BCRYPT_COST", "4");
-	if ((active = paas_remote_active(h->target, "paas-etcd.service", &why, err)) < 0)
-		goto out;
 	{
 		const struct paas_remote_file f[] = {
 			{ PEER_CA, "644", &ca },
@@ -215,10 +207,9 @@ etcd_member(struct up *u, const struct rhost *hs, int n, int i, const char *toke
 
 		/* No waiting on the start: a new member waits for the others. */
 		if (paas_remote_install(h->target, "paas-etcd.service", f, 5, NULL, 1, &changed,
-		    err) < 0)
+		    started, err) < 0)
 			goto out;
 	}
-	*started = changed || !active;
 	rc = 0;
 out:
 	if (key.data)
@@ -229,7 +220,6 @@ out:
 	paas_buf_free(&key);
 	paas_buf_free(&ca);
 	paas_buf_free(&v);
-	free(why);
 	free(cp);
 	free(kp);
 	free(cap);
@@ -286,12 +276,11 @@ router(struct up *u, struct paas_etcd *e, const struct rhost *h, int port,
 	    auth = PAAS_BUF_INIT, args = PAAS_BUF_INIT;
 	char *self = sibling("paas-route"), *ap = path_in(u->dir, "etcd-auth/router");
 	char *key = paas_key_router(h->name), *why = NULL;
-	int rc = -1, changed = 0, active, found = 0;
-	long long until;
+	int rc = -1, changed = 0, started = 0;
 
 	if (paas_remote_read("paas-route", self, &bin, err) < 0 ||
-	    file_content(ap, &auth, err) < 0 ||
-	    (active = paas_remote_active(h->target, "paas-router.service", &why, err)) < 0)
+	    paas_remote_read_secret("the router's etcd credentials", ap, 510,
+	    &auth, err) < 0)
 		goto out;
 	paas_buf_adds(&unit, router_unit);
 	paas_buf_adds(&env, "# Written by paas-cluster up --host: this host's router.\n");
@@ -309,29 +298,16 @@ router(struct up *u, struct paas_etcd *e, const struct rhost *h, int port,
 		};
 
 		if (paas_remote_install(h->target, "paas-router.service", f, 4,
-		    ROUTER_BIN " --version 2>&1", 0, &changed, err) < 0)
+		    ROUTER_BIN " --version 2>&1", 0, &changed, &started, err) < 0)
 			goto out;
 	}
-	for (until = paas_now_ms() + 30000; paas_now_ms() < until; paas_sleep_ms(300)) {
-		struct paas_err e2 = PAAS_ERR_INIT;
-		struct paas_kv kv;
-
-		memset(&kv, 0, sizeof(kv));
-		if (paas_etcd_get(e, key, &kv, &found, NULL, &e2) == 0 && found) {
-			paas_kv_clear(&kv);
-			break;
-		}
-		paas_kv_clear(&kv);
-	}
-	if (!found) {
-		free(why);
-		why = NULL;
+	if (!key_wait(e, key, 30000)) {
 		paas_remote_active(h->target, "paas-router.service", &why, err);
 		paas_err_set(err, PAAS_EFAILED, "the router on %s did not register in 30 s%s%s",
 		    h->name, why ? ": " : "", why ? why : "");
 		goto out;
 	}
-	say(u, "router", changed || !active ? "started" : "running", h->name);
+	say(u, "router", started ? "started" : "running", h->name);
 	rc = 0;
 out:
 	if (auth.data)
@@ -435,7 +411,7 @@ up_hosts(struct up *u, const struct up_hosts_opts *o, struct paas_err *err)
 			}
 	}
 	if (json_object_get(u->conf, "etcd") && !json_object_get(u->conf, "hosts")) {
-		paas_err_set(err, PAAS_EINVAL, "%s holds a one-machine cluster: give up --host "
+		paas_err_set(err, PAAS_EINVAL, "%s holds a one-machine cluster: give --host "
 		    "another --state-dir", u->dir);
 		goto out;
 	}
@@ -477,15 +453,11 @@ up_hosts(struct up *u, const struct up_hosts_opts *o, struct paas_err *err)
 	u->private_etcd = 1;
 	{
 		char *cadir = path_in(u->dir, "ca");
-		int made = 0;
+		int made = 0, ok = paas_pki_ca(cadir, &made, err) == 0 && save_conf(u, err) == 0;
 
-		rc = paas_pki_ca(cadir, &made, err);
 		free(cadir);
-		if (rc < 0 || save_conf(u, err) < 0) {
-			rc = -1;
+		if (!ok)
 			goto out;
-		}
-		rc = -1;
 	}
 	for (i = 0; i < nh; i++) {
 		if (etcd_member(u, hs, nh, i, token, o, &started, err) < 0)
@@ -499,19 +471,16 @@ up_hosts(struct up *u, const struct up_hosts_opts *o, struct paas_err *err)
 	for (i = 0; i < nh; i++) {
 		struct paas_agent_install ai = { 0 };
 		int changed = 0;
-		char *why = NULL;
-		struct paas_err e2 = PAAS_ERR_INIT;
-		int active = paas_remote_active(hs[i].target, "paas-agent.service", &why, &e2);
 
-		free(why);
 		ai.target = hs[i].target;
 		ai.host = hs[i].name;
 		ai.etcd = u->etcd;
 		ai.docker = o->agent_docker;
 		ai.auth = ap;
-		if (register_host(u, e, &hs[i], err) < 0 || agent_bootstrap(e, &ai, &changed, err) < 0)
+		if (register_host(u, e, &hs[i], err) < 0 || agent_bootstrap(e, &ai, &changed, &started,
+		    err) < 0)
 			goto out;
-		say(u, "agent", changed || active != 1 ? "started" : "running", hs[i].name);
+		say(u, "agent", started ? "started" : "running", hs[i].name);
 	}
 	for (i = 0; i < nh; i++)
 		if (router(u, e, &hs[i], o->port, err) < 0)

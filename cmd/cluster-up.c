@@ -765,9 +765,8 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 			specs[nspecs++] = optarg;
 			break;
 		case 'G':
-			if (strncmp(optarg, "unix:///", 8) != 0 || strlen(optarg) > 200 ||
-			    !paas_only_chars(optarg + 7, "/._-"))
-				return cli_bad_usage("--agent-docker %.64s: expected unix:///path", optarg);
+			if (agent_docker_arg(optarg) != 0)
+				return PAAS_EINVAL;
 			agent_docker = optarg;
 			break;
 		case 'k': paas_ssh_accept_new(1); break;
@@ -776,19 +775,25 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_bad_usage("up: unexpected argument '%.64s'", argv[optind]);
+	if (nspecs && (docker || sysd || noreg || rext || rport || raddr || rca))
+		return cli_bad_usage("%s", "up --host: no --docker, --systemd or --registry* "
+		    "(each host's own Docker and systemd are used; no registry is made)");
+	if (!nspecs && agent_docker)
+		return cli_bad_usage("%s", "--agent-docker goes with --host");
+	if ((noreg && (rext || rport || raddr || rca)) || (rext && (rport || raddr)) ||
+	    (rca && !rext))
+		return cli_bad_usage("%s", "--no-registry, --registry (with --registry-ca) and "
+		    "--registry-port/--registry-address do not go together");
+	u.fmt = c->fmt;
+	u.dir = paas_state_dir(dirflag);
+	if (mkdir_p(u.dir, 0700, &err) < 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	u.conf = load_conf(u.dir, &u);
 	if (nspecs) {
 		struct up_hosts_opts ho = { 0 };
 
-		if (docker || sysd || noreg || rext || rport || raddr || rca)
-			return cli_bad_usage("%s", "up --host: no --docker, --systemd or --registry* "
-			    "(each host's own Docker and systemd are used; no registry is made)");
-		u.fmt = c->fmt;
-		u.dir = paas_state_dir(dirflag);
-		if (mkdir_p(u.dir, 0700, &err) < 0) {
-			rc = cli_fail(&err);
-			goto out;
-		}
-		u.conf = load_conf(u.dir, &u);
 		ho.specs = specs;
 		ho.n = nspecs;
 		ho.etcd_port = eport ? eport : conf_int(u.conf, "etcd_port", 2379);
@@ -803,19 +808,6 @@ cmd_up(const struct cluster_ctx *c, int argc, char **argv)
 		rc = up_hosts(&u, &ho, &err) < 0 ? cli_fail(&err) : 0;
 		goto out;
 	}
-	if (agent_docker)
-		return cli_bad_usage("%s", "--agent-docker goes with --host");
-	if ((noreg && (rext || rport || raddr || rca)) || (rext && (rport || raddr)) ||
-	    (rca && !rext))
-		return cli_bad_usage("%s", "--no-registry, --registry (with --registry-ca) and "
-		    "--registry-port/--registry-address do not go together");
-	u.fmt = c->fmt;
-	u.dir = paas_state_dir(dirflag);
-	if (mkdir_p(u.dir, 0700, &err) < 0) {
-		rc = cli_fail(&err);
-		goto out;
-	}
-	u.conf = load_conf(u.dir, &u);
 	/* Once a cluster of units, always: its processes are systemd's. */
 	if (sysd) {
 		u.systemd = 1;

@@ -99,31 +99,67 @@ loopback(const char *endpoints)
 	    strstr(endpoints, "://[::1]") != NULL;
 }
 
+/* The registered host called name (*h a new reference, NULL when there is
+ * none; the implicit "local" is none). */
+static int
+host_find(struct paas_etcd *e, const char *name, json_t **h, struct paas_err *err)
+{
+	json_t *all, *v;
+	size_t i;
+
+	*h = NULL;
+	if (paas_host_list(e, &all, err) < 0)
+		return -1;
+	json_array_foreach(all, i, v)
+		if (strcmp(str(v, "name"), name) == 0 && !json_is_true(json_object_get(v, "implicit")))
+			*h = json_incref(v);
+	json_decref(all);
+	return 0;
+}
+
+int
+agent_docker_arg(const char *url)
+{
+	if (strncmp(url, "unix:///", 8) != 0 || strlen(url) > 200 ||
+	    !paas_only_chars(url + 7, "/._-"))
+		return cli_bad_usage("--agent-docker %.64s: expected unix:///path", url);
+	return 0;
+}
+
+int
+key_wait(struct paas_etcd *e, const char *key, long ms)
+{
+	long long until = paas_now_ms() + ms;
+	int found = 0;
+
+	for (;;) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+		struct paas_kv kv;
+
+		memset(&kv, 0, sizeof(kv));
+		if (paas_etcd_get(e, key, &kv, &found, NULL, &e2) < 0)
+			found = 0;
+		paas_kv_clear(&kv);
+		if (found || paas_now_ms() >= until)
+			return found;
+		paas_sleep_ms(300);
+	}
+}
+
 /* The agent on host name, installed over ssh (hosts add --ssh), running
  * and registered in etcd within 30 s: else why not. */
 int
 agent_bootstrap(struct paas_etcd *e, const struct paas_agent_install *ai, int *changed,
-    struct paas_err *err)
+    int *started, struct paas_err *err)
 {
 	char *key = paas_key_agent(ai->host), *why = NULL;
-	long long until;
-	int found = 0, active;
-	struct paas_kv kv;
+	int found, active;
 
-	if (paas_agent_install(ai, changed, err) < 0) {
+	if (paas_agent_install(ai, changed, started, err) < 0) {
 		free(key);
 		return -1;
 	}
-	for (until = paas_now_ms() + 30000; paas_now_ms() < until; paas_sleep_ms(300)) {
-		struct paas_err e2 = PAAS_ERR_INIT;
-
-		memset(&kv, 0, sizeof(kv));
-		if (paas_etcd_get(e, key, &kv, &found, NULL, &e2) == 0 && found) {
-			paas_kv_clear(&kv);
-			break;
-		}
-		paas_kv_clear(&kv);
-	}
+	found = key_wait(e, key, 30000);
 	free(key);
 	if (found)
 		return 0;
@@ -184,11 +220,8 @@ hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 		case 'S': ssh = optarg; break;
 		case 'E': agent_etcd = optarg; break;
 		case 'G':
-			if (strncmp(optarg, "unix:///", 8) != 0 || strlen(optarg) > 200 ||
-			    !paas_only_chars(optarg + 7, "/._-")) {
-				rc = cli_bad_usage("--agent-docker %.64s: expected unix:///path", optarg);
+			if ((rc = agent_docker_arg(optarg)) != 0)
 				goto out;
-			}
 			agent_docker = optarg;
 			break;
 		case 'a':
@@ -291,18 +324,15 @@ hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 	}
 	if (ssh) {
 		/* Run again: the same host, its agent brought up to date. */
-		json_t *all = NULL, *h;
-		size_t i;
+		json_t *h;
 
-		if (paas_host_list(e, &all, &err) < 0) {
+		if (host_find(e, name, &h, &err) < 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
-		json_array_foreach(all, i, h)
-			if (strcmp(str(h, "name"), name) == 0 && !json_is_true(json_object_get(h,
-			    "implicit")))
-				existed = strcmp(str(h, "docker"), docker) == 0 ? 1 : -1;
-		json_decref(all);
+		if (h)
+			existed = strcmp(str(h, "docker"), docker) == 0 ? 1 : -1;
+		json_decref(h);
 		if (existed < 0) {
 			paas_err_set(&err, PAAS_EFAILED, "host %s exists with another Docker URL "
 			    "(paas-cluster hosts rm %s first)", name, name);
@@ -324,7 +354,7 @@ hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 		ai.etcd = agent_etcd;
 		ai.docker = agent_docker;
 		ai.auth = auth;
-		if (agent_bootstrap(e, &ai, &changed, &err) < 0) {
+		if (agent_bootstrap(e, &ai, &changed, NULL, &err) < 0) {
 			struct paas_err e2 = PAAS_ERR_INIT;
 
 			/* Nothing recorded that was not there before, and what
@@ -377,27 +407,23 @@ static int
 hosts_rm(struct paas_etcd *e, const char *name, int force)
 {
 	struct paas_err err = PAAS_ERR_INIT;
-	json_t *all = NULL, *h, *found = NULL;
-	size_t i;
+	json_t *found;
 	int rc;
 
-	if (paas_host_list(e, &all, &err) < 0)
+	if (host_find(e, name, &found, &err) < 0)
 		return cli_fail(&err);
-	json_array_foreach(all, i, h)
-		if (strcmp(str(h, "name"), name) == 0 && !json_is_true(json_object_get(h, "implicit")))
-			found = h;
 	if (found && json_is_true(json_object_get(found, "managed_agent")) &&
 	    strncmp(str(found, "docker"), "ssh://", 6) == 0 &&
 	    paas_agent_uninstall(str(found, "docker") + 6, &err) < 0) {
 		if (!force) {
 			paas_err_wrap(&err, "host %s kept (--force removes its record anyway)", name);
-			json_decref(all);
+			json_decref(found);
 			return cli_fail(&err);
 		}
 		fprintf(stderr, "%s: warning: %s; its record is removed anyway\n", cli_prog, err.msg);
 		paas_err_clear(&err);
 	}
-	json_decref(all);
+	json_decref(found);
 	rc = paas_host_remove(e, name, &err) < 0 ? cli_fail(&err) : 0;
 	return rc;
 }

@@ -27,10 +27,16 @@ const char *str(const json_t *o, const char *k);
 
 struct paas_etcd;
 struct paas_agent_install;
+/* 0 when url is an --agent-docker value (unix:///path); else the usage
+ * error's exit status, said. */
+int agent_docker_arg(const char *url);
+/* 1 once key exists in etcd, 0 when it still does not after ms. */
+int key_wait(struct paas_etcd *e, const char *key, long ms);
 /* The agent installed there (remote.h) and registered in etcd within
- * 30 s, else why not. */
+ * 30 s, else why not; *changed and *started (may be NULL) as for
+ * paas_remote_install. */
 int agent_bootstrap(struct paas_etcd *e, const struct paas_agent_install *ai, int *changed,
-    struct paas_err *err);
+    int *started, struct paas_err *err);
 int cmd_up(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_down(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_status(const struct cluster_ctx *c, int argc, char **argv);

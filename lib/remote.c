@@ -60,11 +60,27 @@ paas_remote_read(const char *what, const char *path, struct paas_buf *b, struct 
 
 	if (fd < 0)
 		return paas_err_set(err, PAAS_EFAILED, "%s %s: %s", what, path, strerror(errno));
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && b->len < (size_t)BIN_MAX)
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && b->len <= (size_t)BIN_MAX)
 		paas_buf_add(b, chunk, (size_t)n);
 	close(fd);
-	if (n < 0)
-		return paas_err_set(err, PAAS_EFAILED, "%s %s: %s", what, path, strerror(errno));
+	if (n < 0 || b->len > (size_t)BIN_MAX)
+		return paas_err_set(err, PAAS_EFAILED, "%s %s: %s", what, path,
+		    n < 0 ? strerror(errno) : "over 256 MiB");
+	return 0;
+}
+
+int
+paas_remote_read_secret(const char *what, const char *path, size_t max, struct paas_buf *b,
+    struct paas_err *err)
+{
+	char *data;
+	size_t n;
+
+	if (paas_private_read(what, path, max, &data, &n, err) < 0)
+		return -1;
+	paas_buf_add(b, data, n);
+	explicit_bzero(data, n);
+	free(data);
 	return 0;
 }
 
@@ -115,21 +131,24 @@ paas_remote_env(struct paas_buf *b, const char *name, const char *value)
 
 int
 paas_remote_install(const char *target, const char *unit, const struct paas_remote_file *f,
-    size_t n, const char *check, int no_block, int *changed, struct paas_err *err)
+    size_t n, const char *check, int no_block, int *changed, int *started,
+    struct paas_err *err)
 {
 	struct paas_buf probe = PAAS_BUF_INIT, cmd = PAAS_BUF_INIT;
 	char *line, *save = NULL;
-	int rc = -1, *differs = paas_xmalloc((n ? n : 1) * sizeof(int));
+	int rc = -1, active, *differs = paas_xmalloc((n ? n : 1) * sizeof(int));
 	size_t i;
 
 	*changed = 0;
-	/* What is there: a line per file, its SHA-256 or "-". */
+	/* What is there: a line per file, its SHA-256 or "-"; then whether
+	 * the unit runs. */
 	paas_buf_adds(&cmd, "test -d /run/systemd/system || "
 	    "{ echo 'systemd does not run this host' >&2; exit 1; }; "
 	    "command -v sha256sum >/dev/null || { echo 'no sha256sum' >&2; exit 1; }; for f in");
 	for (i = 0; i < n; i++)
 		paas_buf_addf(&cmd, " %s", f[i].path);
 	paas_buf_adds(&cmd, "; do if [ -f \"$f\" ]; then sha256sum <\"$f\"; else echo -; fi; done");
+	paas_buf_addf(&cmd, "; systemctl is-active --quiet %s && echo active || echo inactive", unit);
 	if (paas_remote_run(target, "systemd", cmd.data, NULL, &probe, err) < 0)
 		goto out;
 	line = strtok_r(probe.data ? probe.data : (char *)"", "\n", &save);
@@ -143,6 +162,7 @@ paas_remote_install(const char *target, const char *unit, const struct paas_remo
 		} else
 			differs[i] = there;
 	}
+	active = line && strcmp(line, "active") == 0;
 	for (i = 0; i < n; i++) {
 		char what[256];
 		const char *slash = strrchr(f[i].path, '/');
@@ -164,8 +184,8 @@ paas_remote_install(const char *target, const char *unit, const struct paas_remo
 		if (paas_remote_run(target, what, cmd.data, f[i].content, NULL, err) < 0)
 			goto out;
 	}
-	if (*changed && check && paas_remote_run(target, "a copied program does not run there", check, NULL,
-	    NULL, err) < 0)
+	if (*changed && check && paas_remote_run(target, "a copied program does not run there",
+	    check, NULL, NULL, err) < 0)
 		goto out;
 	paas_buf_reset(&cmd);
 	if (*changed)
@@ -176,23 +196,14 @@ paas_remote_install(const char *target, const char *unit, const struct paas_remo
 		    no_block ? " --no-block" : "", unit);
 	if (paas_remote_run(target, "starting the service", cmd.data, NULL, NULL, err) < 0)
 		goto out;
+	if (started)
+		*started = *changed || !active;
 	rc = 0;
 out:
 	free(differs);
 	paas_buf_free(&probe);
 	paas_buf_free(&cmd);
 	return rc;
-}
-
-int
-paas_remote_systemctl(const char *target, const char *verb, const char *unit,
-    struct paas_err *err)
-{
-	char cmd[256], what[128];
-
-	snprintf(cmd, sizeof(cmd), "systemctl %s %s", verb, unit);
-	snprintf(what, sizeof(what), "systemctl %s %s", verb, unit);
-	return paas_remote_run(target, what, cmd, NULL, NULL, err);
 }
 
 int
@@ -218,7 +229,8 @@ paas_remote_active(const char *target, const char *unit, char **why, struct paas
 }
 
 int
-paas_agent_install(const struct paas_agent_install *o, int *changed, struct paas_err *err)
+paas_agent_install(const struct paas_agent_install *o, int *changed, int *started,
+    struct paas_err *err)
 {
 	struct paas_buf bin = PAAS_BUF_INIT, unit = PAAS_BUF_INIT, env = PAAS_BUF_INIT,
 	    auth = PAAS_BUF_INIT, args = PAAS_BUF_INIT;
@@ -239,15 +251,9 @@ paas_agent_install(const struct paas_agent_install *o, int *changed, struct paas
 	paas_remote_env(&env, "PAAS_ETCD", o->etcd);
 	paas_remote_env(&env, "AGENT_ARGS", args.data);
 	if (o->auth) {
-		char *data;
-		size_t n;
-
-		if (paas_private_read("the agent's etcd credentials", o->auth, 510, &data, &n,
+		if (paas_remote_read_secret("the agent's etcd credentials", o->auth, 510, &auth,
 		    err) < 0)
 			goto out;
-		paas_buf_add(&auth, data, n);
-		explicit_bzero(data, n);
-		free(data);
 		paas_remote_env(&env, "PAAS_ETCD_AUTH", PAAS_AGENT_AUTH);
 	}
 	{
@@ -259,7 +265,7 @@ paas_agent_install(const struct paas_agent_install *o, int *changed, struct paas
 		};
 
 		rc = paas_remote_install(o->target, "paas-agent.service", f, 4,
-		    PAAS_AGENT_BIN " --version 2>&1", 0, changed, err);
+		    PAAS_AGENT_BIN " --version 2>&1", 0, changed, started, err);
 	}
 out:
 	if (auth.data)

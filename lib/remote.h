@@ -37,7 +37,8 @@ struct paas_remote_file {
 /*
  * Bring unit's files there up to date (only those that differ) and have
  * systemd run the unit: restarted when a file changed (*changed set),
- * otherwise enabled and started if it is not.  With no_block, systemctl
+ * otherwise enabled and started if it is not; *started (may be NULL) says
+ * whether it was started or restarted, or ran already.  With no_block, systemctl
  * does not wait for the start (etcd members that wait for each other).
  * check, when not NULL, is a constant command run after the files changed
  * (a copied binary's --version), whose failure stops here.  Errors:
@@ -45,7 +46,8 @@ struct paas_remote_file {
  * systemctl's last words).
  */
 int paas_remote_install(const char *target, const char *unit, const struct paas_remote_file *f,
-    size_t n, const char *check, int no_block, int *changed, struct paas_err *err);
+    size_t n, const char *check, int no_block, int *changed, int *started,
+    struct paas_err *err);
 
 /* Run a constant command there, in (or NULL) its standard input; its
  * output added to out (or dropped).  A non-zero status is PAAS_EUNAVAIL
@@ -53,16 +55,18 @@ int paas_remote_install(const char *target, const char *unit, const struct paas_
 int paas_remote_run(const char *target, const char *what, const char *command,
     const struct paas_buf *in, struct paas_buf *out, struct paas_err *err);
 
-/* systemctl VERB unit there ("stop", "start", "disable --now"...; constants). */
-int paas_remote_systemctl(const char *target, const char *verb, const char *unit,
-    struct paas_err *err);
-
 /* 1 when unit is active there, 0 when not (*why: its last log line,
  * caller frees), -1 when the host cannot be asked. */
 int paas_remote_active(const char *target, const char *unit, char **why, struct paas_err *err);
 
-/* A file's content here (a binary, /proc/self/exe...) into b. */
+/* A file's content here (a binary, /proc/self/exe...) into b; over
+ * 256 MiB is an error. */
 int paas_remote_read(const char *what, const char *path, struct paas_buf *b,
+    struct paas_err *err);
+
+/* The same for a file that holds a secret: paas_private_read()'s checks
+ * (a regular file open to its owner alone, at most max bytes). */
+int paas_remote_read_secret(const char *what, const char *path, size_t max, struct paas_buf *b,
     struct paas_err *err);
 
 /* A line of a systemd EnvironmentFile: NAME="VALUE" with " \ $ escaped. */
@@ -77,8 +81,9 @@ struct paas_agent_install {
 	const char *binary;	/* NULL: this program (/proc/self/exe) */
 };
 
-/* The agent there, installed or brought up to date and running. */
-int paas_agent_install(const struct paas_agent_install *o, int *changed,
+/* The agent there, installed or brought up to date and running (*changed
+ * and *started as for paas_remote_install). */
+int paas_agent_install(const struct paas_agent_install *o, int *changed, int *started,
     struct paas_err *err);
 
 /* 1 when the agent's unit is active there, 0 when not (*why: its last log
