@@ -99,6 +99,37 @@ show(const json_t *r, enum paas_format fmt)
 		paas_buf_free(&l);
 	}
 	table(rows, "HOST", "REACHABLE", "DOCKER", "CONTAINERS", "RUNNING", "AGENT", "LABELS");
+	/* A fleet cluster's machines and paas's units on them. */
+	json_array_foreach(json_object_get(r, "hosts"), i, v) {
+		const json_t *x;
+		size_t k;
+
+		json_array_foreach(json_object_get(v, "machines"), k, x) {
+			struct paas_buf l = PAAS_BUF_INIT;
+			const char *mk;
+			json_t *mv;
+
+			json_object_foreach(json_object_get(x, "metadata"), mk, mv)
+				paas_buf_addf(&l, "%s%s=%s", l.len ? "," : "", mk, json_string_value(mv));
+			json_array_append_new(rows, json_pack("[s, o, s, s, s]", str(v, "name"),
+			    json_sprintf("%.12s", str(x, "id")), str(x, "address"),
+			    json_is_true(json_object_get(x, "agent")) ? "yes" : "NO",
+			    l.len ? l.data : "-"));
+			paas_buf_free(&l);
+		}
+	}
+	if (json_array_size(rows))
+		table(rows, "FLEET", "MACHINE", "ADDRESS", "AGENT", "METADATA");
+	json_array_foreach(json_object_get(r, "hosts"), i, v) {
+		const json_t *x;
+		size_t k;
+
+		json_array_foreach(json_object_get(v, "units"), k, x)
+			json_array_append_new(rows, json_pack("[s, s, s, o]", str(v, "name"),
+			    str(x, "name"), str(x, "state"), json_sprintf("%.12s", str(x, "machine"))));
+	}
+	if (json_array_size(rows))
+		table(rows, "FLEET", "UNIT", "STATE", "MACHINE");
 	json_array_foreach(json_object_get(r, "services"), i, v) {
 		const json_t *down = json_object_get(v, "down_hosts");
 
@@ -255,7 +286,22 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 	json_array_foreach(json_object_get(r, "hosts"), i, v) {
 		if (!json_is_true(json_object_get(v, "reachable")))
 			problem(j, CRITICAL, "host", "host %s down: %s", str(v, "name"), str(v, "error"));
-		else if (agents && !json_is_true(json_object_get(v, "agent")))
+		else if (json_object_get(v, "fleet")) {
+			const json_t *x;
+			size_t k;
+
+			json_array_foreach(json_object_get(v, "machines"), k, x)
+				if (!json_is_true(json_object_get(x, "agent")))
+					problem(j, WARNING, "agent", "machine %.12s (%s) of fleet host %s "
+					    "runs no agent", str(x, "id"), str(x, "address"), str(v, "name"));
+			json_array_foreach(json_object_get(v, "units"), k, x)
+				if (strcmp(str(x, "desired"), "launched") == 0 &&
+				    strcmp(str(x, "state"), "active") != 0)
+					problem(j, WARNING, "unit", "fleet host %s: unit %s is %s%s%.12s",
+					    str(v, "name"), str(x, "name"), str(x, "state"),
+					    json_object_get(x, "machine") ? " on machine " : "",
+					    json_object_get(x, "machine") ? str(x, "machine") : "");
+		} else if (agents && !json_is_true(json_object_get(v, "agent")))
 			problem(j, WARNING, "agent", "host %s runs no agent", str(v, "name"));
 	}
 	json_array_foreach(json_object_get(r, "services"), i, v) {

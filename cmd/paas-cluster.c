@@ -52,7 +52,10 @@ usage(FILE *f)
 	    "  git add deployment --key file [--branch b] [--servicefile path]\n"
 	    "      [--host h] [--port n] [--user u]\n"
 	    "  git ls\n"
-	    "  agent [--host name] [--docker unix:///path] [--ttl s] [--interval ms]\n",
+	    "  hosts add name --fleet endpoint [--agent-etcd endpoints]\n"
+	    "      [--agent-docker unix:///path] [--label key=value ...]\n"
+	    "  agent [--host name | --fleet name [--fleet-endpoint url]] [--docker unix:///path]\n"
+	    "      [--ttl s] [--interval ms]\n",
 	    cli_prog);
 }
 
@@ -101,7 +104,7 @@ loopback(const char *endpoints)
 
 /* The registered host called name (*h a new reference, NULL when there is
  * none; the implicit "local" is none). */
-static int
+int
 host_find(struct paas_etcd *e, const char *name, json_t **h, struct paas_err *err)
 {
 	json_t *all, *v;
@@ -193,11 +196,12 @@ hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 		{ "ssh", required_argument, NULL, 'S' },
 		{ "agent-etcd", required_argument, NULL, 'E' },
 		{ "agent-docker", required_argument, NULL, 'G' },
+		{ "fleet", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
 	const char *address = NULL, *docker = NULL, *ca = NULL, *cert = NULL, *key = NULL, *name;
-	const char *ssh = NULL, *agent_etcd = NULL, *agent_docker = NULL;
+	const char *ssh = NULL, *agent_etcd = NULL, *agent_docker = NULL, *fleet = NULL;
 	char sshurl[300];
 	int existed = 0;
 	json_t *labels = json_object(), *host = NULL, *version = NULL;
@@ -218,6 +222,7 @@ hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 		case 'n': check = 0; break;
 		case 'k': paas_ssh_accept_new(1); break;
 		case 'S': ssh = optarg; break;
+		case 'F': fleet = optarg; break;
 		case 'E': agent_etcd = optarg; break;
 		case 'G':
 			if ((rc = agent_docker_arg(optarg)) != 0)
@@ -261,6 +266,23 @@ hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (fleet) {
+		if (docker || ca || ssh || address || cpu || mem || argc - optind != 1) {
+			rc = cli_bad_usage("%s", "hosts add NAME --fleet ENDPOINT: no --docker, --ssh, "
+			    "--tls-*, --address, --cpu or --memory (fleet's machines have their own)");
+			goto out;
+		}
+		if (agent_etcd == NULL)
+			agent_etcd = paas_etcd_endpoints(etcd);
+		if (loopback(agent_etcd)) {
+			rc = cli_bad_usage("the agents on %s's machines cannot use etcd at %.200s (a "
+			    "loopback address there is the machine's own): give --agent-etcd",
+			    argv[optind], agent_etcd);
+			goto out;
+		}
+		rc = hosts_add_fleet(e, argv[optind], fleet, agent_etcd, agent_docker, labels);
+		goto out;
+	}
 	if (ssh) {
 		if (docker || ca) {
 			rc = cli_bad_usage("%s", "--ssh is the host's Docker URL: no --docker or --tls-*");
@@ -281,7 +303,7 @@ hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 			goto out;
 		}
 	} else if (agent_etcd || agent_docker) {
-		rc = cli_bad_usage("%s", "--agent-etcd and --agent-docker go with --ssh");
+		rc = cli_bad_usage("%s", "--agent-etcd and --agent-docker go with --ssh or --fleet");
 		goto out;
 	}
 	if (argc - optind != 1 || docker == NULL) {
@@ -412,6 +434,15 @@ hosts_rm(struct paas_etcd *e, const char *name, int force)
 
 	if (host_find(e, name, &found, &err) < 0)
 		return cli_fail(&err);
+	if (found && json_object_get(found, "fleet") && hosts_rm_fleet(found, &err) < 0) {
+		if (!force) {
+			paas_err_wrap(&err, "host %s kept (--force removes its record anyway)", name);
+			json_decref(found);
+			return cli_fail(&err);
+		}
+		fprintf(stderr, "%s: warning: %s; its record is removed anyway\n", cli_prog, err.msg);
+		paas_err_clear(&err);
+	}
 	if (found && json_is_true(json_object_get(found, "managed_agent")) &&
 	    strncmp(str(found, "docker"), "ssh://", 6) == 0 &&
 	    paas_agent_uninstall(str(found, "docker") + 6, &err) < 0) {
@@ -488,6 +519,8 @@ agent(const char *etcd, int argc, char **argv)
 		{ "ttl", required_argument, NULL, 't' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "docker", required_argument, NULL, 'd' },
+		{ "fleet", required_argument, NULL, 'F' },
+		{ "fleet-endpoint", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_agent_opts o = { 0 };
@@ -503,6 +536,8 @@ agent(const char *etcd, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'H': o.host = optarg; break;
+		case 'F': o.fleet = optarg; break;
+		case 'f': o.fleet_endpoint = optarg; break;
 		case 'd':
 			if (strncmp(optarg, "unix:///", 8) != 0)
 				return cli_bad_usage("--docker %.64s: expected unix:///path (the host's "

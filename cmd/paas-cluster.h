@@ -37,6 +37,13 @@ int key_wait(struct paas_etcd *e, const char *key, long ms);
  * paas_remote_install. */
 int agent_bootstrap(struct paas_etcd *e, const struct paas_agent_install *ai, int *changed,
     int *started, struct paas_err *err);
+/* Host name's record (*h NULL when there is none; caller decrefs). */
+int host_find(struct paas_etcd *e, const char *name, json_t **h, struct paas_err *err);
+/* hosts add NAME --fleet ENDPOINT (cluster-fleet.c): an exit status. */
+int hosts_add_fleet(struct paas_etcd *e, const char *name, const char *endpoint,
+    const char *agent_etcd, const char *agent_docker, json_t *labels);
+/* The Global agent unit of a fleet host gone from its fleet. */
+int hosts_rm_fleet(const json_t *host, struct paas_err *err);
 int cmd_up(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_down(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_status(const struct cluster_ctx *c, int argc, char **argv);

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "docker.h"
 #include "etcd.h"
+#include "fleet.h"
 #include "health.h"
 #include "jsonx.h"
 #include "keys.h"
@@ -26,6 +27,7 @@
 
 struct inst {
 	char *cid, *key, *dep, *svc, *id, *version;
+	char *aid;			/* announced as: its fleet unit, else cid */
 	int64_t release;
 	json_t *ports;			/* {"8000": 30001} */
 	json_t *port;			/* host port of the service's first port, or null */
@@ -60,6 +62,7 @@ static void
 inst_free(struct inst *i)
 {
 	free(i->cid);
+	free(i->aid);
 	free(i->key);
 	free(i->dep);
 	free(i->svc);
@@ -123,6 +126,7 @@ inst_new(struct agent *a, const json_t *c)
 	const char *id = json_string_value(json_object_get(labels, "paas.instance"));
 	const char *ver = json_string_value(json_object_get(labels, "paas.version"));
 	const char *rel = json_string_value(json_object_get(labels, "paas.release"));
+	const char *unit = json_string_value(json_object_get(labels, "paas.unit"));
 	struct inst *i;
 	size_t k;
 	char pk[16];
@@ -138,12 +142,15 @@ inst_new(struct agent *a, const json_t *c)
 	if (i == NULL)
 		abort();
 	i->cid = paas_xstrdup(cid);
+	/* A fleet unit's container is announced under the unit's name: the
+	 * name paas-deploy knows it by, wherever fleet runs it. */
+	i->aid = paas_xstrdup(unit && paas_fleet_valid_unit(unit) ? unit : cid);
 	i->dep = paas_xstrdup(dep);
 	i->svc = paas_xstrdup(sname);
 	i->id = paas_xstrdup(id);
 	i->version = paas_xstrdup(ver);
 	i->release = atoll(rel);
-	i->key = paas_key_announce(dep, sname, id, cid);
+	i->key = paas_key_announce(dep, sname, id, i->aid);
 	i->ports = json_object();
 	json_array_foreach(json_object_get(c, "Ports"), k, p) {
 		json_int_t pub = json_integer_value(json_object_get(p, "PublicPort"));
@@ -405,7 +412,7 @@ surplus(struct agent *a, const struct inst *i, char **why)
 	rid = json_string_value(json_object_get(rec, "id"));
 	rhost = json_string_value(json_object_get(rec, "host"));
 	rver = json_string_value(json_object_get(rec, "version"));
-	if (rec == NULL || strcmp(rid, i->cid) == 0 || strcmp(rhost, me) == 0 ||
+	if (rec == NULL || strcmp(rid, i->aid) == 0 || strcmp(rhost, me) == 0 ||
 	    strcmp(rver, i->version) != 0)
 		goto out;
 	akey = paas_key_agent(rhost);
@@ -458,7 +465,7 @@ announce(struct agent *a)
 				continue;
 			}
 		}
-		drain = paas_key_drain(i->cid);
+		drain = paas_key_drain(i->aid);
 		{
 			struct paas_cmp cmp = { drain, PAAS_CMP_VERSION, PAAS_CMP_EQUAL, 0, NULL, 0 };
 			struct paas_op put = { PAAS_OP_PUT, i->key, val, strlen(val), a->lease.id };
@@ -615,6 +622,64 @@ events_thread(void *arg)
 	return NULL;
 }
 
+/* The agent of a fleet machine: host FLEET-MACHINEID at the machine's
+ * primary IP, asked of fleetd there (until it answers: fleetd and the
+ * agent may start together). */
+static int
+fleet_machine_host(struct agent *a, struct paas_err *err)
+{
+	const char *ep = a->o->fleet_endpoint ? a->o->fleet_endpoint : "unix:///var/run/fleet.sock";
+	char mid[64] = "", name[80];
+	struct paas_http_opts ho = { 0 };
+	struct paas_fleet *f;
+	json_t *machines = NULL, *m = NULL;
+	FILE *fp;
+	size_t k;
+	long long t0 = paas_now_ms();
+	int rc = -1;
+
+	if ((fp = fopen("/etc/machine-id", "r")) == NULL || fgets(mid, sizeof(mid), fp) == NULL) {
+		if (fp)
+			fclose(fp);
+		return paas_err_set(err, PAAS_EINVAL, "cannot read /etc/machine-id");
+	}
+	fclose(fp);
+	mid[strcspn(mid, "\n")] = '\0';
+	snprintf(name, sizeof(name), "%s-%s", a->o->fleet, mid);
+	if (strlen(mid) != 32 || !paas_valid_name(name))
+		return paas_err_set(err, PAAS_EINVAL, "invalid fleet host name '%.64s' (with the "
+		    "machine: %.80s)", a->o->fleet, name);
+	ho.timeout_ms = 5000;
+	if ((f = paas_fleet_new(ep, &ho, err)) == NULL)
+		return -1;
+	for (;;) {
+		if (paas_fleet_machines(f, &machines, err) == 0) {
+			json_array_foreach(machines, k, m)
+				if (strcmp(paas_json_str(m, "id", ""), mid) == 0 &&
+				    json_string_value(json_object_get(m, "primaryIP")))
+					break;
+			if (k < json_array_size(machines))
+				break;
+			json_decref(machines);
+			machines = NULL;
+			paas_err_set(err, PAAS_EUNAVAIL, "fleet at %s does not list machine %s", ep, mid);
+		}
+		if (paas_now_ms() - t0 > 60000 || *a->o->stop)
+			goto out;
+		paas_sleep_ms(500);
+	}
+	a->hosts = json_array();
+	a->host = json_pack("{s:s, s:s, s:n, s:s, s:{}}", "name", name, "docker",
+	    a->o->docker ? a->o->docker : PAAS_LOCAL_DOCKER, "tls", "address",
+	    json_string_value(json_object_get(m, "primaryIP")), "labels");
+	json_array_append_new(a->hosts, a->host);
+	rc = 0;
+out:
+	json_decref(machines);
+	paas_fleet_free(f);
+	return rc;
+}
+
 int
 paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 {
@@ -635,6 +700,13 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a.cv, &ca);
+	if (o->fleet) {
+		if ((a.e = paas_etcd_new(o->etcd, NULL, err)) == NULL ||
+		    fleet_machine_host(&a, err) < 0)
+			goto out;
+		k = 0;
+		goto found;
+	}
 	if (o->host == NULL || !paas_valid_name(o->host)) {
 		paas_err_set(err, PAAS_EINVAL, "invalid host name '%.64s'", o->host ? o->host : "");
 		goto out;
@@ -651,6 +723,7 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 		    o->host);
 		goto out;
 	}
+found:
 	a.addr = paas_host_address(a.host);
 	if (o->docker) {
 		/* The host's own engine, reached from the host: the record's
@@ -668,7 +741,7 @@ paas_agent_run(const struct paas_agent_opts *o, struct paas_err *err)
 	if (register_agent(&a, err) < 0)
 		goto out;
 	say(&a, "agent for host %s: lease %" PRId64 " (TTL %d s), reconciling every %lld ms",
-	    o->host, a.lease.id, a.lease.ttl, interval);
+	    json_string_value(json_object_get(a.host, "name")), a.lease.id, a.lease.ttl, interval);
 	if (pthread_create(&evt, NULL, events_thread, &a) != 0) {
 		paas_err_set(err, PAAS_EFAILED, "cannot start the events thread");
 		goto out;
@@ -743,7 +816,8 @@ out:
 		struct paas_err e2 = PAAS_ERR_INIT;
 
 		if (paas_lease_revoke(&a.lease, a.e, &e2) == 0)
-			say(&a, "withdrew every announcement of host %s", o->host);
+			say(&a, "withdrew every announcement of host %s",
+			    json_string_value(json_object_get(a.host, "name")));
 		else
 			say(&a, "could not revoke the lease (%s): the announcements lapse in %d s",
 			    e2.msg, a.lease.ttl);

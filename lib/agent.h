@@ -24,6 +24,14 @@
 struct paas_agent_opts {
 	const char *etcd;		/* endpoints */
 	const char *host;		/* the registered host's name ("local") */
+	const char *fleet;		/* or, on a machine of the fleet cluster
+					 * registered as host FLEET: that name; the
+					 * agent is host FLEET-MACHINEID (the
+					 * machine's /etc/machine-id) and
+					 * instances answer at the machine's
+					 * primary IP, which fleet says */
+	const char *fleet_endpoint;	/* fleetd's API there; NULL:
+					 * unix:///var/run/fleet.sock */
 	const char *docker;		/* its Docker URL from where the agent runs
 					 * (unix:///var/run/docker.sock on the
 					 * host itself), or NULL: the record's */

@@ -67,8 +67,15 @@ paas_key_route(const char *domain)
 char *
 paas_key_announce(const char *dep, const char *svc, const char *id, const char *container)
 {
+	const char *at;
+
 	if (svc == NULL)
 		return key(PAAS_ANNOUNCE_PREFIX "%s/", dep);
+	at = strchr(container, '@');
+	/* A fleet unit, DEP-SVC@VERSION8-ID.service: VERSION8-ID. */
+	if (at)
+		return key(PAAS_ANNOUNCE_PREFIX "%s/%s/%s/%.*s", dep, svc, id,
+		    (int)strcspn(at + 1, "."), at + 1);
 	return key(PAAS_ANNOUNCE_PREFIX "%s/%s/%s/%.12s", dep, svc, id, container);
 }
 

@@ -174,7 +174,7 @@ paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreach
 	if (paas_release_require(e, dep, &cur, &rec, err) < 0)
 		goto out;
 	if (paas_host_list(e, &hosts, err) < 0 || (ann = announced(e, dep, err)) == NULL ||
-	    (t = paas_target_docker(hosts, HOST_TIMEOUT_MS, err)) == NULL)
+	    (t = paas_target_hosts(hosts, HOST_TIMEOUT_MS, err)) == NULL)
 		goto out;
 	*out = json_array();
 	*unreachable = json_array();

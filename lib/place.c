@@ -97,6 +97,8 @@ unfit(const struct paas_plan *p, const struct paas_place_host *h, const char *na
 	long long mem = json_integer_value(json_object_get(res, "memory_bytes"));
 	size_t n0 = why->len;
 
+	if (h->scheduler)
+		goto capacity;
 	json_object_foreach((json_t *)json_object_get(svc, "constraints"), k, v) {
 		has = json_string_value(json_object_get(h->labels, k));
 		if (has == NULL)
@@ -112,6 +114,7 @@ unfit(const struct paas_plan *p, const struct paas_place_host *h, const char *na
 		else if (paas_json_has(json_object_get(o, "conflicts"), name))
 			paas_buf_addf(why, ", runs %s, which conflicts with %s", k, name);
 	}
+capacity:
 	if (h->cpu_cap && cpu && h->cpu_used + cpu > h->cpu_cap)
 		paas_buf_addf(why, ", needs %lld milli-CPUs, %lld of %lld free", cpu,
 		    h->cpu_cap > h->cpu_used ? h->cpu_cap - h->cpu_used : 0, h->cpu_cap);

@@ -38,6 +38,9 @@ enum paas_fate { PAAS_REMOVE, PAAS_KEEP };
 struct paas_place_host {
 	const char *name;
 	const json_t *labels;		/* {K: V}; NULL: none */
+	int scheduler;			/* a cluster that places instances on its own
+					 * machines (fleet): constraints and
+					 * conflicts are its to keep */
 	long long cpu_cap, mem_cap;	/* 0: no limit */
 	long long cpu_used, mem_used;	/* set to what other deployments' running
 					 * containers reserve; the plan adds ours */

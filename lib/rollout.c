@@ -41,7 +41,7 @@ start_instance(struct run *r, struct step *s, struct paas_err *err)
 {
 	struct paas_place_action *a = s->a;
 	struct paas_instance_spec is = { r->o->deployment, a->service, a->instance, a->version,
-	    r->release, s->h->p.name, r->o->etcd, a->svc, NULL, NULL };
+	    r->release, s->h->p.name, r->o->etcd, a->svc, NULL, NULL, r->spec };
 	json_t *env;
 	int attempt, port_taken = 0, rc = -1;
 
@@ -70,7 +70,8 @@ start_instance(struct run *r, struct step *s, struct paas_err *err)
 	r->started++;
 	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s#, s:O, s:I}", "kind", "start",
 	    "service", a->service, "instance", a->instance, "host", s->h->p.name, "container",
-	    s->cname, "id", s->id, 12, "ports", a->ports, "release", (json_int_t)r->release));
+	    s->cname, "id", s->id, strchr(s->id, '@') ? (int)strlen(s->id) : 12, "ports", a->ports,
+	    "release", (json_int_t)r->release));
 	rc = 0;
 	goto out;
 wrap:
@@ -427,6 +428,23 @@ health_deadline(const json_t *health)
 	    json_integer_value(json_object_get(health, "timeout_ms"));
 }
 
+/* One health check of instance id of step s on host port hp, at its
+ * host's address or where its target says it runs. */
+static int
+probe_at(struct run *r, struct step *s, const char *id, int hp, const json_t *health)
+{
+	char *addr = NULL;
+	int ok;
+
+	if (r->t->ops->address && r->t->ops->address(r->t, s->h->index, id, &addr,
+	    &s->last) < 0)
+		return -1;
+	ok = paas_health_probe(addr ? addr : s->h->addr, hp, health,
+	    json_integer_value(json_object_get(health, "timeout_ms")), &s->last);
+	free(addr);
+	return ok;
+}
+
 /* One look at step s: 1 healthy, -1 failed (s->last says why), 0 not yet;
  * *next gets when to look again. */
 static int
@@ -455,8 +473,7 @@ probe_step(struct run *r, struct step *s, long long *next)
 			if (json_integer_value(json_object_get(health, "interval_ms")) < every)
 				every = json_integer_value(json_object_get(health, "interval_ms"));
 			paas_err_clear(&s->last);
-			ok = paas_health_probe(s->h->addr, hp, health,
-			    json_integer_value(json_object_get(health, "timeout_ms")), &s->last);
+			ok = probe_at(r, s, id, hp, health);
 		} else if (now - s->t_start >= SETTLE_MS) {
 			if (t->ops->exited(t, s->h->index, id, &s->last))
 				return -1;

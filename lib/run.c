@@ -79,9 +79,14 @@ load_hosts(struct run *r, struct paas_err *err)
 		h->p.count = json_object();
 		h->addr = paas_host_address(h->obj);
 		h->agent = -1;
+		/* fleet places on its machines, where its Global agent runs. */
+		if (paas_host_is_fleet(h->obj)) {
+			h->p.scheduler = 1;
+			h->agent = 1;
+		}
 		r->plan.hosts[i] = &h->p;
 	}
-	if ((r->t = paas_target_docker(r->hosts_json, DOCKER_TIMEOUT_MS, err)) == NULL)
+	if ((r->t = paas_target_hosts(r->hosts_json, DOCKER_TIMEOUT_MS, err)) == NULL)
 		return -1;
 	for (i = 0; i < r->nhosts; i++) {
 		r->hosts[i].t = r->t;

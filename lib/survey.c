@@ -9,6 +9,8 @@
 #include "registry.h"
 #include "survey.h"
 #include "docker.h"
+#include "fleet.h"
+#include "target.h"
 #include "etcd.h"
 #include "http.h"
 #include "jsonx.h"
@@ -149,6 +151,93 @@ members(struct paas_etcd *e, long long deadline, json_t *report)
 	return paas_buf_detach(&ok, NULL);
 }
 
+/* A fleet cluster registered as host h: its machines (each with an agent
+ * or not), paas's units and their states; each unit of an instance
+ * becomes a container as Docker would list it (paas_host, Labels, State,
+ * and as Id the part of its name announcements are keyed by). */
+static json_t *
+fleet_host(const json_t *h, long long deadline, const json_t *agents, json_t *containers)
+{
+	const char *name = json_string_value(json_object_get(h, "name"));
+	json_t *o = json_pack("{s:s, s:O, s:O, s:s}", "name", name, "fleet",
+	    json_object_get(h, "fleet"), "labels", json_object_get(h, "labels"), "version", "fleet");
+	json_t *machines = NULL, *units = NULL, *states = NULL, *m, *u, *ms, *us;
+	struct paas_http_opts ho = { 0 };
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_fleet *f;
+	size_t i, k, running = 0, nunits = 0;
+	int all_agents = 1;
+
+	ho.timeout_ms = left(deadline);
+	ho.connect_timeout_ms = ho.timeout_ms < 5000 ? ho.timeout_ms : 5000;
+	if ((f = paas_fleet_new(json_string_value(json_object_get(h, "fleet")), &ho, &err)) == NULL ||
+	    paas_fleet_machines(f, &machines, &err) < 0 || paas_fleet_units(f, &units, &err) < 0 ||
+	    paas_fleet_states(f, NULL, NULL, &states, &err) < 0) {
+		json_object_set_new(o, "reachable", json_false());
+		json_object_set_new(o, "error", json_string(err.msg));
+		goto out;
+	}
+	json_object_set_new(o, "reachable", json_true());
+	ms = json_array();
+	json_array_foreach(machines, i, m) {
+		char an[128];
+		int agent;
+
+		snprintf(an, sizeof(an), "%s-%s", name, paas_json_str(m, "id", ""));
+		agent = json_object_get(agents, an) != NULL;
+		all_agents &= agent;
+		json_array_append_new(ms, json_pack("{s:O, s:O, s:O, s:b}", "id", json_object_get(m,
+		    "id"), "address", json_object_get(m, "primaryIP"), "metadata",
+		    json_object_get(m, "metadata"), "agent", agent));
+	}
+	json_object_set_new(o, "machines", ms);
+	us = json_array();
+	json_array_foreach(units, i, u) {
+		const char *un = paas_json_str(u, "name", ""), *at = strchr(un, '@');
+		const json_t *st = NULL, *opt, *s;
+		json_t *labels = json_object();
+		const char *active;
+
+		json_array_foreach(states, k, s)
+			if (strcmp(paas_json_str(s, "name", ""), un) == 0)
+				st = s;
+		json_array_foreach(json_object_get(u, "options"), k, opt) {
+			static const char *const map[][2] = { { "Deployment", "paas.deployment" },
+			    { "Service", "paas.service" }, { "Instance", "paas.instance" } };
+			size_t j;
+
+			if (strcmp(paas_json_str(opt, "section", ""), "X-Paas") != 0)
+				continue;
+			for (j = 0; j < 3; j++)
+				if (strcmp(paas_json_str(opt, "name", ""), map[j][0]) == 0)
+					json_object_set(labels, map[j][1], json_object_get(opt, "value"));
+		}
+		if (!json_object_get(labels, "paas.deployment") || at == NULL) {
+			json_decref(labels);
+			continue;
+		}
+		nunits++;
+		active = st ? paas_json_str(st, "systemdActiveState", "") : "unplaced";
+		running += strcmp(active, "active") == 0;
+		json_array_append_new(us, json_pack("{s:s, s:O, s:s, s:s?}", "name", un, "desired",
+		    json_object_get(u, "desiredState"), "state", active, "machine",
+		    st ? json_string_value(json_object_get(st, "machineID")) : NULL));
+		json_array_append_new(containers, json_pack("{s:s#, s:o, s:s, s:s}", "Id", at + 1,
+		    (int)strcspn(at + 1, "."), "Labels", labels, "State", strcmp(active, "active") == 0 ?
+		    "running" : active, "paas_host", name));
+	}
+	json_object_set_new(o, "units", us);
+	json_object_set_new(o, "containers", json_integer((json_int_t)nunits));
+	json_object_set_new(o, "containers_running", json_integer((json_int_t)running));
+	json_object_set_new(o, "agent", json_boolean(all_agents && json_array_size(machines)));
+out:
+	json_decref(machines);
+	json_decref(units);
+	json_decref(states);
+	paas_fleet_free(f);
+	return o;
+}
+
 /* Every host asked for its version and its paas containers at once. */
 static int
 hosts(struct paas_etcd *e, long long deadline, json_t *report, json_t *agents,
@@ -186,6 +275,10 @@ hosts(struct paas_etcd *e, long long deadline, json_t *report, json_t *agents,
 		for (k = 0; k < 2; k++) {
 			struct paas_http_job *j = &jobs[2 * i + k];
 
+			if (paas_host_is_fleet(h)) {
+				j->rc = -1;
+				continue;
+			}
 			if ((ds[2 * i + k] = paas_host_docker(h, left(deadline), &j->err)) == NULL) {
 				j->rc = -1;
 				continue;
@@ -207,6 +300,11 @@ hosts(struct paas_etcd *e, long long deadline, json_t *report, json_t *agents,
 		json_t *vj = NULL, *cj = NULL, *ctr;
 		size_t k, running = 0;
 
+		if (paas_host_is_fleet(h)) {
+			json_decref(o);
+			json_array_append_new(out, fleet_host(h, deadline, agents, *containers));
+			continue;
+		}
 		if (v->rc == 0 && v->resp.status == 200)
 			vj = json_loadb(v->resp.body, v->resp.len, 0, NULL);
 		if (c->rc == 0 && c->resp.status == 200)

@@ -11,7 +11,11 @@
  *   "members":  [{"id" (hex),"name","client_urls","healthy","leader","version",
  *                 "db_size","error"}]
  *   "hosts":    [{"name","docker","reachable","error","version","containers",
- *                 "running","labels","agent"}]
+ *                 "running","labels","agent"}]; a fleet cluster has "fleet"
+ *               (its endpoint), "machines":[{"id","address","metadata",
+ *               "agent"}] and "units":[{"name","desired","state","machine"}]
+ *               (paas's, state "unplaced" when on no machine), "agent"
+ *               saying every machine runs one
  *   "services": [{"deployment","service","release","desired","running",
  *                 "announced","healthy","down_hosts":[HOST]}]
  *   "routes":   [{"domain","deployment","service","servers"}]

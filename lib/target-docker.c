@@ -354,7 +354,8 @@ d_free(struct paas_target *t)
 }
 
 static const struct paas_target_ops docker_ops = {
-	d_list, d_image, d_start, d_exited, d_stop, d_signal_stop, d_remove, d_logs, d_port_free, d_free,
+	d_list, d_image, d_start, d_exited, d_stop, d_signal_stop, d_remove, d_logs, d_port_free,
+	NULL, d_free,
 };
 
 struct paas_target *

@@ -27,6 +27,7 @@ struct paas_instance_spec {
 	const json_t *svc;		/* the canonical spec's service (spec.h) */
 	const json_t *env;		/* {NAME: VALUE}, ${VAR} expanded: secrets */
 	const json_t *ports;		/* host ports picked: {"8000": 30001} */
+	const json_t *spec;		/* the whole canonical spec */
 };
 
 struct paas_target;
@@ -68,6 +69,12 @@ struct paas_target_ops {
 	/* 0 when something on host h is known to hold host port p (a process
 	 * outside the target, another Docker), 1 when not or unknown. */
 	int (*port_free)(struct paas_target *t, size_t h, long long p);
+	/* Where instance id's published ports answer (caller frees), when
+	 * that is not its host's address (a cluster that places instances on
+	 * machines of its own): NULL with 0 for the host's address; -1 with
+	 * err saying why when nobody can tell yet (not placed). */
+	int (*address)(struct paas_target *t, size_t h, const char *id, char **addr,
+	    struct paas_err *err);
 	void (*free)(struct paas_target *t);
 };
 
@@ -84,6 +91,23 @@ struct paas_target {
  */
 struct paas_target *paas_target_docker(const json_t *hosts, long timeout_ms,
     struct paas_err *err);
+
+/*
+ * A fleet cluster (fleet.h), a host record {"name", "fleet": ENDPOINT}:
+ * instances are units fleet places on its machines (paas_unit_instance(),
+ * unit.h), constraints and conflicts are fleet's to keep; an instance's
+ * ID is its unit's name, and it answers at its machine's primary IP.
+ */
+struct paas_target *paas_target_fleet(const json_t *hosts, long timeout_ms,
+    struct paas_err *err);
+
+/* The target of a run over any hosts: fleet clusters (hosts with "fleet")
+ * and Docker hosts, each host to its own kind. */
+struct paas_target *paas_target_hosts(const json_t *hosts, long timeout_ms,
+    struct paas_err *err);
+
+/* Whether host record h is a fleet cluster. */
+int paas_host_is_fleet(const json_t *h);
 
 /* NULL is fine. */
 void paas_target_free(struct paas_target *t);

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,16 +130,25 @@ long_line(const char *u, size_t *len)
 	return NULL;
 }
 
+/* What differs between paas-unitgen's units and an instance paas-deploy
+ * submits to fleet. */
+struct shape {
+	const char *inst;		/* %i, %H, or the instance ID */
+	const char *cname;		/* the container's name */
+	const struct paas_instance_spec *is;	/* a deployed instance, or NULL */
+};
+
 static void
 render_service(const json_t *spec, const char *dep, const char *name, const json_t *svc,
-    struct paas_buf *u)
+    const struct shape *sh, struct paas_buf *u)
 {
 	json_t *env, *secret, *v;
 	const json_t *res = json_object_get(svc, "resources");
 	const char *k, *image = json_string_value(json_object_get(svc, "image"));
 	const char *restart = json_string_value(json_object_get(svc, "restart"));
 	int global = json_is_true(json_object_get(svc, "global"));
-	const char *inst = global ? "%H" : "%i";
+	const struct paas_instance_spec *is = sh->is;
+	const char *inst = sh->inst;
 	const char **names;
 	char hash[17];
 	struct paas_buf cname = PAAS_BUF_INIT, img = PAAS_BUF_INIT, ex = PAAS_BUF_INIT;
@@ -146,8 +156,11 @@ render_service(const json_t *spec, const char *dep, const char *name, const json
 	size_t i, n;
 
 	env = paas_spec_service_env(spec, svc, &secret);
-	paas_spec_service_version(spec, dep, name, hash);
-	paas_buf_addf(&cname, "%s-%s-%s", dep, name, inst);
+	if (is)
+		snprintf(hash, sizeof(hash), "%s", is->version);
+	else
+		paas_spec_service_version(spec, dep, name, hash);
+	paas_buf_adds(&cname, sh->cname);
 	if (image)
 		paas_buf_adds(&img, image);
 	else
@@ -203,6 +216,21 @@ render_service(const json_t *spec, const char *dep, const char *name, const json
 	paas_buf_reset(&tmp);
 	paas_buf_addf(&tmp, "paas.version=%s", hash);
 	raw_word(&ex, tmp.data);
+	if (is) {
+		/* The agent announces it under its unit's name, which stays
+		 * when fleet moves it to another machine. */
+		raw_word(&ex, "--label");
+		paas_buf_reset(&tmp);
+		paas_buf_addf(&tmp, "paas.release=%lld", (long long)is->release);
+		raw_word(&ex, tmp.data);
+		raw_word(&ex, "--label paas.unit=%n");
+		json_object_foreach(json_object_get(svc, "resources"), k, v) {
+			paas_buf_reset(&tmp);
+			paas_buf_addf(&tmp, "paas.%s=%lld", k, (long long)json_integer_value(v));
+			raw_word(&ex, "--label");
+			raw_word(&ex, tmp.data);
+		}
+	}
 	raw_word(&ex, "-e PAAS_DEPLOYMENT -e PAAS_SERVICE -e PAAS_INSTANCE -e PAAS_HOST");
 	/* Values travel in the environment, never in the command line. */
 	for (i = 0; i < n; i++) {
@@ -212,8 +240,16 @@ render_service(const json_t *spec, const char *dep, const char *name, const json
 	}
 	for (i = 0; i < json_array_size(json_object_get(svc, "ports")); i++) {
 		paas_buf_reset(&tmp);
-		paas_buf_addf(&tmp, "-p %lld",
-		    (long long)json_integer_value(json_array_get(json_object_get(svc, "ports"), i)));
+		long long cp = json_integer_value(json_array_get(json_object_get(svc, "ports"), i));
+		char pk[24];
+
+		snprintf(pk, sizeof(pk), "%lld", cp);
+		paas_buf_reset(&tmp);
+		if (is && json_integer_value(json_object_get(is->ports, pk)) > 0)
+			paas_buf_addf(&tmp, "-p %lld:%lld",
+			    (long long)json_integer_value(json_object_get(is->ports, pk)), cp);
+		else
+			paas_buf_addf(&tmp, "-p %lld", cp);
 		raw_word(&ex, tmp.data);
 	}
 	json_object_foreach(json_object_get(svc, "volumes"), k, v) {
@@ -255,6 +291,17 @@ render_service(const json_t *spec, const char *dep, const char *name, const json
 	}
 	if (global)
 		paas_buf_adds(u, "Global=true\n");
+	if (is) {
+		/* What paas-deploy reads back (systemd ignores X- sections). */
+		paas_buf_addf(u, "\n[X-Paas]\nDeployment=%s\nService=%s\nInstance=%s\n"
+		    "Version=%s\nRelease=%lld\nContainer=%s\n", dep, name, inst, hash,
+		    (long long)is->release, cname.data);
+		json_object_foreach((json_t *)is->ports, k, v)
+			paas_buf_addf(u, "Port=%s:%lld\n", k, (long long)json_integer_value(v));
+		json_object_foreach(json_object_get(svc, "resources"), k, v)
+			paas_buf_addf(u, "%s=%lld\n", !strcmp(k, "cpu_milli") ? "CpuMilli" :
+			    "MemoryBytes", (long long)json_integer_value(v));
+	}
 	free(names);
 	json_decref(env);
 	json_decref(secret);
@@ -290,7 +337,15 @@ paas_unit_render(const json_t *spec, const char *deployment, json_t **units,
 		count = global ? 1 : (long)json_integer_value(json_object_get(svc, "instances"));
 		if (count == 0)
 			continue;
-		render_service(spec, deployment, names[i], svc, &u);
+		{
+			struct paas_buf cn = PAAS_BUF_INIT;
+			struct shape sh = { global ? "%H" : "%i", NULL, NULL };
+
+			paas_buf_addf(&cn, "%s-%s-%s", deployment, names[i], sh.inst);
+			sh.cname = cn.data;
+			render_service(spec, deployment, names[i], svc, &sh, &u);
+			paas_buf_free(&cn);
+		}
 		if ((ll = long_line(u.data, &len)) != NULL) {
 			paas_err_set(err, PAAS_EINVAL, "service %s: a line of its unit is %zu bytes "
 			    "(%.40s...), fleet takes at most %d: a value that long belongs in the "
@@ -320,5 +375,118 @@ paas_unit_render(const json_t *spec, const char *deployment, json_t **units,
 		paas_buf_free(&un);
 	}
 	free(names);
+	return 0;
+}
+
+/* Unit text as fleet's options, read as fleet's unit reader reads a file:
+ * a continued value keeps its "\\\n" and the next line as they are. */
+static json_t *
+unit_options(const char *u)
+{
+	json_t *opts = json_array();
+	const char *p = u, *nl, *eq;
+	char *section = NULL;
+
+	while (*p) {
+		size_t len;
+
+		nl = strchr(p, '\n');
+		len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len && p[0] == '[' && p[len - 1] == ']') {
+			free(section);
+			section = paas_xstrndup(p + 1, len - 2);
+		} else if (len && p[0] != '#' && p[0] != ';' && section &&
+		    (eq = memchr(p, '=', len)) != NULL) {
+			struct paas_buf v = PAAS_BUF_INIT;
+			char *name = paas_xstrndup(p, (size_t)(eq - p));
+			const char *vs = eq + 1;
+			size_t vl = len - (size_t)(vs - p);
+
+			paas_buf_add(&v, vs, vl);
+			while (vl && vs[vl - 1] == '\\' && nl) {
+				p = nl + 1;
+				nl = strchr(p, '\n');
+				vs = p;
+				vl = nl ? (size_t)(nl - p) : strlen(p);
+				paas_buf_adds(&v, "\n");
+				paas_buf_add(&v, vs, vl);
+			}
+			paas_buf_adds(&v, "");
+			json_array_append_new(opts, json_pack("{s:s, s:s, s:s}", "section", section,
+			    "name", name, "value", v.data));
+			free(name);
+			paas_buf_free(&v);
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	free(section);
+	return opts;
+}
+
+int
+paas_unit_instance(const json_t *spec, const struct paas_instance_spec *is, char **name,
+    json_t **options, struct paas_err *err)
+{
+	struct paas_buf u = PAAS_BUF_INIT, cn = PAAS_BUF_INIT;
+	struct shape sh = { is->instance, NULL, is };
+	const char *ll;
+	size_t len;
+
+	*name = NULL;
+	*options = NULL;
+	if (json_is_true(json_object_get(is->svc, "global")))
+		return paas_err_set(err, PAAS_EINVAL, "service %s: a global service cannot run "
+		    "on fleet through paas-deploy (paas-unitgen writes its Global unit)", is->service);
+	paas_buf_addf(&cn, "%s-%s-%.8s-%s", is->deployment, is->service, is->version,
+	    is->instance);
+	sh.cname = cn.data;
+	render_service(spec, is->deployment, is->service, is->svc, &sh, &u);
+	if ((ll = long_line(u.data, &len)) != NULL) {
+		paas_err_set(err, PAAS_EINVAL, "service %s: a line of its unit is %zu bytes "
+		    "(%.40s...), fleet takes at most %d", is->service, len, ll, LINE_MAX_FLEET);
+		paas_buf_free(&u);
+		paas_buf_free(&cn);
+		return -1;
+	}
+	if (asprintf(name, "%s-%s@%.8s-%s.service", is->deployment, is->service, is->version,
+	    is->instance) < 0)
+		abort();
+	*options = unit_options(u.data);
+	paas_buf_free(&u);
+	paas_buf_free(&cn);
+	return 0;
+}
+
+int
+paas_unit_agent(const char *host, const char *etcd, const char *docker, char **name,
+    json_t **options, struct paas_err *err)
+{
+	struct paas_buf u = PAAS_BUF_INIT;
+
+	*name = NULL;
+	*options = NULL;
+	if (!paas_valid_name(host) || strlen(host) > 30)
+		return paas_err_set(err, PAAS_EINVAL, "invalid fleet host name '%.64s': lower-case "
+		    "letters, digits and '-', at most 30 (its machines' agents add 33)", host);
+	/* Values that reach the unit: no quoting, no specifier, no space. */
+	if (etcd == NULL || *etcd == '\0' || strpbrk(etcd, " \t\n\"'\\$`%;") != NULL)
+		return paas_err_set(err, PAAS_EINVAL, "etcd endpoints '%.200s' cannot go in a unit",
+		    etcd ? etcd : "");
+	if (docker && (strncmp(docker, "unix:///", 8) != 0 || strpbrk(docker, " \t\n\"'\\$`%;")))
+		return paas_err_set(err, PAAS_EINVAL, "--agent-docker %.64s: expected unix:///path",
+		    docker);
+	paas_buf_addf(&u, "[Unit]\nDescription=paas-tools agent of fleet cluster %s\n"
+	    "After=docker.service fleet.service\n\n[Service]\n"
+	    "Environment=PAAS_ETCD=%s\n"
+	    "EnvironmentFile=-/etc/default/paas-agent\n"
+	    "ExecStart=/opt/paas-tools/bin/paas-cluster agent --fleet %s%s%s\n"
+	    "Restart=always\nRestartSec=1\n\n[X-Fleet]\nGlobal=true\n", host, etcd, host,
+	    docker ? " --docker " : "", docker ? docker : "");
+	if (asprintf(name, "paas-agent-%s.service", host) < 0)
+		abort();
+	*options = unit_options(u.data);
+	paas_buf_free(&u);
 	return 0;
 }

@@ -17,10 +17,35 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "target.h"
 
 /* *units gets an array of {"name": NAME, "content": TEXT}, sorted by name
  * (caller json_decref()s). */
 int paas_unit_render(const json_t *spec, const char *deployment, json_t **units,
     struct paas_err *err);
+
+/*
+ * The unit paas-deploy submits to fleet for one instance: *name
+ * DEP-SVC@VERSION8-ID.service (old and new versions side by side; %i is
+ * VERSION8-ID), *options fleet's [{section, name, value}] (caller frees
+ * both).  Its container, DEP-SVC-VERSION8-ID, publishes the instance's
+ * host ports and carries the labels of a Docker host's instance plus
+ * paas.unit (the unit's name, what the machine's agent announces it
+ * under); an [X-Paas] section records deployment, service, instance,
+ * version, release, container and ports for reading back.  Secrets come
+ * from /etc/paas/DEP/SVC.env on the machine, as with paas-unitgen.
+ */
+int paas_unit_instance(const json_t *spec, const struct paas_instance_spec *is, char **name,
+    json_t **options, struct paas_err *err);
+
+/*
+ * The agent of fleet cluster host (registered as a host with "fleet"): a
+ * Global unit paas-agent-HOST.service running
+ * /opt/paas-tools/bin/paas-cluster agent --fleet HOST on every machine,
+ * with etcd at etcd (PAAS_ETCD; credentials from /etc/default/paas-agent
+ * when there is one) and Docker at docker (NULL: the machine's socket).
+ */
+int paas_unit_agent(const char *host, const char *etcd, const char *docker, char **name,
+    json_t **options, struct paas_err *err);
 
 #endif

@@ -17,7 +17,13 @@
 #                               machine's docker CLI and a stand-in
 #                               docker.service use; sets FLEET_IP[N],
 #                               FLEET_URL[N] (its API over TCP), FLEET_SOCK[N]
-#                               (over a unix socket fleetd also listens on)
+#                               (over a unix socket fleetd also listens on);
+#                               with --netns, the machine is a container of
+#                               that host's own dockerd in its network
+#                               namespace (fleet's primary IP is where the
+#                               instances' ports answer), with this
+#                               machine's /usr read-only and the build's
+#                               paas-cluster at /opt/paas-tools/bin
 #   fleet_machine_stop N        a clean stop (systemd shuts down, fleetd leaves)
 #   fleet_machine_kill N        SIGKILL to the whole machine
 #   fleetctl ARGS...            fleet's own CLI against machine 1's API
@@ -51,9 +57,15 @@ fleet_start() {
 }
 
 fleet_machine_start() {
-	local n=$1 meta=${2:-host=fleet$1} dir="$TEST_TMP/fleet$1" docker=()
+	local n=$1 meta=${2:-host=fleet$1} dir="$TEST_TMP/fleet$1" docker=() bin=/usr/local/bin
+	local netns=${3:-}
 	mkdir -p "$dir/wants" "$dir/api"
-	if [ "${3:-}" = --docker ]; then
+	if [ "$netns" = --netns ]; then
+		bin=/opt/fleet
+		docker=(-v /usr:/usr:ro -v /etc/ld.so.cache:/etc/ld.so.cache:ro
+			-v "$BUILDDIR/paas-cluster:/opt/paas-tools/bin/paas-cluster:ro")
+	fi
+	if [ "${3:-}" = --docker ] || [ "$netns" = --netns ]; then
 		docker_host_start "fleet$n"
 		mkdir -p "$dir/conf.d"
 		printf '[Manager]\nDefaultEnvironment=DOCKER_HOST=unix:///run/docker-host/docker.sock DOCKER_API_VERSION=1.41\n' \
@@ -62,8 +74,8 @@ fleet_machine_start() {
 		# outside the machine.
 		printf '[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/usr/bin/docker version\n' \
 			>"$dir/docker.service"
-		docker=(-v "$(dirname "${HOST_SOCK[fleet$n]}"):/run/docker-host"
-			-v "$(command -v docker):/usr/bin/docker:ro"
+		[ "$netns" = --netns ] || docker=(-v "$(command -v docker):/usr/bin/docker:ro")
+		docker+=(-v "$(dirname "${HOST_SOCK[fleet$n]}"):/run/docker-host"
 			-v "$dir/conf.d:/etc/systemd/system.conf.d:ro"
 			-v "$dir/docker.service:/etc/systemd/system/docker.service:ro")
 	fi
@@ -87,31 +99,42 @@ fleet_machine_start() {
 	Requires=fleet.socket
 	After=fleet.socket
 	[Service]
-	ExecStart=/usr/local/bin/fleetd
+	ExecStart=$bin/fleetd
 	Restart=always
 	RestartSec=1
 	EOF
 	ln -sf /etc/systemd/system/fleet.socket "$dir/wants/fleet.socket"
+	if [ "$netns" = --netns ]; then
+		MACHINE_DOCKER=unix://${HOST_SOCK[fleet$n]} MACHINE_NET=host _fleet_machine_run "$n" "$dir" "$bin" "${docker[@]}"
+		FLEET_IP[$n]=${HOST_IP[fleet$n]}
+	else
+		_fleet_machine_run "$n" "$dir" "$bin" "${docker[@]}"
+		FLEET_IP[$n]=${MACHINE_IP[fleet$n]}
+	fi
+	FLEET_URL[$n]="http://${FLEET_IP[$n]}:49153"
+	FLEET_SOCK[$n]="unix://$dir/api/fleet.sock"
+	wait_for 60 sh -c "curl -fsS -m 1 '${FLEET_URL[$n]}/fleet/v1/machines' | grep -q '$(printf '%032x' "$n")'" ||
+		{ MACHINE_AT=fleet$n _machine_dk logs --tail 30 "fleet$n" >>"$TEST_LOG" 2>&1
+		  fm "$n" journalctl -u fleet --no-pager -n 30 >>"$TEST_LOG" 2>&1
+		  bail_out "fleetd on machine $n did not come up at ${FLEET_URL[$n]}"; }
+}
+
+_fleet_machine_run() {
+	local n=$1 dir=$2 bin=$3
+	shift 3
 	machine_run "fleet$n" \
-		-v "$FLEET_BIN/fleetd:/usr/local/bin/fleetd:ro" \
-		-v "$FLEET_BIN/fleetctl:/usr/local/bin/fleetctl:ro" \
+		-v "$FLEET_BIN/fleetd:$bin/fleetd:ro" \
+		-v "$FLEET_BIN/fleetctl:$bin/fleetctl:ro" \
 		-v "$dir/machine-id:/etc/machine-id:ro" \
 		-v "$dir/fleet.conf:/etc/fleet/fleet.conf:ro" \
 		-v "$dir/fleet.socket:/etc/systemd/system/fleet.socket:ro" \
 		-v "$dir/fleet.service:/etc/systemd/system/fleet.service:ro" \
 		-v "$dir/wants:/etc/systemd/system/sockets.target.wants:ro" \
-		-v "$dir/api:/fleet-api" "${docker[@]}"
-	FLEET_IP[$n]=${MACHINE_IP[fleet$n]}
-	FLEET_URL[$n]="http://${FLEET_IP[$n]}:49153"
-	FLEET_SOCK[$n]="unix://$dir/api/fleet.sock"
-	wait_for 60 sh -c "curl -fsS -m 1 '${FLEET_URL[$n]}/fleet/v1/machines' | grep -q '$(printf '%032x' "$n")'" ||
-		{ _machine_dk logs --tail 30 "fleet$n" >>"$TEST_LOG" 2>&1
-		  fm "$n" journalctl -u fleet --no-pager -n 30 >>"$TEST_LOG" 2>&1
-		  bail_out "fleetd on machine $n did not come up at ${FLEET_URL[$n]}"; }
+		-v "$dir/api:/fleet-api" "$@"
 }
 
-fleet_machine_stop() { _machine_dk stop -t 20 "fleet$1" >/dev/null; }
-fleet_machine_kill() { _machine_dk kill "fleet$1" >/dev/null; }
+fleet_machine_stop() { MACHINE_AT=fleet$1 _machine_dk stop -t 20 "fleet$1" >/dev/null; }
+fleet_machine_kill() { MACHINE_AT=fleet$1 _machine_dk kill "fleet$1" >/dev/null; }
 fm() {
 	local n=$1
 	shift
