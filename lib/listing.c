@@ -109,8 +109,14 @@ announced(struct paas_etcd *e, const char *dep, struct paas_err *err)
 		json_t *v = json_loadb(l.kvs[i].value, l.kvs[i].value_len, 0, NULL);
 		const char *c = json_string_value(json_object_get(v, "container"));
 
+		const char *seg = strrchr(l.kvs[i].key, '/');
+
 		if (c)
 			json_object_setn_new(m, c, strlen(c) < 12 ? strlen(c) : 12,
+			    json_boolean(json_is_true(json_object_get(v, "healthy"))));
+		/* A fleet unit's is keyed VERSION8-ID (keys.h). */
+		if (seg && strchr(seg, '-'))
+			json_object_set_new(m, seg + 1,
 			    json_boolean(json_is_true(json_object_get(v, "healthy"))));
 		json_decref(v);
 	}
@@ -211,15 +217,20 @@ paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreach
 			}
 			/* Health as its host's agent announced it; null without
 			 * an agent (nothing checks it from outside). */
-			health = !agent ? json_null() : json_boolean(id && json_is_true(json_object_getn(
-			    ann, id, strlen(id) < 12 ? strlen(id) : 12)));
+			if (id && strchr(id, '@'))
+				health = json_boolean(json_is_true(json_object_getn(ann,
+				    strchr(id, '@') + 1, strcspn(strchr(id, '@') + 1, "."))));
+			else
+				health = !agent ? json_null() : json_boolean(id &&
+				    json_is_true(json_object_getn(ann, id, strlen(id) < 12 ?
+				    strlen(id) : 12)));
 			o = json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:O?, s:O?, s:b, s:o, s:O?, s:s#, s:O?}",
 			    "kind", "instance", "deployment", dep, "service", json_object_get(c, "service"),
 			    "instance", json_object_get(c, "instance"), "host", hn,
 			    "release", json_object_get(c, "release"), "state", json_object_get(c, "state"),
 			    "running", json_is_true(json_object_get(c, "running")), "healthy", health,
 			    "ports", json_object_get(c, "ports"), "id", id ? id : "",
-			    (int)(id ? (strlen(id) < 12 ? strlen(id) : 12) : 0), "name",
+			    (int)(id ? (strlen(id) < 12 || strchr(id, '@') ? strlen(id) : 12) : 0), "name",
 			    json_object_get(c, "name"));
 			if (ts[0]) {
 				json_object_set_new(o, "created", json_string(ts));

@@ -13,6 +13,7 @@
 #include "etcd.h"
 #include "release.h"
 #include "state.h"
+#include "target.h"
 #include "valid.h"
 
 #define LIST_TIMEOUT_MS	5000
@@ -102,6 +103,10 @@ sources_of(const struct paas_logs_opts *o, const json_t *h, pthread_mutex_t *mu,
 	json_t *list, *c;
 	size_t i;
 
+	if (paas_host_is_fleet(h))
+		return paas_err_set(err, PAAS_EFAILED, "fleet does not serve its units' output: "
+		    "journalctl -u %s-%s@VERSION-ID.service on the unit's machine (paas-cluster "
+		    "status lists units and machines)", o->deployment, o->service ? o->service : "SVC");
 	if ((d = paas_host_docker(h, LIST_TIMEOUT_MS, err)) == NULL)
 		return -1;
 	paas_buf_addf(&lab, "paas.deployment=%s", o->deployment);

@@ -324,6 +324,12 @@ paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
 
 		if (s->keep)
 			continue;
+		if (s->h->p.scheduler && json_is_true(json_object_get(s->a->svc, "global"))) {
+			paas_err_set(err, PAAS_EINVAL, "service %s is global: on fleet host %s its "
+			    "Global unit is paas-unitgen's, not a deploy's", s->a->service,
+			    s->h->p.name);
+			goto fail;
+		}
 		/* The service's image and environment once, its image per host. */
 		if ((per = json_object_get(*images, s->a->service)) == NULL) {
 			if (image == NULL) {

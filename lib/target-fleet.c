@@ -80,11 +80,13 @@ f_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
 	json_array_foreach(units, i, u) {
 		const char *name = paas_json_str(u, "name", ""), *dep, *active;
 		const json_t *st = state_of(states, name);
-		json_t *ports = json_object(), *host_ports = json_array();
+		json_t *ports, *host_ports;
 		int running;
 
 		if ((dep = opt(u, "X-Paas", "Deployment")) == NULL)
 			continue;
+		ports = json_object();
+		host_ports = json_array();
 		json_array_foreach(json_object_get(u, "options"), k, o) {
 			const char *v = paas_json_str(o, "value", ""), *c;
 			char pk[16];

@@ -128,7 +128,7 @@ _paas_cluster() {
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur"); return ;;
 	--host) [ "$(_paas_sub)" = up ] && return
 		mapfile -t COMPREPLY < <(compgen -W "$(_paas_hosts)" -- "$cur"); return ;;
-	--etcd | --port | --docker | --ssh | --agent-etcd | --agent-docker | --etcd-port | --etcd-peer-port | --registry-port | \
+	--etcd | --port | --docker | --ssh | --fleet | --fleet-endpoint | --agent-etcd | --agent-docker | --etcd-port | --etcd-peer-port | --registry-port | \
 		--registry-address | --registry | --label | --cpu | --memory | --address | \
 		--timeout | --warn | --crit | --keep | --branch | --user | --ttl | --interval) return ;;
 	esac
@@ -149,12 +149,12 @@ _paas_cluster() {
 		status) f="$f --timeout" ;;
 		check) f="$f --timeout --warn --crit --repair" ;;
 		hosts) f="$f --docker --label --tls-ca --tls-cert --tls-key --insecure --cpu --memory
-			--address --no-check --accept-new-host-key --ssh --agent-etcd --agent-docker
-			--force" ;;
+			--address --no-check --accept-new-host-key --ssh --fleet --agent-etcd
+			--agent-docker --force" ;;
 		members | restore) f="$f --force" ;;
 		registry) f="$f --keep --dry-run" ;;
 		git) f="$f --key --branch --servicefile --host --port --user" ;;
-		agent) f="$f --host --docker --ttl --interval" ;;
+		agent) f="$f --host --fleet --fleet-endpoint --docker --ttl --interval" ;;
 		esac
 		mapfile -t COMPREPLY < <(compgen -W "$f" -- "$cur")
 		return

@@ -364,6 +364,47 @@ main(void)
 	json_decref(units);
 	json_decref(spec);
 
+	/* One instance as paas-deploy submits it to fleet. */
+	spec = parse("web:\n  image: i\n  ports: [8000]\n  env: {A: \"50%\", S: \"${PW}\"}\n"
+	    "  conflicts: [web]\n  resources: {cpu: 0.5}\n", &err);
+	if (spec) {
+		const json_t *svc = json_object_get(json_object_get(spec, "services"), "web");
+		json_t *ports = json_pack("{s:i}", "8000", 30007), *opts = NULL, *o;
+		struct paas_instance_spec is = { "dep", "web", "3", "0123456789abcdef", 4, "fl",
+		    NULL, svc, NULL, ports, spec };
+		struct paas_buf all = PAAS_BUF_INIT;
+		char *name = NULL;
+		int xpaas = 0;
+
+		ok(paas_unit_instance(spec, &is, &name, &opts, &err) == 0, "an instance unit: %s",
+		    err.msg);
+		is_str(name, "dep-web@01234567-3.service", "named DEP-SVC@VERSION8-ID.service");
+		json_array_foreach(opts, i, o) {
+			const char *sec = json_string_value(json_object_get(o, "section"));
+
+			paas_buf_addf(&all, "[%s] %s=%s\n", sec,
+			    json_string_value(json_object_get(o, "name")),
+			    json_string_value(json_object_get(o, "value")));
+			xpaas += strcmp(sec, "X-Paas") == 0;
+		}
+		ok(all.data && strstr(all.data, "-p 30007:8000") &&
+		    strstr(all.data, "--label paas.unit=%n") && strstr(all.data, "paas.release=4") &&
+		    strstr(all.data, "--name dep-web-01234567-3"), "its host port, release and unit "
+		    "labels, its versioned container");
+		ok(all.data && strstr(all.data, "[X-Paas] Port=8000:30007") &&
+		    strstr(all.data, "[X-Paas] Release=4") && strstr(all.data, "[X-Paas] CpuMilli=500") &&
+		    xpaas == 9, "an [X-Paas] section to read it back (%d options)", xpaas);
+		ok(all.data && strstr(all.data, "[X-Fleet] Conflicts=dep-web@*.service") &&
+		    strstr(all.data, "\"A=50%%\"") && !strstr(all.data, "${PW}") &&
+		    strstr(all.data, "EnvironmentFile=/etc/paas/dep/web.env"),
+		    "conflicts for fleet, values escaped, the secret from its file");
+		paas_buf_free(&all);
+		free(name);
+		json_decref(opts);
+		json_decref(ports);
+	}
+	json_decref(spec);
+
 	/* Refusals, each naming file:line:column. */
 	spec = parse("web:\n  image: i\n  env: {A: \"x\\ny\"}\n", &err);
 	ok(spec == NULL && err.status == PAAS_EINVAL, "a newline in a value is refused");
