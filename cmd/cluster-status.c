@@ -299,8 +299,8 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 				    strcmp(str(x, "state"), "active") != 0)
 					problem(j, WARNING, "unit", "fleet host %s: unit %s is %s%s%.12s",
 					    str(v, "name"), str(x, "name"), str(x, "state"),
-					    json_object_get(x, "machine") ? " on machine " : "",
-					    json_object_get(x, "machine") ? str(x, "machine") : "");
+					    json_is_string(json_object_get(x, "machine")) ? " on machine " : "",
+					    json_is_string(json_object_get(x, "machine")) ? str(x, "machine") : "");
 		} else if (agents && !json_is_true(json_object_get(v, "agent")))
 			problem(j, WARNING, "agent", "host %s runs no agent", str(v, "name"));
 	}

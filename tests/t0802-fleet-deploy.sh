@@ -38,6 +38,24 @@ loop_start() {
 	at_exit "kill $LOOP 2>/dev/null"
 }
 loop_stop() { kill "$LOOP"; wait "$LOOP" 2>/dev/null; true; }
+# on UNIT: the number of the machine fleet runs UNIT on
+on() { local id; id=$("$PAAS_T" fleet "$F" states - "$1" | jq -r '.[0].machineID // empty') && [ -n "$id" ] && echo $((16#$id)); }
+# announced N: how many of shop's web instances are announced healthy
+announced() { "$PAAS_T" etcd "$PAAS_ETCD" range /paas/v1/announce/shop/web/ 2>/dev/null | grep -c '"healthy":true'; }
+
+# moved UNIT N: UNIT runs on a machine other than N, and shop's two
+# instances are active and announced healthy
+moved() { local n; n=$(on "$1") && [ "$n" != "$2" ] && [ "$(active)" = 2 ] && [ "$(announced)" = 2 ]; }
+# gone_from KEY IP: the announcement KEY is gone or no longer at IP
+gone_from() { ! "$PAAS_T" etcd "$PAAS_ETCD" get "$1" 2>/dev/null | grep -qF "\"$2\""; }
+# check's summary lines, every 0.2 s, into ./checks, until checks_stop
+checks_start() {
+	( while :; do paas-cluster check --timeout 5 2>&1 | head -n 1; sleep 0.2; done >checks ) &
+	CK=$!
+	at_exit "kill $CK 2>/dev/null"
+}
+checks_stop() { kill "$CK"; wait "$CK" 2>/dev/null; true; }
+
 
 test_expect_success 'hosts add --fleet: an unreachable fleet is exit 2, nothing recorded' '
 	expect_status 2 paas-cluster hosts add fl --fleet http://127.0.0.1:1 \
@@ -70,6 +88,18 @@ test_expect_success 'deploy: two versioned units on two machines, served through
 	wait_for 10 serves v1 &&
 	paas-deploy -D shop ps --json >ps.json &&
 	expect_eq "$(jq -s "map(select(.kind == \"instance\" and .host == \"fl\" and .running == true)) | length" ps.json)" 2
+'
+
+test_expect_success 'a service with 300 variables goes through fleet'"'"'s API and runs with every one exact' '
+	{ printf "many:\n  image: paas-test:1\n  cmd: [sleep, \"3600\"]\n  constraints: {role: web}\n  env:\n"
+	  for i in $(seq 300); do printf "    VARIABLE_NUMBER_%03d: \"value %d 100%% sure\"\n" "$i" "$i"; done; } >many.yml &&
+	paas-deploy -D many many.yml >m.json 2>err || { cat err; false; } &&
+	u=$("$PAAS_T" fleet "$F" units | jq -r ".[].name | select(startswith(\"many-\"))") &&
+	n=$(on "$u") && c=$(dk "fleet$n" ps -q --filter label=paas.deployment=many) &&
+	dk "fleet$n" exec "$c" env >env &&
+	expect_eq "$(grep -c "^VARIABLE_NUMBER_" env)" 300 &&
+	expect_grep "^VARIABLE_NUMBER_300=value 300 100% sure$" env &&
+	paas-deploy -D many destroy --yes >/dev/null
 '
 
 test_expect_success 'logs of a fleet instance: fleet does not serve them; the unit to read is named' '
@@ -125,21 +155,6 @@ test_expect_success 'a version that never becomes healthy is rolled back; the ol
 	serves v1
 '
 
-# on UNIT: the number of the machine fleet runs UNIT on
-on() { local id; id=$("$PAAS_T" fleet "$F" states - "$1" | jq -r '.[0].machineID // empty') && [ -n "$id" ] && echo $((16#$id)); }
-# announced N: how many of shop's web instances are announced healthy
-announced() { "$PAAS_T" etcd "$PAAS_ETCD" range /paas/v1/announce/shop/web/ 2>/dev/null | grep -c '"healthy":true'; }
-
-# gone_from KEY IP: the announcement KEY is gone or no longer at IP
-gone_from() { ! "$PAAS_T" etcd "$PAAS_ETCD" get "$1" 2>/dev/null | grep -qF "\"$2\""; }
-# check's summary lines, every 0.2 s, into ./checks, until checks_stop
-checks_start() {
-	( while :; do paas-cluster check --timeout 5 2>&1 | head -n 1; sleep 0.2; done >checks ) &
-	CK=$!
-	at_exit "kill $CK 2>/dev/null"
-}
-checks_stop() { kill "$CK"; wait "$CK" 2>/dev/null; true; }
-
 test_expect_success 'status and check: the machines with their agents, the units and their states' '
 	paas-cluster status --json >st.json &&
 	jq -c "select(.kind == \"host\")" st.json &&
@@ -155,7 +170,7 @@ test_expect_success 'a machine stopped: its instance comes back on another machi
 	u=$(units | head -n 1) && m=$(on "$u") && say "stopping machine $m, which runs $u" &&
 	loop_start codes2 &&
 	t0=$(now_ms) && fleet_machine_stop "$m" &&
-	wait_for 90 eval "[ \$(active) = 2 ] && [ \$(announced) = 2 ]" && t1=$(now_ms) &&
+	wait_for 90 moved "$u" "$m" && t1=$(now_ms) &&
 	loop_stop &&
 	n2=$(on "$u") && [ -n "$n2" ] && [ "$n2" != "$m" ] &&
 	say "$u back on machine $n2, announced $((t1 - t0)) ms after the stop; $(grep -vc "^200$" codes2) of $(wc -l <codes2) requests failed" &&
@@ -177,7 +192,7 @@ test_expect_success 'a machine killed: the router drops its instance within the 
 	t1=$(now_ms) &&
 	say "the lost instance withdrawn $((t1 - t0)) ms after the kill (agent lease TTL 10 s)" &&
 	[ $((t1 - t0)) -lt 16000 ] &&
-	wait_for 90 eval "[ \$(active) = 2 ] && [ \$(announced) = 2 ]" && t2=$(now_ms) &&
+	wait_for 90 moved "$u" "$m" && t2=$(now_ms) &&
 	n2=$(on "$u") && [ "$n2" != "$m" ] &&
 	say "$u running again on machine $n2 and announced $((t2 - t0)) ms after the kill" &&
 	serves v1 &&
