@@ -429,20 +429,16 @@ health_deadline(const json_t *health)
 }
 
 /* One health check of instance id of step s on host port hp, at its
- * host's address or where its target says it runs. */
+ * host's address or where its target says it runs (asked until it says,
+ * then kept). */
 static int
 probe_at(struct run *r, struct step *s, const char *id, int hp, const json_t *health)
 {
-	char *addr = NULL;
-	int ok;
-
-	if (r->t->ops->address && r->t->ops->address(r->t, s->h->index, id, &addr,
-	    &s->last) < 0)
+	if (s->addr == NULL && r->t->ops->address && r->t->ops->address(r->t, s->h->index, id,
+	    &s->addr, &s->last) < 0)
 		return -1;
-	ok = paas_health_probe(addr ? addr : s->h->addr, hp, health,
+	return paas_health_probe(s->addr ? s->addr : s->h->addr, hp, health,
 	    json_integer_value(json_object_get(health, "timeout_ms")), &s->last);
-	free(addr);
-	return ok;
 }
 
 /* One look at step s: 1 healthy, -1 failed (s->last says why), 0 not yet;

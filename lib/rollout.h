@@ -51,6 +51,8 @@ struct step {
 	struct host *h;			/* where it goes */
 	struct ctr *keep;		/* a current container to check, not start */
 	char *id, *cname;		/* what was started */
+	char *addr;			/* where it answers, when its target
+					 * says (fleet: its machine's) */
 	long long t_start, next_probe, next_inspect, deadline;
 	int done;
 	struct paas_err last;

@@ -157,6 +157,7 @@ steps_free(struct run *r)
 	for (i = 0; r->steps && i < r->plan.nacts; i++) {
 		free(r->steps[i].id);
 		free(r->steps[i].cname);
+		free(r->steps[i].addr);
 	}
 	free(r->steps);
 	r->steps = NULL;

@@ -30,6 +30,7 @@
 #   fm N ARGS...                a command inside machine N
 
 need docker curl jq
+: "${PAAS_FLEET_SRC:=$SRCDIR/../shared/third_party/fleet}"
 . "$SRCDIR/tests/lib-machine.sh"
 
 declare -A FLEET_IP FLEET_URL FLEET_SOCK

@@ -79,16 +79,20 @@ wrk_start() {
 		"http://127.0.0.1:$ROUTER_PORT/version" >"$2" 2>&1 &
 	W=$!
 }
-wrk_stop() { kill -INT "$W"; wait "$W"; grep "^paas:" "$1" || { cat "$1"; return 1; }; }
+# wrk_stop FILE: WRK gets its "paas:" line (not in a subshell: wrk is
+# this shell's child)
+wrk_stop() { kill -INT "$W"; wait "$W"; WRK=$(grep "^paas:" "$1") || { cat "$1"; return 1; }; }
 
 for r in $(seq "$RUNS"); do
 	spec shop "v$r" >shop-$r.yml
 	wrk_start shop.test wrk-ours-$r.out
 	ours=$(secs paas-deploy -D shop shop-$r.yml) || { kill -9 "$W"; exit 1; }
-	lo=$(wrk_stop wrk-ours-$r.out) || exit 1
+	wrk_stop wrk-ours-$r.out || exit 1
+	lo=$WRK
 	wrk_start shop2.test wrk-script-$r.out
 	sc=$(secs script "v$r") || { kill -9 "$W"; exit 1; }
-	ls=$(wrk_stop wrk-script-$r.out) || exit 1
+	wrk_stop wrk-script-$r.out || exit 1
+	ls=$WRK
 	[ "$(curl -s -m 5 -H "Host: shop2.test" "http://127.0.0.1:$ROUTER_PORT/version")" = "v$r" ] ||
 		{ echo "bench: the script's roll does not serve v$r" >&2; exit 1; }
 	echo "# fleet: run $r: paas-deploy ${ours} s (${lo#paas: })"
