@@ -478,9 +478,10 @@ hosts_ls(struct paas_etcd *e, enum paas_format fmt)
 
 			json_object_foreach(json_object_get(h, "labels"), k, v)
 				paas_buf_addf(&l, "%s%s=%s", l.len ? "," : "", k, json_string_value(v));
-			json_array_append_new(rows, json_pack("[s?, s?, s, s]",
+			json_array_append_new(rows, json_pack("[s?, o, s, s]",
 			    json_string_value(json_object_get(h, "name")),
-			    json_string_value(json_object_get(h, "docker")),
+			    json_object_get(h, "fleet") ? json_sprintf("fleet %s", str(h, "fleet")) :
+			    json_string(str(h, "docker")),
 			    json_is_object(json_object_get(h, "tls")) ? "yes" : "no",
 			    l.len ? l.data : "-"));
 			paas_buf_free(&l);
