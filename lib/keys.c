@@ -72,7 +72,8 @@ paas_key_announce(const char *dep, const char *svc, const char *id, const char *
 	if (svc == NULL)
 		return key(PAAS_ANNOUNCE_PREFIX "%s/", dep);
 	at = strchr(container, '@');
-	/* A fleet unit, DEP-SVC@VERSION8-ID.service: VERSION8-ID. */
+	/* A fleet unit, DEP-SVC@VERSION8-ID-RELEASE.service: what follows
+	 * the @. */
 	if (at)
 		return key(PAAS_ANNOUNCE_PREFIX "%s/%s/%s/%.*s", dep, svc, id,
 		    (int)strcspn(at + 1, "."), at + 1);

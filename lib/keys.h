@@ -64,7 +64,7 @@ char *paas_key_instance(const char *dep, const char *svc, const char *id);
 char *paas_key_route(const char *domain);
 /* svc NULL: the prefix of every announcement of dep.  Only the first 12
  * characters of the container ID are used; of a fleet unit's name
- * (DEP-SVC@VERSION8-ID.service), VERSION8-ID. */
+ * (DEP-SVC@VERSION8-ID-RELEASE.service), VERSION8-ID-RELEASE. */
 char *paas_key_announce(const char *dep, const char *svc, const char *id,
     const char *container);
 char *paas_key_agent(const char *host);

@@ -114,7 +114,7 @@ announced(struct paas_etcd *e, const char *dep, struct paas_err *err)
 		if (c)
 			json_object_setn_new(m, c, strlen(c) < 12 ? strlen(c) : 12,
 			    json_boolean(json_is_true(json_object_get(v, "healthy"))));
-		/* A fleet unit's is keyed VERSION8-ID (keys.h). */
+		/* A fleet unit's is keyed VERSION8-ID-RELEASE (keys.h). */
 		if (seg && strchr(seg, '-'))
 			json_object_set_new(m, seg + 1,
 			    json_boolean(json_is_true(json_object_get(v, "healthy"))));

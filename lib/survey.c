@@ -521,7 +521,9 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		bump(s, "instances_running");
 		hi = json_object_get(hostinfo, host ? host : "");
 		if (json_is_true(json_object_get(hi, "agent"))) {
-			snprintf(akey, sizeof(akey), "%s/%s/%s/%.12s", dep, svc, inst, id);
+			/* A fleet unit's whole VERSION8-ID-RELEASE (keys.h). */
+			snprintf(akey, sizeof(akey), "%s/%s/%s/%.*s", dep, svc, inst,
+			    strchr(id, '-') ? (int)strlen(id) : 12, id);
 			an = json_object_get(announce, akey);
 			if (json_is_true(json_object_get(an, "healthy")))
 				bump(s, "instances_healthy");

@@ -161,8 +161,8 @@ f_start(struct paas_target *t, size_t h, const struct paas_instance_spec *is, ch
 		json_decref(opts);
 		return -1;
 	}
-	if (asprintf(name, "%s-%s-%.8s-%s", is->deployment, is->service, is->version,
-	    is->instance) < 0)
+	if (asprintf(name, "%s-%s-%.8s-%s-%lld", is->deployment, is->service, is->version,
+	    is->instance, (long long)is->release) < 0)
 		abort();
 	*id = unit;
 	json_decref(opts);

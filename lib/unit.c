@@ -439,8 +439,8 @@ paas_unit_instance(const json_t *spec, const struct paas_instance_spec *is, char
 	if (json_is_true(json_object_get(is->svc, "global")))
 		return paas_err_set(err, PAAS_EINVAL, "service %s: a global service cannot run "
 		    "on fleet through paas-deploy (paas-unitgen writes its Global unit)", is->service);
-	paas_buf_addf(&cn, "%s-%s-%.8s-%s", is->deployment, is->service, is->version,
-	    is->instance);
+	paas_buf_addf(&cn, "%s-%s-%.8s-%s-%lld", is->deployment, is->service, is->version,
+	    is->instance, (long long)is->release);
 	sh.cname = cn.data;
 	render_service(spec, is->deployment, is->service, is->svc, &sh, &u);
 	if ((ll = long_line(u.data, &len)) != NULL) {
@@ -450,8 +450,8 @@ paas_unit_instance(const json_t *spec, const struct paas_instance_spec *is, char
 		paas_buf_free(&cn);
 		return -1;
 	}
-	if (asprintf(name, "%s-%s@%.8s-%s.service", is->deployment, is->service, is->version,
-	    is->instance) < 0)
+	if (asprintf(name, "%s-%s@%.8s-%s-%lld.service", is->deployment, is->service,
+	    is->version, is->instance, (long long)is->release) < 0)
 		abort();
 	*options = unit_options(u.data);
 	paas_buf_free(&u);

@@ -26,9 +26,11 @@ int paas_unit_render(const json_t *spec, const char *deployment, json_t **units,
 
 /*
  * The unit paas-deploy submits to fleet for one instance: *name
- * DEP-SVC@VERSION8-ID.service (old and new versions side by side; %i is
- * VERSION8-ID), *options fleet's [{section, name, value}] (caller frees
- * both).  Its container, DEP-SVC-VERSION8-ID, publishes the instance's
+ * DEP-SVC@VERSION8-ID-RELEASE.service (old and new versions side by side,
+ * and a name never used again: a unit destroyed and made again under its
+ * old name would meet the state systemd kept of the first; %i is
+ * VERSION8-ID-RELEASE), *options fleet's [{section, name, value}] (caller
+ * frees both).  Its container, DEP-SVC-VERSION8-ID-RELEASE, publishes the instance's
  * host ports and carries the labels of a Docker host's instance plus
  * paas.unit (the unit's name, what the machine's agent announces it
  * under); an [X-Paas] section records deployment, service, instance,

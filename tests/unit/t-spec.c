@@ -378,7 +378,7 @@ main(void)
 
 		ok(paas_unit_instance(spec, &is, &name, &opts, &err) == 0, "an instance unit: %s",
 		    err.msg);
-		is_str(name, "dep-web@01234567-3.service", "named DEP-SVC@VERSION8-ID.service");
+		is_str(name, "dep-web@01234567-3-4.service", "named DEP-SVC@VERSION8-ID-RELEASE.service");
 		json_array_foreach(opts, i, o) {
 			const char *sec = json_string_value(json_object_get(o, "section"));
 
@@ -389,7 +389,7 @@ main(void)
 		}
 		ok(all.data && strstr(all.data, "-p 30007:8000") &&
 		    strstr(all.data, "--label paas.unit=%n") && strstr(all.data, "paas.release=4") &&
-		    strstr(all.data, "--name dep-web-01234567-3"), "its host port, release and unit "
+		    strstr(all.data, "--name dep-web-01234567-3-4"), "its host port, release and unit "
 		    "labels, its versioned container");
 		ok(all.data && strstr(all.data, "[X-Paas] Port=8000:30007") &&
 		    strstr(all.data, "[X-Paas] Release=4") && strstr(all.data, "[X-Paas] CpuMilli=500") &&
