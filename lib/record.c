@@ -30,8 +30,10 @@ host_damage(const char *name, const json_t *v)
 
 	if (!has_str(v, "name") || strcmp(json_string_value(json_object_get(v, "name")), name))
 		return "its name is not its key's";
-	if (!has_str(v, "docker") && !has_str(v, "fleet"))
-		return "neither docker nor fleet is a URL string";
+	if (json_object_get(v, "fleet") && !has_str(v, "fleet"))
+		return "fleet is not an endpoint string";
+	if (!json_object_get(v, "fleet") && !has_str(v, "docker"))
+		return "docker is not a URL string";
 	if (tls && !json_is_null(tls) && (!json_is_object(tls) || !has_str(tls, "ca") ||
 	    !has_str(tls, "cert") || !has_str(tls, "key")))
 		return "tls is not {ca, cert, key} paths";
