@@ -13,20 +13,12 @@
 #include "keys.h"
 #include "paas-cluster.h"
 #include "state.h"
+#include "target.h"
 #include "unit.h"
 #include "valid.h"
 
 #define AGENTS_MS	60000	/* for every machine's agent to register */
-
-static struct paas_fleet *
-fleet_of(const char *endpoint, struct paas_err *err)
-{
-	struct paas_http_opts o = { 0 };
-
-	o.timeout_ms = 10000;
-	o.connect_timeout_ms = 5000;
-	return paas_fleet_new(endpoint, &o, err);
-}
+#define FLEET_MS	10000	/* for each request to fleet */
 
 int
 hosts_add_fleet(struct paas_etcd *e, const char *name, const char *endpoint,
@@ -34,7 +26,7 @@ hosts_add_fleet(struct paas_etcd *e, const char *name, const char *endpoint,
 {
 	struct paas_err err = PAAS_ERR_INIT;
 	struct paas_fleet *f = NULL;
-	json_t *machines = NULL, *opts = NULL, *host = NULL, *have = NULL, *m;
+	json_t *machines = NULL, *opts = NULL, *host, *have = NULL, *rec = NULL, *m;
 	char *unit = NULL;
 	long long t0;
 	size_t i, up = 0;
@@ -43,7 +35,10 @@ hosts_add_fleet(struct paas_etcd *e, const char *name, const char *endpoint,
 	if (!paas_valid_name(name))
 		return cli_bad_usage("invalid host name '%.64s': use lower-case letters, digits and "
 		    "'-', starting with a letter", name);
-	if ((f = fleet_of(endpoint, &err)) == NULL ||
+	host = json_pack("{s:s, s:s, s:n, s:b, s:O, s:n, s:n, s:n}", "name", name, "fleet",
+	    endpoint, "tls", "insecure", 0, "labels", labels, "cpu_milli", "memory_bytes",
+	    "address");
+	if ((f = paas_host_fleet(host, FLEET_MS, &err)) == NULL ||
 	    paas_unit_agent(name, agent_etcd, agent_docker, &unit, &opts, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
@@ -66,9 +61,6 @@ hosts_add_fleet(struct paas_etcd *e, const char *name, const char *endpoint,
 		goto out;
 	}
 	existed = have != NULL;
-	host = json_pack("{s:s, s:s, s:n, s:b, s:O, s:n, s:n, s:n}", "name", name, "fleet",
-	    endpoint, "tls", "insecure", 0, "labels", labels, "cpu_milli", "memory_bytes",
-	    "address");
 	if (!existed && paas_host_put(e, host, 1, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
@@ -98,17 +90,17 @@ hosts_add_fleet(struct paas_etcd *e, const char *name, const char *endpoint,
 			    str(m, "primaryIP"), AGENTS_MS / 1000, unit);
 		free(key);
 	}
-	json_decref(have);
-	have = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "host", name, "fleet", endpoint, "unit",
+	rec = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "host", name, "fleet", endpoint, "unit",
 	    unit, "machines", (json_int_t)json_array_size(machines), "agents", (json_int_t)up,
 	    "state", existed ? "unchanged" : "installed");
-	paas_out_record("agent", have);
+	paas_out_record("agent", rec);
 	rc = up == json_array_size(machines) ? 0 : PAAS_EFAILED;
 out:
 	json_decref(machines);
 	json_decref(opts);
 	json_decref(host);
 	json_decref(have);
+	json_decref(rec);
 	free(unit);
 	paas_fleet_free(f);
 	return rc;
@@ -121,7 +113,7 @@ hosts_rm_fleet(const json_t *host, struct paas_err *err)
 	char *unit;
 	int rc;
 
-	if ((f = fleet_of(str(host, "fleet"), err)) == NULL)
+	if ((f = paas_host_fleet(host, FLEET_MS, err)) == NULL)
 		return -1;
 	if (asprintf(&unit, "paas-agent-%s.service", str(host, "name")) < 0)
 		abort();

@@ -25,6 +25,7 @@
 #include "remote.h"
 #include "keys.h"
 #include "state.h"
+#include "target.h"
 
 void
 usage(FILE *f)
@@ -430,22 +431,17 @@ hosts_rm(struct paas_etcd *e, const char *name, int force)
 {
 	struct paas_err err = PAAS_ERR_INIT;
 	json_t *found;
-	int rc;
+	int rc = 0;
 
 	if (host_find(e, name, &found, &err) < 0)
 		return cli_fail(&err);
-	if (found && json_object_get(found, "fleet") && hosts_rm_fleet(found, &err) < 0) {
-		if (!force) {
-			paas_err_wrap(&err, "host %s kept (--force removes its record anyway)", name);
-			json_decref(found);
-			return cli_fail(&err);
-		}
-		fprintf(stderr, "%s: warning: %s; its record is removed anyway\n", cli_prog, err.msg);
-		paas_err_clear(&err);
-	}
-	if (found && json_is_true(json_object_get(found, "managed_agent")) &&
-	    strncmp(str(found, "docker"), "ssh://", 6) == 0 &&
-	    paas_agent_uninstall(str(found, "docker") + 6, &err) < 0) {
+	/* Its agent first: a fleet host's Global unit, or what --ssh installed. */
+	if (found && paas_host_is_fleet(found))
+		rc = hosts_rm_fleet(found, &err);
+	else if (found && json_is_true(json_object_get(found, "managed_agent")) &&
+	    strncmp(str(found, "docker"), "ssh://", 6) == 0)
+		rc = paas_agent_uninstall(str(found, "docker") + 6, &err);
+	if (rc < 0) {
 		if (!force) {
 			paas_err_wrap(&err, "host %s kept (--force removes its record anyway)", name);
 			json_decref(found);
@@ -480,7 +476,7 @@ hosts_ls(struct paas_etcd *e, enum paas_format fmt)
 				paas_buf_addf(&l, "%s%s=%s", l.len ? "," : "", k, json_string_value(v));
 			json_array_append_new(rows, json_pack("[s?, o, s, s]",
 			    json_string_value(json_object_get(h, "name")),
-			    json_object_get(h, "fleet") ? json_sprintf("fleet %s", str(h, "fleet")) :
+			    paas_host_is_fleet(h) ? json_sprintf("fleet %s", str(h, "fleet")) :
 			    json_string(str(h, "docker")),
 			    json_is_object(json_object_get(h, "tls")) ? "yes" : "no",
 			    l.len ? l.data : "-"));

@@ -64,20 +64,31 @@ paas_key_route(const char *domain)
 	return key(PAAS_ROUTES_PREFIX "%s", domain);
 }
 
+const char *
+paas_announce_id(const char *container, int *len)
+{
+	const char *at = strchr(container, '@');
+
+	/* A fleet unit, DEP-SVC@VERSION8-ID-RELEASE.service: what follows
+	 * the @. */
+	if (at) {
+		*len = (int)strcspn(at + 1, ".");
+		return at + 1;
+	}
+	*len = strlen(container) < 12 ? (int)strlen(container) : 12;
+	return container;
+}
+
 char *
 paas_key_announce(const char *dep, const char *svc, const char *id, const char *container)
 {
-	const char *at;
+	const char *a;
+	int n;
 
 	if (svc == NULL)
 		return key(PAAS_ANNOUNCE_PREFIX "%s/", dep);
-	at = strchr(container, '@');
-	/* A fleet unit, DEP-SVC@VERSION8-ID-RELEASE.service: what follows
-	 * the @. */
-	if (at)
-		return key(PAAS_ANNOUNCE_PREFIX "%s/%s/%s/%.*s", dep, svc, id,
-		    (int)strcspn(at + 1, "."), at + 1);
-	return key(PAAS_ANNOUNCE_PREFIX "%s/%s/%s/%.12s", dep, svc, id, container);
+	a = paas_announce_id(container, &n);
+	return key(PAAS_ANNOUNCE_PREFIX "%s/%s/%s/%.*s", dep, svc, id, n, a);
 }
 
 char *

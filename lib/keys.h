@@ -67,6 +67,9 @@ char *paas_key_route(const char *domain);
  * (DEP-SVC@VERSION8-ID-RELEASE.service), VERSION8-ID-RELEASE. */
 char *paas_key_announce(const char *dep, const char *svc, const char *id,
     const char *container);
+/* The last part of container's announcement key, as above: a pointer
+ * into container, *len bytes long. */
+const char *paas_announce_id(const char *container, int *len);
 char *paas_key_agent(const char *host);
 char *paas_key_drain(const char *container);
 char *paas_key_router(const char *name);

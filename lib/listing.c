@@ -90,7 +90,8 @@ out:
 	return rc;
 }
 
-/* container ID (12) -> healthy, of every announcement of dep. */
+/* The last part of each announcement's key of dep (paas_announce_id:
+ * 12 of a container ID, a fleet unit's VERSION8-ID-RELEASE) -> healthy. */
 static json_t *
 announced(struct paas_etcd *e, const char *dep, struct paas_err *err)
 {
@@ -107,15 +108,9 @@ announced(struct paas_etcd *e, const char *dep, struct paas_err *err)
 	m = json_object();
 	for (i = 0; i < l.n; i++) {
 		json_t *v = json_loadb(l.kvs[i].value, l.kvs[i].value_len, 0, NULL);
-		const char *c = json_string_value(json_object_get(v, "container"));
-
 		const char *seg = strrchr(l.kvs[i].key, '/');
 
-		if (c)
-			json_object_setn_new(m, c, strlen(c) < 12 ? strlen(c) : 12,
-			    json_boolean(json_is_true(json_object_get(v, "healthy"))));
-		/* A fleet unit's is keyed VERSION8-ID-RELEASE (keys.h). */
-		if (seg && strchr(seg, '-'))
+		if (seg)
 			json_object_set_new(m, seg + 1,
 			    json_boolean(json_is_true(json_object_get(v, "healthy"))));
 		json_decref(v);
@@ -195,6 +190,8 @@ paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreach
 		if (paas_etcd_get(e, akey, &kv, &agent, NULL, &e2) == 0 && agent)
 			paas_kv_clear(&kv);
 		free(akey);
+		/* A fleet host's agents are its machines' (a Global unit). */
+		agent |= paas_host_is_fleet(h);
 		if (t->ops->list(t, i, &list, &e2) < 0) {
 			json_array_append_new(*unreachable, json_pack("{s:s, s:s, s:s}", "kind", "host",
 			    "host", hn, "error", e2.msg));
@@ -205,6 +202,8 @@ paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreach
 			json_int_t created = json_integer_value(json_object_get(c, "created"));
 			json_t *health, *o;
 			char ts[32] = "";
+			const char *aid;
+			int alen;
 
 			if (strcmp(json_string_value(json_object_get(c, "deployment")), dep))
 				continue;
@@ -217,13 +216,9 @@ paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreach
 			}
 			/* Health as its host's agent announced it; null without
 			 * an agent (nothing checks it from outside). */
-			if (id && strchr(id, '@'))
-				health = json_boolean(json_is_true(json_object_getn(ann,
-				    strchr(id, '@') + 1, strcspn(strchr(id, '@') + 1, "."))));
-			else
-				health = !agent ? json_null() : json_boolean(id &&
-				    json_is_true(json_object_getn(ann, id, strlen(id) < 12 ?
-				    strlen(id) : 12)));
+			aid = paas_announce_id(id ? id : "", &alen);
+			health = !agent ? json_null() :
+			    json_boolean(json_is_true(json_object_getn(ann, aid, (size_t)alen)));
 			o = json_pack("{s:s, s:s, s:O?, s:O?, s:s, s:O?, s:O?, s:b, s:o, s:O?, s:s#, s:O?}",
 			    "kind", "instance", "deployment", dep, "service", json_object_get(c, "service"),
 			    "instance", json_object_get(c, "instance"), "host", hn,

@@ -154,25 +154,22 @@ members(struct paas_etcd *e, long long deadline, json_t *report)
 /* A fleet cluster registered as host h: its machines (each with an agent
  * or not), paas's units and their states; each unit of an instance
  * becomes a container as Docker would list it (paas_host, Labels, State,
- * and as Id the part of its name announcements are keyed by). */
+ * and as Id its unit's name). */
 static json_t *
 fleet_host(const json_t *h, long long deadline, const json_t *agents, json_t *containers)
 {
 	const char *name = json_string_value(json_object_get(h, "name"));
 	json_t *o = json_pack("{s:s, s:O, s:O, s:s}", "name", name, "fleet",
 	    json_object_get(h, "fleet"), "labels", json_object_get(h, "labels"), "version", "fleet");
-	json_t *machines = NULL, *units = NULL, *states = NULL, *m, *u, *ms, *us;
-	struct paas_http_opts ho = { 0 };
+	json_t *machines = NULL, *insts = NULL, *m, *x, *ms, *us;
 	struct paas_err err = PAAS_ERR_INIT;
 	struct paas_fleet *f;
-	size_t i, k, running = 0, nunits = 0;
+	size_t i, running = 0;
 	int all_agents = 1;
 
-	ho.timeout_ms = left(deadline);
-	ho.connect_timeout_ms = ho.timeout_ms < 5000 ? ho.timeout_ms : 5000;
-	if ((f = paas_fleet_new(json_string_value(json_object_get(h, "fleet")), &ho, &err)) == NULL ||
-	    paas_fleet_machines(f, &machines, &err) < 0 || paas_fleet_units(f, &units, &err) < 0 ||
-	    paas_fleet_states(f, NULL, NULL, &states, &err) < 0) {
+	if ((f = paas_host_fleet(h, left(deadline), &err)) == NULL ||
+	    paas_fleet_machines(f, &machines, &err) < 0 ||
+	    paas_fleet_instances(f, &insts, &err) < 0) {
 		json_object_set_new(o, "reachable", json_false());
 		json_object_set_new(o, "error", json_string(err.msg));
 		goto out;
@@ -192,48 +189,27 @@ fleet_host(const json_t *h, long long deadline, const json_t *agents, json_t *co
 	}
 	json_object_set_new(o, "machines", ms);
 	us = json_array();
-	json_array_foreach(units, i, u) {
-		const char *un = paas_json_str(u, "name", ""), *at = strchr(un, '@');
-		const json_t *st = NULL, *opt, *s;
-		json_t *labels = json_object();
-		const char *active;
+	json_array_foreach(insts, i, x) {
+		const char *state = paas_json_str(x, "state", "");
 
-		json_array_foreach(states, k, s)
-			if (strcmp(paas_json_str(s, "name", ""), un) == 0)
-				st = s;
-		json_array_foreach(json_object_get(u, "options"), k, opt) {
-			static const char *const map[][2] = { { "Deployment", "paas.deployment" },
-			    { "Service", "paas.service" }, { "Instance", "paas.instance" } };
-			size_t j;
-
-			if (strcmp(paas_json_str(opt, "section", ""), "X-Paas") != 0)
-				continue;
-			for (j = 0; j < 3; j++)
-				if (strcmp(paas_json_str(opt, "name", ""), map[j][0]) == 0)
-					json_object_set(labels, map[j][1], json_object_get(opt, "value"));
-		}
-		if (!json_object_get(labels, "paas.deployment") || at == NULL) {
-			json_decref(labels);
-			continue;
-		}
-		nunits++;
-		active = st ? paas_json_str(st, "systemdActiveState", "") : "unplaced";
-		running += strcmp(active, "active") == 0;
-		json_array_append_new(us, json_pack("{s:s, s:O, s:s, s:s?}", "name", un, "desired",
-		    json_object_get(u, "desiredState"), "state", active, "machine",
-		    st ? json_string_value(json_object_get(st, "machineID")) : NULL));
-		json_array_append_new(containers, json_pack("{s:s#, s:o, s:s, s:s}", "Id", at + 1,
-		    (int)strcspn(at + 1, "."), "Labels", labels, "State", strcmp(active, "active") == 0 ?
-		    "running" : active, "paas_host", name));
+		running += strcmp(state, "active") == 0;
+		json_array_append_new(us, json_pack("{s:O, s:O, s:s, s:O}", "name",
+		    json_object_get(x, "id"), "desired", json_object_get(x, "desired"), "state", state,
+		    "machine", json_object_get(x, "machine")));
+		/* As Docker would list it, with the unit's name as its ID. */
+		json_array_append_new(containers, json_pack("{s:O, s:{s:O, s:O, s:O}, s:s, s:s}",
+		    "Id", json_object_get(x, "id"), "Labels", "paas.deployment",
+		    json_object_get(x, "deployment"), "paas.service", json_object_get(x, "service"),
+		    "paas.instance", json_object_get(x, "instance"), "State",
+		    strcmp(state, "active") == 0 ? "running" : state, "paas_host", name));
 	}
 	json_object_set_new(o, "units", us);
-	json_object_set_new(o, "containers", json_integer((json_int_t)nunits));
+	json_object_set_new(o, "containers", json_integer((json_int_t)json_array_size(insts)));
 	json_object_set_new(o, "containers_running", json_integer((json_int_t)running));
 	json_object_set_new(o, "agent", json_boolean(all_agents && json_array_size(machines)));
 out:
 	json_decref(machines);
-	json_decref(units);
-	json_decref(states);
+	json_decref(insts);
 	paas_fleet_free(f);
 	return o;
 }
@@ -521,9 +497,11 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 		bump(s, "instances_running");
 		hi = json_object_get(hostinfo, host ? host : "");
 		if (json_is_true(json_object_get(hi, "agent"))) {
-			/* A fleet unit's whole VERSION8-ID-RELEASE (keys.h). */
-			snprintf(akey, sizeof(akey), "%s/%s/%s/%.*s", dep, svc, inst,
-			    strchr(id, '-') ? (int)strlen(id) : 12, id);
+			const char *aid;
+			int alen;
+
+			aid = paas_announce_id(id, &alen);
+			snprintf(akey, sizeof(akey), "%s/%s/%s/%.*s", dep, svc, inst, alen, aid);
 			an = json_object_get(announce, akey);
 			if (json_is_true(json_object_get(an, "healthy")))
 				bump(s, "instances_healthy");

@@ -36,6 +36,16 @@ paas_host_is_fleet(const json_t *h)
 	return json_is_string(json_object_get(h, "fleet"));
 }
 
+struct paas_fleet *
+paas_host_fleet(const json_t *h, long timeout_ms, struct paas_err *err)
+{
+	struct paas_http_opts o = { 0 };
+
+	o.timeout_ms = timeout_ms;
+	o.connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000;
+	return paas_fleet_new(paas_json_str(h, "fleet", ""), &o, err);
+}
+
 /* The value of the first option section/name of unit u, or NULL. */
 static const char *
 opt(const json_t *u, const char *section, const char *name)
@@ -48,6 +58,15 @@ opt(const json_t *u, const char *section, const char *name)
 		    strcmp(paas_json_str(o, "name", ""), name) == 0)
 			return json_string_value(json_object_get(o, "value"));
 	return NULL;
+}
+
+/* The [X-Paas] field name of unit u, or def. */
+static const char *
+xp(const json_t *u, const char *name, const char *def)
+{
+	const char *v = opt(u, "X-Paas", name);
+
+	return v ? v : def;
 }
 
 /* The state of unit name in states (fleet's), or NULL. */
@@ -63,27 +82,29 @@ state_of(const json_t *states, const char *name)
 	return NULL;
 }
 
-static int
-f_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
+int
+paas_fleet_instances(struct paas_fleet *f, json_t **out, struct paas_err *err)
 {
-	struct paas_fleet *f = ft(t)->f[h];
-	json_t *units = NULL, *states = NULL, *u, *o;
+	json_t *units = NULL, *states = NULL, *by = json_object(), *u, *o, *s;
 	size_t i, k;
 
 	*out = NULL;
 	if (paas_fleet_units(f, &units, err) < 0 || paas_fleet_states(f, NULL, NULL, &states,
 	    err) < 0) {
 		json_decref(units);
+		json_decref(by);
 		return -1;
 	}
+	json_array_foreach(states, i, s)
+		json_object_set(by, paas_json_str(s, "name", ""), s);
 	*out = json_array();
 	json_array_foreach(units, i, u) {
 		const char *name = paas_json_str(u, "name", ""), *dep, *active;
-		const json_t *st = state_of(states, name);
+		const json_t *st = json_object_get(by, name);
 		json_t *ports, *host_ports;
 		int running;
 
-		if ((dep = opt(u, "X-Paas", "Deployment")) == NULL)
+		if ((dep = xp(u, "Deployment", NULL)) == NULL)
 			continue;
 		ports = json_object();
 		host_ports = json_array();
@@ -102,30 +123,31 @@ f_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
 		/* Launched and not failed counts as running: a unit fleet
 		 * has not placed yet, or that systemd is starting, is on its
 		 * way; one whose machine was lost fleet places again. */
-		active = st ? paas_json_str(st, "systemdActiveState", "") : "";
+		active = st ? paas_json_str(st, "systemdActiveState", "") : "unplaced";
 		running = strcmp(paas_json_str(u, "desiredState", ""), "launched") == 0 &&
 		    strcmp(active, "failed") != 0;
 		json_array_append_new(*out, json_pack("{s:s, s:s, s:b, s:s, s:I, s:s, s:s, s:s, s:s, "
-		    "s:I, s:I, s:I, s:o, s:o, s:s?}", "id", name,
-		    "name", opt(u, "X-Paas", "Container") ? opt(u, "X-Paas", "Container") : name,
-		    "running", running,
-		    "state", st ? active : "unplaced", "created", (json_int_t)0,
-		    "deployment", dep,
-		    "service", opt(u, "X-Paas", "Service") ? opt(u, "X-Paas", "Service") : "",
-		    "instance", opt(u, "X-Paas", "Instance") ? opt(u, "X-Paas", "Instance") : "",
-		    "version", opt(u, "X-Paas", "Version") ? opt(u, "X-Paas", "Version") : "",
-		    "release", (json_int_t)strtoll(opt(u, "X-Paas", "Release") ?
-		    opt(u, "X-Paas", "Release") : "0", NULL, 10),
-		    "cpu_milli", (json_int_t)strtoll(opt(u, "X-Paas", "CpuMilli") ?
-		    opt(u, "X-Paas", "CpuMilli") : "0", NULL, 10),
-		    "memory_bytes", (json_int_t)strtoll(opt(u, "X-Paas", "MemoryBytes") ?
-		    opt(u, "X-Paas", "MemoryBytes") : "0", NULL, 10),
+		    "s:I, s:I, s:I, s:o, s:o, s:s?, s:s}", "id", name,
+		    "name", xp(u, "Container", name), "running", running, "state", active,
+		    "created", (json_int_t)0, "deployment", dep, "service", xp(u, "Service", ""),
+		    "instance", xp(u, "Instance", ""), "version", xp(u, "Version", ""),
+		    "release", (json_int_t)strtoll(xp(u, "Release", "0"), NULL, 10),
+		    "cpu_milli", (json_int_t)strtoll(xp(u, "CpuMilli", "0"), NULL, 10),
+		    "memory_bytes", (json_int_t)strtoll(xp(u, "MemoryBytes", "0"), NULL, 10),
 		    "ports", ports, "host_ports", host_ports,
-		    "machine", st ? json_string_value(json_object_get(st, "machineID")) : NULL));
+		    "machine", st ? json_string_value(json_object_get(st, "machineID")) : NULL,
+		    "desired", paas_json_str(u, "desiredState", "")));
 	}
 	json_decref(units);
 	json_decref(states);
+	json_decref(by);
 	return 0;
+}
+
+static int
+f_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
+{
+	return paas_fleet_instances(ft(t)->f[h], out, err);
 }
 
 /* The machines pull the image when they start the unit. */
@@ -307,19 +329,16 @@ struct paas_target *
 paas_target_fleet(const json_t *hosts, long timeout_ms, struct paas_err *err)
 {
 	struct fleet_target *t = paas_xmalloc(sizeof(*t));
-	struct paas_http_opts o = { 0 };
 	size_t i;
 
 	t->base.ops = &fleet_ops;
 	t->hosts = hosts;
 	t->n = 0;
 	t->f = paas_xmalloc((json_array_size(hosts) ? json_array_size(hosts) : 1) * sizeof(*t->f));
-	o.timeout_ms = timeout_ms;
-	o.connect_timeout_ms = timeout_ms < 5000 ? timeout_ms : 5000;
 	for (i = 0; i < json_array_size(hosts); i++) {
 		const json_t *h = json_array_get(hosts, i);
 
-		if ((t->f[i] = paas_fleet_new(paas_json_str(h, "fleet", ""), &o, err)) == NULL) {
+		if ((t->f[i] = paas_host_fleet(h, timeout_ms, err)) == NULL) {
 			paas_err_wrap(err, "host %s", paas_json_str(h, "name", "?"));
 			f_free(&t->base);
 			return NULL;

@@ -109,6 +109,16 @@ struct paas_target *paas_target_hosts(const json_t *hosts, long timeout_ms,
 /* Whether host record h is a fleet cluster. */
 int paas_host_is_fleet(const json_t *h);
 
+struct paas_fleet;
+/* The fleet client of fleet host h, its requests timing out after
+ * timeout_ms (connecting: at most 5 s); NULL with err set. */
+struct paas_fleet *paas_host_fleet(const json_t *h, long timeout_ms, struct paas_err *err);
+/* The paas instances of fleet f, as a target's list (above), each also
+ * with "machine" (fleet's machine ID, or null when fleet has not placed
+ * it: "state" is then "unplaced") and "desired" (the unit's desired
+ * state). */
+int paas_fleet_instances(struct paas_fleet *f, json_t **out, struct paas_err *err);
+
 /* NULL is fine. */
 void paas_target_free(struct paas_target *t);
 

@@ -24,6 +24,12 @@
 #                               instances' ports answer), with this
 #                               machine's /usr read-only and the build's
 #                               paas-cluster at /opt/paas-tools/bin
+#   fleet_deploy_cluster        what deployments run on (t0802, the fleet
+#                               benchmark): fleet_start, machine 1
+#                               (role=ctl) serving the API to the test and
+#                               running no web instance, machines 2-4
+#                               (role=web), all --netns; sets F, machine 1's
+#                               API
 #   fleet_machine_stop N        a clean stop (systemd shuts down, fleetd leaves)
 #   fleet_machine_kill N        SIGKILL to the whole machine
 #   fleetctl ARGS...            fleet's own CLI against machine 1's API
@@ -132,6 +138,14 @@ _fleet_machine_run() {
 		-v "$dir/fleet.service:/etc/systemd/system/fleet.service:ro" \
 		-v "$dir/wants:/etc/systemd/system/sockets.target.wants:ro" \
 		-v "$dir/api:/fleet-api" "$@"
+}
+
+fleet_deploy_cluster() {
+	local n
+	fleet_start
+	fleet_machine_start 1 host=fleet1,role=ctl --netns
+	for n in 2 3 4; do fleet_machine_start "$n" "host=fleet$n,role=web" --netns; done
+	F=${FLEET_URL[1]}
 }
 
 fleet_machine_stop() { MACHINE_AT=fleet$1 _machine_dk stop -t 20 "fleet$1" >/dev/null; }

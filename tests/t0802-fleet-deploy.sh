@@ -14,11 +14,7 @@ docker_start_local
 ETCD_ADDR=$DOCKER_BRIDGE_IP etcd_start
 export PAAS_ETCD=$ETCD_ENDPOINT
 . "$SRCDIR/tests/lib-route.sh"
-fleet_start
-# Machine 1 serves fleet's API to the test and runs no web instance.
-fleet_machine_start 1 host=fleet1,role=ctl --netns
-for n in 2 3 4; do fleet_machine_start "$n" "host=fleet$n,role=web" --netns; done
-F=${FLEET_URL[1]}
+fleet_deploy_cluster
 router_start
 SF=$SRCDIR/tests/servicefiles/fleet/shop.yml
 sed 's/VERSION: v1/VERSION: v2/' "$SF" >v2.yml

@@ -24,10 +24,7 @@ docker_start_local
 ETCD_ADDR=$DOCKER_BRIDGE_IP etcd_start
 export PAAS_ETCD=$ETCD_ENDPOINT
 . "$SRCDIR/tests/lib-route.sh"
-fleet_start
-fleet_machine_start 1 host=fleet1,role=ctl --netns
-for n in 2 3 4; do fleet_machine_start "$n" "host=fleet$n,role=web" --netns; done
-F=${FLEET_URL[1]}
+fleet_deploy_cluster
 router_start
 paas-cluster hosts add fl --fleet "$F" --agent-etcd "$PAAS_ETCD" \
 	--agent-docker unix:///run/docker-host/docker.sock >/dev/null || { echo "bench: hosts add failed" >&2; exit 1; }
