@@ -16,6 +16,7 @@
 #include "health.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "labels.h"
 #include "lease.h"
 #include "record.h"
 #include "route.h"
@@ -121,16 +122,19 @@ inst_new(struct agent *a, const json_t *c)
 {
 	const json_t *labels = json_object_get(c, "Labels"), *p, *svc;
 	const char *cid = json_string_value(json_object_get(c, "Id"));
-	const char *dep = json_string_value(json_object_get(labels, "paas.deployment"));
-	const char *sname = json_string_value(json_object_get(labels, "paas.service"));
-	const char *id = json_string_value(json_object_get(labels, "paas.instance"));
-	const char *ver = json_string_value(json_object_get(labels, "paas.version"));
-	const char *rel = json_string_value(json_object_get(labels, "paas.release"));
-	const char *unit = json_string_value(json_object_get(labels, "paas.unit"));
+	struct paas_labels l;
+	const char *dep, *sname, *id, *ver, *rel, *unit;
 	struct inst *i;
 	size_t k;
 	char pk[16];
 
+	paas_labels_read(labels, &l);
+	dep = l.deployment;
+	sname = l.service;
+	id = l.instance;
+	ver = l.version;
+	rel = l.release;
+	unit = l.unit;
 	if (!cid || strlen(cid) < 12 || !dep || !paas_valid_name(dep) || !sname ||
 	    !paas_valid_name(sname) || !id || !paas_valid_label(id) || !ver ||
 	    !paas_valid_label(ver) || !rel || atoll(rel) <= 0)
@@ -236,7 +240,7 @@ reap_dead(struct agent *a)
 static void
 reconcile(struct agent *a)
 {
-	static const char *const labels[] = { "paas.deployment", NULL };
+	static const char *const labels[] = { PAAS_LABEL_DEPLOYMENT, NULL };
 	struct paas_err err = PAAS_ERR_INIT;
 	json_t *list, *c, *dead;
 	size_t k, j;
@@ -596,7 +600,7 @@ on_docker_event(json_t *ev, void *arg)
 static void *
 events_thread(void *arg)
 {
-	static const char *const labels[] = { "paas.deployment", NULL };
+	static const char *const labels[] = { PAAS_LABEL_DEPLOYMENT, NULL };
 	struct agent *a = arg;
 	int complained = 0;
 

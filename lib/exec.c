@@ -11,6 +11,7 @@
 #include "deploy.h"
 #include "docker.h"
 #include "etcd.h"
+#include "labels.h"
 #include "registry.h"
 #include "release.h"
 #include "secrets.h"
@@ -138,9 +139,10 @@ paas_deploy_exec(const struct paas_exec_opts *o, int *status, struct paas_err *e
 	    json_string_value(json_object_get(h, "name"))));
 	/* Labelled as a run, not as an instance: no agent announces it, no
 	 * rollout counts it. */
-	cfg = json_pack("{s:s, s:o, s:o, s:{s:s, s:s, s:s}, s:{s:b}}", "Image", image, "Env", envl,
-	    "Cmd", json_is_array(cmd) ? cmd : json_array(), "Labels", "paas.run", o->deployment,
-	    "paas.run.service", o->service, "paas.run.release", rel, "HostConfig", "Init", 1);
+	cfg = json_pack("{s:s, s:o, s:o, s:o, s:{s:b}}", "Image", image, "Env", envl,
+	    "Cmd", json_is_array(cmd) ? cmd : json_array(), "Labels",
+	    paas_labels_run(o->deployment, o->service, cur), "HostConfig",
+	    "Init", 1);
 	if (!json_is_array(cmd))
 		json_decref(cmd);
 	if (json_array_size(json_object_get(cfg, "Cmd")) == 0)

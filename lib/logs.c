@@ -11,6 +11,7 @@
 #include "deploy.h"
 #include "docker.h"
 #include "etcd.h"
+#include "labels.h"
 #include "release.h"
 #include "state.h"
 #include "target.h"
@@ -109,7 +110,7 @@ sources_of(const struct paas_logs_opts *o, const json_t *h, pthread_mutex_t *mu,
 		    "status lists units and machines)", o->deployment, o->service ? o->service : "SVC");
 	if ((d = paas_host_docker(h, LIST_TIMEOUT_MS, err)) == NULL)
 		return -1;
-	paas_buf_addf(&lab, "paas.deployment=%s", o->deployment);
+	paas_buf_addf(&lab, PAAS_LABEL_DEPLOYMENT "=%s", o->deployment);
 	labels[0] = lab.data;
 	labels[1] = NULL;
 	if (paas_docker_containers(d, labels, 1, &list, err) < 0) {
@@ -121,8 +122,8 @@ sources_of(const struct paas_logs_opts *o, const json_t *h, pthread_mutex_t *mu,
 	paas_docker_free(d);
 	json_array_foreach(list, i, c) {
 		const json_t *l = json_object_get(c, "Labels");
-		const char *svc = json_string_value(json_object_get(l, "paas.service"));
-		const char *inst = json_string_value(json_object_get(l, "paas.instance"));
+		const char *svc = json_string_value(json_object_get(l, PAAS_LABEL_SERVICE));
+		const char *inst = json_string_value(json_object_get(l, PAAS_LABEL_INSTANCE));
 		struct source *s;
 
 		if (!svc || !inst || (o->service && strcmp(o->service, svc)) ||

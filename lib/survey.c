@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "labels.h"
 #include "record.h"
 #include "release.h"
 #include "registry.h"
@@ -198,9 +199,9 @@ fleet_host(const json_t *h, long long deadline, const json_t *agents, json_t *co
 		    "machine", json_object_get(x, "machine")));
 		/* As Docker would list it, with the unit's name as its ID. */
 		json_array_append_new(containers, json_pack("{s:O, s:{s:O, s:O, s:O}, s:s, s:s}",
-		    "Id", json_object_get(x, "id"), "Labels", "paas.deployment",
-		    json_object_get(x, "deployment"), "paas.service", json_object_get(x, "service"),
-		    "paas.instance", json_object_get(x, "instance"), "State",
+		    "Id", json_object_get(x, "id"), "Labels", PAAS_LABEL_DEPLOYMENT,
+		    json_object_get(x, "deployment"), PAAS_LABEL_SERVICE, json_object_get(x, "service"),
+		    PAAS_LABEL_INSTANCE, json_object_get(x, "instance"), "State",
 		    strcmp(state, "active") == 0 ? "running" : state, "paas_host", name));
 	}
 	json_object_set_new(o, "units", us);
@@ -219,7 +220,7 @@ static int
 hosts(struct paas_etcd *e, long long deadline, json_t *report, json_t *agents,
     json_t **containers, struct paas_err *err)
 {
-	static const char filter[] = "{\"label\":[\"paas.deployment\"]}";
+	static const char filter[] = "{\"label\":[\"" PAAS_LABEL_DEPLOYMENT "\"]}";
 	json_t *list, *h, *out = json_object_get(report, "hosts");
 	struct paas_http_job *jobs;
 	struct paas_docker **ds;
@@ -400,7 +401,7 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 	}
 	json_array_foreach(containers, i, c) {
 		const char *dep = json_string_value(json_object_get(json_object_get(c, "Labels"),
-		    "paas.deployment"));
+		    PAAS_LABEL_DEPLOYMENT));
 
 		if (dep && strlen(dep) < 128)
 			json_object_set_new(deps, dep, json_true());
@@ -480,9 +481,9 @@ deployments(struct paas_etcd *e, json_t *report, json_t *containers, json_t *ann
 	}
 	json_array_foreach(containers, i, c) {
 		const json_t *labels = json_object_get(c, "Labels");
-		const char *dep = json_string_value(json_object_get(labels, "paas.deployment"));
-		const char *svc = json_string_value(json_object_get(labels, "paas.service"));
-		const char *inst = json_string_value(json_object_get(labels, "paas.instance"));
+		const char *dep = json_string_value(json_object_get(labels, PAAS_LABEL_DEPLOYMENT));
+		const char *svc = json_string_value(json_object_get(labels, PAAS_LABEL_SERVICE));
+		const char *inst = json_string_value(json_object_get(labels, PAAS_LABEL_INSTANCE));
 		const char *state = json_string_value(json_object_get(c, "State"));
 		const char *status = json_string_value(json_object_get(c, "Status"));
 		const char *id = json_string_value(json_object_get(c, "Id"));

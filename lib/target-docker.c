@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "docker.h"
 #include "jsonx.h"
+#include "labels.h"
 #include "state.h"
 #include "ssh.h"
 #include "target.h"
@@ -43,18 +44,10 @@ host_name(struct docker_target *t, size_t h)
 	return json_string_value(json_object_get(json_array_get(t->hosts, h), "name"));
 }
 
-static long long
-label_num(const json_t *labels, const char *k)
-{
-	const char *s = json_string_value(json_object_get(labels, k));
-
-	return s ? strtoll(s, NULL, 10) : 0;
-}
-
 static int
 d_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
 {
-	static const char *const label[] = { "paas.deployment", NULL };
+	static const char *const label[] = { PAAS_LABEL_DEPLOYMENT, NULL };
 	json_t *list, *c, *p;
 	size_t j, k;
 
@@ -63,10 +56,11 @@ d_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
 		return -1;
 	*out = json_array();
 	json_array_foreach(list, j, c) {
-		const json_t *labels = json_object_get(c, "Labels");
+		struct paas_labels l;
 		const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 		json_t *ports = json_object(), *host_ports = json_array();
 
+		paas_labels_read(json_object_get(c, "Labels"), &l);
 		json_array_foreach(json_object_get(c, "Ports"), k, p) {
 			char pp[16];
 
@@ -83,13 +77,13 @@ d_list(struct paas_target *t, size_t h, json_t **out, struct paas_err *err)
 		    "running", strcmp(paas_json_str(c, "State", ""), "running") == 0,
 		    "state", paas_json_str(c, "State", ""),
 		    "created", json_integer_value(json_object_get(c, "Created")),
-		    "deployment", paas_json_str(labels, "paas.deployment", ""),
-		    "service", paas_json_str(labels, "paas.service", ""),
-		    "instance", paas_json_str(labels, "paas.instance", ""),
-		    "version", paas_json_str(labels, "paas.version", ""),
-		    "release", (json_int_t)label_num(labels, "paas.release"),
-		    "cpu_milli", (json_int_t)label_num(labels, "paas.cpu_milli"),
-		    "memory_bytes", (json_int_t)label_num(labels, "paas.memory_bytes"),
+		    "deployment", l.deployment ? l.deployment : "",
+		    "service", l.service ? l.service : "",
+		    "instance", l.instance ? l.instance : "",
+		    "version", l.version ? l.version : "",
+		    "release", (json_int_t)(l.release ? strtoll(l.release, NULL, 10) : 0),
+		    "cpu_milli", (json_int_t)l.cpu_milli,
+		    "memory_bytes", (json_int_t)l.memory_bytes,
 		    "ports", ports, "host_ports", host_ports));
 	}
 	json_decref(list);
@@ -127,7 +121,6 @@ container_config(const struct paas_instance_spec *is, const char *bind_ip)
 	json_t *mounts = json_array(), *hc, *cfg;
 	const char *k, **names;
 	size_t i, n;
-	char rel[32];
 
 	json_array_append_new(envl, json_sprintf("PAAS_DEPLOYMENT=%s", is->deployment));
 	json_array_append_new(envl, json_sprintf("PAAS_SERVICE=%s", is->service));
@@ -140,16 +133,9 @@ container_config(const struct paas_instance_spec *is, const char *bind_ip)
 		json_array_append_new(envl, json_sprintf("%s=%s", names[i],
 		    json_string_value(json_object_get(is->env, names[i]))));
 	free(names);
-	snprintf(rel, sizeof(rel), "%" PRId64, is->release);
-	labels = json_pack("{s:s, s:s, s:s, s:s, s:s}", "paas.deployment", is->deployment,
-	    "paas.service", is->service, "paas.instance", is->instance, "paas.release", rel,
-	    "paas.version", is->version);
-	if (json_integer_value(json_object_get(res, "cpu_milli")))
-		json_object_set_new(labels, "paas.cpu_milli", json_sprintf("%lld",
-		    (long long)json_integer_value(json_object_get(res, "cpu_milli"))));
-	if (json_integer_value(json_object_get(res, "memory_bytes")))
-		json_object_set_new(labels, "paas.memory_bytes", json_sprintf("%lld",
-		    (long long)json_integer_value(json_object_get(res, "memory_bytes"))));
+	labels = paas_labels_instance(is->deployment, is->service, is->instance, is->release,
+	    is->version, (long long)json_integer_value(json_object_get(res, "cpu_milli")),
+	    (long long)json_integer_value(json_object_get(res, "memory_bytes")));
 	json_object_foreach((json_t *)is->ports, k, v) {
 		char *pk;
 

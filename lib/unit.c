@@ -4,6 +4,7 @@
 
 #include "buf.h"
 #include "jsonx.h"
+#include "labels.h"
 #include "spec.h"
 #include "valid.h"
 #include "unit.h"
@@ -202,31 +203,31 @@ render_service(const json_t *spec, const char *dep, const char *name, const json
 	paas_buf_addf(&ex, "ExecStart=" DOCKER " run --rm --init --name %s", cname.data);
 	raw_word(&ex, "--label");
 	paas_buf_reset(&tmp);
-	paas_buf_addf(&tmp, "paas.deployment=%s", dep);
+	paas_buf_addf(&tmp, PAAS_LABEL_DEPLOYMENT "=%s", dep);
 	raw_word(&ex, tmp.data);
 	raw_word(&ex, "--label");
 	paas_buf_reset(&tmp);
-	paas_buf_addf(&tmp, "paas.service=%s", name);
+	paas_buf_addf(&tmp, PAAS_LABEL_SERVICE "=%s", name);
 	raw_word(&ex, tmp.data);
 	raw_word(&ex, "--label");
 	paas_buf_reset(&tmp);
-	paas_buf_addf(&tmp, "paas.instance=%s", inst);
+	paas_buf_addf(&tmp, PAAS_LABEL_INSTANCE "=%s", inst);
 	raw_word(&ex, tmp.data);
 	raw_word(&ex, "--label");
 	paas_buf_reset(&tmp);
-	paas_buf_addf(&tmp, "paas.version=%s", hash);
+	paas_buf_addf(&tmp, PAAS_LABEL_VERSION "=%s", hash);
 	raw_word(&ex, tmp.data);
 	if (is) {
 		/* The agent announces it under its unit's name, which stays
 		 * when fleet moves it to another machine. */
 		raw_word(&ex, "--label");
 		paas_buf_reset(&tmp);
-		paas_buf_addf(&tmp, "paas.release=%lld", (long long)is->release);
+		paas_buf_addf(&tmp, PAAS_LABEL_RELEASE "=%lld", (long long)is->release);
 		raw_word(&ex, tmp.data);
-		raw_word(&ex, "--label paas.unit=%n");
+		raw_word(&ex, "--label " PAAS_LABEL_UNIT "=%n");
 		json_object_foreach(json_object_get(svc, "resources"), k, v) {
 			paas_buf_reset(&tmp);
-			paas_buf_addf(&tmp, "paas.%s=%lld", k, (long long)json_integer_value(v));
+			paas_buf_addf(&tmp, PAAS_LABEL_PREFIX "%s=%lld", k, (long long)json_integer_value(v));
 			raw_word(&ex, "--label");
 			raw_word(&ex, tmp.data);
 		}
