@@ -7,7 +7,9 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "clock.h"
 #include "commit.h"
+#include "etcd.h"
 #include "out.h"
 #include "state.h"
 #include "valid.h"

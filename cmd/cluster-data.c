@@ -13,6 +13,8 @@
 
 #include "backup.h"
 #include "buf.h"
+#include "clock.h"
+#include "etcd.h"
 #include "paas-cluster.h"
 #include "valid.h"
 #include "state.h"

@@ -6,13 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "clock.h"
 #include "etcd.h"
 #include "fleet.h"
-#include "jsonx.h"
+#include "hosts.h"
 #include "keys.h"
 #include "paas-cluster.h"
-#include "state.h"
 #include "target.h"
 #include "unit.h"
 #include "valid.h"

@@ -26,9 +26,10 @@
 
 #include "buf.h"
 #include "cluster-up.h"
-#include "daemon.h"
+#include "file.h"
 #include "git.h"
 #include "paas-cluster.h"
+#include "private.h"
 #include "state.h"
 #include "valid.h"
 

@@ -16,14 +16,15 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cluster-up.h"
 #include "etcd.h"
+#include "hosts.h"
 #include "keys.h"
 #include "paas-cluster.h"
 #include "pki.h"
 #include "remote.h"
 #include "ssh.h"
-#include "state.h"
 #include "valid.h"
 
 #define ETCD_UNIT	"/etc/systemd/system/paas-etcd.service"

@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "buf.h"
-#include "daemon.h"
+#include "clock.h"
+#include "file.h"
 #include "paas-cluster.h"
 #include "statuspage.h"
 #include "survey.h"
 #include "deploy.h"
-#include "jsonx.h"
 #include "paas.h"
 #include "valid.h"
 #include "state.h"

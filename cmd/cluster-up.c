@@ -34,13 +34,17 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "clock.h"
+#include "docker.h"
+#include "file.h"
+#include "hosts.h"
+#include "keys.h"
 #include "registry.h"
 #include "buf.h"
 #include "paas-cluster.h"
 #include "cluster-up.h"
 #include "daemon.h"
 #include "etcd.h"
-#include "route.h"
 #include "valid.h"
 #include "state.h"
 #include "ssh.h"

@@ -15,6 +15,10 @@
 #include <time.h>
 
 #include "agent.h"
+#include "clock.h"
+#include "docker.h"
+#include "etcd.h"
+#include "hosts.h"
 #include "jsonx.h"
 #include "out.h"
 #include "paas-cluster.h"

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "etcd.h"
+#include "private.h"
 #include "router.h"
 #include "state.h"
 #include "statuspage.h"

@@ -13,10 +13,8 @@
 
 #include "cli.h"
 #include "deploy.h"
-#include "out.h"
 #include "paas.h"
 #include "valid.h"
-#include "state.h"
 
 static void
 usage(FILE *f)

@@ -10,8 +10,8 @@
 
 #include "access.h"
 #include "buf.h"
-#include "daemon.h"
 #include "etcd.h"
+#include "file.h"
 #include "jsonx.h"
 #include "keys.h"
 

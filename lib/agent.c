@@ -10,18 +10,18 @@
 
 #include "agent.h"
 #include "buf.h"
+#include "clock.h"
 #include "docker.h"
 #include "etcd.h"
 #include "fleet.h"
 #include "health.h"
+#include "hosts.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "labels.h"
 #include "lease.h"
 #include "record.h"
-#include "route.h"
 #include "valid.h"
-#include "state.h"
 
 #define FIRST_PROBE_MS	20	/* until an instance first passes: it is waited for */
 #define MAX_PARALLEL	64	/* probes at once */

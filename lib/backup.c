@@ -9,8 +9,11 @@
 
 #include "backup.h"
 #include "buf.h"
-#include "daemon.h"
-#include "state.h"
+#include "clock.h"
+#include "etcd.h"
+#include "file.h"
+#include "keys.h"
+#include "lock.h"
 #include "valid.h"
 
 #define FORMAT		1

@@ -8,7 +8,6 @@
 
 #include <stddef.h>
 
-#include "err.h"
 
 struct paas_buf {
 	char *data;	/* NUL-terminated; owned by the buffer */
@@ -39,14 +38,6 @@ char *paas_xstrndup(const char *s, size_t n);
 
 /* A 64-bit FNV-1a hash as 16 hex digits in out: a fingerprint for change
  * detection, not a cryptographic hash. */
-/* Milliseconds on the monotonic clock. */
-long long paas_now_ms(void);
-/* Sleep ms milliseconds (none when ms <= 0), resuming after a signal. */
-void paas_sleep_ms(long long ms);
-/* The current time in UTC as "2026-11-22T06:12:00Z" (out: 21 bytes or more). */
-void paas_utc_now(char *out, size_t size);
-/* The same with milliseconds: "2026-12-01T07:00:00.123Z". */
-void paas_utc_now_ms(char *out, size_t size);
 void paas_hash_hex(const char *data, size_t len, char out[17]);
 
 /* Base64 (RFC 4648, padded).  Both return a NUL-terminated string the caller
@@ -54,18 +45,5 @@ void paas_hash_hex(const char *data, size_t len, char out[17]);
 char *paas_base64_encode(const void *data, size_t len);
 char *paas_base64_decode(const char *s, size_t *len);
 
-
-/* s wiped and freed; NULL is fine. */
-void paas_secret_free(char *s);
-
-/* A file that holds a secret, whole (*data NUL-terminated; caller wipes and
- * frees): a regular file, not a symbolic link, of at most max bytes, that
- * nobody but its owner can read; else PAAS_EINVAL naming what and path
- * ("chmod 600 it" when the mode is the trouble). */
-int paas_private_read(const char *what, const char *path, size_t max, char **data, size_t *len,
-    struct paas_err *err);
-/* Such a file's one line USER:PASSWORD (both caller frees). */
-int paas_private_credentials(const char *what, const char *path, char **user, char **password,
-    struct paas_err *err);
 
 #endif

@@ -8,9 +8,10 @@
 
 #include "buf.h"
 #include "build.h"
+#include "clock.h"
 #include "docker.h"
 #include "git.h"
-#include "registry.h"
+#include "hosts.h"
 #include "state.h"
 
 int

@@ -35,27 +35,6 @@ int paas_daemon_start(char *const argv[], const char *logfile,
 int paas_daemon_stop(const char *pidfile, const char *prog, long timeout_ms,
     pid_t *was, struct paas_err *err);
 
-/* Flush the directory holding path, so that a rename into it is on disk. */
-int paas_fsync_dir(const char *path);
-
-/*
- * Replace path with data atomically: written to a temporary file beside it
- * with mode, flushed to disk, renamed over path, the directory flushed.
- * A reader sees the old file or the new one, never a part.
- */
-int paas_file_replace(const char *path, const void *data, size_t len,
-    mode_t mode, struct paas_err *err);
-
-/*
- * A command's output file: "-" is standard output; a path that does not
- * exist or is a regular file is replaced atomically (paas_file_replace);
- * anything else that exists (a symbolic link, a device such as
- * /dev/stdout, a FIFO) is opened and written in place, never renamed over;
- * a directory is refused.
- */
-int paas_output_write(const char *path, const void *data, size_t len, mode_t mode,
-    struct paas_err *err);
-
 /*
  * Run argv (from the PATH, no shell) with standard input /dev/null and its
  * standard output and error collected into out (the first 64 KiB): its

@@ -10,7 +10,9 @@
 
 #include "buf.h"
 #include "build.h"
+#include "clock.h"
 #include "deploy.h"
+#include "etcd.h"
 #include "keys.h"
 #include "release.h"
 #include "rollout.h"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "docker.h"
+#include "private.h"
 
 #define TAIL_LINES	12
 

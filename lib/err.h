@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+
 /* Exit statuses shared by every command (see paas(7)). */
 enum paas_status {
 	PAAS_OK = 0,

@@ -11,15 +11,12 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "clock.h"
+#include "etcd-int.h"
 #include "etcd.h"
 #include "jsonx.h"
+#include "private.h"
 
-struct paas_etcd {
-	struct paas_http *http;
-	volatile sig_atomic_t *cancel;
-	char *user, *password;	/* NULL: no authentication */
-	int64_t code;		/* the gRPC code of the last error etcd gave */
-};
 
 /*
  * Authentication.  The credentials of the process (paas_etcd_auth_load) are
@@ -134,8 +131,8 @@ out:
 }
 
 /* etcd no longer knows tok (it expired, or the member restarted). */
-static void
-token_drop(const char *tok)
+void
+etcd_token_drop(const char *tok)
 {
 	pthread_mutex_lock(&auth_mu);
 	if (token && strcmp(token, tok) == 0) {
@@ -148,8 +145,8 @@ token_drop(const char *tok)
 
 /* The extra headers of a request: base (or none) and, with a user, the
  * token; tok gets the token used (empty: none). */
-static int
-auth_headers(struct paas_etcd *e, const char *base, char *hdr, size_t size, char *tok,
+int
+etcd_auth_headers(struct paas_etcd *e, const char *base, char *hdr, size_t size, char *tok,
     size_t toksize, struct paas_err *err)
 {
 	tok[0] = '\0';
@@ -225,8 +222,8 @@ paas_kv_list_free(struct paas_kv_list *l)
 }
 
 /* int64 fields arrive as strings (or, from some versions, as numbers). */
-static int64_t
-get_i64(json_t *o, const char *name)
+int64_t
+etcd_i64(json_t *o, const char *name)
 {
 	json_t *v = json_object_get(o, name);
 
@@ -237,8 +234,8 @@ get_i64(json_t *o, const char *name)
 	return 0;
 }
 
-static uint64_t
-get_u64(json_t *o, const char *name)
+uint64_t
+etcd_u64(json_t *o, const char *name)
 {
 	json_t *v = json_object_get(o, name);
 
@@ -249,8 +246,8 @@ get_u64(json_t *o, const char *name)
 	return 0;
 }
 
-static json_t *
-i64str(int64_t v)
+json_t *
+etcd_i64str(int64_t v)
 {
 	char s[32];
 
@@ -278,8 +275,8 @@ paas_etcd_prefix_end(const char *prefix, size_t *len)
 	return end;
 }
 
-static void
-set_range(json_t *req, const char *key, int prefix)
+void
+etcd_set_range(json_t *req, const char *key, int prefix)
 {
 	size_t n = strlen(key), elen;
 	char *end;
@@ -297,8 +294,8 @@ set_range(json_t *req, const char *key, int prefix)
 	}
 }
 
-static int
-parse_kv(json_t *o, struct paas_kv *kv, struct paas_err *err)
+int
+etcd_parse_kv(json_t *o, struct paas_kv *kv, struct paas_err *err)
 {
 	const char *k = json_string_value(json_object_get(o, "key"));
 	const char *v = json_string_value(json_object_get(o, "value"));
@@ -311,17 +308,17 @@ parse_kv(json_t *o, struct paas_kv *kv, struct paas_err *err)
 		paas_kv_clear(kv);
 		return paas_err_set(err, PAAS_EFAILED, "etcd sent a value that is not base64");
 	}
-	kv->create_revision = get_i64(o, "create_revision");
-	kv->mod_revision = get_i64(o, "mod_revision");
-	kv->version = get_i64(o, "version");
-	kv->lease = get_i64(o, "lease");
+	kv->create_revision = etcd_i64(o, "create_revision");
+	kv->mod_revision = etcd_i64(o, "mod_revision");
+	kv->version = etcd_i64(o, "version");
+	kv->lease = etcd_i64(o, "lease");
 	return 0;
 }
 
 /* An error etcd gave (gRPC code, message) as ours, saying who asked when
  * it is about authentication. */
-static int
-auth_error(struct paas_etcd *e, int64_t code, const char *msg, struct paas_err *err)
+int
+etcd_auth_error(struct paas_etcd *e, int64_t code, const char *msg, struct paas_err *err)
 {
 	const char *ep = paas_http_endpoint(e->http);
 
@@ -340,8 +337,8 @@ auth_error(struct paas_etcd *e, int64_t code, const char *msg, struct paas_err *
 }
 
 /* The gateway's error object, if any, as an error; 0 when there is none. */
-static int
-gateway_error(struct paas_etcd *e, json_t *o, long status, struct paas_err *err)
+int
+etcd_gateway_error(struct paas_etcd *e, json_t *o, long status, struct paas_err *err)
 {
 	json_t *eo = json_object_get(o, "error");
 	const char *msg;
@@ -353,10 +350,10 @@ gateway_error(struct paas_etcd *e, json_t *o, long status, struct paas_err *err)
 	if (msg == NULL)
 		msg = json_is_string(eo) ? json_string_value(eo) :
 		    json_string_value(json_object_get(eo, "message"));
-	code = get_i64(o, "code");
+	code = etcd_i64(o, "code");
 	if (code == 0 && json_is_object(eo))
-		code = get_i64(eo, "grpc_code");
-	return auth_error(e, code, msg, err);
+		code = etcd_i64(eo, "grpc_code");
+	return etcd_auth_error(e, code, msg, err);
 }
 
 /* POST body to path once; *answered says whether a member answered,
@@ -374,7 +371,7 @@ call_once(struct paas_etcd *e, const char *path, const char *body, int idempoten
 
 	*out = NULL;
 	*answered = *stale = 0;
-	if (auth_headers(e, NULL, hdr, sizeof(hdr), tok, sizeof(tok), err) < 0)
+	if (etcd_auth_headers(e, NULL, hdr, sizeof(hdr), tok, sizeof(tok), err) < 0)
 		return -1;
 	if (hdr[0])
 		hr.header = hdr;
@@ -392,9 +389,9 @@ call_once(struct paas_etcd *e, const char *path, const char *body, int idempoten
 		    paas_http_endpoint(e->http), resp.status, resp.body);
 		goto out;
 	}
-	if (gateway_error(e, o, resp.status, err) < 0) {
+	if (etcd_gateway_error(e, o, resp.status, err) < 0) {
 		if (tok[0] && resp.status == 401) {
-			token_drop(tok);
+			etcd_token_drop(tok);
 			*stale = 1;
 		}
 		goto out;
@@ -412,8 +409,8 @@ out:
  * answers "unavailable" (no leader, leader changed: an election after a
  * member failure) is asked again, on the next endpoint, for about three
  * seconds, when the request may be sent twice. */
-static int
-call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
+int
+etcd_call(struct paas_etcd *e, const char *path, json_t *req, int idempotent,
     json_t **out, struct paas_err *err)
 {
 	char *body = json_dumps(req, JSON_COMPACT);
@@ -448,7 +445,7 @@ paas_etcd_call(struct paas_etcd *e, const char *path, json_t *req, json_t **out,
     struct paas_err *err)
 {
 	json_t *o = NULL;
-	int rc = call(e, path, req, 0, &o, err);
+	int rc = etcd_call(e, path, req, 0, &o, err);
 
 	if (out)
 		*out = o;
@@ -466,14 +463,14 @@ paas_etcd_get(struct paas_etcd *e, const char *key, struct paas_kv *kv,
 
 	memset(kv, 0, sizeof(*kv));
 	*found = 0;
-	set_range(req, key, 0);
-	if (call(e, "/v3/kv/range", req, 1, &o, err) < 0)
+	etcd_set_range(req, key, 0);
+	if (etcd_call(e, "/v3/kv/range", req, 1, &o, err) < 0)
 		return -1;
 	if (rev)
-		*rev = get_i64(json_object_get(o, "header"), "revision");
+		*rev = etcd_i64(json_object_get(o, "header"), "revision");
 	kvs = json_object_get(o, "kvs");
 	if (json_array_size(kvs) > 0) {
-		if (parse_kv(json_array_get(kvs, 0), kv, err) < 0)
+		if (etcd_parse_kv(json_array_get(kvs, 0), kv, err) < 0)
 			goto out;
 		*found = 1;
 	}
@@ -510,15 +507,15 @@ paas_etcd_range_at(struct paas_etcd *e, const char *prefix, size_t page_size,
 		json_object_set_new(req, "key", fromlen ? paas_json_base64(from, fromlen) :
 		    paas_json_base64("\0", 1));
 		json_object_set_new(req, "range_end", paas_json_base64(end, elen));
-		json_object_set_new(req, "limit", i64str((int64_t)page_size));
+		json_object_set_new(req, "limit", etcd_i64str((int64_t)page_size));
 		if (out->revision)
-			json_object_set_new(req, "revision", i64str(out->revision));
+			json_object_set_new(req, "revision", etcd_i64str(out->revision));
 		if (keys_only)
 			json_object_set_new(req, "keys_only", json_true());
-		if (call(e, "/v3/kv/range", req, 1, &o, err) < 0)
+		if (etcd_call(e, "/v3/kv/range", req, 1, &o, err) < 0)
 			goto out;
 		if (out->revision == 0)
-			out->revision = get_i64(json_object_get(o, "header"), "revision");
+			out->revision = etcd_i64(json_object_get(o, "header"), "revision");
 		kvs = json_object_get(o, "kvs");
 		more = json_is_true(json_object_get(o, "more")) && json_array_size(kvs) > 0;
 		for (i = 0; i < json_array_size(kvs); i++) {
@@ -526,7 +523,7 @@ paas_etcd_range_at(struct paas_etcd *e, const char *prefix, size_t page_size,
 				cap = cap ? cap * 2 : 64;
 				out->kvs = paas_xrealloc(out->kvs, cap * sizeof(*out->kvs));
 			}
-			if (parse_kv(json_array_get(kvs, i), &out->kvs[out->n], err) < 0)
+			if (etcd_parse_kv(json_array_get(kvs, i), &out->kvs[out->n], err) < 0)
 				goto out;
 			out->n++;
 		}
@@ -561,11 +558,11 @@ paas_etcd_put(struct paas_etcd *e, const char *key, const char *value,
 	json_object_set_new(req, "key", paas_json_base64(key, strlen(key)));
 	json_object_set_new(req, "value", paas_json_base64(value, len));
 	if (lease)
-		json_object_set_new(req, "lease", i64str(lease));
-	if (call(e, "/v3/kv/put", req, 1, &o, err) < 0)
+		json_object_set_new(req, "lease", etcd_i64str(lease));
+	if (etcd_call(e, "/v3/kv/put", req, 1, &o, err) < 0)
 		return -1;
 	if (rev)
-		*rev = get_i64(json_object_get(o, "header"), "revision");
+		*rev = etcd_i64(json_object_get(o, "header"), "revision");
 	json_decref(o);
 	return 0;
 }
@@ -590,11 +587,11 @@ paas_etcd_delete(struct paas_etcd *e, const char *key, int prefix,
 {
 	json_t *req = json_object(), *o;
 
-	set_range(req, key, prefix);
-	if (call(e, "/v3/kv/deleterange", req, 1, &o, err) < 0)
+	etcd_set_range(req, key, prefix);
+	if (etcd_call(e, "/v3/kv/deleterange", req, 1, &o, err) < 0)
 		return -1;
 	if (deleted)
-		*deleted = get_i64(o, "deleted");
+		*deleted = etcd_i64(o, "deleted");
 	json_decref(o);
 	return 0;
 }
@@ -609,10 +606,10 @@ op_json(const struct paas_op *op)
 		json_object_set_new(r, "value", paas_json_base64(op->value ? op->value : "",
 		    op->value_len));
 		if (op->lease)
-			json_object_set_new(r, "lease", i64str(op->lease));
+			json_object_set_new(r, "lease", etcd_i64str(op->lease));
 		return json_pack("{s:o}", "request_put", r);
 	}
-	set_range(r, op->key, op->type == PAAS_OP_DELETE_PREFIX);
+	etcd_set_range(r, op->key, op->type == PAAS_OP_DELETE_PREFIX);
 	return json_pack("{s:o}", "request_delete_range", r);
 }
 
@@ -638,7 +635,7 @@ paas_etcd_txn(struct paas_etcd *e, const struct paas_cmp *cmp, size_t ncmp,
 			json_object_set_new(j, "value", paas_json_base64(cmp[i].value,
 			    cmp[i].value_len));
 		else
-			json_object_set_new(j, fields[cmp[i].target], i64str(cmp[i].number));
+			json_object_set_new(j, fields[cmp[i].target], etcd_i64str(cmp[i].number));
 		json_array_append_new(c, j);
 	}
 	for (i = 0; i < nsuccess; i++)
@@ -649,12 +646,12 @@ paas_etcd_txn(struct paas_etcd *e, const struct paas_cmp *cmp, size_t ncmp,
 	json_object_set_new(req, "success", s);
 	json_object_set_new(req, "failure", f);
 	/* Not idempotent: a compare that held the first time may not the second. */
-	if (call(e, "/v3/kv/txn", req, 0, &o, err) < 0)
+	if (etcd_call(e, "/v3/kv/txn", req, 0, &o, err) < 0)
 		return -1;
 	if (succeeded)
 		*succeeded = json_is_true(json_object_get(o, "succeeded"));
 	if (rev)
-		*rev = get_i64(json_object_get(o, "header"), "revision");
+		*rev = etcd_i64(json_object_get(o, "header"), "revision");
 	json_decref(o);
 	return 0;
 }
@@ -684,9 +681,9 @@ paas_etcd_lease_grant(struct paas_etcd *e, int64_t ttl, int64_t *id,
 {
 	json_t *o;
 
-	if (call(e, "/v3/lease/grant", json_pack("{s:o}", "TTL", i64str(ttl)), 1, &o, err) < 0)
+	if (etcd_call(e, "/v3/lease/grant", json_pack("{s:o}", "TTL", etcd_i64str(ttl)), 1, &o, err) < 0)
 		return -1;
-	*id = get_i64(o, "ID");
+	*id = etcd_i64(o, "ID");
 	json_decref(o);
 	if (*id == 0)
 		return paas_err_set(err, PAAS_EFAILED, "etcd granted no lease");
@@ -699,10 +696,10 @@ paas_etcd_lease_keepalive(struct paas_etcd *e, int64_t id, int64_t *ttl,
 {
 	json_t *o, *r;
 
-	if (call(e, "/v3/lease/keepalive", json_pack("{s:o}", "ID", i64str(id)), 1, &o, err) < 0)
+	if (etcd_call(e, "/v3/lease/keepalive", json_pack("{s:o}", "ID", etcd_i64str(id)), 1, &o, err) < 0)
 		return -1;
 	r = json_object_get(o, "result");
-	*ttl = get_i64(r, "TTL");
+	*ttl = etcd_i64(r, "TTL");
 	json_decref(o);
 	if (*ttl <= 0)
 		return paas_err_set(err, PAAS_EFAILED, "lease %" PRIx64 " expired", (uint64_t)id);
@@ -714,356 +711,8 @@ paas_etcd_lease_revoke(struct paas_etcd *e, int64_t id, struct paas_err *err)
 {
 	json_t *o;
 
-	if (call(e, "/v3/lease/revoke", json_pack("{s:o}", "ID", i64str(id)), 1, &o, err) < 0)
+	if (etcd_call(e, "/v3/lease/revoke", json_pack("{s:o}", "ID", etcd_i64str(id)), 1, &o, err) < 0)
 		return -1;
 	json_decref(o);
-	return 0;
-}
-
-/* Watch ---------------------------------------------------------------- */
-
-struct watch {
-	struct paas_etcd *e;
-	paas_watch_fn fn;
-	void *arg;
-	int64_t next_rev;	/* the first revision not yet delivered */
-	int64_t compacted;
-	int stopped;		/* fn asked to stop */
-	int delivered;		/* something arrived on this connection */
-	int stale;		/* etcd did not know our token */
-	int resume;		/* the stream ended with an error to watch again after */
-	struct paas_err err;	/* an error the server sent in the stream */
-	int failed;
-};
-
-static int
-on_watch_line(const char *line, size_t len, void *arg)
-{
-	struct watch *w = arg;
-	json_t *o = json_loadb(line, len, 0, NULL), *r, *evs;
-	int64_t maxrev = 0;
-	size_t i;
-	int rc = 0;
-
-	if (o == NULL)
-		return 0;	/* not a message; ignore */
-	w->delivered = 1;
-	if ((r = json_object_get(o, "result")) == NULL) {
-		/* An error in the stream: a member going away ("transport is
-		 * closing", "the client connection is closing") is watched
-		 * again, elsewhere or later; being refused is not. */
-		gateway_error(w->e, o, 500, &w->err);
-		w->failed = strstr(w->err.msg, "permission denied") != NULL ||
-		    strstr(w->err.msg, "wants a user") != NULL;
-		w->resume = !w->failed;
-		w->err.status = w->failed ? PAAS_EFAILED : PAAS_EUNAVAIL;
-		rc = 1;
-		goto out;
-	}
-	if (get_i64(r, "compact_revision") > 0) {
-		w->compacted = get_i64(r, "compact_revision");
-		paas_err_set(&w->err, PAAS_EFAILED,
-		    "etcd watch from revision %" PRId64 ": compacted away (oldest is %" PRId64 ")",
-		    w->next_rev, w->compacted);
-		w->failed = 1;
-		rc = 1;
-		goto out;
-	}
-	if (json_is_true(json_object_get(r, "canceled"))) {
-		const char *why = json_string_value(json_object_get(r, "cancel_reason"));
-
-		if (why && (strstr(why, "permission denied") || strstr(why, "user name is empty"))) {
-			auth_error(w->e, 0, why, &w->err);
-			w->failed = 1;
-			rc = 1;
-			goto out;
-		}
-		/* Canceled without compaction: the member lost its leader, or
-		 * forgot our token (then watched again with a new one). */
-		w->stale = why && strstr(why, "invalid auth token");
-		paas_err_set(&w->err, PAAS_EUNAVAIL, "etcd watch canceled: %s", why ? why : "no reason given");
-		w->resume = 1;
-		rc = 1;
-		goto out;
-	}
-	evs = json_object_get(r, "events");
-	for (i = 0; i < json_array_size(evs); i++) {
-		json_t *ev = json_array_get(evs, i);
-		struct paas_event pe;
-		const char *type = json_string_value(json_object_get(ev, "type"));
-
-		if (parse_kv(json_object_get(ev, "kv"), &pe.kv, &w->err) < 0) {
-			w->failed = 1;
-			rc = 1;
-			goto out;
-		}
-		/* After a resume, skip what was already delivered. */
-		if (pe.kv.mod_revision < w->next_rev) {
-			paas_kv_clear(&pe.kv);
-			continue;
-		}
-		pe.type = (type && strcmp(type, "DELETE") == 0) ? PAAS_EVENT_DELETE : PAAS_EVENT_PUT;
-		if (pe.kv.mod_revision > maxrev)
-			maxrev = pe.kv.mod_revision;
-		if (w->fn(&pe, w->arg) != 0) {
-			/* Events of the same revision after this one were not delivered. */
-			w->next_rev = pe.kv.mod_revision;
-			w->stopped = 1;
-			paas_kv_clear(&pe.kv);
-			rc = 1;
-			goto out;
-		}
-		paas_kv_clear(&pe.kv);
-	}
-	if (maxrev)
-		w->next_rev = maxrev + 1;
-	else if (json_array_size(evs) == 0) {
-		/* A created or a progress notice: every event up to the header's
-		 * revision has been sent. */
-		int64_t hrev = get_i64(json_object_get(r, "header"), "revision");
-
-		if (json_is_true(json_object_get(r, "created"))) {
-			if (w->next_rev == 0)
-				w->next_rev = hrev + 1;
-		} else if (w->next_rev != 0 && hrev + 1 > w->next_rev) {
-			w->next_rev = hrev + 1;
-		}
-	}
-out:
-	json_decref(o);
-	return rc;
-}
-
-int
-paas_etcd_watch(struct paas_etcd *e, const struct paas_watch_opts *opts,
-    paas_watch_fn fn, void *arg, struct paas_err *err)
-{
-	struct watch w;
-	long retry_ms = opts->retry_ms > 0 ? opts->retry_ms : 30000, since = paas_now_ms();
-	long backoff = 50;
-	struct paas_http_req hr = { 0 };
-	int rc, restaled = 0;
-
-	memset(&w, 0, sizeof(w));
-	w.e = e;
-	w.fn = fn;
-	w.arg = arg;
-	w.next_rev = opts->start_revision;
-	hr.method = "POST";
-	hr.path = "/v3/watch";
-	for (;;) {
-		json_t *cr = json_object(), *req;
-		char *body, hdr[600], tok[512];
-
-		/* Ask the member to cancel the watch when it loses its leader,
-		 * rather than keep a stream that will never see another event. */
-		if (auth_headers(e, "Grpc-Metadata-hasleader: true", hdr, sizeof(hdr), tok,
-		    sizeof(tok), err) < 0) {
-			json_decref(cr);
-			if (err->status != PAAS_EUNAVAIL || paas_now_ms() - since > retry_ms ||
-			    (e->cancel && *e->cancel))
-				return -1;
-			paas_http_next(e->http);
-			paas_sleep_ms(backoff);
-			if (backoff < 1000)
-				backoff *= 2;
-			continue;
-		}
-		hr.header = hdr;
-		if (opts->end) {
-			json_object_set_new(cr, "key", paas_json_base64(opts->key, strlen(opts->key)));
-			json_object_set_new(cr, "range_end", paas_json_base64(opts->end,
-			    strlen(opts->end)));
-		} else
-			set_range(cr, opts->key, opts->prefix);
-		if (w.next_rev)
-			json_object_set_new(cr, "start_revision", i64str(w.next_rev));
-		json_object_set_new(cr, "progress_notify", json_true());
-		req = json_pack("{s:o}", "create_request", cr);
-		body = json_dumps(req, JSON_COMPACT);
-		json_decref(req);
-		hr.body = body;
-		hr.len = strlen(body);
-		w.delivered = w.stale = w.resume = 0;
-		paas_err_clear(&w.err);
-		rc = paas_http_stream(e->http, &hr, on_watch_line, &w, NULL, err);
-		free(body);
-		if (w.stopped || (rc == 0 && !w.failed && !w.resume))
-			return 0;
-		if (w.failed) {
-			if (opts->compacted)
-				*opts->compacted = w.compacted;
-			*err = w.err;
-			return -1;
-		}
-		if (e->cancel && *e->cancel)
-			return 0;
-		if (w.stale) {
-			token_drop(tok);
-			if (!restaled++)
-				continue;	/* at once the first time, then as any retry */
-		}
-		if (w.delivered) {
-			since = paas_now_ms();
-			backoff = 50;
-		}
-		if (paas_now_ms() - since > retry_ms) {
-			if (w.err.status)
-				*err = w.err;
-			return paas_err_wrap(err, "etcd watch gave up after %ld ms", retry_ms);
-		}
-		/* Broken stream or member failure: resume on the next endpoint. */
-		paas_http_next(e->http);
-		paas_sleep_ms(backoff);
-		if (backoff < 1000)
-			backoff *= 2;
-	}
-}
-
-/* Cluster --------------------------------------------------------------- */
-
-static char *
-join_urls(json_t *a)
-{
-	struct paas_buf b = PAAS_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < json_array_size(a); i++) {
-		if (i)
-			paas_buf_adds(&b, ",");
-		paas_buf_adds(&b, json_string_value(json_array_get(a, i)) ?
-		    json_string_value(json_array_get(a, i)) : "");
-	}
-	return paas_buf_detach(&b, NULL);
-}
-
-int
-paas_etcd_members(struct paas_etcd *e, struct paas_member_list *out,
-    struct paas_err *err)
-{
-	json_t *o, *ms;
-	size_t i;
-
-	memset(out, 0, sizeof(*out));
-	if (call(e, "/v3/cluster/member/list", json_object(), 1, &o, err) < 0)
-		return -1;
-	out->cluster_id = get_u64(json_object_get(o, "header"), "cluster_id");
-	ms = json_object_get(o, "members");
-	out->n = json_array_size(ms);
-	out->m = calloc(out->n ? out->n : 1, sizeof(*out->m));
-	if (out->m == NULL)
-		abort();
-	for (i = 0; i < out->n; i++) {
-		json_t *m = json_array_get(ms, i);
-		const char *name = json_string_value(json_object_get(m, "name"));
-
-		out->m[i].id = get_u64(m, "ID");
-		out->m[i].name = paas_xstrdup(name ? name : "");
-		out->m[i].peer_urls = join_urls(json_object_get(m, "peerURLs"));
-		out->m[i].client_urls = join_urls(json_object_get(m, "clientURLs"));
-		out->m[i].learner = json_is_true(json_object_get(m, "isLearner"));
-	}
-	json_decref(o);
-	return 0;
-}
-
-void
-paas_member_list_free(struct paas_member_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		free(l->m[i].name);
-		free(l->m[i].peer_urls);
-		free(l->m[i].client_urls);
-	}
-	free(l->m);
-	memset(l, 0, sizeof(*l));
-}
-
-static json_t *
-u64str(uint64_t v)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%" PRIu64, v);
-	return json_string(s);
-}
-
-int
-paas_etcd_member_remove(struct paas_etcd *e, uint64_t id, struct paas_err *err)
-{
-	json_t *o;
-
-	if (call(e, "/v3/cluster/member/remove", json_pack("{s:o}", "ID", u64str(id)), 0, &o, err) < 0)
-		return -1;
-	json_decref(o);
-	return 0;
-}
-
-int
-paas_etcd_member_add(struct paas_etcd *e, const char *peer_urls, uint64_t *id,
-    struct paas_err *err)
-{
-	json_t *urls = json_array(), *o;
-	const char *p, *q;
-
-	for (p = peer_urls; *p; p = *q ? q + 1 : q) {
-		q = strchr(p, ',');
-		if (q == NULL)
-			q = p + strlen(p);
-		if (q > p)
-			json_array_append_new(urls, json_stringn(p, (size_t)(q - p)));
-	}
-	if (call(e, "/v3/cluster/member/add", json_pack("{s:o}", "peerURLs", urls), 0, &o, err) < 0)
-		return -1;
-	*id = get_u64(json_object_get(o, "member"), "ID");
-	json_decref(o);
-	return 0;
-}
-
-int
-paas_etcd_status(struct paas_etcd *e, struct paas_etcd_status *st,
-    struct paas_err *err)
-{
-	json_t *o;
-	const char *v;
-
-	memset(st, 0, sizeof(*st));
-	if (call(e, "/v3/maintenance/status", json_object(), 1, &o, err) < 0)
-		return -1;
-	v = json_string_value(json_object_get(o, "version"));
-	snprintf(st->version, sizeof(st->version), "%s", v ? v : "");
-	st->member_id = get_u64(json_object_get(o, "header"), "member_id");
-	st->leader = get_u64(o, "leader");
-	st->db_size = get_i64(o, "dbSize");
-	st->revision = get_i64(json_object_get(o, "header"), "revision");
-	st->raft_term = get_i64(o, "raftTerm");
-	json_decref(o);
-	return 0;
-}
-
-int
-paas_etcd_health(struct paas_etcd *e, struct paas_err *err)
-{
-	struct paas_http_req hr = { 0 };
-	struct paas_http_resp resp;
-	json_t *o;
-	int ok;
-
-	hr.method = "GET";
-	hr.path = "/health";
-	hr.idempotent = 1;
-	if (paas_http_do(e->http, &hr, &resp, err) < 0)
-		return -1;
-	o = json_loadb(resp.body, resp.len, 0, NULL);
-	ok = resp.status == 200 && o &&
-	    strcmp(json_string_value(json_object_get(o, "health")) ?
-	    json_string_value(json_object_get(o, "health")) : "", "true") == 0;
-	json_decref(o);
-	paas_http_resp_free(&resp);
-	if (!ok)
-		return paas_err_set(err, PAAS_EUNAVAIL, "etcd at %s is not healthy",
-		    paas_http_endpoint(e->http));
 	return 0;
 }

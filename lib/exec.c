@@ -7,16 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "deploy.h"
 #include "docker.h"
 #include "etcd.h"
+#include "hosts.h"
 #include "labels.h"
+#include "private.h"
 #include "registry.h"
 #include "release.h"
 #include "secrets.h"
 #include "spec.h"
-#include "state.h"
 #include "valid.h"
 
 #define EXEC_TIMEOUT_MS	60000

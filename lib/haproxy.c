@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "daemon.h"
+#include "file.h"
 #include "haproxy.h"
 #include "jsonx.h"
 #include "valid.h"

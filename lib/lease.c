@@ -1,6 +1,7 @@
 #include <limits.h>
 
-#include "buf.h"
+#include "clock.h"
+#include "etcd.h"
 #include "lease.h"
 
 #define RETRY_MS	1000

@@ -9,9 +9,9 @@
 #include "buf.h"
 #include "deploy.h"
 #include "etcd.h"
+#include "hosts.h"
 #include "keys.h"
 #include "release.h"
-#include "state.h"
 #include "target.h"
 #include "valid.h"
 

@@ -11,9 +11,9 @@
 #include "deploy.h"
 #include "docker.h"
 #include "etcd.h"
+#include "hosts.h"
 #include "labels.h"
 #include "release.h"
-#include "state.h"
 #include "target.h"
 #include "valid.h"
 

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "out.h"
-#include "buf.h"
 
 int
 paas_out_is_table(enum paas_format f)

@@ -11,10 +11,12 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
-#include "daemon.h"
 #include "docker.h"
+#include "etcd.h"
+#include "file.h"
 #include "http.h"
 #include "keys.h"
+#include "private.h"
 #include "registry.h"
 #include "state.h"
 #include "valid.h"

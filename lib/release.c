@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "deploy.h"
+#include "etcd.h"
 #include "keys.h"
 #include "record.h"
 #include "release.h"

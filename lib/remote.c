@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "private.h"
 #include "remote.h"
 #include "ssh.h"
 #include "valid.h"

@@ -10,12 +10,14 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
+#include "etcd.h"
 #include "health.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "lock.h"
 #include "rollout.h"
 #include "route.h"
-#include "spec.h"
 
 #define PROBE_EVERY_MS		25	/* until the first pass; see health_deadline() */
 #define SETTLE_MS		1000	/* running this long counts as healthy without a check */

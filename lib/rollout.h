@@ -16,8 +16,8 @@
 #include "deploy.h"
 #include "err.h"
 #include "etcd.h"
+#include "lock.h"
 #include "place.h"
-#include "state.h"
 #include "target.h"
 
 struct host {

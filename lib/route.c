@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "clock.h"
+#include "etcd.h"
 #include "jsonx.h"
+#include "keys.h"
 #include "route.h"
 #include "spec.h"
 #include "valid.h"

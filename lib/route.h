@@ -14,8 +14,6 @@
 
 #include "err.h"
 #include "etcd.h"
-#include "keys.h"
-#include "state.h"
 
 /*
  * Routes and announcements as paas_haproxy_render() takes them, each

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
+#include "etcd.h"
 #include "haproxy.h"
 #include "keys.h"
 #include "lease.h"

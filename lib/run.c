@@ -10,7 +10,11 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "jsonx.h"
+#include "clock.h"
+#include "etcd.h"
+#include "hosts.h"
+#include "lock.h"
+#include "private.h"
 #include "registry.h"
 #include "rollout.h"
 #include "spec.h"

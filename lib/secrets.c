@@ -10,7 +10,9 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "etcd.h"
 #include "keys.h"
+#include "private.h"
 #include "secrets.h"
 #include "state.h"
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "jsonx.h"
 #include "spec-int.h"
 #include "valid.h"
 

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "jsonx.h"
 #include "spec.h"
 #include "valid.h"
 #include "spec-int.h"

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "deploy.h"
 #include "http.h"
 #include "jsonx.h"

@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
+#include "hosts.h"
+#include "keys.h"
 #include "labels.h"
 #include "record.h"
 #include "release.h"
@@ -15,8 +18,6 @@
 #include "etcd.h"
 #include "http.h"
 #include "jsonx.h"
-#include "route.h"
-#include "state.h"
 
 #define DEFAULT_TIMEOUT_MS	10000
 

@@ -17,9 +17,9 @@
 
 #include "buf.h"
 #include "docker.h"
+#include "hosts.h"
 #include "jsonx.h"
 #include "labels.h"
-#include "state.h"
 #include "ssh.h"
 #include "target.h"
 

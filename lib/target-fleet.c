@@ -13,7 +13,6 @@
 #include "buf.h"
 #include "fleet.h"
 #include "jsonx.h"
-#include "state.h"
 #include "target.h"
 #include "unit.h"
 

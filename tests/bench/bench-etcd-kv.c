@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "etcd.h"
 #include "paas.h"
 
 int

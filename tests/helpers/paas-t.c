@@ -37,6 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "docker.h"
+#include "etcd.h"
+#include "lock.h"
 #include "paas.h"
 #include "fleet.h"
 #include "haproxy.h"

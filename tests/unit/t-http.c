@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "docker.h"
+#include "etcd.h"
 #include "paas.h"
 #include "tap.h"
 
