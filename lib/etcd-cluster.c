@@ -10,10 +10,8 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "clock.h"
 #include "etcd-int.h"
 #include "etcd.h"
-#include "jsonx.h"
 
 static char *
 join_urls(json_t *a)

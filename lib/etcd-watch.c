@@ -9,7 +9,6 @@
 
 #include <jansson.h>
 
-#include "buf.h"
 #include "clock.h"
 #include "etcd-int.h"
 #include "etcd.h"
