@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "file.h"
+#include "listing.h"
 #include "paas-cluster.h"
 #include "statuspage.h"
 #include "survey.h"
@@ -210,7 +211,7 @@ cmd_status(const struct cluster_ctx *c, int argc, char **argv)
 		char *p;
 
 		/* The releases are a part of the page, not a reason to fail it. */
-		if (paas_deploy_list(so.etcd, &deps, &err) < 0) {
+		if (paas_listing_deployments(so.etcd, &deps, &err) < 0) {
 			paas_err_clear(&err);
 			deps = json_array();
 		}

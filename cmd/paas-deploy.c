@@ -16,9 +16,13 @@
 #include "cli.h"
 #include "buf.h"
 #include "deploy.h"
+#include "exec.h"
 #include "git.h"
+#include "listing.h"
+#include "logs.h"
 #include "out.h"
 #include "paas.h"
+#include "release.h"
 #include "spec.h"
 #include "valid.h"
 #include "state.h"
@@ -82,7 +86,7 @@ list(const char *etcd, int table)
 	size_t i;
 	int rc = 0;
 
-	if (paas_deploy_list(etcd, &l, &err) < 0) {
+	if (paas_listing_deployments(etcd, &l, &err) < 0) {
 		json_decref(rows);
 		return cli_fail(&err);
 	}
@@ -134,7 +138,7 @@ ps(const char *etcd, const char *dep, int table)
 	size_t i;
 	int rc = 0;
 
-	if (paas_deploy_ps(etcd, dep, &l, &bad, &err) < 0) {
+	if (paas_listing_ps(etcd, dep, &l, &bad, &err) < 0) {
 		json_decref(rows);
 		return cli_fail(&err);
 	}
@@ -267,7 +271,7 @@ logs(struct cli_deploy *d, const char *which)
 	lo.fn = print_log;
 	lo.arg = &d->table;
 	stop_on_signals();
-	if (paas_deploy_logs(&lo, &bad, &err) < 0)
+	if (paas_logs_read(&lo, &bad, &err) < 0)
 		return cli_fail(&err);
 	rc = unreachable(bad);
 	json_decref(bad);
@@ -303,7 +307,7 @@ exec_cmd(struct cli_deploy *d, const char *service, char **argv)
 	eo.out = pass_output;
 	eo.cancel = &stop_logs;
 	stop_on_signals();
-	if (paas_deploy_exec(&eo, &status, &err) < 0)
+	if (paas_exec_run(&eo, &status, &err) < 0)
 		return cli_fail(&err);
 	/* The command's own exit status; a signal's as a shell says it. */
 	return status >= 0 && status <= 255 ? status : 128 + (status & 0x7f);
@@ -318,7 +322,7 @@ history(const char *etcd, const char *dep, int table)
 	json_t *rels, *r, *rows = json_array();
 	size_t i;
 
-	if (paas_deploy_history(etcd, dep, &rels, &err) < 0) {
+	if (paas_release_history(etcd, dep, &rels, &err) < 0) {
 		json_decref(rows);
 		return cli_fail(&err);
 	}

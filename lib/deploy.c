@@ -17,7 +17,6 @@
 #include "release.h"
 #include "rollout.h"
 #include "route.h"
-#include "router.h"
 #include "secrets.h"
 #include "spec.h"
 #include "valid.h"

@@ -626,9 +626,3 @@ out:
 	paas_buf_free(&p);
 	return rc;
 }
-
-int
-paas_docker_image_pull(struct paas_docker *d, const char *image, struct paas_err *err)
-{
-	return paas_docker_image_pull_auth(d, image, NULL, err);
-}

@@ -90,8 +90,6 @@ int paas_docker_images(struct paas_docker *d, json_t **out, struct paas_err *err
 /* *out is NULL when there is no such image. */
 int paas_docker_image_inspect(struct paas_docker *d, const char *name,
     json_t **out, struct paas_err *err);
-/* Pull image (a reference with its tag) from its registry. */
-int paas_docker_image_pull(struct paas_docker *d, const char *image, struct paas_err *err);
 /* The same with a registry's credentials (paas_docker_auth_encode(); NULL:
  * none).  A refusal by the registry is PAAS_EUNAVAIL. */
 int paas_docker_image_pull_auth(struct paas_docker *d, const char *image, const char *auth,

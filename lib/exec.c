@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "deploy.h"
 #include "docker.h"
 #include "etcd.h"
+#include "exec.h"
 #include "hosts.h"
 #include "labels.h"
 #include "private.h"
@@ -79,7 +79,7 @@ have_image(struct paas_etcd *e, struct paas_docker *d, const char *image, struct
 }
 
 int
-paas_deploy_exec(const struct paas_exec_opts *o, int *status, struct paas_err *err)
+paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err)
 {
 	struct paas_etcd *e;
 	struct paas_docker *d = NULL, *ds = NULL;

@@ -87,4 +87,7 @@ int paas_key_part(const char *tail, int n, char *out, size_t size);
 /* N of /paas/v1/deployments/DEP/releases/N, or 0 when key is not one. */
 int64_t paas_key_release_num(const char *key);
 
+/* The deployment name the status page's route takes (no deploy may). */
+#define PAAS_STATUS_DEPLOYMENT	"paas"
+
 #endif

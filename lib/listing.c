@@ -7,10 +7,10 @@
 #include <time.h>
 
 #include "buf.h"
-#include "deploy.h"
 #include "etcd.h"
 #include "hosts.h"
 #include "keys.h"
+#include "listing.h"
 #include "release.h"
 #include "target.h"
 #include "valid.h"
@@ -18,7 +18,7 @@
 #define HOST_TIMEOUT_MS	5000
 
 int
-paas_deploy_list(const char *etcd, json_t **out, struct paas_err *err)
+paas_listing_deployments(const char *etcd, json_t **out, struct paas_err *err)
 {
 	struct paas_etcd *e;
 	struct paas_kv_list l;
@@ -156,7 +156,7 @@ sort_instances(json_t *a)
 }
 
 int
-paas_deploy_ps(const char *etcd, const char *dep, json_t **out, json_t **unreachable,
+paas_listing_ps(const char *etcd, const char *dep, json_t **out, json_t **unreachable,
     struct paas_err *err)
 {
 	struct paas_etcd *e;

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "buf.h"
-#include "deploy.h"
 #include "docker.h"
 #include "etcd.h"
 #include "hosts.h"
 #include "labels.h"
+#include "logs.h"
 #include "release.h"
 #include "target.h"
 #include "valid.h"
@@ -162,7 +162,7 @@ cmp_line(const void *a, const void *b)
 }
 
 int
-paas_deploy_logs(const struct paas_logs_opts *o, json_t **unreachable, struct paas_err *err)
+paas_logs_read(const struct paas_logs_opts *o, json_t **unreachable, struct paas_err *err)
 {
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	struct paas_etcd *e;

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "deploy.h"
 #include "etcd.h"
 #include "keys.h"
 #include "record.h"
@@ -160,7 +159,7 @@ cmp_release(const void *a, const void *b)
 }
 
 int
-paas_deploy_history(const char *etcd, const char *deployment, json_t **releases,
+paas_release_history(const char *etcd, const char *deployment, json_t **releases,
     struct paas_err *err)
 {
 	struct paas_etcd *e = NULL;

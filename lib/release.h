@@ -2,7 +2,7 @@
  * Release records (keys.h): /paas/v1/deployments/DEP/releases/N, one per
  * change, never rewritten except to mark a failed one, and the pointer
  * /paas/v1/deployments/DEP/release naming the current one.  Internal to
- * libpaas; paas_deploy_history() (deploy.h) is the public reading.
+ * libpaas; paas_release_history() is the public reading.
  */
 #ifndef PAAS_RELEASE_H
 #define PAAS_RELEASE_H
@@ -41,5 +41,11 @@ const json_t *paas_release_service(const json_t *rec, const char *dep, const cha
  * (PAAS_EUNAVAIL) means someone wrote without the lock. */
 int paas_release_set_current(struct paas_etcd *e, const char *dep, int64_t n,
     const json_t *rec, int64_t mod, struct paas_err *err);
+
+/* *releases gets the release records (without their spec), oldest first,
+ * each with "current": true|false; a deployment with no release is
+ * PAAS_EFAILED. */
+int paas_release_history(const char *etcd, const char *deployment,
+    json_t **releases, struct paas_err *err);
 
 #endif

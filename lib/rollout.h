@@ -13,12 +13,12 @@
 
 #include <jansson.h>
 
-#include "deploy.h"
 #include "err.h"
 #include "etcd.h"
 #include "lock.h"
 #include "place.h"
 #include "target.h"
+#include "types.h"
 
 struct host {
 	struct paas_place_host p;	/* first: the plan's view of it */

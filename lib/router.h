@@ -23,8 +23,6 @@
 #include "err.h"
 #include "etcd.h"
 
-/* The deployment name the status page's route takes (no deploy may). */
-#define PAAS_STATUS_DEPLOYMENT	"paas"
 
 struct paas_router_opts {
 	const char *etcd;		/* endpoints */

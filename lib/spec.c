@@ -812,12 +812,6 @@ fail0:
 }
 
 int
-paas_spec_load(const char *path, json_t **spec, struct paas_err *err)
-{
-	return paas_spec_load_for(path, NULL, spec, err);
-}
-
-int
 paas_spec_load_for(const char *path, const char *deployment, json_t **spec,
     struct paas_err *err)
 {

@@ -47,9 +47,8 @@
  * used in messages.  *spec gets the canonical spec (caller json_decref()s). */
 int paas_spec_parse(const char *name, const char *data, size_t len,
     json_t **spec, struct paas_err *err);
-/* Read and parse a file ("-" for standard input). */
-int paas_spec_load(const char *path, json_t **spec, struct paas_err *err);
-/* The same for deployment (NULL: none): the file's Deployments section is
+/* Read and parse a file ("-" for standard input) for deployment (NULL:
+ * none): the file's Deployments section is
  * checked, and deployment's entry there laid over the rest (mappings
  * merged key by key, Domains replaced whole, any other value replaced);
  * the canonical spec never holds Deployments. */

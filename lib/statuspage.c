@@ -17,9 +17,9 @@
 
 #include "buf.h"
 #include "clock.h"
-#include "deploy.h"
 #include "http.h"
 #include "jsonx.h"
+#include "listing.h"
 #include "statuspage.h"
 #include "survey.h"
 
@@ -218,7 +218,7 @@ paas_status_page(const char *etcd, long timeout_ms, size_t *len, struct paas_err
 	if (paas_survey(&so, &report, err) < 0)
 		return NULL;
 	/* The releases are a part of the page, not a reason to fail it. */
-	if (paas_deploy_list(etcd, &deps, err) < 0) {
+	if (paas_listing_deployments(etcd, &deps, err) < 0) {
 		paas_err_clear(err);
 		deps = json_array();
 	}

@@ -14,7 +14,7 @@
 #include "err.h"
 
 /* The page of survey report r (survey.h) and deployments deps
- * (paas_deploy_list); *len its length.  Caller frees. */
+ * (paas_listing_deployments); *len its length.  Caller frees. */
 char *paas_status_page_render(const json_t *r, const json_t *deps, size_t *len);
 /* Survey the cluster of etcd (within timeout_ms) and render its page; NULL
  * with err when etcd cannot be read at all. */

@@ -16,19 +16,8 @@
 
 #include "buf.h"
 #include "err.h"
+#include "types.h"
 
-/* What one instance runs: the rollout's words, the target's to render. */
-struct paas_instance_spec {
-	const char *deployment, *service, *instance;
-	const char *version;		/* 16 hex digits (paas_spec_service_version) */
-	int64_t release;
-	const char *host;		/* the host's name */
-	const char *etcd;		/* endpoints, given to the instance */
-	const json_t *svc;		/* the canonical spec's service (spec.h) */
-	const json_t *env;		/* {NAME: VALUE}, ${VAR} expanded: secrets */
-	const json_t *ports;		/* host ports picked: {"8000": 30001} */
-	const json_t *spec;		/* the whole canonical spec */
-};
 
 struct paas_target;
 

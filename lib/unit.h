@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "err.h"
-#include "target.h"
+#include "types.h"
 
 /* *units gets an array of {"name": NAME, "content": TEXT}, sorted by name
  * (caller json_decref()s). */

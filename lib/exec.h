@@ -1,0 +1,30 @@
+/*
+ * A one-off container of a service, for paas-deploy exec.
+ */
+#ifndef PAAS_EXEC_H
+#define PAAS_EXEC_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/* A one-off container of a service: the current release's image
+ * and environment, ${VAR}s from the release's kept values else this
+ * process's environment; labelled paas.run (not an instance). */
+struct paas_exec_opts {
+	const char *etcd, *deployment, *service;
+	const char *host;		/* NULL: the first host by name that answers */
+	char *const *argv;		/* NULL or empty: the service's own cmd */
+	/* Each line of its output as it comes (stream 1 stdout, 2 stderr). */
+	int (*out)(int stream, const char *line, size_t len, void *arg);
+	void *arg;
+	volatile sig_atomic_t *cancel;	/* set: the container is stopped */
+};
+/* Run it to its end: *status its exit status.  It is removed afterwards,
+ * whatever happened.  A deployment with no release is PAAS_EFAILED, a
+ * service it lacks or a host not registered PAAS_EINVAL, a host that does
+ * not answer PAAS_EUNAVAIL. */
+int paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err);
+
+#endif
