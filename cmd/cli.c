@@ -86,6 +86,42 @@ since(const char *s)
 	return (int64_t)time(NULL) - v;
 }
 
+/* One of paas-deploy's own flags: 0, or the usage error's exit status. */
+static int
+deploy_own_flag(int ch, struct cli_deploy *d)
+{
+	char *end;
+	long t;
+
+	switch (ch) {
+	case 'H':
+		if (!paas_valid_name(optarg))
+			return cli_bad_usage("--host '%.64s': not a host name", optarg);
+		d->host = optarg;
+		return 0;
+	case 'f': d->follow = 1; return 0;
+	case 'T':
+		t = strtol(optarg, &end, 10);
+		if (*end || end == optarg || t < 0 || t > 1000000)
+			return cli_bad_usage("--tail: expected a number of lines, not '%.32s'", optarg);
+		d->tail = (int)t;
+		return 0;
+	case 'I':
+		if ((d->since = since(optarg)) < 0)
+			return cli_bad_usage("--since: expected a Unix time or an age such as 30s, 10m, "
+			    "2h or 1d, not '%.32s'", optarg);
+		return 0;
+	case 'y': d->yes = 1; return 0;
+	case 'r': d->o.ref = optarg; return 0;
+	case 'g': d->git_dir = optarg; return 0;
+	default:
+		if (!paas_valid_name(optarg))
+			return cli_bad_usage("--build-host '%.64s': not a host name", optarg);
+		d->o.build_host = optarg;
+		return 0;
+	}
+}
+
 int
 cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int *status)
 {
@@ -128,33 +164,6 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		case 'I':
 		case 'T':
 		case 'H':
-			if (!with_yes) {
-				*status = cli_bad_usage("unknown option %s", argv[optind - 1]);
-				return -1;
-			}
-			if (ch == 'H') {
-				if (!paas_valid_name(optarg)) {
-					*status = cli_bad_usage("--host '%.64s': not a host name", optarg);
-					return -1;
-				}
-				d->host = optarg;
-			} else if (ch == 'f')
-				d->follow = 1;
-			else if (ch == 'T') {
-				long t = strtol(optarg, &end, 10);
-
-				if (*end || end == optarg || t < 0 || t > 1000000) {
-					*status = cli_bad_usage("--tail: expected a number of lines, not "
-					    "'%.32s'", optarg);
-					return -1;
-				}
-				d->tail = (int)t;
-			} else if ((d->since = since(optarg)) < 0) {
-				*status = cli_bad_usage("--since: expected a Unix time or an age such as "
-				    "30s, 10m, 2h or 1d, not '%.32s'", optarg);
-				return -1;
-			}
-			break;
 		case 'y':
 		case 'r':
 		case 'g':
@@ -163,17 +172,8 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 				*status = cli_bad_usage("unknown option %s", argv[optind - 1]);
 				return -1;
 			}
-			if (ch == 'y')
-				d->yes = 1;
-			else if (ch == 'r')
-				d->o.ref = optarg;
-			else if (ch == 'g')
-				d->git_dir = optarg;
-			else if (!paas_valid_name(optarg)) {
-				*status = cli_bad_usage("--build-host '%.64s': not a host name", optarg);
+			if ((*status = deploy_own_flag(ch, d)) != 0)
 				return -1;
-			} else
-				d->o.build_host = optarg;
 			break;
 		case 'L':
 			if (paas_parse_int(optarg, 2, 3600, &d->o.lock_ttl) < 0) {
@@ -238,29 +238,9 @@ cli_deploy_ready(struct cli_deploy *d, int *status)
 	return 0;
 }
 
-static void
-text_list(struct paas_buf *b, const json_t *a, const char *verb)
-{
-	const json_t *x;
-	size_t i;
-
-	if (json_array_size(a) == 0)
-		return;
-	paas_buf_addf(b, "\n  %s:", verb);
-	json_array_foreach(a, i, x)
-		paas_buf_addf(b, " %s.%s@%s", json_string_value(json_object_get(x, "service")),
-		    json_string_value(json_object_get(x, "instance")),
-		    json_string_value(json_object_get(x, "host")));
-}
-
 void
 cli_print_event(const json_t *ev, void *arg)
 {
-	const char *e = json_string_value(json_object_get(ev, "kind"));
-	const char *svc = json_string_value(json_object_get(ev, "service"));
-	const char *inst = json_string_value(json_object_get(ev, "instance"));
-	const char *host = json_string_value(json_object_get(ev, "host"));
-	long long rel = json_integer_value(json_object_get(ev, "release"));
 	struct paas_buf b = PAAS_BUF_INIT;
 
 	if (!*(const int *)arg) {
@@ -268,97 +248,7 @@ cli_print_event(const json_t *ev, void *arg)
 		fflush(stdout);
 		return;
 	}
-	if (!strcmp(e, "unchanged"))
-		paas_buf_adds(&b, "No changes.");
-	else if (!strcmp(e, "lock"))
-		paas_buf_addf(&b, "locked %s as %s", json_string_value(json_object_get(ev, "deployment")),
-		    json_string_value(json_object_get(ev, "holder")));
-	else if (!strcmp(e, "plan")) {
-		paas_buf_addf(&b, "%splan for release %lld: start %zu, stop %zu",
-		    json_is_true(json_object_get(ev, "dry_run")) ? "dry run: " : "", rel,
-		    json_array_size(json_object_get(ev, "start")),
-		    json_array_size(json_object_get(ev, "stop")));
-		text_list(&b, json_object_get(ev, "start"), "start");
-		text_list(&b, json_object_get(ev, "stop"), "stop ");
-	} else if (!strcmp(e, "release"))
-		paas_buf_addf(&b, "release %lld (%s)", rel,
-		    json_string_value(json_object_get(ev, "release_kind")));
-	else if (!strcmp(e, "resume"))
-		paas_buf_addf(&b, "release %lld is current: finishing its rollout", rel);
-	else if (!strcmp(e, "start"))
-		paas_buf_addf(&b, "%s.%s  started on %s as %s", svc, inst, host,
-		    json_string_value(json_object_get(ev, "container")));
-	else if (!strcmp(e, "healthy"))
-		paas_buf_addf(&b, "%s.%s  healthy after %.1f s", svc, inst,
-		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
-	else if (!strcmp(e, "unhealthy"))
-		paas_buf_addf(&b, "%s.%s  NOT healthy: %s", svc, inst,
-		    json_string_value(json_object_get(ev, "error")));
-	else if (!strcmp(e, "stop"))
-		paas_buf_addf(&b, "%s.%s  stopped %s on %s", svc, inst,
-		    json_string_value(json_object_get(ev, "container")), host);
-	else if (!strcmp(e, "rollback"))
-		paas_buf_addf(&b, "rolling back from release %lld to %lld",
-		    (long long)json_integer_value(json_object_get(ev, "from")),
-		    (long long)json_integer_value(json_object_get(ev, "to")));
-	else if (!strcmp(e, "done"))
-		paas_buf_addf(&b, "release %lld done in %.1f s: %lld started, %lld stopped", rel,
-		    json_integer_value(json_object_get(ev, "ms")) / 1000.0,
-		    (long long)json_integer_value(json_object_get(ev, "started")),
-		    (long long)json_integer_value(json_object_get(ev, "stopped")));
-	else if (!strcmp(e, "announced"))
-		paas_buf_addf(&b, "%s.%s  announced by the agent on %s", svc, inst, host);
-	else if (!strcmp(e, "served"))
-		paas_buf_addf(&b, "         %s: %lld router(s) serve revision %lld after %.2f s",
-		    json_string_value(json_object_get(ev, "what")),
-		    (long long)json_integer_value(json_object_get(ev, "routers")),
-		    (long long)json_integer_value(json_object_get(ev, "revision")),
-		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
-	else if (!strcmp(e, "withdrawn"))
-		paas_buf_addf(&b, "%s.%s  withdrawn from the routers, draining", svc, inst);
-	else if (!strcmp(e, "routes")) {
-		const json_t *x;
-		size_t i;
-
-		paas_buf_adds(&b, "routes:");
-		json_array_foreach(json_object_get(ev, "set"), i, x)
-			paas_buf_addf(&b, " +%s", json_string_value(x));
-		json_array_foreach(json_object_get(ev, "removed"), i, x)
-			paas_buf_addf(&b, " -%s", json_string_value(x));
-	} else if (!strcmp(e, "build") && json_object_get(ev, "tag"))
-		paas_buf_addf(&b, "%s  building %s on %s", svc,
-		    json_string_value(json_object_get(ev, "tag")), host);
-	else if (!strcmp(e, "build")) {
-		paas_buf_addf(&b, "%s  | ", svc);
-		paas_buf_add_printable(&b, json_string_value(json_object_get(ev, "line")));
-	} else if (!strcmp(e, "built") && json_is_true(json_object_get(ev, "cached")))
-		paas_buf_addf(&b, "%s  unchanged since its last build: %s", svc,
-		    json_string_value(json_object_get(ev, "image")));
-	else if (!strcmp(e, "built") && json_is_true(json_object_get(ev, "pending")))
-		paas_buf_addf(&b, "%s  would build %s", svc,
-		    json_string_value(json_object_get(ev, "image")));
-	else if (!strcmp(e, "built"))
-		paas_buf_addf(&b, "%s  built %s in %.1f s", svc,
-		    json_string_value(json_object_get(ev, "image")),
-		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
-	else if (!strcmp(e, "uncommitted")) {
-		const json_t *x;
-		size_t i;
-
-		paas_buf_addf(&b, "warning: %s: building commit %.12s; not in it:", svc,
-		    json_string_value(json_object_get(ev, "commit")));
-		json_array_foreach(json_object_get(ev, "paths"), i, x) {
-			paas_buf_adds(&b, " ");
-			paas_buf_add_printable(&b, json_string_value(x));
-		}
-	} else if (!strcmp(e, "warning"))
-		paas_buf_addf(&b, "warning: %s", json_string_value(json_object_get(ev, "message")));
-	else if (!strcmp(e, "destroyed"))
-		paas_buf_addf(&b, "destroyed %s: %lld containers removed",
-		    json_string_value(json_object_get(ev, "deployment")),
-		    (long long)json_integer_value(json_object_get(ev, "stopped")));
-	else
-		paas_buf_adds(&b, e);
+	paas_deploy_event_text(ev, &b);
 	printf("%s\n", b.data);
 	fflush(stdout);
 	paas_buf_free(&b);
@@ -405,4 +295,43 @@ cli_table(FILE *f, const char *const *head, size_t ncol, const json_t *rows)
 		for (c = 0; c < ncol; c++)
 			cell(f, json_string_value(json_array_get(row, c)), w[c], c + 1 == ncol);
 	free(w);
+}
+
+void
+cli_print_cluster_event(const json_t *ev, void *arg)
+{
+	const enum paas_format *fmt = arg;
+	const char *kind = json_string_value(json_object_get(ev, "kind"));
+	const char *detail = json_string_value(json_object_get(ev, "detail"));
+	const char *host = json_string_value(json_object_get(ev, "host"));
+	json_int_t pid = json_integer_value(json_object_get(ev, "pid"));
+
+	if (kind && strcmp(kind, "warning") == 0) {
+		fprintf(stderr, "%s: warning: %s\n", cli_prog,
+		    json_string_value(json_object_get(ev, "message")));
+		return;
+	}
+	if (!paas_out_is_table(*fmt) || kind == NULL || strcmp(kind, "component") != 0) {
+		paas_out_json(ev);
+		fflush(stdout);
+		return;
+	}
+	printf("%-8s %-10s", json_string_value(json_object_get(ev, "component")),
+	    json_string_value(json_object_get(ev, "state")));
+	if (host)
+		printf(" %s\n", host);
+	else {
+		if (pid)
+			printf(" pid %-8ld", (long)pid);
+		printf("%s%s\n", detail ? " " : "", detail ? detail : "");
+	}
+	fflush(stdout);
+}
+
+int
+cli_agent_docker(const char *url)
+{
+	if (strncmp(url, "unix:///", 8) != 0 || strlen(url) > 200 || !paas_only_chars(url + 7, "/._-"))
+		return cli_bad_usage("--agent-docker %.64s: expected unix:///path", url);
+	return 0;
 }

@@ -56,10 +56,20 @@ int cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, 
  * with); o's etcd, deployment and event printer set. */
 int cli_deploy_ready(struct cli_deploy *d, int *status);
 
+/* An --agent-docker value, unix:///PATH: 0, or the usage error's exit
+ * status (said). */
+int cli_agent_docker(const char *url);
+
 /* A table sized to its content: head (ncol strings) and rows (an array of
  * arrays of ncol strings), each column as wide as its widest cell, two
  * spaces between columns, the last one not padded. */
 void cli_table(FILE *f, const char *const *head, size_t ncol, const json_t *rows);
+
+/* A paas_event_fn for the cluster's progress (cluster.h, enrol.h): arg
+ * points to an enum paas_format.  A component as "NAME STATE [pid N]
+ * [DETAIL]" or "NAME STATE HOST" on a terminal, else its record; a
+ * warning on standard error. */
+void cli_print_cluster_event(const json_t *ev, void *arg);
 
 /* A paas_deploy_event_fn: arg points to an int, non-zero for readable
  * lines (a terminal), zero for one JSON object per line. */

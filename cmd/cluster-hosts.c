@@ -1,534 +1,340 @@
 /*
- * paas-cluster up --host NAME=USER@ADDR ...: one cluster across machines
- * reached over SSH.  On each, as systemd units installed over its session
- * (remote.h): an etcd member (peers on the hosts' addresses, speaking TLS
- * to each other with certificates of the cluster's CA, each peer's
- * certificate required), the host's agent and a router.  Each host is
- * registered as ssh://USER@ADDR.  This machine keeps the state directory:
- * cluster.json, the CA and peer certificates (peers/), the etcd users'
- * credentials, the secrets key.  Run again, nothing changes; down stops
- * the units everywhere and keeps the data.
+ * paas-cluster hosts and agent: the host registry in etcd (hosts add
+ * checks that a host answers before it records anything, and installs its
+ * agent with --ssh or --fleet; hosts ls; hosts rm removes its agent first,
+ * enrol.h), and the per-host agent of agent.h in the foreground.  With no
+ * host registered, the local Docker socket is the one host, "local".
  */
-#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <unistd.h>
 
-#include "clock.h"
-#include "cluster-up.h"
+#include "agent.h"
+#include "cli.h"
+#include "enrol.h"
 #include "etcd.h"
 #include "hosts.h"
-#include "keys.h"
+#include "jsonx.h"
 #include "paas-cluster.h"
-#include "pki.h"
-#include "remote.h"
 #include "ssh.h"
+#include "state.h"
+#include "target.h"
 #include "valid.h"
 
-#define ETCD_UNIT	"/etc/systemd/system/paas-etcd.service"
-#define ETCD_ENV	"/etc/default/paas-etcd"
-#define PEER_CRT	PAAS_REMOTE_ETC "/etcd-peer.crt"
-#define PEER_KEY	PAAS_REMOTE_ETC "/etcd-peer.key"
-#define PEER_CA		PAAS_REMOTE_ETC "/ca.crt"
-#define ROUTER_BIN	PAAS_REMOTE_BIN_DIR "/paas-route"
-#define ROUTER_UNIT	"/etc/systemd/system/paas-router.service"
-#define ROUTER_ENV	"/etc/default/paas-router"
-#define ROUTER_AUTH	PAAS_REMOTE_ETC "/etcd-auth-router"
-#define ROUTE_DIR	"/var/lib/paas/route"
-#define MAX_HOSTS	16
-
-static const char etcd_unit[] =
-    "# An etcd member of a paas-tools cluster, installed by paas-cluster up --host\n"
-    "# (paas-cluster(1)); its settings in " ETCD_ENV ".\n"
-    "[Unit]\n"
-    "Description=paas-tools etcd member\n"
-    "Documentation=man:paas-cluster(1)\n"
-    "After=network-online.target\n"
-    "Wants=network-online.target\n"
-    "\n"
-    "[Service]\n"
-    "Type=notify\n"
-    "EnvironmentFile=" ETCD_ENV "\n"
-    "StateDirectory=paas/etcd\n"
-    "StateDirectoryMode=0700\n"
-    "ExecStart=/usr/bin/etcd\n"
-    "Restart=always\n"
-    "RestartSec=2\n"
-    "LimitNOFILE=65536\n"
-    "\n"
-    "[Install]\n"
-    "WantedBy=multi-user.target\n";
-
-static const char router_unit[] =
-    "# The router of a paas-tools cluster, installed by paas-cluster up --host\n"
-    "# (paas-route(1)); its settings in " ROUTER_ENV ".  HAProxy, its child,\n"
-    "# outlives a restart of the router (KillMode=process).\n"
-    "[Unit]\n"
-    "Description=paas-tools router (HAProxy from etcd)\n"
-    "Documentation=man:paas-route(1)\n"
-    "After=network-online.target paas-etcd.service\n"
-    "Wants=network-online.target\n"
-    "\n"
-    "[Service]\n"
-    "EnvironmentFile=" ROUTER_ENV "\n"
-    "ExecStartPre=/bin/mkdir -p " ROUTE_DIR "\n"
-    "ExecStart=" ROUTER_BIN " watch $ROUTER_ARGS\n"
-    "KillMode=process\n"
-    "Restart=always\n"
-    "RestartSec=2\n"
-    "\n"
-    "[Install]\n"
-    "WantedBy=multi-user.target\n";
-
-struct rhost {
-	char *name, *target, *addr;
-};
-
-/* NAME=USER@ADDR[:PORT] */
+/* An endpoint on the loopback: what an agent on another machine cannot
+ * reach. */
 static int
-parse_spec(const char *spec, struct rhost *h)
+loopback(const char *endpoints)
 {
-	const char *eq = strchr(spec, '='), *t, *at, *colon;
+	return strstr(endpoints, "://127.") != NULL || strstr(endpoints, "://localhost") != NULL ||
+	    strstr(endpoints, "://[::1]") != NULL;
+}
 
-	memset(h, 0, sizeof(*h));
-	if (eq == NULL)
-		return -1;
-	t = eq + 1;
-	h->name = paas_xstrndup(spec, (size_t)(eq - spec));
-	h->target = paas_xstrdup(t);
-	at = strrchr(t, '@');
-	t = at ? at + 1 : t;
-	colon = strchr(t, ':');
-	h->addr = colon ? paas_xstrndup(t, (size_t)(colon - t)) : paas_xstrdup(t);
-	if (!paas_valid_name(h->name) || !paas_ssh_target_ok(h->target) || at == NULL ||
-	    strlen(h->target) > 200 || !paas_only_chars(h->addr, ".-:"))
-		return -1;
+/* One of hosts add's flags into o: 0, or the usage error's exit status. */
+static int
+add_flag(int ch, struct paas_enrol *o, json_t *labels)
+{
+	char *eq;
+
+	switch (ch) {
+	case 'd': o->docker = optarg; return 0;
+	case 'A': o->tls_ca = optarg; return 0;
+	case 'C': o->tls_cert = optarg; return 0;
+	case 'K': o->tls_key = optarg; return 0;
+	case 'I': o->insecure = 1; return 0;
+	case 'n': o->check = 0; return 0;
+	case 'k': paas_ssh_accept_new(1); return 0;
+	case 'S': o->ssh = optarg; return 0;
+	case 'F': o->fleet = optarg; return 0;
+	case 'E': o->agent_etcd = optarg; return 0;
+	case 'G':
+		o->agent_docker = optarg;
+		return cli_agent_docker(optarg);
+	case 'a':
+		if (!paas_valid_address(optarg))
+			return cli_bad_usage("--address %.64s: expected an IP address or a host name",
+			    optarg);
+		o->address = optarg;
+		return 0;
+	case 'l':
+		if ((eq = strchr(optarg, '=')) == NULL)
+			return cli_bad_usage("--label %s: expected key=value", optarg);
+		*eq = '\0';
+		if (!paas_valid_label(optarg) || !paas_valid_label(eq + 1)) {
+			*eq = '=';
+			return cli_bad_usage("--label %s: keys and values are letters, digits, . _ -",
+			    optarg);
+		}
+		json_object_set_new(labels, optarg, json_string(eq + 1));
+		return 0;
+	case 'c':
+		if (paas_parse_cpu(optarg, &o->cpu_milli) < 0)
+			return cli_bad_usage("--cpu %s: expected a number of CPUs such as 4 or 0.5",
+			    optarg);
+		return 0;
+	case 'm':
+		if (paas_parse_memory(optarg, &o->memory_bytes) < 0)
+			return cli_bad_usage("--memory %s: expected a size such as 8g or 512m", optarg);
+		return 0;
+	default:
+		cli_usage(stderr);
+		return PAAS_EINVAL;
+	}
+}
+
+/* What goes with what: 0, or the usage error's exit status. */
+static int
+add_combination(struct paas_enrol *o, const char *etcd, int operands)
+{
+	if (o->fleet) {
+		if (o->docker || o->tls_ca || o->ssh || o->address || o->cpu_milli ||
+		    o->memory_bytes || operands != 1)
+			return cli_bad_usage("%s", "hosts add NAME --fleet ENDPOINT: no --docker, --ssh, "
+			    "--tls-*, --address, --cpu or --memory (fleet's machines have their own)");
+		if (o->agent_etcd == NULL)
+			o->agent_etcd = paas_etcd_endpoints(etcd);
+		if (loopback(o->agent_etcd))
+			return cli_bad_usage("the agents on %s's machines cannot use etcd at %.200s (a "
+			    "loopback address there is the machine's own): give --agent-etcd",
+			    o->name, o->agent_etcd);
+		return 0;
+	}
+	if (o->ssh) {
+		if (o->docker || o->tls_ca)
+			return cli_bad_usage("%s", "--ssh is the host's Docker URL: no --docker or "
+			    "--tls-*");
+		if (!paas_ssh_target_ok(o->ssh) || strlen(o->ssh) > 250)
+			return cli_bad_usage("--ssh %.64s: expected user@address[:port]", o->ssh);
+		if (o->agent_etcd == NULL)
+			o->agent_etcd = paas_etcd_endpoints(etcd);
+		if (loopback(o->agent_etcd) || strpbrk(o->agent_etcd, " \t\n\"'\\$`") != NULL)
+			return cli_bad_usage("the agent on %s cannot use etcd at %.200s (a loopback "
+			    "address there is the host's own): give --agent-etcd with endpoints it "
+			    "can reach", o->ssh, o->agent_etcd);
+	} else if (o->agent_etcd || o->agent_docker)
+		return cli_bad_usage("%s", "--agent-etcd and --agent-docker go with --ssh or --fleet");
+	if (operands != 1 || (o->docker == NULL && o->ssh == NULL))
+		return cli_bad_usage("%s", "hosts add needs a name and --docker url or --ssh user@addr");
+	if ((o->tls_ca || o->tls_cert || o->tls_key) && !(o->tls_ca && o->tls_cert && o->tls_key))
+		return cli_bad_usage("%s", "TLS needs all of --tls-ca, --tls-cert and --tls-key");
 	return 0;
 }
 
-static void
-hosts_free(struct rhost *h, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		free(h[i].name);
-		free(h[i].target);
-		free(h[i].addr);
-	}
-}
-
-static void
-say(const struct up *u, const char *component, const char *state, const char *host)
-{
-	if (paas_out_is_table(u->fmt)) {
-		printf("%-8s %-10s %s\n", component, state, host);
-		fflush(stdout);
-	} else {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "component", component, "state", state,
-		    "host", host);
-
-		paas_out_record("component", o);
-		json_decref(o);
-	}
-}
-
-/* What the host must have: Docker for the user, etcd, HAProxy, systemd. */
 static int
-preflight(const struct rhost *h, struct paas_err *err)
+hosts_add(struct paas_etcd *e, const char *etcd, int argc, char **argv)
 {
-	return paas_remote_run(h->target, "not ready for the cluster",
-	    "test -d /run/systemd/system || { echo 'systemd does not run this host' >&2; exit 1; }; "
-	    "test -x /usr/bin/etcd || { echo 'no /usr/bin/etcd (Debian: etcd-server)' >&2; exit 1; }; "
-	    "command -v haproxy >/dev/null || { echo 'no haproxy' >&2; exit 1; }; "
-	    "docker version --format '{{.Server.Version}}' >/dev/null", NULL, NULL, err);
-}
+	static const struct option longopts[] = {
+		{ "docker", required_argument, NULL, 'd' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "tls-ca", required_argument, NULL, 'A' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "insecure", no_argument, NULL, 'I' },
+		{ "cpu", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "no-check", no_argument, NULL, 'n' },
+		{ "address", required_argument, NULL, 'a' },
+		{ "accept-new-host-key", no_argument, NULL, 'k' },
+		{ "ssh", required_argument, NULL, 'S' },
+		{ "agent-etcd", required_argument, NULL, 'E' },
+		{ "agent-docker", required_argument, NULL, 'G' },
+		{ "fleet", required_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_enrol o = { 0 };
+	enum paas_format fmt = PAAS_FORMAT_JSON;
+	json_t *labels = json_object(), *agent = NULL;
+	char *auth = NULL;
+	int ch, rc = 0;
 
-/* The member on h: its settings, unit, peer certificate. */
-static int
-etcd_member(struct up *u, const struct rhost *hs, int n, int i, const char *token,
-    const struct up_hosts_opts *o, int *started, struct paas_err *err)
-{
-	const struct rhost *h = &hs[i];
-	struct paas_buf env = PAAS_BUF_INIT, unit = PAAS_BUF_INIT, crt = PAAS_BUF_INIT,
-	    key = PAAS_BUF_INIT, ca = PAAS_BUF_INIT, v = PAAS_BUF_INIT;
-	char *cadir = path_in(u->dir, "ca"), *pdir = path_in(u->dir, "peers"), *cp, *kp, *cap;
-	int rc = -1, j, changed = 0;
-
-	if (asprintf(&cp, "%s/%s.crt", pdir, h->name) < 0 ||
-	    asprintf(&kp, "%s/%s.key", pdir, h->name) < 0)
-		abort();
-	cap = path_in(cadir, "ca.crt");
-	if (access(cp, F_OK) != 0 || access(kp, F_OK) != 0) {
-		const char *names[] = { h->addr, h->name, NULL };
-
-		if (mkdir_p(pdir, 0700, err) < 0 || paas_pki_issue(cadir, names, cp, kp, err) < 0)
-			goto out;
-	}
-	if (paas_remote_read("the peer certificate", cp, &crt, err) < 0 ||
-	    paas_remote_read_secret("the peer key", kp, 8192, &key, err) < 0 ||
-	    paas_remote_read("the CA certificate", cap, &ca, err) < 0)
+	o.check = 1;
+	/* 0 restarts GNU getopt, which then lets options follow the name. */
+	optind = 0;
+	while (rc == 0 && (ch = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		rc = add_flag(ch, &o, labels);
+	o.name = optind < argc ? argv[optind] : "";
+	if (rc != 0 || (rc = add_combination(&o, etcd, argc - optind)) != 0)
 		goto out;
-	paas_buf_adds(&unit, etcd_unit);
-	paas_buf_adds(&env, "# Written by paas-cluster up --host: this host's etcd member.\n");
-	paas_remote_env(&env, "ETCD_NAME", h->name);
-	paas_remote_env(&env, "ETCD_DATA_DIR", "/var/lib/paas/etcd");
-	paas_buf_addf(&v, "http://%s:%d,http://127.0.0.1:%d", h->addr, o->etcd_port, o->etcd_port);
-	paas_remote_env(&env, "ETCD_LISTEN_CLIENT_URLS", v.data);
-	paas_buf_reset(&v);
-	paas_buf_addf(&v, "http://%s:%d", h->addr, o->etcd_port);
-	paas_remote_env(&env, "ETCD_ADVERTISE_CLIENT_URLS", v.data);
-	paas_buf_reset(&v);
-	paas_buf_addf(&v, "https://%s:%d", h->addr, o->peer_port);
-	paas_remote_env(&env, "ETCD_LISTEN_PEER_URLS", v.data);
-	paas_remote_env(&env, "ETCD_INITIAL_ADVERTISE_PEER_URLS", v.data);
-	paas_buf_reset(&v);
-	for (j = 0; j < n; j++)
-		paas_buf_addf(&v, "%s%s=https://%s:%d", j ? "," : "", hs[j].name, hs[j].addr,
-		    o->peer_port);
-	paas_remote_env(&env, "ETCD_INITIAL_CLUSTER", v.data);
-	paas_remote_env(&env, "ETCD_INITIAL_CLUSTER_STATE", "new");
-	paas_remote_env(&env, "ETCD_INITIAL_CLUSTER_TOKEN", token);
-	paas_remote_env(&env, "ETCD_PEER_CERT_FILE", PEER_CRT);
-	paas_remote_env(&env, "ETCD_PEER_KEY_FILE", PEER_KEY);
-	paas_remote_env(&env, "ETCD_PEER_TRUSTED_CA_FILE", PEER_CA);
-	paas_remote_env(&env, "ETCD_PEER_CLIENT_CERT_AUTH", "true");
-	/* The passwords are 192 random bits (access.h): no slow hash. */
-	paas_remote_env(&env, "ETCD_BCRYPT_COST", "4");
-	{
-		const struct paas_remote_file f[] = {
-			{ PEER_CA, "644", &ca },
-			{ PEER_CRT, "644", &crt },
-			{ PEER_KEY, "600", &key },
-			{ ETCD_ENV, "600", &env },
-			{ ETCD_UNIT, "644", &unit },
-		};
-
-		/* No waiting on the start: a new member waits for the others. */
-		if (paas_remote_install(h->target, "paas-etcd.service", f, 5, NULL, 1, &changed,
-		    started, err) < 0)
-			goto out;
+	if (!paas_valid_name(o.name)) {
+		rc = cli_bad_usage("invalid host name '%.64s': use lower-case letters, digits and '-', "
+		    "starting with a letter", o.name);
+		goto out;
 	}
-	rc = 0;
+	o.labels = labels;
+	if (o.ssh)
+		o.agent_auth = auth = paas_state_file("PAAS_AGENT_ETCD_AUTH", "etcd-auth/agent");
+	o.event = cli_print_cluster_event;
+	o.arg = &fmt;
+	if (paas_enrol_add(e, &o, &agent, &err) < 0) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (agent)
+		paas_out_record("agent", agent);
+	/* A fleet machine whose agent did not register was named: exit 1. */
+	if (o.fleet && json_integer_value(json_object_get(agent, "agents")) !=
+	    json_integer_value(json_object_get(agent, "machines")))
+		rc = PAAS_EFAILED;
 out:
-	if (key.data)
-		explicit_bzero(key.data, key.len);
-	paas_buf_free(&env);
-	paas_buf_free(&unit);
-	paas_buf_free(&crt);
-	paas_buf_free(&key);
-	paas_buf_free(&ca);
-	paas_buf_free(&v);
-	free(cp);
-	free(kp);
-	free(cap);
-	free(cadir);
-	free(pdir);
+	json_decref(labels);
+	json_decref(agent);
+	free(auth);
 	return rc;
 }
 
-/* Every member answers healthy within ms, else which does not and why. */
+/* A host whose agent hosts add --ssh installed: the agent goes first (a
+ * host that cannot be reached keeps its record, unless force). */
 static int
-members_ready(const struct rhost *hs, int n, int port, long ms, struct paas_err *err)
+hosts_rm(struct paas_etcd *e, const char *name, int force)
 {
-	long long until = paas_now_ms() + ms;
-	struct paas_http_opts ho = { .connect_timeout_ms = 1000, .timeout_ms = 2000 };
-	int i, ok;
+	struct paas_err err = PAAS_ERR_INIT;
+	char *warning = NULL;
+	int rc = paas_enrol_remove(e, name, force, &warning, &err) < 0 ? cli_fail(&err) : 0;
 
-	for (;;) {
-		const struct rhost *bad = NULL;
-
-		for (i = 0, ok = 0; i < n; i++) {
-			struct paas_err e2 = PAAS_ERR_INIT;
-			struct paas_etcd *e;
-			char ep[300];
-
-			snprintf(ep, sizeof(ep), "http://%s:%d", hs[i].addr, port);
-			if ((e = paas_etcd_new(ep, &ho, &e2)) != NULL && paas_etcd_health(e, &e2) == 0)
-				ok++;
-			else if (bad == NULL)
-				bad = &hs[i];
-			paas_etcd_free(e);
-		}
-		if (ok == n)
-			return 0;
-		if (paas_now_ms() >= until) {
-			char *why = NULL;
-			struct paas_err e2 = PAAS_ERR_INIT;
-
-			paas_remote_active(bad->target, "paas-etcd.service", &why, &e2);
-			paas_err_set(err, PAAS_EFAILED, "the etcd member on %s is not healthy after "
-			    "%ld s%s%s", bad->name, ms / 1000, why ? ": " : "", why ? why : "");
-			free(why);
-			return -1;
-		}
-		paas_sleep_ms(300);
-	}
-}
-
-/* The router on h, registered within 30 s. */
-static int
-router(struct up *u, struct paas_etcd *e, const struct rhost *h, int port,
-    struct paas_err *err)
-{
-	struct paas_buf bin = PAAS_BUF_INIT, unit = PAAS_BUF_INIT, env = PAAS_BUF_INIT,
-	    auth = PAAS_BUF_INIT, args = PAAS_BUF_INIT;
-	char *self = sibling("paas-route"), *ap = path_in(u->dir, "etcd-auth/router");
-	char *key = paas_key_router(h->name), *why = NULL;
-	int rc = -1, changed = 0, started = 0;
-
-	if (paas_remote_read("paas-route", self, &bin, err) < 0 ||
-	    paas_remote_read_secret("the router's etcd credentials", ap, 510,
-	    &auth, err) < 0)
-		goto out;
-	paas_buf_adds(&unit, router_unit);
-	paas_buf_adds(&env, "# Written by paas-cluster up --host: this host's router.\n");
-	paas_remote_env(&env, "PAAS_ETCD", u->etcd);
-	paas_remote_env(&env, "PAAS_ETCD_AUTH", ROUTER_AUTH);
-	paas_buf_addf(&args, "--config " ROUTE_DIR "/haproxy.cfg --port %d --name %s", port,
-	    h->name);
-	paas_remote_env(&env, "ROUTER_ARGS", args.data);
-	{
-		const struct paas_remote_file f[] = {
-			{ ROUTER_BIN, "755", &bin },
-			{ ROUTER_AUTH, "600", &auth },
-			{ ROUTER_ENV, "600", &env },
-			{ ROUTER_UNIT, "644", &unit },
-		};
-
-		if (paas_remote_install(h->target, "paas-router.service", f, 4,
-		    ROUTER_BIN " --version 2>&1", 0, &changed, &started, err) < 0)
-			goto out;
-	}
-	if (!key_wait(e, key, 30000)) {
-		paas_remote_active(h->target, "paas-router.service", &why, err);
-		paas_err_set(err, PAAS_EFAILED, "the router on %s did not register in 30 s%s%s",
-		    h->name, why ? ": " : "", why ? why : "");
-		goto out;
-	}
-	say(u, "router", started ? "started" : "running", h->name);
-	rc = 0;
-out:
-	if (auth.data)
-		explicit_bzero(auth.data, auth.len);
-	paas_buf_free(&bin);
-	paas_buf_free(&unit);
-	paas_buf_free(&env);
-	paas_buf_free(&auth);
-	paas_buf_free(&args);
-	free(self);
-	free(ap);
-	free(key);
-	free(why);
+	if (warning)
+		fprintf(stderr, "%s: warning: %s\n", cli_prog, warning);
+	free(warning);
 	return rc;
 }
 
-/* The host record of h, unless it is there already. */
 static int
-register_host(struct up *u, struct paas_etcd *e, const struct rhost *h, struct paas_err *err)
+hosts_ls(struct paas_etcd *e, enum paas_format fmt)
 {
-	char *key = paas_key_host(h->name), url[300];
-	struct paas_kv kv = { 0 };
-	json_t *have = NULL, *host;
-	int found = 0, rc = -1;
-
-	snprintf(url, sizeof(url), "ssh://%s", h->target);
-	host = json_pack("{s:s, s:s, s:n, s:b, s:{}, s:n, s:n, s:s, s:b}", "name", h->name,
-	    "docker", url, "tls", "insecure", 0, "labels", "cpu_milli", "memory_bytes",
-	    "address", h->addr, "managed_agent", 1);
-	if (paas_etcd_get(e, key, &kv, &found, NULL, err) < 0)
-		goto out;
-	if (found && (have = json_loadb(kv.value, kv.value_len, 0, NULL)) != NULL) {
-		if (strcmp(str(have, "docker"), url) != 0) {
-			paas_err_set(err, PAAS_EFAILED, "host %s is registered with Docker at %s, not "
-			    "%s: `paas-cluster hosts rm %s` first", h->name, str(have, "docker"), url,
-			    h->name);
-			goto out;
-		}
-		say(u, "host", "registered", h->name);
-	} else {
-		if (paas_host_put(e, host, 0, err) < 0)
-			goto out;
-		say(u, "host", "added", h->name);
-	}
-	rc = 0;
-out:
-	paas_kv_clear(&kv);
-	json_decref(have);
-	json_decref(host);
-	free(key);
-	return rc;
-}
-
-/* The hosts of a cluster made before must be the ones given now. */
-static int
-same_hosts(const json_t *was, const struct rhost *hs, int n, struct paas_err *err)
-{
+	static const char *const head[] = { "NAME", "DOCKER", "TLS", "LABELS" };
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *hosts, *h, *rows;
 	size_t i;
-	json_t *h;
 
-	if (was == NULL)
-		return 0;
-	if (json_array_size(was) == (size_t)n) {
-		json_array_foreach(was, i, h)
-			if (strcmp(str(h, "name"), hs[i].name) != 0 ||
-			    strcmp(str(h, "target"), hs[i].target) != 0)
-				break;
-		if (i == (size_t)n)
-			return 0;
+	if (paas_host_list(e, &hosts, &err) < 0)
+		return cli_fail(&err);
+	rows = json_array();
+	json_array_foreach(hosts, i, h) {
+		struct paas_buf l = PAAS_BUF_INIT;
+		const char *k;
+		json_t *v;
+
+		if (!paas_out_is_table(fmt)) {
+			paas_out_record("host", h);
+			continue;
+		}
+		json_object_foreach(json_object_get(h, "labels"), k, v)
+			paas_buf_addf(&l, "%s%s=%s", l.len ? "," : "", k, json_string_value(v));
+		json_array_append_new(rows, json_pack("[s?, o, s, s]",
+		    json_string_value(json_object_get(h, "name")),
+		    paas_host_is_fleet(h) ? json_sprintf("fleet %s", paas_json_str(h, "fleet", "-")) :
+		    json_string(paas_json_str(h, "docker", "-")),
+		    json_is_object(json_object_get(h, "tls")) ? "yes" : "no", l.len ? l.data : "-"));
+		paas_buf_free(&l);
 	}
-	return paas_err_set(err, PAAS_EINVAL, "this state directory's cluster was made with "
-	    "other hosts (cluster.json): give the same --host options, in the same order "
-	    "(members add and rm change etcd's membership)");
+	if (paas_out_is_table(fmt))
+		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+	json_decref(rows);
+	json_decref(hosts);
+	return 0;
 }
 
 int
-up_hosts(struct up *u, const struct up_hosts_opts *o, struct paas_err *err)
+cmd_hosts(const struct cluster_ctx *c, int argc, char **argv)
 {
-	struct rhost hs[MAX_HOSTS];
-	struct paas_buf eps = PAAS_BUF_INIT;
-	struct paas_etcd *e = NULL;
-	char token[40], *ap = NULL;
-	json_t *list;
-	int i, j, rc = -1, nh = 0, started;
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_etcd *e;
+	int rc;
 
-	if (o->n > MAX_HOSTS)
-		return paas_err_set(err, PAAS_EINVAL, "up: at most %d --host", MAX_HOSTS);
-	for (nh = 0; nh < o->n; nh++) {
-		if (parse_spec(o->specs[nh], &hs[nh]) < 0) {
-			paas_err_set(err, PAAS_EINVAL, "--host %.100s: expected NAME=USER@ADDRESS[:PORT], "
-			    "NAME lower-case letters, digits and '-'", o->specs[nh]);
-			nh++;
-			goto out;
-		}
-		for (j = 0; j < nh; j++)
-			if (strcmp(hs[j].name, hs[nh].name) == 0 || strcmp(hs[j].addr, hs[nh].addr) == 0) {
-				paas_err_set(err, PAAS_EINVAL, "--host %s: that name or address twice",
-				    o->specs[nh]);
-				nh++;
-				goto out;
-			}
-	}
-	if (json_object_get(u->conf, "etcd") && !json_object_get(u->conf, "hosts")) {
-		paas_err_set(err, PAAS_EINVAL, "%s holds a one-machine cluster: give --host "
-		    "another --state-dir", u->dir);
-		goto out;
-	}
-	if (same_hosts(json_object_get(u->conf, "hosts"), hs, nh, err) < 0)
-		goto out;
-	/* Every host first: nothing is started on any when one is not ready. */
-	for (i = 0; i < nh; i++)
-		if (preflight(&hs[i], err) < 0)
-			goto out;
-	if (json_string_value(json_object_get(u->conf, "etcd_token")))
-		snprintf(token, sizeof(token), "%s", str(u->conf, "etcd_token"));
-	else {
-		unsigned char r[8];
-
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-			paas_err_set(err, PAAS_EFAILED, "no random bytes: %s", strerror(errno));
-			goto out;
-		}
-		snprintf(token, sizeof(token), "paas-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1],
-		    r[2], r[3], r[4], r[5], r[6], r[7]);
-	}
-	for (i = 0; i < nh; i++)
-		paas_buf_addf(&eps, "%shttp://%s:%d", i ? "," : "", hs[i].addr, o->etcd_port);
-	list = json_array();
-	for (i = 0; i < nh; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s}", "name", hs[i].name, "target",
-		    hs[i].target));
-	json_object_set_new(u->conf, "hosts", list);
-	json_object_set_new(u->conf, "etcd", json_string(eps.data));
-	json_object_set_new(u->conf, "etcd_token", json_string(token));
-	json_object_set_new(u->conf, "private_etcd", json_true());
-	json_object_set_new(u->conf, "etcd_port", json_integer(o->etcd_port));
-	json_object_set_new(u->conf, "etcd_peer_port", json_integer(o->peer_port));
-	json_object_set_new(u->conf, "port", json_integer(o->port));
-	json_object_set_new(u->conf, "registry", json_string("none"));
-	if (o->agent_docker)
-		json_object_set_new(u->conf, "agent_docker", json_string(o->agent_docker));
-	u->etcd = eps.data;
-	u->private_etcd = 1;
-	{
-		char *cadir = path_in(u->dir, "ca");
-		int made = 0, ok = paas_pki_ca(cadir, &made, err) == 0 && save_conf(u, err) == 0;
-
-		free(cadir);
-		if (!ok)
-			goto out;
-	}
-	for (i = 0; i < nh; i++) {
-		if (etcd_member(u, hs, nh, i, token, o, &started, err) < 0)
-			goto out;
-		say(u, "etcd", started ? "started" : "running", hs[i].name);
-	}
-	if (members_ready(hs, nh, o->etcd_port, 60000, err) < 0 || secure_etcd(u, err) < 0 ||
-	    secrets_key(u, err) < 0 || (e = paas_etcd_new(u->etcd, NULL, err)) == NULL)
-		goto out;
-	ap = path_in(u->dir, "etcd-auth/agent");
-	for (i = 0; i < nh; i++) {
-		struct paas_agent_install ai = { 0 };
-		int changed = 0;
-
-		ai.target = hs[i].target;
-		ai.host = hs[i].name;
-		ai.etcd = u->etcd;
-		ai.docker = o->agent_docker;
-		ai.auth = ap;
-		if (register_host(u, e, &hs[i], err) < 0 || agent_bootstrap(e, &ai, &changed, &started,
-		    err) < 0)
-			goto out;
-		say(u, "agent", started ? "started" : "running", hs[i].name);
-	}
-	for (i = 0; i < nh; i++)
-		if (router(u, e, &hs[i], o->port, err) < 0)
-			goto out;
-	if (paas_out_is_table(u->fmt)) {
-		printf("\nThe cluster is up on %d host%s; its state is in %s.\n", nh, nh > 1 ? "s" : "",
-		    u->dir);
-		printf("Point the commands at its etcd:  export PAAS_ETCD=%s\n", u->etcd);
-		printf("and at its credentials:  export PAAS_STATE_DIR=%s\n", u->dir);
-	}
-	rc = 0;
-out:
+	if (argc == 1)
+		return cli_bad_usage("%s", "hosts: expected ls, add NAME --docker URL ..., or rm NAME");
+	if ((e = paas_etcd_new(paas_etcd_endpoints(c->etcd), NULL, &err)) == NULL)
+		return cli_fail(&err);
+	if (strcmp(argv[1], "add") == 0)
+		rc = hosts_add(e, c->etcd, argc - 1, argv + 1);
+	else if (strcmp(argv[1], "ls") == 0 && argc == 2)
+		rc = hosts_ls(e, c->fmt);
+	else if (strcmp(argv[1], "rm") == 0 && argc == 3 && argv[2][0] != '-')
+		rc = hosts_rm(e, argv[2], 0);
+	else if (strcmp(argv[1], "rm") == 0 && argc == 4 && argv[2][0] != '-' &&
+	    strcmp(argv[3], "--force") == 0)
+		rc = hosts_rm(e, argv[2], 1);
+	else
+		rc = cli_bad_usage("hosts: expected ls, add NAME --docker URL ..., or rm NAME, "
+		    "not '%.64s%s%.64s'", argv[1], argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
 	paas_etcd_free(e);
-	free(ap);
-	hosts_free(hs, nh);
-	/* u->etcd points into eps: the caller is done with it. */
-	u->etcd = NULL;
-	paas_buf_free(&eps);
 	return rc;
 }
 
-int
-down_hosts(struct up *u, struct paas_err *err)
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
 {
-	json_t *list = json_object_get(u->conf, "hosts"), *h;
-	size_t i;
-	int pass, rc = 0;
+	(void)sig;
+	stopping = 1;
+}
 
-	/* Routers and agents everywhere first (the agents revoke their
-	 * leases while etcd has its quorum), then the members. */
-	for (pass = 0; pass < 2; pass++) {
-		json_array_foreach(list, i, h) {
-			struct paas_err e2 = PAAS_ERR_INIT;
+static void
+agent_log(const char *msg, void *arg)
+{
+	(void)arg;
+	cli_log("agent", msg);
+}
 
-			if (paas_remote_run(str(h, "target"), "stopping the cluster's services", pass == 0 ?
-			    "systemctl disable --now --quiet paas-router.service; "
-			    "if [ -f " ROUTE_DIR "/haproxy.pid ]; then "
-			    "kill $(cat " ROUTE_DIR "/haproxy.pid) 2>/dev/null; fi; "
-			    "systemctl disable --now --quiet paas-agent.service" :
-			    "systemctl disable --now --quiet paas-etcd.service", NULL, NULL, &e2) < 0) {
-				if (rc == 0)
-					*err = e2;
-				rc = -1;
-				continue;
-			}
-			say(u, pass == 0 ? "router+agent" : "etcd", "stopped", str(h, "name"));
+int
+cmd_agent(const struct cluster_ctx *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "docker", required_argument, NULL, 'd' },
+		{ "fleet", required_argument, NULL, 'F' },
+		{ "fleet-endpoint", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct paas_agent_opts o = { 0 };
+	struct paas_err err = PAAS_ERR_INIT;
+	struct sigaction sa;
+	int ch, interval;
+
+	o.etcd = paas_etcd_endpoints(c->etcd);
+	o.host = "local";
+	o.stop = &stopping;
+	o.log = agent_log;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'H': o.host = optarg; break;
+		case 'F': o.fleet = optarg; break;
+		case 'f': o.fleet_endpoint = optarg; break;
+		case 'd':
+			if (strncmp(optarg, "unix:///", 8) != 0)
+				return cli_bad_usage("--docker %.64s: expected unix:///path (the host's "
+				    "own engine)", optarg);
+			o.docker = optarg;
+			break;
+		case 't':
+			if (paas_parse_int(optarg, 2, 3600, &o.ttl) < 0)
+				return cli_bad_usage("--ttl %.32s: expected seconds, 2-3600", optarg);
+			break;
+		case 'i':
+			if (paas_parse_int(optarg, 100, 3600000, &interval) < 0)
+				return cli_bad_usage("--interval %.32s: expected milliseconds, 100-3600000",
+				    optarg);
+			o.interval_ms = interval;
+			break;
+		default:
+			cli_usage(stderr);
+			return PAAS_EINVAL;
 		}
 	}
-	return rc;
+	if (optind != argc)
+		return cli_bad_usage("agent: unexpected argument '%.64s'", argv[optind]);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (paas_agent_run(&o, &err) < 0)
+		return cli_fail(&err);
+	return 0;
 }

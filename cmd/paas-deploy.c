@@ -6,7 +6,6 @@
  * the next).  Also `history`, `rollback [N]` and `destroy`.
  */
 #include <getopt.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,13 +16,11 @@
 #include "buf.h"
 #include "deploy.h"
 #include "exec.h"
-#include "git.h"
 #include "listing.h"
 #include "logs.h"
 #include "out.h"
 #include "paas.h"
 #include "release.h"
-#include "spec.h"
 #include "valid.h"
 #include "state.h"
 
@@ -375,69 +372,31 @@ confirm(const char *dep)
 	return strcmp(line, dep) == 0;
 }
 
-/*
- * The Servicefile, and where its builds come from.  With --git-dir the
- * file is read from the commit (--ref, else HEAD) of that repository, as
- * a push hook has it; else from the file system, its builds' relative git
- * paths starting at its directory.  d->o.git: the commit deployed.
- */
 static int
-load(struct cli_deploy *d, const char *path, json_t **spec, char git[41], char **dir,
-    struct paas_err *err)
+destroy(struct cli_deploy *d)
 {
-	struct paas_git *g = NULL;
-	char *data = NULL, *copy;
-	size_t len;
-	int rc = -1;
+	struct paas_err err = PAAS_ERR_INIT;
 
-	*dir = NULL;
-	if (d->git_dir) {
-		if (paas_git_open(d->git_dir, NULL, NULL, &g, err) < 0 ||
-		    paas_git_resolve(g, d->o.ref, git, err) < 0 ||
-		    paas_git_read(g, git, path, &data, &len, err) < 0 ||
-		    paas_spec_parse_for(path, data, len, d->dep, spec, err) < 0)
-			goto out;
-		d->o.git = git;
-		d->o.ref = git;
-		d->o.source_dir = d->git_dir;
-		copy = paas_xstrdup(path);
-		*dir = paas_xstrdup(dirname(copy));
-		free(copy);
-		d->o.source_prefix = *dir;
-		rc = 0;
-		goto out;
+	if (!d->yes && !d->o.dry_run) {
+		int c = confirm(d->dep);
+
+		if (c < 0)
+			return cli_bad_usage("destroy removes deployment %s for good: say --yes", d->dep);
+		if (c == 0) {
+			fprintf(stderr, "%s: not confirmed, nothing removed\n", cli_prog);
+			return PAAS_EFAILED;
+		}
 	}
-	if (paas_spec_load_for(path, d->dep, spec, err) < 0)
-		goto out;
-	if (strcmp(path, "-") != 0) {
-		copy = paas_xstrdup(path);
-		*dir = paas_xstrdup(dirname(copy));
-		free(copy);
-		d->o.source_dir = *dir;
-		if (d->o.ref) {
-			if (paas_git_open(".", *dir, NULL, &g, err) < 0 ||
-			    paas_git_resolve(g, d->o.ref, git, err) < 0) {
-				json_decref(*spec);
-				*spec = NULL;
-				goto out;
-			}
-			d->o.git = git;
-		} else if (paas_git_head(path, git) == 0)
-			d->o.git = git;
-	}
-	rc = 0;
-out:
-	free(data);
-	paas_git_free(g);
-	return rc;
+	return paas_deploy_destroy(&d->o, &err) < 0 ? cli_fail(&err) : 0;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_deploy_source src = { "", NULL };
 	struct cli_deploy d;
-	char git[41], *end, *dir = NULL;
+	char *end;
 	int rc;
 	json_t *spec = NULL;
 
@@ -502,40 +461,25 @@ main(int argc, char **argv)
 			return cli_bad_usage("promote takes a deployment and at most a Servicefile");
 		if (!paas_valid_name(argv[1]))
 			return cli_bad_usage("promote: invalid deployment name '%.64s'", argv[1]);
-		if (argc == 3 && load(&d, argv[2], &spec, git, &dir, &err) < 0) {
-			free(dir);
+		if (argc == 3 && paas_deploy_load(&d.o, d.git_dir, argv[2], &spec, &src, &err) < 0) {
+			paas_deploy_source_free(&src);
 			return cli_fail(&err);
 		}
 		rc = paas_deploy_promote(&d.o, argv[1], spec, &err);
 		json_decref(spec);
-		free(dir);
+		paas_deploy_source_free(&src);
 		return rc < 0 ? cli_fail(&err) : 0;
 	}
-	if (strcmp(argv[0], "destroy") == 0) {
-		if (argc != 1)
-			return cli_bad_usage("destroy takes no arguments");
-		if (!d.yes && !d.o.dry_run) {
-			int c = confirm(d.dep);
-
-			if (c < 0)
-				return cli_bad_usage("destroy removes deployment %s for good: say --yes",
-				    d.dep);
-			if (c == 0) {
-				fprintf(stderr, "%s: not confirmed, nothing removed\n", cli_prog);
-				return PAAS_EFAILED;
-			}
-		}
-		rc = paas_deploy_destroy(&d.o, &err);
-		return rc < 0 ? cli_fail(&err) : 0;
-	}
+	if (strcmp(argv[0], "destroy") == 0)
+		return argc != 1 ? cli_bad_usage("destroy takes no arguments") : destroy(&d);
 	if (argc != 1)
 		return cli_bad_usage("one Servicefile at a time");
-	if (load(&d, argv[0], &spec, git, &dir, &err) < 0) {
-		free(dir);
+	if (paas_deploy_load(&d.o, d.git_dir, argv[0], &spec, &src, &err) < 0) {
+		paas_deploy_source_free(&src);
 		return cli_fail(&err);
 	}
 	rc = paas_deploy_apply(&d.o, spec, &err);
 	json_decref(spec);
-	free(dir);
+	paas_deploy_source_free(&src);
 	return rc < 0 ? cli_fail(&err) : 0;
 }

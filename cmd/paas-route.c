@@ -20,7 +20,6 @@
 #include "buf.h"
 #include "cli.h"
 #include "etcd.h"
-#include "private.h"
 #include "router.h"
 #include "state.h"
 #include "statuspage.h"
@@ -60,6 +59,56 @@ beside(const char *config, const char *name)
 		abort();
 	free(copy);
 	return out;
+}
+
+/* A number or a watch's flag: 0, or the usage error's exit status. */
+static int
+watch_flag(int ch, struct conf *cf, int watch)
+{
+	struct paas_router_opts *c = &cf->o;
+
+	switch (ch) {
+	case 'p':
+		if (paas_parse_int(optarg, 1, 65535, &c->port) < 0)
+			return cli_bad_usage("--port %.32s: expected a port, 1-65535", optarg);
+		return 0;
+	case 'P':
+		if (paas_parse_int(optarg, 1, 65535, &c->https_port) < 0)
+			return cli_bad_usage("--https-port %.32s: expected a port, 1-65535", optarg);
+		return 0;
+	case 'H':
+		if (paas_parse_int(optarg, 1, 86400, &c->hard_stop) < 0)
+			return cli_bad_usage("--hard-stop-after %.32s: expected seconds, 1-86400",
+			    optarg);
+		return 0;
+	case 'C':
+		if (!watch || paas_parse_int(optarg, 0, 10000, &c->coalesce_ms) < 0)
+			return cli_bad_usage("--coalesce-ms: watch only, 0-10000");
+		return 0;
+	case 'l':
+		if (!watch || paas_parse_int(optarg, 2, 3600, &c->ttl) < 0)
+			return cli_bad_usage("--ttl: watch only, 2-3600 seconds");
+		return 0;
+	case 'D':
+		if (!watch || !paas_valid_domain(optarg))
+			return cli_bad_usage("--status-domain: watch only; a domain name (RFC 1123, "
+			    "lower case)");
+		c->status_domain = optarg;
+		return 0;
+	case 'U':
+		if (!watch)
+			return cli_bad_usage("--status-users: watch only");
+		cf->status_users_file = optarg;
+		return 0;
+	case 'n':
+		if (!watch || !paas_valid_label(optarg))
+			return cli_bad_usage("--name: watch only; letters, digits, . _ -");
+		c->name = optarg;
+		return 0;
+	default:
+		usage(stderr);
+		return PAAS_EINVAL;
+	}
 }
 
 static int
@@ -110,45 +159,10 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 		case 'i': pidfile = optarg; break;
 		case 'x': c->haproxy = optarg; break;
 		case 'T': c->tls_dir = optarg; break;
-		case 'p':
-			if (paas_parse_int(optarg, 1, 65535, &c->port) < 0)
-				return cli_bad_usage("--port %.32s: expected a port, 1-65535", optarg);
-			break;
-		case 'P':
-			if (paas_parse_int(optarg, 1, 65535, &c->https_port) < 0)
-				return cli_bad_usage("--https-port %.32s: expected a port, 1-65535", optarg);
-			break;
-		case 'H':
-			if (paas_parse_int(optarg, 1, 86400, &c->hard_stop) < 0)
-				return cli_bad_usage("--hard-stop-after %.32s: expected seconds, 1-86400", optarg);
-			break;
-		case 'C':
-			if (!watch || paas_parse_int(optarg, 0, 10000, &c->coalesce_ms) < 0)
-				return cli_bad_usage("--coalesce-ms: watch only, 0-10000");
-			break;
-		case 'l':
-			if (!watch || paas_parse_int(optarg, 2, 3600, &c->ttl) < 0)
-				return cli_bad_usage("--ttl: watch only, 2-3600 seconds");
-			break;
-		case 'D':
-			if (!watch || !paas_valid_domain(optarg))
-				return cli_bad_usage("--status-domain: watch only; a domain name (RFC "
-				    "1123, lower case)");
-			c->status_domain = optarg;
-			break;
-		case 'U':
-			if (!watch)
-				return cli_bad_usage("--status-users: watch only");
-			cf->status_users_file = optarg;
-			break;
-		case 'n':
-			if (!watch || !paas_valid_label(optarg))
-				return cli_bad_usage("--name: watch only; letters, digits, . _ -");
-			c->name = optarg;
-			break;
 		default:
-			usage(stderr);
-			return PAAS_EINVAL;
+			if ((ch = watch_flag(ch, cf, watch)) != 0)
+				return ch;
+			break;
 		}
 	}
 	if (optind != argc)
@@ -178,50 +192,6 @@ conf_free(struct conf *c)
 	free(c->stats);
 	free(c->pidfile);
 	json_decref(c->status_users);
-}
-
-/* The status page's users: USER:HASH lines (crypt(3), as htpasswd -B or
- * openssl passwd -6 make them), # comments and blank lines, in a file
- * nobody else may read.  Any line that is not one is an error naming it. */
-static int
-read_users(const char *path, json_t **users, struct paas_err *err)
-{
-	char *data, *line, *next;
-	size_t len;
-	int n = 0;
-
-	if (paas_private_read("--status-users", path, 1 << 20, &data, &len, err) < 0)
-		return -1;
-	*users = json_object();
-	for (line = data; line; line = next) {
-		char *colon;
-
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		n++;
-		line[strcspn(line, "\r")] = '\0';
-		colon = strchr(line, ':');
-		if (*line == '#' || *line == '\0')
-			continue;
-		if (colon == NULL || (*colon = '\0', !paas_valid_label(line)) ||
-		    !paas_valid_crypt(colon + 1)) {
-			paas_err_set(err, PAAS_EINVAL, "--status-users %s: line %d: expected "
-			    "USER:HASH, a name of letters, digits, . _ - and a crypt(3) hash", path, n);
-			goto fail;
-		}
-		json_object_set_new(*users, line, json_string(colon + 1));
-	}
-	if (json_object_size(*users) == 0) {
-		paas_err_set(err, PAAS_EINVAL, "--status-users %s: no user", path);
-		goto fail;
-	}
-	free(data);
-	return 0;
-fail:
-	free(data);
-	json_decref(*users);
-	*users = NULL;
-	return -1;
 }
 
 static void
@@ -302,7 +272,7 @@ cmd_watch(struct conf *c)
 	o->stop = &stopping;
 	o->log = log_line;
 	if (o->status_domain) {
-		if (read_users(c->status_users_file, &c->status_users, &err) < 0 ||
+		if (paas_status_users_read(c->status_users_file, &c->status_users, &err) < 0 ||
 		    paas_status_server_start(o->etcd, &status, &o->status_port, &err) < 0)
 			return cli_fail(&err);
 		o->status_users = c->status_users;

@@ -4,6 +4,7 @@
  * a failed one puts the previous release back.
  */
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "clock.h"
 #include "deploy.h"
 #include "etcd.h"
+#include "git.h"
 #include "keys.h"
 #include "release.h"
 #include "rollout.h"
@@ -489,4 +491,191 @@ out:
 	json_decref(empty);
 	paas_run_free(&r);
 	return rc;
+}
+
+/*
+ * The Servicefile, and where its builds come from.  With --git-dir the
+ * file is read from the commit (--ref, else HEAD) of that repository, as
+ * a push hook has it; else from the file system, its builds' relative git
+ * paths starting at its directory.  o->git: the commit deployed.
+ */
+int
+paas_deploy_load(struct paas_deploy_opts *o, const char *git_dir, const char *path,
+    json_t **spec, struct paas_deploy_source *src, struct paas_err *err)
+{
+	struct paas_git *g = NULL;
+	char *data = NULL, *copy;
+	size_t len;
+	int rc = -1;
+
+	src->dir = NULL;
+	src->git[0] = '\0';
+	if (git_dir) {
+		if (paas_git_open(git_dir, NULL, NULL, &g, err) < 0 ||
+		    paas_git_resolve(g, o->ref, src->git, err) < 0 ||
+		    paas_git_read(g, src->git, path, &data, &len, err) < 0 ||
+		    paas_spec_parse_for(path, data, len, o->deployment, spec, err) < 0)
+			goto out;
+		o->git = src->git;
+		o->ref = src->git;
+		o->source_dir = git_dir;
+		copy = paas_xstrdup(path);
+		src->dir = paas_xstrdup(dirname(copy));
+		free(copy);
+		o->source_prefix = src->dir;
+		rc = 0;
+		goto out;
+	}
+	if (paas_spec_load_for(path, o->deployment, spec, err) < 0)
+		goto out;
+	if (strcmp(path, "-") != 0) {
+		copy = paas_xstrdup(path);
+		src->dir = paas_xstrdup(dirname(copy));
+		free(copy);
+		o->source_dir = src->dir;
+		if (o->ref) {
+			if (paas_git_open(".", src->dir, NULL, &g, err) < 0 ||
+			    paas_git_resolve(g, o->ref, src->git, err) < 0) {
+				json_decref(*spec);
+				*spec = NULL;
+				goto out;
+			}
+			o->git = src->git;
+		} else if (paas_git_head(path, src->git) == 0)
+			o->git = src->git;
+	}
+	rc = 0;
+out:
+	free(data);
+	paas_git_free(g);
+	return rc;
+}
+
+void
+paas_deploy_source_free(struct paas_deploy_source *src)
+{
+	free(src->dir);
+	src->dir = NULL;
+}
+
+/* The words of the events, for a terminal. ---------------------------- */
+
+static void
+text_list(struct paas_buf *b, const json_t *a, const char *verb)
+{
+	const json_t *x;
+	size_t i;
+
+	if (json_array_size(a) == 0)
+		return;
+	paas_buf_addf(b, "\n  %s:", verb);
+	json_array_foreach(a, i, x)
+		paas_buf_addf(b, " %s.%s@%s", json_string_value(json_object_get(x, "service")),
+		    json_string_value(json_object_get(x, "instance")),
+		    json_string_value(json_object_get(x, "host")));
+}
+
+void
+paas_deploy_event_text(const json_t *ev, struct paas_buf *out)
+{
+	const char *e = json_string_value(json_object_get(ev, "kind"));
+	const char *svc = json_string_value(json_object_get(ev, "service"));
+	const char *inst = json_string_value(json_object_get(ev, "instance"));
+	const char *host = json_string_value(json_object_get(ev, "host"));
+	long long rel = json_integer_value(json_object_get(ev, "release"));
+	struct paas_buf b = PAAS_BUF_INIT;
+
+	if (!strcmp(e, "unchanged"))
+		paas_buf_adds(&b, "No changes.");
+	else if (!strcmp(e, "lock"))
+		paas_buf_addf(&b, "locked %s as %s", json_string_value(json_object_get(ev, "deployment")),
+		    json_string_value(json_object_get(ev, "holder")));
+	else if (!strcmp(e, "plan")) {
+		paas_buf_addf(&b, "%splan for release %lld: start %zu, stop %zu",
+		    json_is_true(json_object_get(ev, "dry_run")) ? "dry run: " : "", rel,
+		    json_array_size(json_object_get(ev, "start")),
+		    json_array_size(json_object_get(ev, "stop")));
+		text_list(&b, json_object_get(ev, "start"), "start");
+		text_list(&b, json_object_get(ev, "stop"), "stop ");
+	} else if (!strcmp(e, "release"))
+		paas_buf_addf(&b, "release %lld (%s)", rel,
+		    json_string_value(json_object_get(ev, "release_kind")));
+	else if (!strcmp(e, "resume"))
+		paas_buf_addf(&b, "release %lld is current: finishing its rollout", rel);
+	else if (!strcmp(e, "start"))
+		paas_buf_addf(&b, "%s.%s  started on %s as %s", svc, inst, host,
+		    json_string_value(json_object_get(ev, "container")));
+	else if (!strcmp(e, "healthy"))
+		paas_buf_addf(&b, "%s.%s  healthy after %.1f s", svc, inst,
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
+	else if (!strcmp(e, "unhealthy"))
+		paas_buf_addf(&b, "%s.%s  NOT healthy: %s", svc, inst,
+		    json_string_value(json_object_get(ev, "error")));
+	else if (!strcmp(e, "stop"))
+		paas_buf_addf(&b, "%s.%s  stopped %s on %s", svc, inst,
+		    json_string_value(json_object_get(ev, "container")), host);
+	else if (!strcmp(e, "rollback"))
+		paas_buf_addf(&b, "rolling back from release %lld to %lld",
+		    (long long)json_integer_value(json_object_get(ev, "from")),
+		    (long long)json_integer_value(json_object_get(ev, "to")));
+	else if (!strcmp(e, "done"))
+		paas_buf_addf(&b, "release %lld done in %.1f s: %lld started, %lld stopped", rel,
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0,
+		    (long long)json_integer_value(json_object_get(ev, "started")),
+		    (long long)json_integer_value(json_object_get(ev, "stopped")));
+	else if (!strcmp(e, "announced"))
+		paas_buf_addf(&b, "%s.%s  announced by the agent on %s", svc, inst, host);
+	else if (!strcmp(e, "served"))
+		paas_buf_addf(&b, "         %s: %lld router(s) serve revision %lld after %.2f s",
+		    json_string_value(json_object_get(ev, "what")),
+		    (long long)json_integer_value(json_object_get(ev, "routers")),
+		    (long long)json_integer_value(json_object_get(ev, "revision")),
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
+	else if (!strcmp(e, "withdrawn"))
+		paas_buf_addf(&b, "%s.%s  withdrawn from the routers, draining", svc, inst);
+	else if (!strcmp(e, "routes")) {
+		const json_t *x;
+		size_t i;
+
+		paas_buf_adds(&b, "routes:");
+		json_array_foreach(json_object_get(ev, "set"), i, x)
+			paas_buf_addf(&b, " +%s", json_string_value(x));
+		json_array_foreach(json_object_get(ev, "removed"), i, x)
+			paas_buf_addf(&b, " -%s", json_string_value(x));
+	} else if (!strcmp(e, "build") && json_object_get(ev, "tag"))
+		paas_buf_addf(&b, "%s  building %s on %s", svc,
+		    json_string_value(json_object_get(ev, "tag")), host);
+	else if (!strcmp(e, "build")) {
+		paas_buf_addf(&b, "%s  | ", svc);
+		paas_buf_add_printable(&b, json_string_value(json_object_get(ev, "line")));
+	} else if (!strcmp(e, "built") && json_is_true(json_object_get(ev, "cached")))
+		paas_buf_addf(&b, "%s  unchanged since its last build: %s", svc,
+		    json_string_value(json_object_get(ev, "image")));
+	else if (!strcmp(e, "built") && json_is_true(json_object_get(ev, "pending")))
+		paas_buf_addf(&b, "%s  would build %s", svc,
+		    json_string_value(json_object_get(ev, "image")));
+	else if (!strcmp(e, "built"))
+		paas_buf_addf(&b, "%s  built %s in %.1f s", svc,
+		    json_string_value(json_object_get(ev, "image")),
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
+	else if (!strcmp(e, "uncommitted")) {
+		const json_t *x;
+		size_t i;
+
+		paas_buf_addf(&b, "warning: %s: building commit %.12s; not in it:", svc,
+		    json_string_value(json_object_get(ev, "commit")));
+		json_array_foreach(json_object_get(ev, "paths"), i, x) {
+			paas_buf_adds(&b, " ");
+			paas_buf_add_printable(&b, json_string_value(x));
+		}
+	} else if (!strcmp(e, "warning"))
+		paas_buf_addf(&b, "warning: %s", json_string_value(json_object_get(ev, "message")));
+	else if (!strcmp(e, "destroyed"))
+		paas_buf_addf(&b, "destroyed %s: %lld containers removed",
+		    json_string_value(json_object_get(ev, "deployment")),
+		    (long long)json_integer_value(json_object_get(ev, "stopped")));
+	else
+		paas_buf_adds(&b, e);
+	paas_buf_add(out, b.data, b.len);
+	paas_buf_free(&b);
 }

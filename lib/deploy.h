@@ -36,6 +36,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "err.h"
 #include "types.h"
 
@@ -78,5 +79,26 @@ int paas_deploy_repair(const struct paas_deploy_opts *o, struct paas_err *err);
 /* Every container of the deployment removed from every host, and its keys
  * from etcd. */
 int paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err);
+
+/*
+ * The Servicefile at path ("-": standard input) for o->deployment, and
+ * where its builds come from.  With git_dir it is read from the commit
+ * (o->ref, else HEAD) of that repository, as a push hook has it; else from
+ * the file system, its builds' relative git paths starting at its
+ * directory.  o->git (the commit deployed), o->ref, o->source_dir and
+ * o->source_prefix are set, pointing into src, which the caller keeps
+ * while o is used and then frees.
+ */
+struct paas_deploy_source {
+	char git[41];
+	char *dir;
+};
+int paas_deploy_load(struct paas_deploy_opts *o, const char *git_dir, const char *path,
+    json_t **spec, struct paas_deploy_source *src, struct paas_err *err);
+void paas_deploy_source_free(struct paas_deploy_source *src);
+
+/* Event ev in words, one line (two or three for a plan), added to out:
+ * the terminal's view of a deploy ("web.1  healthy after 0.4 s"). */
+void paas_deploy_event_text(const json_t *ev, struct paas_buf *out);
 
 #endif

@@ -716,3 +716,23 @@ paas_etcd_lease_revoke(struct paas_etcd *e, int64_t id, struct paas_err *err)
 	json_decref(o);
 	return 0;
 }
+
+int
+paas_etcd_wait_key(struct paas_etcd *e, const char *key, long ms)
+{
+	long long until = paas_now_ms() + ms;
+	int found = 0;
+
+	for (;;) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+		struct paas_kv kv;
+
+		memset(&kv, 0, sizeof(kv));
+		if (paas_etcd_get(e, key, &kv, &found, NULL, &e2) < 0)
+			found = 0;
+		paas_kv_clear(&kv);
+		if (found || paas_now_ms() >= until)
+			return found;
+		paas_sleep_ms(300);
+	}
+}

@@ -76,6 +76,9 @@ int paas_etcd_range(struct paas_etcd *e, const char *prefix, size_t page_size,
 int paas_etcd_range_at(struct paas_etcd *e, const char *prefix, size_t page_size,
     int keys_only, int64_t at, struct paas_kv_list *out, struct paas_err *err);
 
+/* 1 once key exists, 0 when it still does not after ms (asked every
+ * 300 ms; an etcd that does not answer is a key not there yet). */
+int paas_etcd_wait_key(struct paas_etcd *e, const char *key, long ms);
 /* lease 0: none.  rev, if not NULL, gets the revision of the write. */
 int paas_etcd_put(struct paas_etcd *e, const char *key, const char *value,
     size_t len, int64_t lease, int64_t *rev, struct paas_err *err);

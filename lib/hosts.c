@@ -10,6 +10,7 @@
 #include "docker.h"
 #include "etcd.h"
 #include "hosts.h"
+#include "jsonx.h"
 #include "keys.h"
 #include "record.h"
 #include "valid.h"
@@ -125,4 +126,21 @@ paas_host_address(const json_t *h)
 		return paas_xstrndup(p + 1, (size_t)(end - p - 1));
 	end = p + strcspn(p, ":/");
 	return paas_xstrndup(p, (size_t)(end - p));
+}
+
+int
+paas_host_find(struct paas_etcd *e, const char *name, json_t **h, struct paas_err *err)
+{
+	json_t *all, *v;
+	size_t i;
+
+	*h = NULL;
+	if (paas_host_list(e, &all, err) < 0)
+		return -1;
+	json_array_foreach(all, i, v)
+		if (strcmp(paas_json_str(v, "name", "-"), name) == 0 &&
+		    !json_is_true(json_object_get(v, "implicit")))
+			*h = json_incref(v);
+	json_decref(all);
+	return 0;
 }

@@ -36,4 +36,8 @@ struct paas_docker *paas_host_docker_cancel(const json_t *host, long timeout_ms,
  * its Docker URL, else 127.0.0.1 for a socket (caller frees). */
 char *paas_host_address(const json_t *host);
 
+/* The registered host called name (*h a new reference, NULL when there is
+ * none; the implicit "local" is none). */
+int paas_host_find(struct paas_etcd *e, const char *name, json_t **h, struct paas_err *err);
+
 #endif

@@ -1,6 +1,6 @@
 /*
- * The cluster's services on hosts reached over SSH, as systemd units; the
- * host's agent among them.  See remote.h.
+ * A systemd unit and its files brought up to date on a host over SSH.  See
+ * remote.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,30 +15,11 @@
 #include "private.h"
 #include "remote.h"
 #include "ssh.h"
-#include "valid.h"
 
 #define BIN_MAX		(256L << 20)
 /* A command there may wait on systemd: stopping a unit takes up to its
  * TimeoutStopSec (90 s by default). */
 #define RUN_MS		120000L
-
-static const char unit_text[] =
-    "# The host agent of paas-tools, installed by paas-cluster hosts add --ssh\n"
-    "# (paas-cluster(1)); its settings in " PAAS_AGENT_ENV ".\n"
-    "[Unit]\n"
-    "Description=paas-tools host agent\n"
-    "Documentation=man:paas-cluster(1)\n"
-    "After=network-online.target docker.service\n"
-    "Wants=network-online.target\n"
-    "\n"
-    "[Service]\n"
-    "EnvironmentFile=" PAAS_AGENT_ENV "\n"
-    "ExecStart=" PAAS_AGENT_BIN " agent $AGENT_ARGS\n"
-    "Restart=always\n"
-    "RestartSec=2\n"
-    "\n"
-    "[Install]\n"
-    "WantedBy=multi-user.target\n";
 
 static void
 sha256_hex(const void *data, size_t len, char out[65])
@@ -112,22 +93,6 @@ paas_remote_run(const char *target, const char *what, const char *command,
 		paas_buf_add(out, o.data ? o.data : "", o.len);
 	paas_buf_free(&o);
 	return 0;
-}
-
-void
-paas_remote_env(struct paas_buf *b, const char *name, const char *value)
-{
-	/* systemd's EnvironmentFile: double quotes, with \ and " escaped;
-	 * the values are validated before, this is the second line. */
-	const char *p;
-
-	paas_buf_addf(b, "%s=\"", name);
-	for (p = value; *p; p++) {
-		if (*p == '"' || *p == '\\' || *p == '$')
-			paas_buf_add(b, "\\", 1);
-		paas_buf_add(b, p, 1);
-	}
-	paas_buf_adds(b, "\"\n");
 }
 
 int
@@ -227,69 +192,4 @@ paas_remote_active(const char *target, const char *unit, char **why, struct paas
 	}
 	paas_buf_free(&out);
 	return st == 0;
-}
-
-int
-paas_agent_install(const struct paas_agent_install *o, int *changed, int *started,
-    struct paas_err *err)
-{
-	struct paas_buf bin = PAAS_BUF_INIT, unit = PAAS_BUF_INIT, env = PAAS_BUF_INIT,
-	    auth = PAAS_BUF_INIT, args = PAAS_BUF_INIT;
-	const char *docker = o->docker ? o->docker : "unix:///var/run/docker.sock";
-	int rc = -1;
-
-	*changed = 0;
-	if (!paas_valid_name(o->host) || strncmp(docker, "unix:///", 8) != 0 ||
-	    strpbrk(docker, " \t\n\"'\\$`") != NULL || strpbrk(o->etcd, " \t\n\"'\\$`") != NULL)
-		return paas_err_set(err, PAAS_EINVAL, "agent for %s: invalid host name, Docker URL "
-		    "or etcd endpoints", o->host);
-	if (paas_remote_read("the agent's binary", o->binary ? o->binary : "/proc/self/exe",
-	    &bin, err) < 0)
-		goto out;
-	paas_buf_adds(&unit, unit_text);
-	paas_buf_addf(&args, "--host %s --docker %s", o->host, docker);
-	paas_buf_adds(&env, "# Written by paas-cluster (hosts add --ssh, up --host).\n");
-	paas_remote_env(&env, "PAAS_ETCD", o->etcd);
-	paas_remote_env(&env, "AGENT_ARGS", args.data);
-	if (o->auth) {
-		if (paas_remote_read_secret("the agent's etcd credentials", o->auth, 510, &auth,
-		    err) < 0)
-			goto out;
-		paas_remote_env(&env, "PAAS_ETCD_AUTH", PAAS_AGENT_AUTH);
-	}
-	{
-		const struct paas_remote_file f[] = {
-			{ PAAS_AGENT_BIN, "755", &bin },
-			{ PAAS_AGENT_UNIT, "644", &unit },
-			{ PAAS_AGENT_ENV, "600", &env },
-			{ PAAS_AGENT_AUTH, "600", o->auth ? &auth : NULL },
-		};
-
-		rc = paas_remote_install(o->target, "paas-agent.service", f, 4,
-		    PAAS_AGENT_BIN " --version 2>&1", 0, changed, started, err);
-	}
-out:
-	if (auth.data)
-		explicit_bzero(auth.data, auth.len);
-	paas_buf_free(&bin);
-	paas_buf_free(&unit);
-	paas_buf_free(&env);
-	paas_buf_free(&auth);
-	paas_buf_free(&args);
-	return rc;
-}
-
-int
-paas_agent_active(const char *target, char **why, struct paas_err *err)
-{
-	return paas_remote_active(target, "paas-agent.service", why, err);
-}
-
-int
-paas_agent_uninstall(const char *target, struct paas_err *err)
-{
-	return paas_remote_run(target, "removing the agent",
-	    "if [ -f " PAAS_AGENT_UNIT " ]; then systemctl disable --now --quiet paas-agent.service "
-	    "2>/dev/null; fi; rm -f " PAAS_AGENT_BIN " " PAAS_AGENT_UNIT " " PAAS_AGENT_ENV " "
-	    PAAS_AGENT_AUTH " && { systemctl daemon-reload 2>/dev/null; true; }", NULL, NULL, err);
 }

@@ -1,15 +1,9 @@
 /*
- * The cluster's services on hosts reached over SSH, as systemd units:
- * their files copied over the host's session as the standard input of
- * constant commands (no user data reaches the remote shell's command
- * line), written only when their SHA-256 differs, the unit restarted only
- * then.
- *
- * The host's agent (paas-cluster hosts add --ssh, and up --host): this
- * program's own binary as PAAS_AGENT_BIN, the unit PAAS_AGENT_UNIT
- * (restarted on failure), its settings in PAAS_AGENT_ENV and, when the
- * cluster's etcd has users, the agent's credentials in PAAS_AGENT_AUTH
- * (both mode 0600).
+ * A systemd unit and its files brought up to date on a host over SSH: the
+ * files copied over the host's session as the standard input of constant
+ * commands (no user data reaches the remote shell's command line), written
+ * only when their SHA-256 differs, the unit restarted only then.  The
+ * mechanism alone: which files a component has is install.h's.
  */
 #ifndef PAAS_REMOTE_H
 #define PAAS_REMOTE_H
@@ -18,13 +12,6 @@
 
 #include "buf.h"
 #include "err.h"
-
-#define PAAS_REMOTE_BIN_DIR	"/opt/paas-tools/bin"
-#define PAAS_REMOTE_ETC		"/etc/paas-tools"
-#define PAAS_AGENT_BIN		PAAS_REMOTE_BIN_DIR "/paas-cluster"
-#define PAAS_AGENT_UNIT		"/etc/systemd/system/paas-agent.service"
-#define PAAS_AGENT_ENV		"/etc/default/paas-agent"
-#define PAAS_AGENT_AUTH		PAAS_REMOTE_ETC "/etcd-auth-agent"
 
 /* A file of a unit there: path (a constant: it reaches the remote shell),
  * its mode ("600"), its content (NULL: the file must not be there). */
@@ -68,29 +55,5 @@ int paas_remote_read(const char *what, const char *path, struct paas_buf *b,
  * (a regular file open to its owner alone, at most max bytes). */
 int paas_remote_read_secret(const char *what, const char *path, size_t max, struct paas_buf *b,
     struct paas_err *err);
-
-/* A line of a systemd EnvironmentFile: NAME="VALUE" with " \ $ escaped. */
-void paas_remote_env(struct paas_buf *b, const char *name, const char *value);
-
-struct paas_agent_install {
-	const char *target;	/* user@host[:port] */
-	const char *host;	/* its name in the cluster */
-	const char *etcd;	/* the endpoints the agent uses, from there */
-	const char *docker;	/* the engine there; NULL: unix:///var/run/docker.sock */
-	const char *auth;	/* the agent's etcd credentials file here, or NULL */
-	const char *binary;	/* NULL: this program (/proc/self/exe) */
-};
-
-/* The agent there, installed or brought up to date and running (*changed
- * and *started as for paas_remote_install). */
-int paas_agent_install(const struct paas_agent_install *o, int *changed, int *started,
-    struct paas_err *err);
-
-/* 1 when the agent's unit is active there, 0 when not (*why: its last log
- * line, caller frees), -1 when the host cannot be asked. */
-int paas_agent_active(const char *target, char **why, struct paas_err *err);
-
-/* Stop and disable the agent there and remove its files. */
-int paas_agent_uninstall(const char *target, struct paas_err *err);
 
 #endif

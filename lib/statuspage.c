@@ -20,8 +20,10 @@
 #include "http.h"
 #include "jsonx.h"
 #include "listing.h"
+#include "private.h"
 #include "statuspage.h"
 #include "survey.h"
+#include "valid.h"
 
 static long long
 num(const json_t *o, const char *k)
@@ -388,4 +390,48 @@ paas_status_server_stop(struct paas_status_server *s)
 	close(s->wake[1]);
 	free(s->page);
 	free(s);
+}
+
+/* The status page's users: USER:HASH lines (crypt(3), as htpasswd -B or
+ * openssl passwd -6 make them), # comments and blank lines, in a file
+ * nobody else may read.  Any line that is not one is an error naming it. */
+int
+paas_status_users_read(const char *path, json_t **users, struct paas_err *err)
+{
+	char *data, *line, *next;
+	size_t len;
+	int n = 0;
+
+	if (paas_private_read("--status-users", path, 1 << 20, &data, &len, err) < 0)
+		return -1;
+	*users = json_object();
+	for (line = data; line; line = next) {
+		char *colon;
+
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		n++;
+		line[strcspn(line, "\r")] = '\0';
+		colon = strchr(line, ':');
+		if (*line == '#' || *line == '\0')
+			continue;
+		if (colon == NULL || (*colon = '\0', !paas_valid_label(line)) ||
+		    !paas_valid_crypt(colon + 1)) {
+			paas_err_set(err, PAAS_EINVAL, "--status-users %s: line %d: expected "
+			    "USER:HASH, a name of letters, digits, . _ - and a crypt(3) hash", path, n);
+			goto fail;
+		}
+		json_object_set_new(*users, line, json_string(colon + 1));
+	}
+	if (json_object_size(*users) == 0) {
+		paas_err_set(err, PAAS_EINVAL, "--status-users %s: no user", path);
+		goto fail;
+	}
+	free(data);
+	return 0;
+fail:
+	free(data);
+	json_decref(*users);
+	*users = NULL;
+	return -1;
 }

@@ -31,4 +31,9 @@ int paas_status_server_start(const char *etcd, struct paas_status_server **s, in
     struct paas_err *err);
 void paas_status_server_stop(struct paas_status_server *s);
 
+/* The status page's users: USER:HASH lines (crypt(3), as htpasswd -B or
+ * openssl passwd -6 make them), # comments and blank lines, in a file
+ * nobody else may read.  Any line that is not one is an error naming it. */
+int paas_status_users_read(const char *path, json_t **users, struct paas_err *err);
+
 #endif

@@ -8,6 +8,7 @@
 #include "spec.h"
 #include "valid.h"
 #include "unit.h"
+#include "unittext.h"
 
 #define DOCKER "/usr/bin/docker"
 /* fleet reads unit files with go-systemd, which refuses a line of 2048
@@ -464,6 +465,7 @@ int
 paas_unit_agent(const char *host, const char *etcd, const char *docker, char **name,
     json_t **options, struct paas_err *err)
 {
+	struct paas_unittext_opts uo = { 0 };
 	struct paas_buf u = PAAS_BUF_INIT;
 
 	*name = NULL;
@@ -478,13 +480,12 @@ paas_unit_agent(const char *host, const char *etcd, const char *docker, char **n
 	if (docker && (strncmp(docker, "unix:///", 8) != 0 || strpbrk(docker, " \t\n\"'\\$`%;")))
 		return paas_err_set(err, PAAS_EINVAL, "--agent-docker %.64s: expected unix:///path",
 		    docker);
-	paas_buf_addf(&u, "[Unit]\nDescription=paas-tools agent of fleet cluster %s\n"
-	    "After=docker.service fleet.service\n\n[Service]\n"
-	    "Environment=PAAS_ETCD=%s\n"
-	    "EnvironmentFile=-/etc/default/paas-agent\n"
-	    "ExecStart=/opt/paas-tools/bin/paas-cluster agent --fleet %s%s%s\n"
-	    "Restart=always\nRestartSec=1\n\n[X-Fleet]\nGlobal=true\n", host, etcd, host,
-	    docker ? " --docker " : "", docker ? docker : "");
+	uo.kind = PAAS_UNITTEXT_AGENT;
+	uo.place = PAAS_UNITTEXT_FLEET;
+	uo.fleet = host;
+	uo.etcd = etcd;
+	uo.docker = docker;
+	paas_unittext(&uo, &u);
 	if (asprintf(name, "paas-agent-%s.service", host) < 0)
 		abort();
 	*options = unit_options(u.data);
