@@ -10,7 +10,11 @@
 # later tests); its output goes to the log and is shown as TAP comments when
 # it fails.  Servers started through the lib-*.sh helpers are stopped by an
 # EXIT trap, whatever happens.  A helper that cannot start its server calls
-# bail_out: the whole file fails; it never skips.
+# bail_out: the whole file fails, its reason shown even from inside a test
+# body; it never skips.  What a test needs that is not part of the project
+# and not on the machine (fleet's source) is a skip_all with the reason and
+# how to provide it.  A file that fails, bails out, times out or trips
+# set -u keeps its temporary directory and says where.
 
 set -u
 : "${BUILDDIR:=$(cd "$(dirname "$0")/.." && pwd)}"
@@ -32,19 +36,27 @@ export PAAS_STATE_DIR
 unset PAAS_ETCD_AUTH PAAS_SECRETS_KEY
 : >"$TEST_LOG"
 cd "$TEST_TMP" || exit 1
+# The TAP stream, for what must reach it from inside a test body (whose
+# output is captured).
+exec 3>&1
+_cur_out=
 
 # Cleanups run last-in first-out at exit.
 _cleanups=()
 at_exit() { _cleanups+=("$*"); }
 _run_cleanups() {
-	local i
+	local st=$? i
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[i]}" >>"$TEST_LOG" 2>&1 || :
 	done
-	if [ "$test_failed" -eq 0 ] && [ -z "${PAAS_TEST_KEEP:-}" ]; then
+	if [ "$st" -eq 0 ] && [ "$test_failed" -eq 0 ] && [ -z "${PAAS_TEST_KEEP:-}" ]; then
 		rm -rf "$TEST_TMP" 2>/dev/null || :
 	else
-		echo "# logs kept in $TEST_TMP"
+		if [ "$st" -ne 0 ]; then
+			echo "# logs kept in $TEST_TMP (exit status $st)" >&3
+		else
+			echo "# logs kept in $TEST_TMP" >&3
+		fi
 	fi
 }
 trap _run_cleanups EXIT
@@ -53,10 +65,23 @@ trap 'exit 130' INT TERM
 say() { echo "# $*"; }
 
 bail_out() {
-	echo "Bail out! $*"
-	[ -s "$TEST_LOG" ] && tail -n 30 "$TEST_LOG" | sed 's/^/#   /'
+	{
+		echo "Bail out! $*"
+		if [ -n "$_cur_out" ] && [ -s "$_cur_out" ]; then
+			tail -n 30 "$_cur_out" | sed 's/^/#   /'
+		elif [ -s "$TEST_LOG" ]; then
+			tail -n 30 "$TEST_LOG" | sed 's/^/#   /'
+		fi
+	} >&3
 	test_failed=$((test_failed + 1))
 	exit 1
+}
+
+# skip_all REASON: the whole file is skipped, as TAP says it ("1..0 # SKIP
+# REASON"); REASON says what is missing and how to provide it.
+skip_all() {
+	echo "1..0 # SKIP $*" >&3
+	exit 0
 }
 
 # A body runs in a function of its own, so that a `return 1` in it fails
@@ -68,8 +93,10 @@ test_expect_success() {
 	test_count=$((test_count + 1))
 	out="$TEST_TMP/out.$test_count"
 	echo "=== $test_count: $desc" >>"$TEST_LOG"
+	_cur_out=$out
 	_test_body "$body" >"$out" 2>&1
 	rc=$?
+	_cur_out=
 	cat "$out" >>"$TEST_LOG"
 	if [ $rc -eq 0 ]; then
 		echo "ok $test_count - $desc"
