@@ -13,6 +13,7 @@
 #include "access.h"
 #include "buf.h"
 #include "cluster-int.h"
+#include "daemon.h"
 #include "docker.h"
 #include "etcd.h"
 #include "file.h"
@@ -415,6 +416,54 @@ systemd_check(const struct paas_cluster *u, struct paas_err *err)
 }
 
 static int
+taken(int port, const char *address, const char *what, const char *flag, struct paas_err *err)
+{
+	if (!paas_port_taken(address, port))
+		return 0;
+	return paas_err_set(err, PAAS_EFAILED, "port %d is taken by another program on this "
+	    "machine (%s): give up another %s, or stop what listens there", port, what, flag);
+}
+
+/* Every port up needs is free, or its own component's: checked before
+ * anything starts, so that nothing is left half up. */
+static int
+ports_free(const struct paas_cluster *u, int eport, int pport, int port, struct paas_err *err)
+{
+	const char *reg = json_string_value(json_object_get(u->conf, "registry"));
+	const char *raddr = json_string_value(json_object_get(u->conf, "registry_address"));
+	struct paas_component_env env;
+	char *haproxy;
+	int ours;
+
+	cluster_env(u, &env);
+	if (u->private_etcd && !paas_component_alive(&env, "etcd", "etcd")) {
+		if (paas_component_etcd_ready(&env, NULL))
+			return paas_err_set(err, PAAS_EFAILED, "an etcd that is not this cluster's "
+			    "already answers at %s: give up another --etcd-port, or use it with "
+			    "PAAS_ETCD", u->etcd);
+		if (taken(eport, "127.0.0.1", "etcd's client port", "--etcd-port", err) < 0 ||
+		    taken(pport, "127.0.0.1", "etcd's peer port", "--etcd-peer-port", err) < 0)
+			return -1;
+	}
+	if (reg && strcmp(reg, "managed") == 0 && raddr && strrchr(raddr, ':') &&
+	    !paas_component_alive(&env, "registry", "docker-registry")) {
+		char *host = paas_xstrndup(raddr, (size_t)(strrchr(raddr, ':') - raddr));
+		int rc = taken(atoi(strrchr(raddr, ':') + 1), host, "the registry's port",
+		    "--registry-port", err);
+
+		free(host);
+		if (rc < 0)
+			return -1;
+	}
+	/* HAProxy outlives its router: the port is still ours then. */
+	haproxy = paas_path_join(u->dir, "route/haproxy.pid");
+	ours = paas_component_alive(&env, "router", "paas-route") ||
+	    paas_daemon_alive(haproxy, "haproxy");
+	free(haproxy);
+	return ours ? 0 : taken(port, NULL, "the routers' HTTP port", "--port", err);
+}
+
+static int
 up_hosts(struct paas_cluster *u, const struct paas_cluster_up_opts *o, struct paas_err *err)
 {
 	struct cluster_hosts_opts ho = { 0 };
@@ -461,7 +510,8 @@ paas_cluster_up(struct paas_cluster *u, const struct paas_cluster_up_opts *o,
 	port = o->port ? o->port : cluster_conf_int(u->conf, "port", geteuid() == 0 ? 80 : 8080);
 	json_object_set_new(u->conf, "port", json_integer(port));
 	choose_registry(u, o);
-	if ((u->systemd && systemd_check(u, err) < 0) || paas_cluster_save(u, err) < 0 ||
+	if ((u->systemd && systemd_check(u, err) < 0) || ports_free(u, eport, pport, port, err) < 0 ||
+	    paas_cluster_save(u, err) < 0 ||
 	    (u->private_etcd && (start_etcd(u, eport, pport, err) < 0 ||
 	    cluster_secure_etcd(u, err) < 0)))
 		return -1;

@@ -274,22 +274,26 @@ paas_component_report(const struct paas_component_env *env, const char *componen
 	json_decref(o);
 }
 
-int
-paas_component_running(const struct paas_component_env *env, const struct paas_component *c)
+pid_t
+paas_component_alive(const struct paas_component_env *env, const char *name, const char *prog)
 {
 	char *pidfile;
 	pid_t pid;
 
-	if (env->systemd) {
-		pid = unit_active(c->name) ? unit_pid(c->name) : 0;
-		if (pid)
-			paas_component_report(env, c->name, "running", pid, c->detail);
-		return pid != 0;
-	}
-	if (asprintf(&pidfile, "%s/%s.pid", env->dir, c->name) < 0)
+	if (env->systemd)
+		return unit_active(name) ? unit_pid(name) : 0;
+	if (asprintf(&pidfile, "%s/%s.pid", env->dir, name) < 0)
 		abort();
-	pid = paas_daemon_alive(pidfile, c->prog);
+	pid = paas_daemon_alive(pidfile, prog);
 	free(pidfile);
+	return pid;
+}
+
+int
+paas_component_running(const struct paas_component_env *env, const struct paas_component *c)
+{
+	pid_t pid = paas_component_alive(env, c->name, c->prog);
+
 	if (pid)
 		paas_component_report(env, c->name, "running", pid, c->detail);
 	return pid != 0;

@@ -37,6 +37,11 @@ struct paas_component {
 	void *arg;
 };
 
+/* The pid of component name's process (its pid file running prog) or
+ * unit, 0 when it does not run; nothing reported. */
+pid_t paas_component_alive(const struct paas_component_env *env, const char *name,
+    const char *prog);
+
 /* Whether c runs already (reported "running"). */
 int paas_component_running(const struct paas_component_env *env,
     const struct paas_component *c);

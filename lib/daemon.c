@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,4 +193,24 @@ paas_run_cmd(char *const argv[], struct paas_buf *out, struct paas_err *err)
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
 		return paas_err_set(err, PAAS_EFAILED, "cannot run %s", argv[0]);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int
+paas_port_taken(const char *address, int port)
+{
+	struct sockaddr_in a;
+	int fd, one = 1, taken = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	if (address == NULL || inet_pton(AF_INET, address, &a.sin_addr) != 1)
+		a.sin_addr.s_addr = htonl(INADDR_ANY);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == EADDRINUSE)
+		taken = 1;
+	close(fd);
+	return taken;
 }

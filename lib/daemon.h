@@ -42,4 +42,9 @@ int paas_daemon_stop(const char *pidfile, const char *prog, long timeout_ms,
  */
 int paas_run_cmd(char *const argv[], struct paas_buf *out, struct paas_err *err);
 
+/* Whether a TCP port is taken on address (an IPv4 address; NULL or
+ * another name: every address): something listens there, so that a
+ * server of ours could not bind it. */
+int paas_port_taken(const char *address, int port);
+
 #endif

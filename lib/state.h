@@ -5,7 +5,9 @@
 #ifndef PAAS_STATE_H
 #define PAAS_STATE_H
 
-/* The etcd endpoints: flag, else $PAAS_ETCD, else http://127.0.0.1:2379. */
+/* The etcd endpoints: flag, else $PAAS_ETCD, else those of the cluster
+ * whose state directory this is (its cluster.json, as paas-cluster up
+ * wrote it), else http://127.0.0.1:2379. */
 const char *paas_etcd_endpoints(const char *flag);
 
 /* The state directory of `paas-cluster up` (caller frees): flag, else

@@ -97,6 +97,7 @@ docker_start_local() {
 		ip addr add "$net.1/24" dev "$br" &&
 		ip link set "$br" up || bail_out "cannot make the bridge of the local dockerd"
 	at_exit "ip link del $br"
+	_forward_accept "$br"
 	dockerd --data-root "$dir/root" --exec-root "$dir/exec" \
 		-H "unix://$dir/docker.sock" --pidfile "$dir/docker.pid" \
 		--bridge "$br" $ipt >"$dir/log" 2>&1 &
@@ -164,6 +165,16 @@ _tls_init() {
 	export TLS_OPTS TLS_CA TLS_CERT TLS_KEY
 }
 
+# Traffic between the ports of a test bridge is accepted whatever this
+# machine's FORWARD policy says: a machine where Docker runs (a quickstart
+# cluster) has it at DROP, with bridged frames passed through iptables
+# (br_netfilter), which would cut the test hosts off from each other.
+_forward_accept() {
+	command -v iptables >/dev/null 2>&1 || return 0
+	iptables -w -I FORWARD -i "$1" -o "$1" -j ACCEPT 2>>"$TEST_LOG" &&
+		at_exit "iptables -w -D FORWARD -i $1 -o $1 -j ACCEPT"
+}
+
 _net_init() {
 	[ -n "$_net_bridge" ] && return
 	_net_bridge="pb$$"
@@ -172,6 +183,7 @@ _net_init() {
 		ip addr add "$_net_prefix.1/24" dev "$_net_bridge" &&
 		ip link set "$_net_bridge" up || bail_out "cannot make the test bridge"
 	at_exit "ip link del $_net_bridge"
+	_forward_accept "$_net_bridge"
 }
 
 # docker_host_start NAME

@@ -44,11 +44,29 @@ _cur_out=
 # Cleanups run last-in first-out at exit.
 _cleanups=()
 at_exit() { _cleanups+=("$*"); }
+# What a sanitizer writes when it finds something (AddressSanitizer,
+# LeakSanitizer, UBSan's "FILE.c:LINE:COL: runtime error:").
+_SANITIZER_RE='==[0-9]+==ERROR: [A-Za-z]+Sanitizer|\.c:[0-9]+:[0-9]+: runtime error:'
 _run_cleanups() {
-	local st=$? i
+	local st=$? i f reports=
 	for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
 		eval "${_cleanups[i]}" >>"$TEST_LOG" 2>&1 || :
 	done
+	# Under scripts/asan, the daemons the file started (agents, routers,
+	# a cluster's components) wrote their reports, leaks included, to
+	# their logs as they stopped: any one fails the file.
+	if [ -n "${ASAN_OPTIONS:-}" ]; then
+		reports=$(find "$TEST_TMP" -maxdepth 4 -type f -name "*.log" -size -100M \
+			-exec grep -lE "$_SANITIZER_RE" {} + 2>/dev/null)
+		for f in $reports; do
+			echo "# a sanitizer report in $f:" >&3
+			grep -m 5 -E "$_SANITIZER_RE" "$f" | sed 's/^/#   /' >&3
+		done
+		if [ -n "$reports" ]; then
+			test_failed=$((test_failed + 1))
+			[ "$st" -ne 0 ] || st=1
+		fi
+	fi
 	if [ "$st" -eq 0 ] && [ "$test_failed" -eq 0 ] && [ -z "${PAAS_TEST_KEEP:-}" ]; then
 		rm -rf "$TEST_TMP" 2>/dev/null || :
 	else
@@ -58,6 +76,7 @@ _run_cleanups() {
 			echo "# logs kept in $TEST_TMP" >&3
 		fi
 	fi
+	exit "$st"
 }
 trap _run_cleanups EXIT
 trap 'exit 130' INT TERM

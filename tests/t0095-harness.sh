@@ -42,6 +42,17 @@ test_expect_success 'a test file that trips set -u keeps its logs and says where
 	d=$(kept_dir unset) && test -n "$d" && test -d "$d" && rm -rf "$d"
 '
 
+test_expect_success 'under scripts/asan, a daemon that logged a sanitizer report fails the file, named' '
+	case_file asan "echo \"==123==ERROR: LeakSanitizer: detected memory leaks\" >>\"\$TEST_TMP/agent-a.log\"" &&
+	! ASAN_OPTIONS=detect_leaks=1 run_case asan &&
+	expect_grep "^ok 1 - the point" asan.tap &&
+	expect_grep "^# a sanitizer report in .*/agent-a.log" asan.tap &&
+	expect_grep "LeakSanitizer: detected memory leaks" asan.tap &&
+	d=$(kept_dir asan) && test -d "$d" && rm -rf "$d" &&
+	case_file clean "echo all well >>\"\$TEST_TMP/agent-a.log\"" &&
+	ASAN_OPTIONS=detect_leaks=1 run_case clean
+'
+
 test_expect_success 'a passing file leaves nothing behind' '
 	case_file good "true" && run_case good &&
 	expect_grep "^ok 1 - the point" good.tap && test -z "$(kept_dir good)"

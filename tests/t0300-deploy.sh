@@ -67,7 +67,7 @@ probe_stop() { touch stop; wait $probe_pid; cat probe.out; }
 
 test_expect_success 'a changed command rolls out one by one, start-first, no gap in 50 ms probes' '
 	probe_start 3 &&
-	paas-deploy -D shop "$(version v2)" >out; rc=$?; probe_stop &&
+	{ paas-deploy -D shop "$(version v2)" >out; rc=$?; } && probe_stop &&
 	expect_eq $rc 0 &&
 	jq -e "select(.kind == \"done\") | .started == 3 and .stopped == 3" out &&
 	jq -e -s "all(.time | test(\"^20[0-9][0-9]-[0-9-]+T[0-9:]+[.][0-9]{3}Z$\"))" out &&
@@ -94,14 +94,14 @@ test_expect_success 'control: an instance stopped for 2 s shows as gaps in the s
 	wait_for 5 sh -c "! curl -fsS -m 1 http://$x/version" && sleep 2 &&
 	dk $h start "$cid" >/dev/null &&
 	wait_for 15 curl -fsS -m 1 "http://$x/version" && probe_stop &&
-	! grep -q "gaps=0 " probe.out && say "control probe: $(cat probe.out)"
+	grep -Eq "gaps=[1-9][0-9]* " probe.out && say "control probe: $(cat probe.out)"
 '
 
 test_expect_success 'a release that never gets healthy is rolled back: exit 1, logs, old one serves' '
 	sed "s|http: /version|http: /missing|" "$(version v3)" >bad.yml &&
 	dep_ids shop >before &&
 	probe_start 3 &&
-	paas-deploy -D shop bad.yml >out 2>err; rc=$?; probe_stop &&
+	{ paas-deploy -D shop bad.yml >out 2>err; rc=$?; } && probe_stop &&
 	expect_eq $rc 1 &&
 	expect_grep "web instance 1 on host . did not become healthy within" err &&
 	expect_grep "HTTP 404 from /missing" err &&
@@ -147,11 +147,9 @@ test_expect_success 'an unreachable host: exit 2 naming it, nothing changed' '
 '
 
 test_expect_success 'two deploys of one deployment at once: one runs, the other exits 2 naming the holder' '
-	f=$(version v6)
-	(paas-deploy -D shop "$f" >o1 2>e1; echo $? >rc1) &
-	p1=$!
-	(paas-deploy -D shop "$f" >o2 2>e2; echo $? >rc2) &
-	p2=$!
+	f=$(version v6) &&
+	{ (paas-deploy -D shop "$f" >o1 2>e1; echo $? >rc1) & p1=$!; } &&
+	{ (paas-deploy -D shop "$f" >o2 2>e2; echo $? >rc2) & p2=$!; } &&
 	wait $p1 $p2 &&
 	expect_eq "$(cat rc1 rc2 | sort | tr "\n" " ")" "0 2 " &&
 	cat e1 e2 | expect_grep "deployment shop is locked by .*@.* pid [0-9]* since 20" /dev/stdin &&
@@ -159,12 +157,10 @@ test_expect_success 'two deploys of one deployment at once: one runs, the other 
 '
 
 test_expect_success 'two deployments deploy in parallel without interfering' '
-	dep_ids shop >before
-	f1=$(version b1) f2=$(version n1)
-	(paas-deploy -D blog "$f1" >o1 2>e1; echo $? >rc1) &
-	p1=$!
-	(paas-deploy -D news "$f2" >o2 2>e2; echo $? >rc2) &
-	p2=$!
+	dep_ids shop >before &&
+	f1=$(version b1) && f2=$(version n1) &&
+	{ (paas-deploy -D blog "$f1" >o1 2>e1; echo $? >rc1) & p1=$!; } &&
+	{ (paas-deploy -D news "$f2" >o2 2>e2; echo $? >rc2) & p2=$!; } &&
 	wait $p1 $p2 &&
 	expect_eq "$(cat rc1 rc2 | tr "\n" " ")" "0 0 " &&
 	expect_eq "$(count blog)" 3 && expect_eq "$(count news)" 3 &&

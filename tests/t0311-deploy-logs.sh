@@ -61,12 +61,11 @@ test_expect_success '--since: only what came after' '
 '
 
 test_expect_success '--follow: new lines from both hosts as they come; SIGINT stops it' '
-	paas-deploy -D app --json --follow --tail 1 logs ticker >f 2>ferr &
-	pid=$! &&
+	{ paas-deploy -D app --json --follow --tail 1 logs ticker >f 2>ferr & pid=$!; } &&
 	last1=$(paas-deploy -D app --json logs ticker.1 | tail -n 1 | jq -r .line | awk "{ print \$3 }") &&
 	last2=$(paas-deploy -D app --json logs ticker.2 | tail -n 1 | jq -r .line | awk "{ print \$3 }") &&
 	wait_for 15 sh -c "grep -q \"\\\"tick 1 $((last1 + 3))\\\"\" f && grep -q \"\\\"tick 2 $((last2 + 3))\\\"\" f" &&
-	kill -INT $pid && wait $pid; rc=$? &&
+	kill -INT $pid && { wait $pid; rc=$?; } &&
 	expect_eq "$rc" 0 && test ! -s ferr &&
 	jq -e -s "length >= 6" f >/dev/null
 '

@@ -49,16 +49,14 @@ test_expect_success '--host picks the host; the container is gone afterwards and
 '
 
 test_expect_success 'output streams as it comes: a line is seen before the command ends' '
-	paas-deploy -D app exec web -- sh -c "echo first; sleep 8; echo last" >stream &
-	pid=$! &&
+	{ paas-deploy -D app exec web -- sh -c "echo first; sleep 8; echo last" >stream & pid=$!; } &&
 	wait_for 6 grep -q first stream &&
 	! grep -q last stream &&
 	wait $pid && expect_eq "$(cat stream | tr "\n" " ")" "first last "
 '
 
 test_expect_success 'SIGINT stops the command and removes its container' '
-	paas-deploy -D app exec --host a web -- sleep 60 >/dev/null 2>&1 &
-	pid=$! &&
+	{ paas-deploy -D app exec --host a web -- sleep 60 >/dev/null 2>&1 & pid=$!; } &&
 	wait_for 10 sh -c "[ \"\$(docker -H ${HOST_URL[a]} --tlsverify --tlscacert $TLS_CA --tlscert $TLS_CERT --tlskey $TLS_KEY ps -q -f label=paas.run | wc -l)\" = 1 ]" &&
 	kill -INT $pid && { wait $pid; :; } &&
 	wait_for 10 sh -c "[ \"\$(docker -H ${HOST_URL[a]} --tlsverify --tlscacert $TLS_CA --tlscert $TLS_CERT --tlskey $TLS_KEY ps -aq -f label=paas.run | wc -l)\" = 0 ]"

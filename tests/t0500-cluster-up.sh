@@ -48,6 +48,13 @@ test_expect_success 'both instances answer; the host is registered as local' '
 	paas-cluster --json hosts ls | jq -e "select(.name == \"local\") | .docker == \"$DOCKER_URL\""
 '
 
+test_expect_success 'PAAS_ETCD unset: the commands find the etcd of the state directory'"'"'s cluster' '
+	env -u PAAS_ETCD paas-cluster --json status >st &&
+	jq -e -s "map(select(.kind == \"host\" and .name == \"local\")) | length == 1" st &&
+	env -u PAAS_ETCD paas-deploy --json list >l &&
+	jq -e -s "map(select(.deployment == \"hello\")) | length == 1" l
+'
+
 test_expect_success 'up again changes nothing: same processes, same answers' '
 	pids >before &&
 	paas-cluster --json up >out &&
@@ -89,14 +96,23 @@ test_expect_success 'bad flags: one line, exit 3, nothing started' '
 	expect_status 3 paas-cluster up stray 2>err && grep -q "unexpected argument" err
 '
 
-test_expect_success 'a port taken by someone else: up fails naming what and where' '
+test_expect_success 'a port taken by someone else: up fails naming the port and whose it is, before starting anything' '
 	S2=$TEST_TMP/state2 &&
 	expect_status 1 env -u PAAS_ETCD paas-cluster up --state-dir "$S2" --port "$(free_port)" \
 		--etcd-port "$EPORT" --etcd-peer-port "$(free_port)" >/dev/null 2>err &&
 	grep -q "^paas-cluster: an etcd that is not this cluster.s already answers at http://127.0.0.1:$EPORT" err &&
 	expect_status 1 env -u PAAS_ETCD paas-cluster up --state-dir "$S2" --port "$(free_port)" \
 		--etcd-port "$(free_port)" --etcd-peer-port "$PPORT" >/dev/null 2>err &&
-	grep -q "^paas-cluster: etcd exited; the end of $S2/etcd.log: .*address already in use" err &&
+	grep -q "^paas-cluster: port $PPORT is taken by another program on this machine (etcd.s peer port): give up another --etcd-peer-port" err &&
+	expect_status 1 env -u PAAS_ETCD paas-cluster up --state-dir "$S2" --port "$(free_port)" \
+		--etcd-port "$(free_port)" --etcd-peer-port "$(free_port)" --registry-port "$RPORT" \
+		>/dev/null 2>err &&
+	grep -q "^paas-cluster: port $RPORT is taken by another program on this machine (the registry.s port): give up another --registry-port" err &&
+	expect_status 1 env -u PAAS_ETCD paas-cluster up --state-dir "$S2" --port "$PORT" \
+		--etcd-port "$(free_port)" --etcd-peer-port "$(free_port)" --registry-port "$(free_port)" \
+		>/dev/null 2>err &&
+	grep -q "^paas-cluster: port $PORT is taken by another program on this machine (the routers. HTTP port): give up another --port" err &&
+	test ! -e "$S2/etcd.pid" && test ! -e "$S2/registry.pid" &&
 	test ! -e "$S2/agent.pid" && test ! -e "$S2/router.pid" &&
 	expect_eq "$(hello | cut -c1-5)" Hello
 '

@@ -67,7 +67,7 @@ test_expect_success 'a fresh member added with the settings members add prints; 
 	{ wait_for 10 sh -c "paas-cluster members ls | jq -s -e \"map(select(.healthy)) | length == 3\"" ||
 		{ echo "not three healthy members:"; paas-cluster members ls; false; }; } &&
 	deploy 4 &&
-	PAAS_ETCD="${ETCD_EP[0]},${ETCD_EP[1]},http://127.0.0.1:$cport" paas-cluster check >out; expect_eq $? 0
+	expect_status 0 env PAAS_ETCD="${ETCD_EP[0]},${ETCD_EP[1]},http://127.0.0.1:$cport" paas-cluster check >out
 '
 at_exit 'kill -9 $(cat "$TEST_TMP/etcd3/pid" 2>/dev/null) 2>/dev/null'
 
@@ -85,7 +85,7 @@ test_expect_success 'bad member arguments: exit 3, one message, membership uncha
 test_expect_success 'without quorum: CRITICAL within --timeout; members rm refused' '
 	etcd_member_kill 1 && kill -9 "$(cat "$TEST_TMP/etcd3/pid")" &&
 	t0=$(now_ms) &&
-	paas-cluster check --timeout 3 >out; rc=$? &&
+	{ paas-cluster check --timeout 3 >out; rc=$?; } &&
 	ms=$(($(now_ms) - t0)) && say "check --timeout 3 without quorum: $ms ms, exit $rc" &&
 	expect_eq $rc 2 && test "$ms" -lt 3300 &&
 	grep -q "^PAAS CRITICAL - etcd: no quorum: [01] of 3 members healthy" out &&

@@ -46,14 +46,13 @@ test_expect_success 'a host with an agent, a router, deployment hw serving v1' '
 '
 
 test_expect_success 'etcd frozen mid-rollout: no instance is stopped unwithdrawn; exit 2; a re-run converges' '
-	old=$(dep_ids hw) && [ -n "$old" ] || return 1
-	sf=$(web v2 stop-first)
+	old=$(dep_ids hw) && [ -n "$old" ] &&
+	sf=$(web v2 stop-first) &&
 	# The router held, so that the withdrawal cannot be confirmed before
 	# etcd freezes: without it a slow machine could confirm it (and rightly
 	# stop the old instance) before the freeze lands.
 	kill -STOP $ROUTER_PID && at_exit "kill -CONT $ROUTER_PID 2>/dev/null" &&
-	(paas-deploy -D hw "$sf" >frozen.out 2>frozen.err; echo $? >frozen.rc) &
-	deploy=$!
+	{ (paas-deploy -D hw "$sf" >frozen.out 2>frozen.err; echo $? >frozen.rc) & deploy=$!; } &&
 	wait_for 30 grep -q "\"kind\":\"release\"" frozen.out &&
 	kill -STOP $ETCD_PID &&
 	{ wait $deploy; kill -CONT $ETCD_PID; kill -CONT $ROUTER_PID; } &&
@@ -142,12 +141,13 @@ test_expect_success 'restore refuses while a deployment is locked, exit 2, nothi
 	paas-cluster backup all.bak >/dev/null &&
 	etcd_put /paas/v1/stray x &&
 	{ "$PAAS_T" etcd "$E" lock hw "deployer@x pid 1" 5 30 >lock.out 2>&1 & holder=$!; } &&
+	at_exit "kill $holder 2>/dev/null" &&
 	wait_for 5 grep -q locked lock.out &&
 	expect_status 2 paas-cluster restore --force all.bak 2>err && cat err &&
 	expect_grep "deployment hw is locked by deployer@x pid 1" err &&
 	expect_grep "nothing was written" err &&
-	expect_eq "$("$PAAS_T" etcd "$E" get /paas/v1/stray)" x || { kill $holder; return 1; }
-	kill $holder; wait $holder
+	expect_eq "$("$PAAS_T" etcd "$E" get /paas/v1/stray)" x &&
+	{ kill $holder; wait $holder || :; } &&
 	wait_for 15 paas-cluster restore --force all.bak &&
 	expect_status 1 "$PAAS_T" etcd "$E" get /paas/v1/stray
 '

@@ -73,7 +73,7 @@ test_expect_success 'a host without the credentials cannot pull it' '
 test_expect_success 'a host that does not trust the cluster CA cannot pull it: TLS is checked' '
 	img=$(cat img) && dk b rmi "$img" >/dev/null &&
 	mv "/etc/docker/certs.d/$REG/ca.crt" ca.away &&
-	pull_api b "$img" "$(auth "$(cat "$PAAS_STATE_DIR/registry-auth")")" >notrust.out;
+	{ pull_api b "$img" "$(auth "$(cat "$PAAS_STATE_DIR/registry-auth")")" >notrust.out || :; } &&
 	mv ca.away "/etc/docker/certs.d/$REG/ca.crt" &&
 	expect_grep "x509: certificate signed by unknown authority" notrust.out
 '

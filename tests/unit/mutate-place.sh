@@ -1,15 +1,22 @@
 #!/bin/bash
 # Each placement rule of lib/place.c taken out in turn: tests/unit/t-place
-# must fail every time (a rule no case catches is reported "NOT caught").
-# Run by hand after changing place.c or t-place.c; exits 1 if one is missed.
+# must fail every time.  TAP, a point per rule: caught (t-place failed), NOT
+# caught, or the mutant did not build (a failure too: a check that builds
+# nothing proves nothing); then "N passed, N failed".  scripts/test runs it;
+# by hand after changing place.c or t-place.c, in a built tree
+# (BUILDDIR, default the tree).
 cd "$(dirname "$0")/../.." || exit 1
+: "${BUILDDIR:=$PWD}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-missed=0
-CF="-I lib -D_GNU_SOURCE $(pkg-config --cflags jansson yaml-0.1)"
-LIBS="$(pkg-config --libs jansson yaml-0.1 libcurl libgit2) -lpthread"
+n=0 caught=0 failed=0
+CF="-I lib -I $BUILDDIR -D_GNU_SOURCE $(pkg-config --cflags jansson yaml-0.1 libcurl libgit2 libssh2)"
+# The mutant place.o first: the archive's own is then never pulled in.
+LIBS="$BUILDDIR/libpaas.a $(pkg-config --libs jansson yaml-0.1 libcurl libgit2 libssh2 libcrypto) -lcrypt -lpthread"
+[ -f "$BUILDDIR/libpaas.a" ] || { echo "Bail out! no $BUILDDIR/libpaas.a: build first (scripts/build)"; exit 1; }
 mut() {
 	name=$1; shift
+	n=$((n + 1))
 	python3 - "$@" "$tmp/place.c" <<'PY'
 import sys
 s=open('lib/place.c').read()
@@ -17,8 +24,17 @@ old,new=sys.argv[1],sys.argv[2]
 assert old in s, old
 open(sys.argv[3],'w').write(s.replace(old,new,1))
 PY
-	gcc $CF -w -o $tmp/t-place tests/unit/t-place.c $tmp/place.c $(ls lib/*.c | grep -v 'place.c') $LIBS 2>$tmp/err || { echo "$name: build failed"; cat $tmp/err | head -5; return; }
-	if $tmp/t-place >$tmp/out 2>&1; then echo "$name: NOT caught"; missed=1; else echo "$name: caught ($(grep -c '^not ok' $tmp/out) failing)"; fi
+	if ! gcc $CF -w -o $tmp/t-place tests/unit/t-place.c $tmp/place.c $LIBS 2>$tmp/err; then
+		echo "not ok $n - $name: the mutant did not build"
+		sed 's/^/#   /' $tmp/err | head -n 10
+		failed=$((failed + 1))
+	elif $tmp/t-place >$tmp/out 2>&1; then
+		echo "not ok $n - $name: NOT caught (t-place passes without the rule)"
+		failed=$((failed + 1))
+	else
+		echo "ok $n - $name: caught ($(grep -c '^not ok' $tmp/out) points of t-place fail)"
+		caught=$((caught + 1))
+	fi
 }
 mut constraints 'has = json_string_value(json_object_get(h->labels, k));' 'has = json_string_value(v); (void)h;'
 mut conflicts-self 'if (paas_json_has(json_object_get(svc, "conflicts"), k))' 'if (0)'
@@ -37,4 +53,7 @@ mut port-free 'if (h->port_free == NULL || h->port_free(h->port_arg, p))' 'if (1
 mut health-port 'if (!json_object_get(ports, pp))
 			json_object_set_new(ports, pp, json_integer(port_pick(h)));' ''
 mut why-not 'why.data[n0 + 2 + strlen(x->name)] = '"':'"';' ';'
-exit $missed
+echo "1..$n"
+echo "# $caught of $n rules caught"
+echo "$caught passed, $failed failed"
+[ "$failed" -eq 0 ]
