@@ -41,6 +41,14 @@ test_expect_success 'no file of lib/ includes a header of a layer above its own'
 	{ test ! -s bad || { cat bad; false; }; }
 '
 
+test_expect_success 'every file of lib/ and cmd/ is in Makefile.am: the release tarball carries it' '
+	for f in "$SRCDIR"/lib/*.[ch] "$SRCDIR"/cmd/*.[ch]; do
+		case $f in */commit.h) continue ;; esac
+		grep -q "${f#"$SRCDIR"/}" "$SRCDIR/Makefile.am" || echo "not in Makefile.am: ${f#"$SRCDIR"/}"
+	done >missing &&
+	{ test ! -s missing || { cat missing; false; }; }
+'
+
 test_expect_success 'no file of lib/ is over 900 lines' '
 	wc -l "$SRCDIR"/lib/*.[ch] | awk "\$2 != \"total\" && \$1 > 900 { print; bad = 1 } END { exit bad }"
 '
