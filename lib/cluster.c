@@ -82,7 +82,8 @@ static int
 start_etcd(struct paas_cluster *u, int port, int peer, struct paas_err *err)
 {
 	struct paas_component_env env;
-	const struct paas_component c = { "etcd", "etcd", "etcd", u->etcd, 20000, paas_component_etcd_ready, NULL };
+	const struct paas_component c = { "etcd", "etcd", "etcd", u->etcd, 20000,
+	    paas_component_etcd_ready, NULL };
 	char *data, client[64], peers[64], cluster[80];
 	int rc;
 
@@ -152,8 +153,8 @@ cluster_secrets_key(struct paas_cluster *u, struct paas_err *err)
 
 /* Run fn with PAAS_ETCD_AUTH naming role's file when the etcd is ours. */
 static int
-as_role(struct paas_cluster *u, const char *role, int (*fn)(struct paas_cluster *, void *, struct paas_err *),
-    void *arg, struct paas_err *err)
+as_role(struct paas_cluster *u, const char *role,
+    int (*fn)(struct paas_cluster *, void *, struct paas_err *), void *arg, struct paas_err *err)
 {
 	char *was = getenv("PAAS_ETCD_AUTH") ? paas_xstrdup(getenv("PAAS_ETCD_AUTH")) : NULL;
 	char name[64], *p = NULL;
