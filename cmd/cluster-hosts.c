@@ -191,13 +191,10 @@ static int
 hosts_rm(struct paas_etcd *e, const char *name, int force)
 {
 	struct paas_err err = PAAS_ERR_INIT;
-	char *warning = NULL;
-	int rc = paas_enrol_remove(e, name, force, &warning, &err) < 0 ? cli_fail(&err) : 0;
+	enum paas_format fmt = PAAS_FORMAT_JSON;
 
-	if (warning)
-		fprintf(stderr, "%s: warning: %s\n", cli_prog, warning);
-	free(warning);
-	return rc;
+	return paas_enrol_remove(e, name, force, cli_print_cluster_event, &fmt, &err) < 0 ?
+	    cli_fail(&err) : 0;
 }
 
 static int

@@ -583,99 +583,96 @@ paas_deploy_event_text(const json_t *ev, struct paas_buf *out)
 	const char *inst = json_string_value(json_object_get(ev, "instance"));
 	const char *host = json_string_value(json_object_get(ev, "host"));
 	long long rel = json_integer_value(json_object_get(ev, "release"));
-	struct paas_buf b = PAAS_BUF_INIT;
 
 	if (!strcmp(e, "unchanged"))
-		paas_buf_adds(&b, "No changes.");
+		paas_buf_adds(out, "No changes.");
 	else if (!strcmp(e, "lock"))
-		paas_buf_addf(&b, "locked %s as %s", json_string_value(json_object_get(ev, "deployment")),
+		paas_buf_addf(out, "locked %s as %s", json_string_value(json_object_get(ev, "deployment")),
 		    json_string_value(json_object_get(ev, "holder")));
 	else if (!strcmp(e, "plan")) {
-		paas_buf_addf(&b, "%splan for release %lld: start %zu, stop %zu",
+		paas_buf_addf(out, "%splan for release %lld: start %zu, stop %zu",
 		    json_is_true(json_object_get(ev, "dry_run")) ? "dry run: " : "", rel,
 		    json_array_size(json_object_get(ev, "start")),
 		    json_array_size(json_object_get(ev, "stop")));
-		text_list(&b, json_object_get(ev, "start"), "start");
-		text_list(&b, json_object_get(ev, "stop"), "stop ");
+		text_list(out, json_object_get(ev, "start"), "start");
+		text_list(out, json_object_get(ev, "stop"), "stop ");
 	} else if (!strcmp(e, "release"))
-		paas_buf_addf(&b, "release %lld (%s)", rel,
+		paas_buf_addf(out, "release %lld (%s)", rel,
 		    json_string_value(json_object_get(ev, "release_kind")));
 	else if (!strcmp(e, "resume"))
-		paas_buf_addf(&b, "release %lld is current: finishing its rollout", rel);
+		paas_buf_addf(out, "release %lld is current: finishing its rollout", rel);
 	else if (!strcmp(e, "start"))
-		paas_buf_addf(&b, "%s.%s  started on %s as %s", svc, inst, host,
+		paas_buf_addf(out, "%s.%s  started on %s as %s", svc, inst, host,
 		    json_string_value(json_object_get(ev, "container")));
 	else if (!strcmp(e, "healthy"))
-		paas_buf_addf(&b, "%s.%s  healthy after %.1f s", svc, inst,
+		paas_buf_addf(out, "%s.%s  healthy after %.1f s", svc, inst,
 		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
 	else if (!strcmp(e, "unhealthy"))
-		paas_buf_addf(&b, "%s.%s  NOT healthy: %s", svc, inst,
+		paas_buf_addf(out, "%s.%s  NOT healthy: %s", svc, inst,
 		    json_string_value(json_object_get(ev, "error")));
 	else if (!strcmp(e, "stop"))
-		paas_buf_addf(&b, "%s.%s  stopped %s on %s", svc, inst,
+		paas_buf_addf(out, "%s.%s  stopped %s on %s", svc, inst,
 		    json_string_value(json_object_get(ev, "container")), host);
 	else if (!strcmp(e, "rollback"))
-		paas_buf_addf(&b, "rolling back from release %lld to %lld",
+		paas_buf_addf(out, "rolling back from release %lld to %lld",
 		    (long long)json_integer_value(json_object_get(ev, "from")),
 		    (long long)json_integer_value(json_object_get(ev, "to")));
 	else if (!strcmp(e, "done"))
-		paas_buf_addf(&b, "release %lld done in %.1f s: %lld started, %lld stopped", rel,
+		paas_buf_addf(out, "release %lld done in %.1f s: %lld started, %lld stopped", rel,
 		    json_integer_value(json_object_get(ev, "ms")) / 1000.0,
 		    (long long)json_integer_value(json_object_get(ev, "started")),
 		    (long long)json_integer_value(json_object_get(ev, "stopped")));
 	else if (!strcmp(e, "announced"))
-		paas_buf_addf(&b, "%s.%s  announced by the agent on %s", svc, inst, host);
+		paas_buf_addf(out, "%s.%s  announced by the agent on %s", svc, inst, host);
 	else if (!strcmp(e, "served"))
-		paas_buf_addf(&b, "         %s: %lld router(s) serve revision %lld after %.2f s",
+		paas_buf_addf(out, "         %s: %lld router(s) serve revision %lld after %.2f s",
 		    json_string_value(json_object_get(ev, "what")),
 		    (long long)json_integer_value(json_object_get(ev, "routers")),
 		    (long long)json_integer_value(json_object_get(ev, "revision")),
 		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
 	else if (!strcmp(e, "withdrawn"))
-		paas_buf_addf(&b, "%s.%s  withdrawn from the routers, draining", svc, inst);
+		paas_buf_addf(out, "%s.%s  withdrawn from the routers, draining", svc, inst);
 	else if (!strcmp(e, "routes")) {
 		const json_t *x;
 		size_t i;
 
-		paas_buf_adds(&b, "routes:");
+		paas_buf_adds(out, "routes:");
 		json_array_foreach(json_object_get(ev, "set"), i, x)
-			paas_buf_addf(&b, " +%s", json_string_value(x));
+			paas_buf_addf(out, " +%s", json_string_value(x));
 		json_array_foreach(json_object_get(ev, "removed"), i, x)
-			paas_buf_addf(&b, " -%s", json_string_value(x));
+			paas_buf_addf(out, " -%s", json_string_value(x));
 	} else if (!strcmp(e, "build") && json_object_get(ev, "tag"))
-		paas_buf_addf(&b, "%s  building %s on %s", svc,
+		paas_buf_addf(out, "%s  building %s on %s", svc,
 		    json_string_value(json_object_get(ev, "tag")), host);
 	else if (!strcmp(e, "build")) {
-		paas_buf_addf(&b, "%s  | ", svc);
-		paas_buf_add_printable(&b, json_string_value(json_object_get(ev, "line")));
+		paas_buf_addf(out, "%s  | ", svc);
+		paas_buf_add_printable(out, json_string_value(json_object_get(ev, "line")));
 	} else if (!strcmp(e, "built") && json_is_true(json_object_get(ev, "cached")))
-		paas_buf_addf(&b, "%s  unchanged since its last build: %s", svc,
+		paas_buf_addf(out, "%s  unchanged since its last build: %s", svc,
 		    json_string_value(json_object_get(ev, "image")));
 	else if (!strcmp(e, "built") && json_is_true(json_object_get(ev, "pending")))
-		paas_buf_addf(&b, "%s  would build %s", svc,
+		paas_buf_addf(out, "%s  would build %s", svc,
 		    json_string_value(json_object_get(ev, "image")));
 	else if (!strcmp(e, "built"))
-		paas_buf_addf(&b, "%s  built %s in %.1f s", svc,
+		paas_buf_addf(out, "%s  built %s in %.1f s", svc,
 		    json_string_value(json_object_get(ev, "image")),
 		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
 	else if (!strcmp(e, "uncommitted")) {
 		const json_t *x;
 		size_t i;
 
-		paas_buf_addf(&b, "warning: %s: building commit %.12s; not in it:", svc,
+		paas_buf_addf(out, "warning: %s: building commit %.12s; not in it:", svc,
 		    json_string_value(json_object_get(ev, "commit")));
 		json_array_foreach(json_object_get(ev, "paths"), i, x) {
-			paas_buf_adds(&b, " ");
-			paas_buf_add_printable(&b, json_string_value(x));
+			paas_buf_adds(out, " ");
+			paas_buf_add_printable(out, json_string_value(x));
 		}
 	} else if (!strcmp(e, "warning"))
-		paas_buf_addf(&b, "warning: %s", json_string_value(json_object_get(ev, "message")));
+		paas_buf_addf(out, "warning: %s", json_string_value(json_object_get(ev, "message")));
 	else if (!strcmp(e, "destroyed"))
-		paas_buf_addf(&b, "destroyed %s: %lld containers removed",
+		paas_buf_addf(out, "destroyed %s: %lld containers removed",
 		    json_string_value(json_object_get(ev, "deployment")),
 		    (long long)json_integer_value(json_object_get(ev, "stopped")));
 	else
-		paas_buf_adds(&b, e);
-	paas_buf_add(out, b.data, b.len);
-	paas_buf_free(&b);
+		paas_buf_adds(out, e);
 }

@@ -31,7 +31,7 @@ warn(const struct paas_enrol *o, const char *fmt, ...) __attribute__((format(pri
 static void
 warn(const struct paas_enrol *o, const char *fmt, ...)
 {
-	char msg[600];
+	char msg[PAAS_ERR_MSG_MAX + 100];
 	va_list ap;
 	json_t *ev;
 
@@ -315,13 +315,15 @@ remove_fleet(const json_t *host, struct paas_err *err)
 }
 
 int
-paas_enrol_remove(struct paas_etcd *e, const char *name, int force, char **warning,
-    struct paas_err *err)
+paas_enrol_remove(struct paas_etcd *e, const char *name, int force, paas_event_fn event,
+    void *arg, struct paas_err *err)
 {
+	struct paas_enrol o = { 0 };
 	json_t *found;
 	int rc = 0;
 
-	*warning = NULL;
+	o.event = event;
+	o.arg = arg;
 	if (paas_host_find(e, name, &found, err) < 0)
 		return -1;
 	/* Its agent first: a fleet host's Global unit, or what --ssh installed. */
@@ -336,8 +338,7 @@ paas_enrol_remove(struct paas_etcd *e, const char *name, int force, char **warni
 			paas_err_wrap(err, "host %s kept (--force removes its record anyway)", name);
 			return -1;
 		}
-		if (asprintf(warning, "%s; its record is removed anyway", err->msg) < 0)
-			abort();
+		warn(&o, "%s; its record is removed anyway", err->msg);
 		paas_err_clear(err);
 	}
 	return paas_host_remove(e, name, err);

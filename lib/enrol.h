@@ -49,10 +49,10 @@ int paas_enrol_add(struct paas_etcd *e, const struct paas_enrol *o, json_t **age
 
 /* Host name removed, its agent first (a fleet host's Global unit, or what
  * hosts add --ssh installed).  An agent that cannot be removed keeps the
- * record (PAAS_EUNAVAIL, "host NAME kept"), unless force: then *warning
- * (caller frees) says why it was left and the record goes. */
-int paas_enrol_remove(struct paas_etcd *e, const char *name, int force, char **warning,
-    struct paas_err *err);
+ * record (PAAS_EUNAVAIL, "host NAME kept"), unless force: then a warning
+ * event (as paas_enrol_add's) says why it was left and the record goes. */
+int paas_enrol_remove(struct paas_etcd *e, const char *name, int force, paas_event_fn event,
+    void *arg, struct paas_err *err);
 
 /* The agent installed there (install.h) and registered in etcd within
  * 30 s, else why not (its unit's last words, or that it runs and cannot

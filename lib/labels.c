@@ -63,8 +63,6 @@ paas_labels_filter(const char *deployment)
 {
 	char *s;
 
-	if (deployment == NULL)
-		return paas_xstrdup(PAAS_LABEL_DEPLOYMENT);
 	if (asprintf(&s, PAAS_LABEL_DEPLOYMENT "=%s", deployment) < 0)
 		abort();
 	return s;

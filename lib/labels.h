@@ -47,7 +47,7 @@ json_t *paas_labels_instance(const char *deployment, const char *service, const 
 json_t *paas_labels_run(const char *deployment, const char *service, int64_t release);
 
 /* Docker's filter for one deployment's containers, "paas.deployment=DEP"
- * (caller frees), or for every paas container (dep NULL: the label name). */
+ * (caller frees); every paas container's is PAAS_LABEL_DEPLOYMENT alone. */
 char *paas_labels_filter(const char *deployment);
 
 #endif

@@ -98,8 +98,7 @@ static int
 sources_of(const struct paas_logs_opts *o, const json_t *h, pthread_mutex_t *mu,
     struct source **srcs, size_t *n, struct paas_err *err)
 {
-	struct paas_buf lab = PAAS_BUF_INIT;
-	const char *labels[2];
+	const char *labels[2] = { NULL, NULL };
 	struct paas_docker *d;
 	json_t *list, *c;
 	size_t i;
@@ -110,15 +109,13 @@ sources_of(const struct paas_logs_opts *o, const json_t *h, pthread_mutex_t *mu,
 		    "status lists units and machines)", o->deployment, o->service ? o->service : "SVC");
 	if ((d = paas_host_docker(h, LIST_TIMEOUT_MS, err)) == NULL)
 		return -1;
-	paas_buf_addf(&lab, PAAS_LABEL_DEPLOYMENT "=%s", o->deployment);
-	labels[0] = lab.data;
-	labels[1] = NULL;
+	labels[0] = paas_labels_filter(o->deployment);
 	if (paas_docker_containers(d, labels, 1, &list, err) < 0) {
-		paas_buf_free(&lab);
+		free((char *)labels[0]);
 		paas_docker_free(d);
 		return -1;
 	}
-	paas_buf_free(&lab);
+	free((char *)labels[0]);
 	paas_docker_free(d);
 	json_array_foreach(list, i, c) {
 		const json_t *l = json_object_get(c, "Labels");

@@ -202,8 +202,9 @@ paas_unittext(const struct paas_unittext_opts *o, struct paas_buf *out)
 	}
 }
 
-void
-paas_unittext_env(struct paas_buf *b, const char *name, const char *value)
+/* A line of a settings file: NAME="VALUE", with " \ $ escaped. */
+static void
+env_line(struct paas_buf *b, const char *name, const char *value)
 {
 	const char *p;
 
@@ -279,27 +280,27 @@ paas_unittext_settings_member(const struct paas_unittext_member *m, struct paas_
 	struct paas_buf v = PAAS_BUF_INIT;
 
 	paas_buf_adds(b, "# Written by paas-cluster up --host: this host's etcd member.\n");
-	paas_unittext_env(b, "ETCD_NAME", m->name);
-	paas_unittext_env(b, "ETCD_DATA_DIR", PAAS_HOST_ETCD_DIR);
+	env_line(b, "ETCD_NAME", m->name);
+	env_line(b, "ETCD_DATA_DIR", PAAS_HOST_ETCD_DIR);
 	paas_buf_addf(&v, "http://%s:%d,http://127.0.0.1:%d", m->addr, m->client_port,
 	    m->client_port);
-	paas_unittext_env(b, "ETCD_LISTEN_CLIENT_URLS", v.data);
+	env_line(b, "ETCD_LISTEN_CLIENT_URLS", v.data);
 	paas_buf_reset(&v);
 	paas_buf_addf(&v, "http://%s:%d", m->addr, m->client_port);
-	paas_unittext_env(b, "ETCD_ADVERTISE_CLIENT_URLS", v.data);
+	env_line(b, "ETCD_ADVERTISE_CLIENT_URLS", v.data);
 	paas_buf_reset(&v);
 	paas_buf_addf(&v, "https://%s:%d", m->addr, m->peer_port);
-	paas_unittext_env(b, "ETCD_LISTEN_PEER_URLS", v.data);
-	paas_unittext_env(b, "ETCD_INITIAL_ADVERTISE_PEER_URLS", v.data);
-	paas_unittext_env(b, "ETCD_INITIAL_CLUSTER", m->initial_cluster);
-	paas_unittext_env(b, "ETCD_INITIAL_CLUSTER_STATE", "new");
-	paas_unittext_env(b, "ETCD_INITIAL_CLUSTER_TOKEN", m->token);
-	paas_unittext_env(b, "ETCD_PEER_CERT_FILE", PAAS_HOST_PEER_CRT);
-	paas_unittext_env(b, "ETCD_PEER_KEY_FILE", PAAS_HOST_PEER_KEY);
-	paas_unittext_env(b, "ETCD_PEER_TRUSTED_CA_FILE", PAAS_HOST_CA);
-	paas_unittext_env(b, "ETCD_PEER_CLIENT_CERT_AUTH", "true");
+	env_line(b, "ETCD_LISTEN_PEER_URLS", v.data);
+	env_line(b, "ETCD_INITIAL_ADVERTISE_PEER_URLS", v.data);
+	env_line(b, "ETCD_INITIAL_CLUSTER", m->initial_cluster);
+	env_line(b, "ETCD_INITIAL_CLUSTER_STATE", "new");
+	env_line(b, "ETCD_INITIAL_CLUSTER_TOKEN", m->token);
+	env_line(b, "ETCD_PEER_CERT_FILE", PAAS_HOST_PEER_CRT);
+	env_line(b, "ETCD_PEER_KEY_FILE", PAAS_HOST_PEER_KEY);
+	env_line(b, "ETCD_PEER_TRUSTED_CA_FILE", PAAS_HOST_CA);
+	env_line(b, "ETCD_PEER_CLIENT_CERT_AUTH", "true");
 	/* The passwords are 192 random bits (access.h): no slow hash. */
-	paas_unittext_env(b, "ETCD_BCRYPT_COST", "4");
+	env_line(b, "ETCD_BCRYPT_COST", "4");
 	paas_buf_free(&v);
 }
 
@@ -311,10 +312,10 @@ paas_unittext_settings_agent(const char *etcd, const char *host, const char *doc
 
 	paas_buf_addf(&args, "--host %s --docker %s", host, docker);
 	paas_buf_adds(b, "# Written by paas-cluster (hosts add --ssh, up --host).\n");
-	paas_unittext_env(b, "PAAS_ETCD", etcd);
-	paas_unittext_env(b, "AGENT_ARGS", args.data);
+	env_line(b, "PAAS_ETCD", etcd);
+	env_line(b, "AGENT_ARGS", args.data);
 	if (auth)
-		paas_unittext_env(b, "PAAS_ETCD_AUTH", PAAS_HOST_ETC "/etcd-auth-agent");
+		env_line(b, "PAAS_ETCD_AUTH", PAAS_HOST_ETC "/etcd-auth-agent");
 	paas_buf_free(&args);
 }
 
@@ -324,10 +325,10 @@ paas_unittext_settings_router(const char *etcd, int port, const char *host, stru
 	struct paas_buf args = PAAS_BUF_INIT;
 
 	paas_buf_adds(b, "# Written by paas-cluster up --host: this host's router.\n");
-	paas_unittext_env(b, "PAAS_ETCD", etcd);
-	paas_unittext_env(b, "PAAS_ETCD_AUTH", PAAS_HOST_ETC "/etcd-auth-router");
+	env_line(b, "PAAS_ETCD", etcd);
+	env_line(b, "PAAS_ETCD_AUTH", PAAS_HOST_ETC "/etcd-auth-router");
 	paas_buf_addf(&args, "--config " PAAS_HOST_ROUTE_DIR "/haproxy.cfg --port %d --name %s",
 	    port, host);
-	paas_unittext_env(b, "ROUTER_ARGS", args.data);
+	env_line(b, "ROUTER_ARGS", args.data);
 	paas_buf_free(&args);
 }

@@ -78,9 +78,6 @@ struct paas_unittext_opts {
 };
 void paas_unittext(const struct paas_unittext_opts *o, struct paas_buf *out);
 
-/* A line of a settings file: NAME="VALUE", with " \ $ escaped. */
-void paas_unittext_env(struct paas_buf *b, const char *name, const char *value);
-
 /*
  * The settings file of a component that paas-cluster up --systemd runs on
  * this machine, from the argument vector it would run as a process: etcd's

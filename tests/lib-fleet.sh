@@ -24,6 +24,11 @@
 #                               instances' ports answer), with this
 #                               machine's /usr read-only and the build's
 #                               paas-cluster at /opt/paas-tools/bin
+#   fleet_two_machines [--docker]
+#                               fleet_start and machines 1 and 2 with metadata
+#                               host=fleetN,role=web (t0800, t0801, and the
+#                               exchanges of tests/record-fleet.sh); sets F,
+#                               machine 1's API
 #   fleet_deploy_cluster        what deployments run on (t0802, the fleet
 #                               benchmark): fleet_start, machine 1
 #                               (role=ctl) serving the API to the test and
@@ -143,6 +148,13 @@ _fleet_machine_run() {
 		-v "$dir/fleet.service:/etc/systemd/system/fleet.service:ro" \
 		-v "$dir/wants:/etc/systemd/system/sockets.target.wants:ro" \
 		-v "$dir/api:/fleet-api" "$@"
+}
+
+fleet_two_machines() {
+	fleet_start
+	fleet_machine_start 1 host=fleet1,role=web "$@"
+	fleet_machine_start 2 host=fleet2,role=web "$@"
+	F=${FLEET_URL[1]}
 }
 
 fleet_deploy_cluster() {

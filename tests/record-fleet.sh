@@ -14,10 +14,7 @@ OUTDIR=$(cd "$SRCDIR" && mkdir -p "${1:-tests/fixtures/fleet}" && cd "${1:-tests
 . "$SRCDIR/tests/lib-docker.sh"
 . "$SRCDIR/tests/lib-fleet.sh"
 docker_start_local
-fleet_start
-fleet_machine_start 1 host=fleet1,role=web
-fleet_machine_start 2 host=fleet2,role=web
-F=${FLEET_URL[1]}
+fleet_two_machines
 
 # record FILE METHOD PATH [BODY] [NOTE]: the request as the file's head, the
 # answer (status line, headers, body) after a blank line, CRLF made LF.

@@ -8,10 +8,7 @@
 . "$SRCDIR/tests/lib-docker.sh"
 . "$SRCDIR/tests/lib-fleet.sh"
 docker_start_local
-fleet_start
-fleet_machine_start 1 host=fleet1,role=web
-fleet_machine_start 2 host=fleet2,role=web
-F=${FLEET_URL[1]}
+fleet_two_machines
 M1=$(printf '%032x' 1)
 fl() { "$PAAS_T" fleet "$F" "$@"; }
 opts() {

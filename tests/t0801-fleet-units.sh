@@ -10,9 +10,7 @@
 . "$SRCDIR/tests/lib-fleet.sh"
 need systemd-analyze
 docker_start_local
-fleet_start
-fleet_machine_start 1 host=fleet1,role=web --docker
-fleet_machine_start 2 host=fleet2,role=web --docker
+fleet_two_machines --docker
 
 {
 	cat <<-'EOF'
