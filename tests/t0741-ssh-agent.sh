@@ -92,4 +92,15 @@ test_expect_success 'hosts rm: the agent stopped, its unit and files gone, the r
 	wait_for 15 key_is 0
 '
 
+test_expect_success 'hosts rm of a host whose agent cannot be reached: kept (exit 2), --force removes the record with a warning' '
+	"$PAAS_T" etcd "$PAAS_ETCD" put /paas/v1/hosts/ghost \
+		"{\"name\":\"ghost\",\"docker\":\"ssh://root@127.0.0.1:1\",\"tls\":null,\"insecure\":false,\"labels\":{},\"cpu_milli\":null,\"memory_bytes\":null,\"address\":null,\"managed_agent\":true}" &&
+	expect_status 2 paas-cluster hosts rm ghost 2>err &&
+	expect_grep "host ghost kept (--force removes its record anyway)" err &&
+	paas-cluster hosts ls | jq -e "select(.name == \"ghost\")" >/dev/null &&
+	paas-cluster hosts rm ghost --force 2>err &&
+	expect_grep "^paas-cluster: warning: .*ssh.*127.0.0.1.*; its record is removed anyway" err &&
+	! paas-cluster hosts ls | jq -e "select(.name == \"ghost\")" >/dev/null
+'
+
 test_done
