@@ -21,12 +21,18 @@
  *     (PAAS_T_DOWN=1: a server still listed but down or in maintenance
  *     counts as gone: HAProxy sends it nothing)
  *          poll "show servers state BACKEND" of HAProxy's current worker
- *          through its master CLI every 2 ms until TEXT is not in it; print
+ *          through its master CLI (or, when SOCKET's name ends in
+ *          "stats.sock", through the workers' own stats socket, which
+ *          answers while the master re-executes itself for a reload)
+ *          every 2 ms until TEXT is not in it; print
  *          the ms since SINCE_NS (0: since FIRST_URL, polled every 2 ms,
  *          first failed to answer 200), then SINCE_NS
  *   paas-t floor ENDPOINTS PREFIX SOCKET LIVE CFG_PUT CFG_DEL
- *          a minimal router: on each event under PREFIX copy CFG_PUT (a put)
- *          or CFG_DEL (a delete) to LIVE and reload HAProxy through SOCKET
+ *          a minimal router: on each event under PREFIX tell the running
+ *          worker first (a put adds CFG_PUT's "server s" as web/s and enables
+ *          it; a delete puts web/s in maintenance), as any router can through
+ *          HAProxy's runtime API, then copy CFG_PUT or CFG_DEL to LIVE and
+ *          reload HAProxy through SOCKET
  */
 #include <curl/curl.h>
 #include <getopt.h>
@@ -753,12 +759,16 @@ gone_main(int argc, char **argv)
 {
 	double since, deadline;
 	char cmd[300];
+	size_t n;
+	int worker;
 
 	if (argc != 5 && argc != 6)
 		usage();
 	since = strtod(argv[0], NULL);
 	deadline = now_ns() + strtol(argv[1], NULL, 10) * 1e6;
-	snprintf(cmd, sizeof(cmd), "@1 show servers state %s", argv[3]);
+	n = strlen(argv[2]);
+	worker = n >= 10 && strcmp(argv[2] + n - 10, "stats.sock") == 0;
+	snprintf(cmd, sizeof(cmd), "%sshow servers state %s", worker ? "" : "@1 ", argv[3]);
 	if (argc == 6) {
 		struct paas_buf body = PAAS_BUF_INIT;
 		long status;
@@ -799,7 +809,31 @@ gone_main(int argc, char **argv)
 
 struct floor {
 	const char *sock, *live, *put, *del;
+	char *server;	/* "web/s ADDRESS SETTINGS", from CFG_PUT's server line */
 };
+
+/* What any router can do ahead of its reload, as ours does: the server
+ * added to the running worker (put), or put in maintenance (delete). */
+static void
+floor_runtime(const struct floor *f, int put)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	char cmd[600], *out = NULL;
+
+	if (put) {
+		snprintf(cmd, sizeof(cmd), "@1 add server %s", f->server);
+		if (paas_haproxy_cli(f->sock, cmd, &out, &err) == 0) {
+			free(out);
+			out = NULL;
+			paas_haproxy_cli(f->sock, "@1 enable health web/s", &out, &err);
+			free(out);
+			out = NULL;
+			paas_haproxy_cli(f->sock, "@1 enable server web/s", &out, &err);
+		}
+	} else
+		paas_haproxy_cli(f->sock, "@1 set server web/s state maint", &out, &err);
+	free(out);
+}
 
 static int
 floor_event(const struct paas_event *ev, void *arg)
@@ -808,9 +842,12 @@ floor_event(const struct paas_event *ev, void *arg)
 	struct paas_err err = PAAS_ERR_INIT;
 	const char *src = ev->type == PAAS_EVENT_PUT ? f->put : f->del;
 	char buf[65536];
-	FILE *in = fopen(src, "r"), *out = fopen(f->live, "w");
+	FILE *in, *out;
 	size_t n;
 
+	floor_runtime(f, ev->type == PAAS_EVENT_PUT);
+	in = fopen(src, "r");
+	out = fopen(f->live, "w");
 	if (in && out)
 		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
 			fwrite(buf, 1, n, out);
@@ -823,6 +860,24 @@ floor_event(const struct paas_event *ev, void *arg)
 	return 0;
 }
 
+/* "web/s REST" from the line "\tserver s REST" of the file at path. */
+static char *
+floor_server(const char *path)
+{
+	char line[512], web[520], *s = NULL;
+	FILE *f = fopen(path, "r");
+
+	while (f && s == NULL && fgets(line, sizeof(line), f))
+		if (strncmp(line, "\tserver s ", 10) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(web, sizeof(web), "web/%s", line + 8);
+			s = paas_xstrdup(web);
+		}
+	if (f)
+		fclose(f);
+	return s;
+}
+
 static int
 floor_main(int argc, char **argv)
 {
@@ -830,6 +885,7 @@ floor_main(int argc, char **argv)
 	struct paas_watch_opts wo = { 0 };
 	struct floor f;
 	struct paas_etcd *e;
+	int rc = 0;
 
 	if (argc != 6)
 		usage();
@@ -837,14 +893,21 @@ floor_main(int argc, char **argv)
 	f.live = argv[3];
 	f.put = argv[4];
 	f.del = argv[5];
-	if ((e = paas_etcd_new(argv[0], NULL, &err)) == NULL)
+	if ((f.server = floor_server(f.put)) == NULL) {
+		fprintf(stderr, "%s: floor: no \"server s\" line in %s\n", prog, f.put);
+		return 1;
+	}
+	if ((e = paas_etcd_new(argv[0], NULL, &err)) == NULL) {
+		free(f.server);
 		return die(&err);
+	}
 	wo.key = argv[1];
 	wo.prefix = 1;
 	if (paas_etcd_watch(e, &wo, floor_event, &f, &err) < 0)
-		return die(&err);
+		rc = die(&err);
 	paas_etcd_free(e);
-	return 0;
+	free(f.server);
+	return rc;
 }
 
 int

@@ -1,6 +1,6 @@
 -- wrk script: count 2xx and other answers over all threads, and print one
 -- line "paas: ok=N non2xx=N errors=N requests=N" when done (errors: socket
--- connect, read, write and timeout errors).
+-- connect, read, write and timeout errors, then each kind apart).
 -- WRK_DELAY_MS, when set, paces each connection (a steady load, not as
 -- many requests as the machine can make).
 local threads = {}
@@ -38,7 +38,8 @@ function done(summary, latency, requests)
 		b = b + t:get("bad")
 	end
 	local e = summary.errors
-	io.write(string.format("paas: ok=%d non2xx=%d errors=%d requests=%d p99_ms=%.1f\n",
+	io.write(string.format("paas: ok=%d non2xx=%d errors=%d requests=%d p99_ms=%.1f" ..
+		" connect=%d read=%d write=%d timeout=%d\n",
 		o, b, e.connect + e.read + e.write + e.timeout, summary.requests,
-		latency:percentile(99) / 1000))
+		latency:percentile(99) / 1000, e.connect, e.read, e.write, e.timeout))
 end
