@@ -18,7 +18,47 @@
 
 #define FORMAT		1
 #define TXN_OPS		100	/* etcd allows 128 operations in a transaction */
+#define TXN_BYTES	(1L << 20)	/* keys and values in one: etcd takes 1.5 MiB */
+#define ONE_MAX		(1572864L - 4096)	/* one key and value in a request of its
+					 * own, under a default etcd's 1.5 MiB
+					 * (--max-request-bytes) */
+#define UNDO_MS		60000	/* how long a failed restore tries to put keys back */
 #define MAX_FILE	(1L << 30)
+
+/* The backup file's text of the keys of l not bound to a lease. */
+static void
+backup_text(const struct paas_kv_list *l, struct paas_buf *b, size_t *keys)
+{
+	char when[32], sum[17];
+	size_t i;
+	json_t *o;
+	char *s;
+
+	*keys = 0;
+	for (i = 0; i < l->n; i++)
+		if (l->kvs[i].lease == 0)
+			(*keys)++;
+	paas_utc_now(when, sizeof(when));
+	o = json_pack("{s:i, s:s, s:I, s:s, s:I}", "paas_backup", FORMAT, "prefix", PAAS_PREFIX,
+	    "revision", (json_int_t)l->revision, "time", when, "keys", (json_int_t)*keys);
+	s = json_dumps(o, JSON_COMPACT);
+	paas_buf_addf(b, "%s\n", s);
+	free(s);
+	json_decref(o);
+	for (i = 0; i < l->n; i++) {
+		char *k, *v;
+
+		if (l->kvs[i].lease != 0)
+			continue;
+		k = paas_base64_encode(l->kvs[i].key, strlen(l->kvs[i].key));
+		v = paas_base64_encode(l->kvs[i].value, l->kvs[i].value_len);
+		paas_buf_addf(b, "{\"k\":\"%s\",\"v\":\"%s\"}\n", k, v);
+		free(k);
+		free(v);
+	}
+	paas_hash_hex(b->data, b->len, sum);
+	paas_buf_addf(b, "{\"end\":true,\"keys\":%zu,\"checksum\":\"%s\"}\n", *keys, sum);
+}
 
 int
 paas_backup(struct paas_etcd *e, const char *path, struct paas_backup_info *info,
@@ -26,40 +66,28 @@ paas_backup(struct paas_etcd *e, const char *path, struct paas_backup_info *info
 {
 	struct paas_buf b = PAAS_BUF_INIT;
 	struct paas_kv_list l;
-	char when[32], sum[17];
-	size_t i, keys = 0;
-	json_t *o;
-	char *s;
+	size_t i, keys;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
 	if (paas_etcd_range(e, PAAS_PREFIX, 0, 0, &l, err) < 0)
 		return -1;
-	for (i = 0; i < l.n; i++)
-		if (l.kvs[i].lease == 0)
-			keys++;
-	paas_utc_now(when, sizeof(when));
-	o = json_pack("{s:i, s:s, s:I, s:s, s:I}", "paas_backup", FORMAT, "prefix", PAAS_PREFIX,
-	    "revision", (json_int_t)l.revision, "time", when, "keys", (json_int_t)keys);
-	s = json_dumps(o, JSON_COMPACT);
-	paas_buf_addf(&b, "%s\n", s);
-	free(s);
-	json_decref(o);
+	/* A record no etcd with the default request limit takes back: the
+	 * backup could never be restored whole. */
 	for (i = 0; i < l.n; i++) {
-		char *k, *v;
+		size_t len = strlen(l.kvs[i].key) + l.kvs[i].value_len;
 
-		if (l.kvs[i].lease != 0) {
-			info->leased++;
-			continue;
+		if (l.kvs[i].lease == 0 && len > (size_t)ONE_MAX) {
+			paas_err_set(err, PAAS_EFAILED, "key %s holds %zu bytes, over the %ld that "
+			    "one etcd request takes with the default limit (1.5 MiB): it could "
+			    "not be restored; no backup was written", l.kvs[i].key, len, ONE_MAX);
+			paas_kv_list_free(&l);
+			return -1;
 		}
-		k = paas_base64_encode(l.kvs[i].key, strlen(l.kvs[i].key));
-		v = paas_base64_encode(l.kvs[i].value, l.kvs[i].value_len);
-		paas_buf_addf(&b, "{\"k\":\"%s\",\"v\":\"%s\"}\n", k, v);
-		free(k);
-		free(v);
+		if (l.kvs[i].lease != 0)
+			info->leased++;
 	}
-	paas_hash_hex(b.data, b.len, sum);
-	paas_buf_addf(&b, "{\"end\":true,\"keys\":%zu,\"checksum\":\"%s\"}\n", keys, sum);
+	backup_text(&l, &b, &keys);
 	info->keys = keys;
 	info->revision = l.revision;
 	paas_kv_list_free(&l);
@@ -188,6 +216,13 @@ load(const char *path, struct entry **out, size_t *nout, int64_t *rev, struct pa
 				goto bad;
 			}
 			n++;
+			if (x->klen + x->vlen > (size_t)ONE_MAX) {
+				json_decref(o);
+				paas_err_set(err, PAAS_EINVAL, "%s: line %zu: key %s holds %zu bytes, "
+				    "over the %ld one etcd request takes (1.5 MiB by default)", path,
+				    lineno, x->key, x->klen + x->vlen, ONE_MAX);
+				goto bad;
+			}
 		}
 		json_decref(o);
 		if (!ended)
@@ -241,80 +276,204 @@ lock_all(const char *endpoints, json_t *deps, struct paas_lock ***locks, size_t 
 	return 0;
 }
 
+/* One change of a restore: key to value (a put) or to nothing (a delete). */
+struct change {
+	const char *key;
+	const char *value;		/* NULL: delete */
+	size_t vlen;
+};
+
+/* Write changes [from, to) in transactions of at most TXN_OPS operations
+ * and TXN_BYTES bytes (one larger change goes alone); *done is how many
+ * went through.  The first transaction refused ends it. */
+static int
+apply(struct paas_etcd *e, const struct change *c, size_t from, size_t to, size_t *done,
+    struct paas_err *err)
+{
+	struct paas_op ops[TXN_OPS];
+	size_t i = from, k, bytes;
+	int ok;
+
+	*done = from;
+	while (i < to) {
+		for (k = 0, bytes = 0; k < TXN_OPS && i + k < to; k++) {
+			size_t len = strlen(c[i + k].key) + (c[i + k].value ? c[i + k].vlen : 0);
+
+			if (k > 0 && bytes + len > (size_t)TXN_BYTES)
+				break;
+			bytes += len;
+			ops[k].type = c[i + k].value ? PAAS_OP_PUT : PAAS_OP_DELETE;
+			ops[k].key = c[i + k].key;
+			ops[k].value = c[i + k].value;
+			ops[k].value_len = c[i + k].value ? c[i + k].vlen : 0;
+			ops[k].lease = 0;
+		}
+		if (paas_etcd_txn(e, NULL, 0, ops, k, NULL, 0, &ok, NULL, err) < 0)
+			return -1;
+		i += k;
+		*done = i;
+	}
+	return 0;
+}
+
+/* The changes that make the prefix's unleased keys (have) those of the
+ * backup (es): puts of what differs or is missing, deletes of the rest.
+ * undo gets, for each, the key as it was. */
+static size_t
+plan(const struct paas_kv_list *have, const struct entry *es, size_t n, struct change **out,
+    struct change **undo)
+{
+	json_t *was = json_object(), *now = json_object(), *v;
+	struct change *c = paas_xmalloc((have->n + n + 1) * sizeof(*c));
+	struct change *u = paas_xmalloc((have->n + n + 1) * sizeof(*u));
+	size_t i, m = 0;
+
+	/* Keys as bytes (the n and _nocheck calls): a key need not be UTF-8. */
+	for (i = 0; i < have->n; i++)
+		if (have->kvs[i].lease == 0)
+			json_object_setn_new_nocheck(was, have->kvs[i].key, strlen(have->kvs[i].key),
+			    json_integer((json_int_t)i));
+	for (i = 0; i < n; i++)		/* a key given twice: the last one */
+		json_object_setn_new_nocheck(now, es[i].key, es[i].klen, json_integer((json_int_t)i));
+	for (i = 0; i < n; i++) {
+		const struct paas_kv *kv;
+
+		if ((size_t)json_integer_value(json_object_getn(now, es[i].key, es[i].klen)) != i)
+			continue;
+		v = json_object_getn(was, es[i].key, es[i].klen);
+		kv = v ? &have->kvs[json_integer_value(v)] : NULL;
+		if (kv && kv->value_len == es[i].vlen && memcmp(kv->value, es[i].value,
+		    es[i].vlen) == 0)
+			continue;
+		c[m] = (struct change){ es[i].key, es[i].value, es[i].vlen };
+		u[m] = kv ? (struct change){ kv->key, kv->value, kv->value_len } :
+		    (struct change){ es[i].key, NULL, 0 };
+		m++;
+	}
+	for (i = 0; i < have->n; i++)
+		if (have->kvs[i].lease == 0 &&
+		    json_object_getn(now, have->kvs[i].key, strlen(have->kvs[i].key)) == NULL) {
+			c[m] = (struct change){ have->kvs[i].key, NULL, 0 };
+			u[m] = (struct change){ have->kvs[i].key, have->kvs[i].value,
+			    have->kvs[i].value_len };
+			m++;
+		}
+	json_decref(was);
+	json_decref(now);
+	*out = c;
+	*undo = u;
+	return m;
+}
+
+/* Put back the keys the first n changes touched, as they were, trying
+ * again while etcd does not answer (stopped, restarting) for UNDO_MS.
+ * The changes that may have been written are those that went through and
+ * the transaction that failed: undoing one that was not is harmless. */
+static int
+undo_changes(struct paas_etcd *e, const struct change *u, size_t n, struct paas_err *err)
+{
+	long long deadline = paas_now_ms() + UNDO_MS;
+	size_t done = 0;
+
+	for (;;) {
+		paas_err_clear(err);
+		if (apply(e, u, done, n, &done, err) == 0)
+			return 0;
+		if (paas_now_ms() > deadline)
+			return -1;
+		usleep(300 * 1000);
+	}
+}
+
+/* The keys as they were, to a file the operator is told of, when even
+ * putting them back failed. */
+static char *
+save_before(const struct paas_kv_list *have)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	struct paas_err err = PAAS_ERR_INIT;
+	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char when[32], *path;
+	size_t keys;
+
+	backup_text(have, &b, &keys);
+	paas_utc_now(when, sizeof(when));
+	path = paas_xmalloc(strlen(dir) + 80);
+	sprintf(path, "%s/paas-before-restore-%s-%ld.ndjson", dir, when, (long)getpid());
+	if (paas_output_write(path, b.data, b.len, 0600, &err) < 0) {
+		free(path);
+		path = NULL;
+	}
+	paas_buf_free(&b);
+	paas_err_clear(&err);
+	return path;
+}
+
 int
 paas_restore(struct paas_etcd *e, const char *endpoints, const char *path, int force,
     struct paas_backup_info *info, struct paas_err *err)
 {
-	struct paas_kv_list have;
+	struct paas_kv_list have = { 0 };
 	struct entry *es = NULL;
-	struct paas_op ops[TXN_OPS];
+	struct change *c = NULL, *u = NULL;
 	struct paas_lock **locks = NULL;
 	json_t *deps = json_object();
-	size_t n = 0, nlocks = 0, i, k;
-	int ok, rc = -1;
+	size_t n = 0, nlocks = 0, i, m, done;
+	int rc = -1;
 
 	memset(info, 0, sizeof(*info));
 	if (load(path, &es, &n, &info->revision, err) < 0)
 		goto out;
-	if (paas_etcd_range(e, PAAS_PREFIX, 0, 1, &have, err) < 0)
+	if (paas_etcd_range(e, PAAS_PREFIX, 0, 0, &have, err) < 0)
 		goto out;
 	if (have.n && !force) {
 		paas_err_set(err, PAAS_EFAILED, "etcd already holds %zu keys under %s: restore only "
 		    "into an empty cluster, or give --force to replace them (nothing was written)",
 		    have.n, PAAS_PREFIX);
-		paas_kv_list_free(&have);
 		goto out;
 	}
 	for (i = 0; i < have.n; i++)
 		note_deployment(deps, have.kvs[i].key);
 	for (i = 0; i < n; i++)
 		note_deployment(deps, es[i].key);
-	if (lock_all(endpoints, deps, &locks, &nlocks, err) < 0) {
-		paas_kv_list_free(&have);
+	if (lock_all(endpoints, deps, &locks, &nlocks, err) < 0)
 		goto out;
-	}
-	/* Forced: what is not leased and not in the backup goes first. */
-	for (i = 0, k = 0; i < have.n; i++) {
-		if (have.kvs[i].lease != 0)
-			continue;
-		ops[k].type = PAAS_OP_DELETE;
-		ops[k].key = have.kvs[i].key;
-		ops[k].value = NULL;
-		ops[k].value_len = 0;
-		ops[k].lease = 0;
-		if (++k == TXN_OPS) {
-			if (paas_etcd_txn(e, NULL, 0, ops, k, NULL, 0, &ok, NULL, err) < 0) {
-				paas_kv_list_free(&have);
-				goto out;
-			}
-			k = 0;
-		}
-	}
-	if (k && paas_etcd_txn(e, NULL, 0, ops, k, NULL, 0, &ok, NULL, err) < 0) {
-		paas_kv_list_free(&have);
-		goto out;
-	}
+	/* Under the locks, what is there now: nothing else writes these keys. */
 	paas_kv_list_free(&have);
-	for (i = 0; i < n; i += k) {
-		for (k = 0; k < TXN_OPS && i + k < n; k++) {
-			ops[k].type = PAAS_OP_PUT;
-			ops[k].key = es[i + k].key;
-			ops[k].value = es[i + k].value;
-			ops[k].value_len = es[i + k].vlen;
-			ops[k].lease = 0;
+	if (paas_etcd_range(e, PAAS_PREFIX, 0, 0, &have, err) < 0)
+		goto out;
+	m = plan(&have, es, n, &c, &u);
+	if (apply(e, c, 0, m, &done, err) < 0) {
+		struct paas_err why = *err, uerr = PAAS_ERR_INIT;
+		size_t touched = done < m ? done + 1 : m;
+		char *saved;
+
+		/* Never half a restore: the keys go back as they were. */
+		if (undo_changes(e, u, touched, &uerr) == 0) {
+			paas_err_set(err, why.status, "%s; restore failed after %zu of %zu changes, and "
+			    "the keys under %s were put back as they were", why.msg, done, m,
+			    PAAS_PREFIX);
+		} else {
+			saved = save_before(&have);
+			paas_err_set(err, why.status, "%s; restore failed after %zu of %zu changes, and "
+			    "putting the keys back failed too (%s): the keys as they were are in "
+			    "%s; `paas-cluster restore --force` of that file puts them back", why.msg,
+			    done, m, uerr.msg, saved ? saved : "no file (it could not be written)");
+			free(saved);
 		}
-		if (paas_etcd_txn(e, NULL, 0, ops, k, NULL, 0, &ok, NULL, err) < 0) {
-			paas_err_wrap(err, "restored %zu of %zu keys", i, n);
-			goto out;
-		}
-		info->keys += k;
+		paas_err_clear(&uerr);
+		goto out;
 	}
+	info->keys = n;
 	rc = 0;
 out:
 	for (i = 0; i < nlocks; i++)
 		paas_lock_release(locks[i]);
 	free(locks);
+	free(c);
+	free(u);
 	json_decref(deps);
+	paas_kv_list_free(&have);
 	entries_free(es, n);
 	return rc;
 }

@@ -108,4 +108,69 @@ test_expect_success 'leased keys are left out of a backup' '
 	jq -e ".leased == 1 and .keys == $(wc -l <before)" out &&
 	! grep -q "$(printf /paas/v1/agents/x | base64)" b2.ndjson
 '
+# The keys of a backup file, without its header (revision, time) and end line.
+keylines() { sed '1d;$d' "$1"; }
+etcd_limit() {
+	etcd_member_kill 0 && ETCD_EXTRA_ARGS="$*" etcd_member_restart 0
+}
+
+test_expect_success '150 records of 20 KB (3 MB): restored into an empty etcd, and over it with --force' '
+	"$PAAS_T" etcd "$E" del /paas/v1/agents/ --prefix >/dev/null &&
+	jq -n "[range(150) | \"r\(.) \" + (\"x\" * 20480)]" >big.json &&
+	"$PAAS_T" etcd "$E" putmany /paas/v1/big/k big.json &&
+	dump >big-before && expect_eq "$(grep -c "^/paas/v1/big/" big-before)" 150 &&
+	paas-cluster backup big.ndjson >/dev/null &&
+	"$PAAS_T" etcd "$E" del /paas/v1/ --prefix >/dev/null && empty &&
+	paas-cluster --json restore big.ndjson >out && jq -e ".keys == $(head -n 1 big.ndjson | jq .keys)" out &&
+	dump >after && test_cmp big-before after &&
+	paas-cluster restore --force big.ndjson >/dev/null &&
+	dump >after && test_cmp big-before after &&
+	"$PAAS_T" etcd "$E" del /paas/v1/big/ --prefix >/dev/null
+'
+
+test_expect_success 'a record no default etcd takes in one request: the backup is refused naming it, nothing written' '
+	etcd_limit --max-request-bytes 4194304 &&
+	jq -n "[\"x\" * 2000000]" >huge.json &&
+	"$PAAS_T" etcd "$E" putmany /paas/v1/huge/k huge.json &&
+	expect_status 1 paas-cluster backup h.ndjson 2>err && cat err &&
+	expect_grep "key /paas/v1/huge/k00000 holds 20000[0-9]* bytes, over the 1568768 that one etcd request takes.*could not be restored; no backup was written" err &&
+	! test -e h.ndjson && ! ls h.ndjson.* 2>/dev/null &&
+	"$PAAS_T" etcd "$E" del /paas/v1/huge/ --prefix >/dev/null &&
+	etcd_limit
+'
+
+test_expect_success 'a restore refused mid-way (a request over this etcd limit): every key as it was' '
+	dump >before-mixed &&
+	paas-cluster backup keep.ndjson >/dev/null &&
+	jq -n "[range(250) | \"small \(.)\"]" >small.json &&
+	jq -n "[\"y\" * 400000]" >large.json &&
+	"$PAAS_T" etcd "$E" putmany /paas/v1/a/k small.json &&
+	"$PAAS_T" etcd "$E" putmany /paas/v1/zz/k large.json &&
+	paas-cluster backup mixed.ndjson >/dev/null &&
+	paas-cluster restore --force keep.ndjson >/dev/null && dump >now && test_cmp before-mixed now &&
+	etcd_limit --max-request-bytes 300000 &&
+	expect_status 1 paas-cluster restore --force mixed.ndjson 2>err && cat err &&
+	expect_grep "restore failed after [1-9][0-9]* of [0-9]* changes, and the keys under /paas/v1/ were put back as they were" err &&
+	dump >now && test_cmp before-mixed now &&
+	paas-cluster backup again.ndjson >/dev/null &&
+	keylines keep.ndjson >k1 && keylines again.ndjson >k2 && test_cmp k1 k2 &&
+	etcd_limit
+'
+
+test_expect_success 'etcd killed mid-way through a restore: once it is back, every key as it was' '
+	paas-cluster backup keep.ndjson >/dev/null &&
+	jq -n "[range(12000) | \"w\(.) \" + (\"z\" * 200)]" >w.json &&
+	"$PAAS_T" etcd "$E" putmany /paas/v1/w/k w.json &&
+	paas-cluster backup w.ndjson >/dev/null &&
+	paas-cluster restore --force keep.ndjson >/dev/null && dump >before-kill &&
+	{ paas-cluster restore --force w.ndjson >r.out 2>r.err & r=$!; } &&
+	wait_for 30 sh -c "\"$PAAS_T\" etcd \"$E\" get /paas/v1/w/k00000 | grep -q z" &&
+	kill -0 $r && etcd_member_kill 0 && say "etcd killed with the restore under way" &&
+	etcd_member_restart 0 &&
+	{ wait $r; rc=$?; } && cat r.err && expect_eq $rc 2 &&
+	expect_grep "restore failed after [0-9]* of 12[0-9]* changes, and the keys under /paas/v1/ were put back as they were" r.err &&
+	dump >now && test_cmp before-kill now &&
+	paas-cluster backup again.ndjson >/dev/null &&
+	keylines keep.ndjson >k1 && keylines again.ndjson >k2 && test_cmp k1 k2
+'
 test_done

@@ -173,28 +173,40 @@ etcd_main(int argc, char **argv, struct paas_http_opts *o)
 		rc = won ? 0 : 1;
 	} else if (strcmp(cmd, "putmany") == 0 && argc == 2) {
 		/* putmany PREFIX FILE: each element of the JSON array in FILE
-		 * under PREFIX00000, PREFIX00001, ... */
-		json_t *a = json_load_file(argv[1], 0, NULL), *v;
-		size_t i;
+		 * under PREFIX00000, PREFIX00001, ..., in transactions of up
+		 * to 100 puts and 1 MiB */
+		json_t *a = json_load_file(argv[1], 0, NULL);
+		struct paas_op ops[100];
+		char *vals[100], keys[100][512];
+		size_t i = 0, k, bytes, j;
+		int ok, prc = 0;
 
 		if (!json_is_array(a)) {
 			fprintf(stderr, "%s: %s: not a JSON array\n", prog, argv[1]);
 			json_decref(a);
 			return 1;
 		}
-		json_array_foreach(a, i, v) {
-			char key[512], *val = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-			int prc;
-
-			snprintf(key, sizeof(key), "%s%05zu", argv[0], i);
-			prc = paas_etcd_put(e, key, val, strlen(val), 0, NULL, &err);
-			free(val);
-			if (prc < 0) {
-				json_decref(a);
-				goto fail;
+		while (prc == 0 && i < json_array_size(a)) {
+			for (k = 0, bytes = 0; k < 100 && i + k < json_array_size(a); k++) {
+				vals[k] = json_dumps(json_array_get(a, i + k),
+				    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+				snprintf(keys[k], sizeof(keys[k]), "%s%05zu", argv[0], i + k);
+				ops[k] = (struct paas_op){ PAAS_OP_PUT, keys[k], vals[k],
+				    strlen(vals[k]), 0 };
+				bytes += strlen(vals[k]) + strlen(keys[k]);
+				if (bytes > (1 << 20) && k > 0) {
+					free(vals[k]);
+					break;
+				}
 			}
+			prc = paas_etcd_txn(e, NULL, 0, ops, k, NULL, 0, &ok, NULL, &err);
+			for (j = 0; j < k; j++)
+				free(vals[j]);
+			i += k;
 		}
 		json_decref(a);
+		if (prc < 0)
+			goto fail;
 	} else if (strcmp(cmd, "modrev") == 0 && argc == 1) {
 		struct paas_kv kv;
 		int found;
