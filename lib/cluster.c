@@ -488,6 +488,9 @@ paas_cluster_up(struct paas_cluster *u, const struct paas_cluster_up_opts *o,
 
 	if (paas_mkdir_p(u->dir, 0700, err) < 0)
 		return -1;
+	/* It holds credentials (paas(7)): 0700 whoever made it before. */
+	if (chmod(u->dir, 0700) < 0)
+		return paas_err_set(err, PAAS_EFAILED, "%s: %s", u->dir, strerror(errno));
 	if (o->nhosts)
 		return up_hosts(u, o, err);
 	/* Once a cluster of units, always: its processes are systemd's. */

@@ -71,6 +71,18 @@ spec_get_str(struct ctx *c, const Y *n, const char *what, const char **out)
 			return spec_at(c, n, "%s: a NUL byte is not allowed in a value", what);
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
 			return spec_at(c, n, "%s: control character 0x%02x is not allowed in a value", what, ch);
+		/* UTF-8's control characters: C1 (U+0080-U+009F, NEL among
+		 * them) and the line and paragraph separators U+2028, U+2029,
+		 * which some readers take for line ends. */
+		if (ch == 0xc2 && i + 1 < n->len && (unsigned char)n->s[i + 1] >= 0x80 &&
+		    (unsigned char)n->s[i + 1] <= 0x9f)
+			return spec_at(c, n, "%s: control character U+%04X is not allowed in a value",
+			    what, (unsigned char)n->s[i + 1]);
+		if (ch == 0xe2 && i + 2 < n->len && (unsigned char)n->s[i + 1] == 0x80 &&
+		    ((unsigned char)n->s[i + 2] == 0xa8 || (unsigned char)n->s[i + 2] == 0xa9))
+			return spec_at(c, n, "%s: U+%04X (a %s separator) is not allowed in a value",
+			    what, 0x2000 + (unsigned char)n->s[i + 2] - 0x80,
+			    (unsigned char)n->s[i + 2] == 0xa8 ? "line" : "paragraph");
 	}
 	*out = n->s;
 	return 0;

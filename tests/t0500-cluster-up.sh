@@ -55,9 +55,11 @@ test_expect_success 'PAAS_ETCD unset: the commands find the etcd of the state di
 	jq -e -s "map(select(.deployment == \"hello\")) | length == 1" l
 '
 
-test_expect_success 'up again changes nothing: same processes, same answers' '
+test_expect_success 'up again changes nothing: same processes, same answers; the state directory 0700 again' '
 	pids >before &&
+	chmod 0755 "$STATE" &&
 	paas-cluster --json up >out &&
+	expect_eq "$(stat -c %a "$STATE")" 700 &&
 	jq -e -s "map(select(.state == \"started\" or .state == \"added\")) | length == 0" out &&
 	jq -e -s "map(select(.state == \"running\")) | length == 4" out &&
 	pids >after && test_cmp before after &&
