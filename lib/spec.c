@@ -798,6 +798,20 @@ paas_spec_parse_for(const char *name, const char *data, size_t len, const char *
 	}
 	*spec = json_pack("{s:o, s:o, s:o, s:o}", "domains", domains, "env", env,
 	    "secret_env", top_secrets, "services", services);
+	/* The spec goes to etcd in one request, as a release. */
+	{
+		size_t stored = json_dumpb(*spec, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
+
+		if (stored > PAAS_SPEC_MAX_STORED) {
+			spec_at(&c, root, "the spec is %zu bytes as stored, over the %u bytes a "
+			    "release may hold (etcd takes 1.5 MiB in one request by default)", stored,
+			    PAAS_SPEC_MAX_STORED);
+			json_decref(*spec);
+			*spec = NULL;
+			paas_ydoc_free(&doc);
+			return -1;
+		}
+	}
 	paas_ydoc_free(&doc);
 	return 0;
 fail:

@@ -40,6 +40,8 @@
 
 #define PAAS_SPEC_MAX_SIZE	(8u << 20)	/* bytes in a document */
 #define PAAS_SPEC_MAX_SCALAR	65536		/* bytes in one scalar */
+#define PAAS_SPEC_MAX_STORED	(1u << 20)	/* bytes of the spec as a release
+						 * stores it (compact JSON) */
 #define PAAS_SPEC_MAX_DEPTH	32		/* nesting of mappings and sequences */
 #define PAAS_SPEC_MAX_NODES	200000		/* after alias expansion */
 

@@ -146,6 +146,15 @@ test_expect_success 'an unreachable host: exit 2 naming it, nothing changed' '
 	dep_ids shop >after && cmp before after
 '
 
+test_expect_success 'a Servicefile whose spec is over what one etcd request takes: exit 3 naming the limit, nothing changed' '
+	{ sed "/^  env:/d" "$SF/web.yml" && echo "  env:" &&
+	for i in $(seq 40); do printf "    V%02d: %s\n" "$i" "$(head -c 30000 /dev/zero | tr "\0" a)"; done; } >huge.yml &&
+	dep_ids shop >before &&
+	expect_status 3 paas-deploy -D shop huge.yml 2>err &&
+	expect_grep "the spec is 12[0-9]* bytes as stored, over the 1048576 bytes a release may hold" err &&
+	dep_ids shop >after && cmp before after
+'
+
 test_expect_success 'two deploys of one deployment at once: one runs, the other exits 2 naming the holder' '
 	f=$(version v6) &&
 	{ (paas-deploy -D shop "$f" >o1 2>e1; echo $? >rc1) & p1=$!; } &&
