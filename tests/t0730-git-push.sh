@@ -128,7 +128,7 @@ test_expect_success 'then a good push goes through: v3 served' '
 	wait_for 10 sh -c "test \"\$(curl -sS -m 2 -H \"Host: app.localhost\" http://127.0.0.1:$PORT/index.html)\" = v3"
 '
 
-test_expect_success 'a key that is not allowed gets nothing; an allowed one gets only its repository' '
+test_expect_success 'a key that is not allowed gets nothing; an allowed one gets only its repository, to push or to clone' '
 	was=$(remote_head) &&
 	printf "evil\n" >work/www/index.html && commit evil &&
 	! push mallory paas main && grep -q "Permission denied (publickey)" push.out &&
@@ -138,7 +138,11 @@ test_expect_success 'a key that is not allowed gets nothing; an allowed one gets
 	! ssh -i "$TEST_TMP/alice" -p "$SSH_PORT" -o IdentitiesOnly=yes -o BatchMode=yes \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1 "id; cat /etc/shadow" >sh.out 2>&1 &&
 	! grep -q "uid=\|root:" sh.out && expect_grep "paas: this key only pushes to app.git" sh.out &&
-	expect_eq "$(remote_head)" "$was" && expect_eq "$(get)" v3
+	expect_eq "$(remote_head)" "$was" && expect_eq "$(get)" v3 &&
+	GIT_SSH_COMMAND=$(git_ssh alice) git clone -q "ssh://root@127.0.0.1:$SSH_PORT/app.git" back &&
+	expect_eq "$(git -C back rev-parse HEAD)" "$was" &&
+	! GIT_SSH_COMMAND=$(git_ssh bob) git clone -q "ssh://root@127.0.0.1:$SSH_PORT/app.git" back2 2>err &&
+	expect_grep "paas: this key only pushes to other.git" err && ! test -e back2/.git
 '
 
 test_expect_success 'build git: an ssh:// URL is fetched with a key, its host key checked against known_hosts' '
