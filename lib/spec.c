@@ -774,6 +774,27 @@ paas_spec_parse_for(const char *name, const char *data, size_t len, const char *
 		spec_at(&c, root, "no services: every top-level key other than Env and Domains is a service");
 		goto fail;
 	}
+	/* A domain routes to a service of this file (under this deployment's
+	 * name or another's, as the design's example does for its staging
+	 * copy): one naming a service the file does not have would be left
+	 * unrouted by every deployment of it. */
+	for (i = 0; dom_n && i < dom_n->n; i += 2) {
+		char dom[256];
+		const json_t *d;
+		const char *svc;
+
+		for (j = 0; j < dom_n->kids[i]->len && j < sizeof(dom) - 1; j++)
+			dom[j] = (char)tolower((unsigned char)dom_n->kids[i]->s[j]);
+		dom[j] = '\0';
+		d = json_object_get(domains, dom);
+		svc = json_string_value(json_object_get(d, "service"));
+		if (svc && !json_object_get(services, svc)) {
+			spec_at(&c, dom_n->kids[i], "domain '%s' routes to %s:%s, but this Servicefile "
+			    "has no service %s: a Servicefile routes only to its own services", dom,
+			    json_string_value(json_object_get(d, "deployment")), svc, svc);
+			goto fail;
+		}
+	}
 	/* Conflicts must name services of this file. */
 	{
 		const char *sname;
