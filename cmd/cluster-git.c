@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "cli.h"
 #include "component.h"
+#include "daemon.h"
 #include "gitpush.h"
 #include "paas-cluster.h"
 #include "state.h"
@@ -175,13 +177,17 @@ git_serve(int argc, char **argv)
 	return PAAS_EFAILED;
 }
 
-/* paas-deploy of dep's commit new from its repository gd: its status. */
+/* paas-deploy of dep's commit new from its repository gd: its status.
+ * The push's connection closing (its ssh session, or a local git client,
+ * gone: git receive-pack, our parent, then has another parent) sends the
+ * deploy SIGHUP, which stops a build under way: receive-pack itself would
+ * not notice until the hook ends. */
 static int
 deploy(const char *dep, const char *gd, const char *new, const char *sfile)
 {
 	char *prog = paas_component_program("paas-deploy");
-	int status;
-	pid_t pid;
+	pid_t pid, rp = getppid(), client = paas_parent_pid(getppid()), w;
+	int status, told = 0;
 
 	fflush(stdout);
 	if ((pid = fork()) == 0) {
@@ -191,7 +197,14 @@ deploy(const char *dep, const char *gd, const char *new, const char *sfile)
 		_exit(PAAS_EFAILED);
 	}
 	free(prog);
-	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+	while (pid > 0 && (w = waitpid(pid, &status, WNOHANG)) == 0) {
+		if (!told && client > 1 && paas_parent_pid(rp) != client) {
+			kill(pid, SIGHUP);
+			told = 1;
+		}
+		usleep(200 * 1000);
+	}
+	if (pid < 0 || w < 0) {
 		fprintf(stderr, "paas: cannot run paas-deploy: %s\n", strerror(errno));
 		return PAAS_EFAILED;
 	}

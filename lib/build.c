@@ -2,9 +2,11 @@
  * Builds on deploy (build.h): git tree -> tar -> /build on the build host
  * -> push to the registry -> the digest in the spec.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "build.h"
@@ -114,6 +116,58 @@ build_host(struct run *r, struct paas_err *err)
 	return NULL;
 }
 
+#define BUILD_TIMEOUT_MS	(30 * 60 * 1000L)	/* a build's deadline, unless its own */
+
+/* A build's watch: its deadline, and the deploy's cancel, turned into the
+ * flag its Docker client's streams stop on. */
+struct watch {
+	long long deadline;
+	volatile sig_atomic_t *outer;
+	volatile sig_atomic_t flag, done;
+	int late;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *
+watch_run(void *arg)
+{
+	struct watch *w = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->done) {
+		if (paas_now_ms() >= w->deadline)
+			w->late = 1;
+		if (w->late || (w->outer && *w->outer)) {
+			w->flag = 1;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void
+watch_stop(struct watch *w, pthread_t *t, int *watching)
+{
+	if (!*watching)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(*t, NULL);
+	*watching = 0;
+}
+
 /* Build and push one service; *image gets REGISTRY/DEP/SVC@DIGEST. */
 static int
 build_one(struct run *r, struct paas_git *g, const char *svc, const char *context,
@@ -127,6 +181,11 @@ build_one(struct run *r, struct paas_git *g, const char *svc, const char *contex
 	const json_t *host;
 	char *name = NULL, *tag = NULL, *df = NULL, *id = NULL, *digest = NULL;
 	long long t0 = paas_now_ms();
+	long long timeout = json_integer_value(json_object_get(b, "timeout_ms"));
+	struct watch w = { .outer = r->o->cancel, .mu = PTHREAD_MUTEX_INITIALIZER,
+		.cv = PTHREAD_COND_INITIALIZER };
+	pthread_t wt;
+	int watching = 0, failed;
 	FILE *tar = NULL;
 	int rc = -1;
 
@@ -145,10 +204,21 @@ build_one(struct run *r, struct paas_git *g, const char *svc, const char *contex
 		goto out;
 	paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "build", "service", svc,
 	    "host", json_string_value(json_object_get(host, "name")), "line", "", "tag", tag));
-	/* A build has no deadline of ours: the host's own client, no timeout. */
-	if ((d = paas_host_docker(host, 0, err)) == NULL ||
+	/* The build's deadline, and the deploy's cancel, stop its streams:
+	 * dockerd stops a build whose client went away. */
+	w.deadline = t0 + (timeout > 0 ? timeout : BUILD_TIMEOUT_MS);
+	watching = pthread_create(&wt, NULL, watch_run, &w) == 0;
+	failed = (d = paas_host_docker_cancel(host, 0, &w.flag, err)) == NULL ||
 	    paas_docker_build(d, tar, tag, df, on_line, &la, &id, err) < 0 ||
-	    paas_docker_push(d, name, tag + strlen(name) + 1, auth, on_line, &la, &digest, err) < 0) {
+	    paas_docker_push(d, name, tag + strlen(name) + 1, auth, on_line, &la, &digest, err) < 0;
+	watch_stop(&w, &wt, &watching);
+	if (failed || w.flag) {
+		if (w.late)
+			paas_err_set(err, PAAS_EFAILED, "its build did not end within %lld s (build "
+			    "timeout; stopped)", (timeout > 0 ? timeout : BUILD_TIMEOUT_MS) / 1000);
+		else if (w.flag)
+			paas_err_set(err, PAAS_EFAILED, "its build was stopped: the deploy was "
+			    "cancelled");
 		paas_err_wrap(err, "service %s", svc);
 		goto out;
 	}
@@ -158,6 +228,7 @@ build_one(struct run *r, struct paas_git *g, const char *svc, const char *contex
 	    "image", *image, "commit", commit, "ms", (json_int_t)(paas_now_ms() - t0)));
 	rc = 0;
 out:
+	watch_stop(&w, &wt, &watching);
 	if (tar)
 		fclose(tar);
 	paas_docker_free(d);

@@ -214,3 +214,20 @@ paas_port_taken(const char *address, int port)
 	close(fd);
 	return taken;
 }
+
+pid_t
+paas_parent_pid(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	long pp = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	/* "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses. */
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) != NULL)
+		sscanf(p + 1, " %*c %ld", &pp);
+	fclose(f);
+	return (pid_t)pp;
+}

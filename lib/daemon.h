@@ -47,4 +47,7 @@ int paas_run_cmd(char *const argv[], struct paas_buf *out, struct paas_err *err)
  * server of ours could not bind it. */
 int paas_port_taken(const char *address, int port);
 
+/* The parent of process pid (/proc), or -1 when it is gone. */
+pid_t paas_parent_pid(pid_t pid);
+
 #endif

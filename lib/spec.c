@@ -287,8 +287,10 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 				goto fail;
 			}
 		} else if (!strcmp(k->s, "build")) {
-			static const char *const bkeys[] = { "git", "dockerfile", "context", NULL };
+			static const char *const bkeys[] = { "git", "dockerfile", "context", "timeout",
+				NULL };
 			const char *git = NULL, *df = "Dockerfile", *ctxdir = ".";
+			long btimeout = 0;
 
 			if (v->type == PAAS_Y_SCALAR) {
 				if (spec_get_str(c, v, "build", &git) < 0)
@@ -304,6 +306,15 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 					if (!spec_key_in(bk->s, bkeys)) {
 						spec_unknown_key(c, bk, "build", bkeys);
 						goto fail;
+					}
+					if (!strcmp(bk->s, "timeout")) {
+						if (spec_get_duration(c, bv, "build timeout", &btimeout) < 0)
+							goto fail;
+						if (btimeout < 1000) {
+							spec_at(c, bv, "build timeout: at least 1s");
+							goto fail;
+						}
+						continue;
 					}
 					if (spec_get_str(c, bv, bk->s, dst) < 0)
 						goto fail;
@@ -323,6 +334,9 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 			}
 			json_decref(build);
 			build = json_pack("{s:s, s:s, s:s}", "git", git, "dockerfile", df, "context", ctxdir);
+			/* Only when given: the specs of earlier releases stay the same. */
+			if (btimeout)
+				json_object_set_new(build, "timeout_ms", json_integer(btimeout));
 		} else if (!strcmp(k->s, "cmd")) {
 			const char *str;
 

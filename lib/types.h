@@ -7,6 +7,7 @@
 #ifndef PAAS_TYPES_H
 #define PAAS_TYPES_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -43,6 +44,9 @@ struct paas_deploy_opts {
 					 * negative: no withdrawal, stop at once */
 	const char *const *skip_hosts;	/* NULL-terminated names of hosts that are
 					 * down: neither asked nor placed on */
+	/* Set (from a signal handler, or by the command when nobody reads its
+	 * output any more): a build under way stops, and the deploy fails. */
+	volatile sig_atomic_t *cancel;
 	paas_deploy_event_fn event;
 	void *arg;
 };

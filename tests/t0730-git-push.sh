@@ -145,6 +145,31 @@ test_expect_success 'a key that is not allowed gets nothing; an allowed one gets
 	expect_grep "paas: this key only pushes to other.git" err && ! test -e back2/.git
 '
 
+# The builds that hang: a RUN step that sleeps an hour.
+sleeping() { DOCKER_API_VERSION=1.41 docker -H "$DOCKER_URL" ps --no-trunc --format "{{.Command}}" | grep -c "sleep 3600"; }
+unlocked() { ! PAAS_ETCD_AUTH=$PAAS_STATE_DIR/etcd-auth/deployer "$PAAS_T" etcd "$PAAS_ETCD" get /paas/v1/deployments/app/lock >/dev/null 2>&1; }
+gone() { ! pgrep -f "paas-deploy --table -D app" >/dev/null && ! pgrep -f "receive-pack .*/app.git" >/dev/null && unlocked && expect_eq "$(sleeping)" 0; }
+
+test_expect_success 'a build past its timeout: stopped, the push rejected naming the deadline, nothing left' '
+	was=$(remote_head) && cp work/Dockerfile Dockerfile.good && cp work/Servicefile Servicefile.good &&
+	printf "FROM paas-test:1\nRUN sleep 3600\nCOPY www/ /src/\n" >work/Dockerfile &&
+	sed -i "s|^  build: .\$|  build: {git: ., timeout: 4s}|" work/Servicefile && grep -q "timeout: 4s" work/Servicefile &&
+	commit hang-timeout && t0=$(now_ms) && ! push paas main && cat push.out &&
+	say "a build past its 4 s timeout: push refused after $(($(now_ms) - t0)) ms" &&
+	expect_grep "service web: its build did not end within 4 s (build timeout; stopped)" push.out &&
+	wait_for 10 gone && expect_eq "$(remote_head)" "$was" && expect_eq "$(get)" v3
+'
+
+test_expect_success 'a push whose client dies during a hanging build: within 10 s no build, no deploy, no lock' '
+	was=$(remote_head) && cp Servicefile.good work/Servicefile && commit hang &&
+	{ setsid sh -c "GIT_SSH_COMMAND=\"$(git_ssh alice)\" exec git -C work push paas main" >dies.out 2>&1 & p=$!; } &&
+	wait_for 60 sh -c "test \"\$(DOCKER_API_VERSION=1.41 docker -H $DOCKER_URL ps --no-trunc --format {{.Command}} | grep -c \"sleep 3600\")\" = 1" &&
+	kill -9 -- -$p && t0=$(now_ms) && { wait $p || :; } &&
+	wait_for 10 gone && say "the client killed during a hanging build: all gone after $(($(now_ms) - t0)) ms" &&
+	expect_eq "$(remote_head)" "$was" && expect_eq "$(get)" v3 &&
+	cp Dockerfile.good work/Dockerfile && commit good-again
+'
+
 test_expect_success 'build git: an ssh:// URL is fetched with a key, its host key checked against known_hosts' '
 	sed -e "s|build: .|build: \"ssh://root@127.0.0.1:$SSH_PORT/app.git\"|" -e "/^Domains:/,+1d" \
 		work/Servicefile >ssh.yml && grep -q "ssh://" ssh.yml &&
