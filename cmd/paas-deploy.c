@@ -6,17 +6,15 @@
  * the next).  Also `history`, `rollback [N]` and `destroy`.
  */
 #include <getopt.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "buf.h"
+#include "daemon.h"
 #include "deploy.h"
 #include "exec.h"
 #include "listing.h"
@@ -200,60 +198,9 @@ stop_on_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/*
- * A deploy whose caller is gone stops its build (lib/build.c): a hangup
- * (SIGHUP), or nobody reading its output any more (standard output or
- * error a pipe or socket whose other end closed, as when the git client of
- * a push died and git receive-pack with it).  A roll under way goes on to
- * its end: stopped half-way it would leave a mix of releases.
- */
+/* A deploy whose caller is gone stops its build (lib/build.c); a roll
+ * under way goes on to its end: stopped half-way it would leave a mix. */
 static volatile sig_atomic_t caller_gone;
-
-static void
-on_hangup(int sig)
-{
-	(void)sig;
-	caller_gone = 1;
-}
-
-/* Is fd a pipe or socket whose reader is gone? */
-static int
-reader_gone(int fd)
-{
-	struct pollfd p = { fd, 0, 0 };
-	struct stat st;
-
-	if (fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
-		return 0;
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
-}
-
-static void *
-watch_caller(void *arg)
-{
-	(void)arg;
-	while (!caller_gone) {
-		if (reader_gone(1) || reader_gone(2))
-			caller_gone = 1;
-		usleep(250 * 1000);
-	}
-	return NULL;
-}
-
-static void
-cancel_when_caller_gone(struct paas_deploy_opts *o)
-{
-	struct sigaction sa;
-	pthread_t t;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_hangup;
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	o->cancel = &caller_gone;
-	if (pthread_create(&t, NULL, watch_caller, NULL) == 0)
-		pthread_detach(t);
-}
 
 /* A line for JSON: invalid UTF-8 bytes become '?'. */
 static json_t *
@@ -536,7 +483,8 @@ main(int argc, char **argv)
 		paas_deploy_source_free(&src);
 		return cli_fail(&err);
 	}
-	cancel_when_caller_gone(&d.o);
+	paas_watch_caller(&caller_gone);
+	d.o.cancel = &caller_gone;
 	rc = paas_deploy_apply(&d.o, spec, &err);
 	json_decref(spec);
 	paas_deploy_source_free(&src);

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -230,4 +232,54 @@ paas_parent_pid(pid_t pid)
 		sscanf(p + 1, " %*c %ld", &pp);
 	fclose(f);
 	return (pid_t)pp;
+}
+
+static volatile sig_atomic_t *caller_flag;
+
+static void
+on_hangup(int sig)
+{
+	(void)sig;
+	if (caller_flag)
+		*caller_flag = 1;
+}
+
+/* Is fd a pipe or socket whose reader is gone? */
+static int
+reader_gone(int fd)
+{
+	struct pollfd p = { fd, 0, 0 };
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return 0;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+static void *
+watch_caller(void *arg)
+{
+	volatile sig_atomic_t *flag = arg;
+
+	while (!*flag) {
+		if (reader_gone(1) || reader_gone(2))
+			*flag = 1;
+		usleep(250 * 1000);
+	}
+	return NULL;
+}
+
+void
+paas_watch_caller(volatile sig_atomic_t *flag)
+{
+	struct sigaction sa;
+	pthread_t t;
+
+	caller_flag = flag;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_hangup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&t, NULL, watch_caller, (void *)flag) == 0)
+		pthread_detach(t);
 }

@@ -10,6 +10,7 @@
 #ifndef PAAS_DAEMON_H
 #define PAAS_DAEMON_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -46,6 +47,14 @@ int paas_run_cmd(char *const argv[], struct paas_buf *out, struct paas_err *err)
  * another name: every address): something listens there, so that a
  * server of ours could not bind it. */
 int paas_port_taken(const char *address, int port);
+
+/*
+ * Set *flag when this process's caller is gone: on SIGHUP, or when nobody
+ * reads its output any more (standard output or error a pipe or socket
+ * whose reader closed; a thread looks every 250 ms).  SIGPIPE is ignored:
+ * a write to that output fails instead.  For one flag per process.
+ */
+void paas_watch_caller(volatile sig_atomic_t *flag);
 
 /* The parent of process pid (/proc), or -1 when it is gone. */
 pid_t paas_parent_pid(pid_t pid);
