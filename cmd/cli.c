@@ -114,6 +114,13 @@ deploy_own_flag(int ch, struct cli_deploy *d)
 	case 'y': d->yes = 1; return 0;
 	case 'r': d->o.ref = optarg; return 0;
 	case 'g': d->git_dir = optarg; return 0;
+	case 'P': d->o.from_push = 1; return 0;
+	case 'A':
+		if (d->nallow == 16)
+			return cli_bad_usage("--allow-source: at most 16");
+		d->allow[d->nallow++] = optarg;
+		d->o.allowed_sources = d->allow;
+		return 0;
 	default:
 		if (!paas_valid_name(optarg))
 			return cli_bad_usage("--build-host '%.64s': not a host name", optarg);
@@ -140,6 +147,8 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		{ "ref", required_argument, NULL, 'r' },
 		{ "git-dir", required_argument, NULL, 'g' },
 		{ "build-host", required_argument, NULL, 'b' },
+		{ "from-push", no_argument, NULL, 'P' },
+		{ "allow-source", required_argument, NULL, 'A' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "since", required_argument, NULL, 'I' },
 		{ "tail", required_argument, NULL, 'T' },
@@ -168,6 +177,8 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		case 'r':
 		case 'g':
 		case 'b':
+		case 'P':
+		case 'A':
 			if (!with_yes) {
 				*status = cli_bad_usage("unknown option %s", argv[optind - 1]);
 				return -1;

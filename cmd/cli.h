@@ -40,6 +40,8 @@ struct cli_deploy {
 	struct paas_deploy_opts o;	/* ready for the library once parsed */
 	const char *etcd, *dep;
 	const char *git_dir;		/* paas-deploy --git-dir */
+	const char *allow[17];		/* --allow-source, NULL-terminated */
+	size_t nallow;
 	enum paas_format fmt;
 	int table, yes;
 	/* paas-deploy logs: --follow, --since, --tail; exec: --host */

@@ -35,6 +35,8 @@ struct git_flags {
 	struct paas_gitpush_add o;
 	const char *host, *user, *dirflag;
 	int port;
+	const char *sources[17];	/* --allow-source, NULL-terminated */
+	size_t nsources;
 };
 
 /* One of git add's flags into f: 0, or the usage error's exit status. */
@@ -69,6 +71,12 @@ add_flag(int ch, struct git_flags *f)
 		f->user = optarg;
 		return 0;
 	case 's': f->dirflag = optarg; return 0;
+	case 'a':
+		if (f->nsources == 16)
+			return cli_bad_usage("--allow-source: at most 16");
+		f->sources[f->nsources++] = optarg;
+		f->o.sources = f->sources;
+		return 0;
 	default: cli_usage(stderr); return PAAS_EINVAL;
 	}
 }
@@ -115,6 +123,7 @@ git_add(const struct cluster_ctx *c, int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "state-dir", required_argument, NULL, 's' },
+		{ "allow-source", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct paas_err err = PAAS_ERR_INIT;
@@ -185,18 +194,28 @@ git_serve(int argc, char **argv)
 static int
 deploy(const char *dep, const char *gd, const char *new, const char *sfile)
 {
-	char *prog = paas_component_program("paas-deploy");
+	char *prog = paas_component_program("paas-deploy"), **src = paas_gitpush_sources(gd);
+	const char *argv[64] = { "paas-deploy", "--table", "-D", dep, "--git-dir", gd, "--ref", new,
+		"--from-push" };
 	pid_t pid, rp = getppid(), client = paas_parent_pid(getppid()), w;
 	int status, told = 0;
+	size_t n = 9, i;
 
+	/* Builds read the pushed repository, or what git add allowed. */
+	for (i = 0; src[i] && n < 60; i++) {
+		argv[n++] = "--allow-source";
+		argv[n++] = src[i];
+	}
+	argv[n++] = sfile;
+	argv[n] = NULL;
 	fflush(stdout);
 	if ((pid = fork()) == 0) {
-		execl(prog, "paas-deploy", "--table", "-D", dep, "--git-dir", gd, "--ref", new, sfile,
-		    (char *)NULL);
+		execv(prog, (char *const *)argv);
 		fprintf(stderr, "paas: cannot run %s: %s\n", prog, strerror(errno));
 		_exit(PAAS_EFAILED);
 	}
 	free(prog);
+	paas_strv_free(src);
 	while (pid > 0 && (w = waitpid(pid, &status, WNOHANG)) == 0) {
 		if (!told && client > 1 && paas_parent_pid(rp) != client) {
 			kill(pid, SIGHUP);

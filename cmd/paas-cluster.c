@@ -41,7 +41,7 @@ usage(FILE *f)
 	    "  restore file [--force]\n"
 	    "  registry gc [--keep n] [--dry-run]\n"
 	    "  git add deployment --key file [--branch b] [--servicefile path]\n"
-	    "      [--host h] [--port n] [--user u]\n"
+	    "      [--host h] [--port n] [--user u] [--allow-source src ...]\n"
 	    "  git ls\n"
 	    "  hosts add name --fleet endpoint [--agent-etcd endpoints]\n"
 	    "      [--agent-docker unix:///path] [--label key=value ...]\n"

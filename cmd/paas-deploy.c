@@ -31,7 +31,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: %s [-D deployment] [--etcd endpoints] [--json | --table] [--dry-run]\n"
 	    "           [--lock-ttl seconds] [--stop-timeout seconds] [--drain seconds]\n"
-	    "           [--ref ref] [--git-dir repository] [--build-host host] servicefile\n"
+	    "           [--ref ref] [--git-dir repository] [--build-host host]\n"
+	    "           [--from-push [--allow-source src ...]] servicefile\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history | ps\n"
 	    "       %s [--etcd endpoints] [--json | --table] list\n"
 	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] logs [-f | --follow]\n"

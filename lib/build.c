@@ -97,6 +97,29 @@ repos_free(struct repos *rs)
 	free(rs->g);
 }
 
+/*
+ * May a push's deploy build from where (a build's git value)?  The pushed
+ * repository itself, a relative path with no ".." in it, or a source the
+ * operator allowed for the deployment; nothing else is ever opened, so
+ * that a push key reads no other repository the server can reach.
+ */
+static int
+source_allowed(const struct paas_deploy_opts *o, const char *where)
+{
+	const char *p;
+	size_t i;
+
+	for (i = 0; o->allowed_sources && o->allowed_sources[i]; i++)
+		if (strcmp(o->allowed_sources[i], where) == 0)
+			return 1;
+	if (where[0] == '/' || where[0] == '~' || strchr(where, ':'))
+		return 0;
+	for (p = where; *p; p += strcspn(p, "/"), p += *p == '/')
+		if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
+			return 0;
+	return 1;
+}
+
 /* The host builds go to. */
 static const json_t *
 build_host(struct run *r, struct paas_err *err)
@@ -334,6 +357,15 @@ paas_build_open(const struct paas_deploy_opts *o, const json_t *spec, struct paa
 		it = &b->items[b->n++];
 		memset(it, 0, sizeof(*it));
 		it->service = name;
+		if (o->from_push && !source_allowed(o, where)) {
+			paas_err_set(err, PAAS_EINVAL, "service %s: build git '%s' is not the pushed "
+			    "repository: a push builds only from its own repository, or from a source "
+			    "`paas-cluster git add --allow-source` allowed for %s (nothing was fetched)",
+			    name, where, o->deployment);
+			paas_build_free(b);
+			*bp = NULL;
+			return -1;
+		}
 		if (repo_get(&b->rs, o, where, &it->g, err) < 0) {
 			paas_err_wrap(err, "service %s", name);
 			paas_build_free(b);

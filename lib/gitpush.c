@@ -138,6 +138,62 @@ out:
 }
 
 
+/* GD/paas-sources: one allowed build source per line. */
+static int
+write_sources(const char *gd, const char *const *sources, struct paas_err *err)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	char *path = paas_path_join(gd, "paas-sources");
+	size_t i;
+	int rc = -1;
+
+	for (i = 0; sources && sources[i]; i++) {
+		if (!paas_only_chars(sources[i], "._-/:@+~") || !*sources[i]) {
+			paas_err_set(err, PAAS_EINVAL, "--allow-source '%.80s': not a repository URL "
+			    "or path", sources[i]);
+			goto out;
+		}
+		paas_buf_addf(&b, "%s\n", sources[i]);
+	}
+	rc = paas_file_replace(path, b.data ? b.data : "", b.len, 0644, err);
+out:
+	paas_buf_free(&b);
+	free(path);
+	return rc;
+}
+
+char **
+paas_gitpush_sources(const char *gd)
+{
+	char *path = paas_path_join(gd, "paas-sources"), line[1024], **v;
+	size_t n = 0;
+	FILE *f = fopen(path, "re");
+
+	v = paas_xmalloc(sizeof(*v));
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!*line)
+			continue;
+		v = paas_xrealloc(v, (n + 2) * sizeof(*v));
+		v[n++] = paas_xstrdup(line);
+	}
+	v[n] = NULL;
+	if (f)
+		fclose(f);
+	free(path);
+	return v;
+}
+
+void
+paas_strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 int
 paas_gitpush_add(const struct paas_gitpush_add *o, char **authorized, struct paas_err *err)
 {
@@ -168,7 +224,8 @@ paas_gitpush_add(const struct paas_gitpush_add *o, char **authorized, struct paa
 	sq(&hook, o->self);
 	paas_buf_addf(&hook, " git-hook '%s' '%s' '%s'\n", o->deployment, o->branch,
 	    o->servicefile);
-	if (paas_file_replace(hookp, hook.data, hook.len, 0755, err) < 0)
+	if (paas_file_replace(hookp, hook.data, hook.len, 0755, err) < 0 ||
+	    write_sources(gd, o->sources, err) < 0)
 		goto out;
 	/* The forced command: sshd gives it to the user's shell. */
 	paas_buf_adds(&cmd, "PAAS_STATE_DIR=");

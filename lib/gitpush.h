@@ -23,12 +23,21 @@ struct paas_gitpush_add {
 	const char *servicefile;	/* its path in the repository */
 	const char *keyfile;		/* the OpenSSH public key that may push */
 	const char *self;		/* paas-cluster, for the hook and the command */
+	const char *const *sources;	/* NULL-terminated: what the deployment's
+					 * builds may read besides the pushed
+					 * repository (build git values), or NULL */
 };
 
 /* The repository, its hook and the key's line; *authorized gets the
  * authorized_keys file's path (caller frees).  A key that pushes to
  * another deployment already is PAAS_EINVAL. */
 int paas_gitpush_add(const struct paas_gitpush_add *o, char **authorized, struct paas_err *err);
+
+/* The sources a push's builds may read besides the pushed repository, as
+ * git add recorded them in the repository gd: a NULL-terminated array
+ * (caller frees with paas_strv_free), empty when none. */
+char **paas_gitpush_sources(const char *gd);
+void paas_strv_free(char **v);
 
 /* STATE/git/DEP.git (caller frees). */
 char *paas_gitpush_dir(const char *state, const char *dep);

@@ -36,6 +36,10 @@ struct paas_deploy_opts {
 					 * repository, when it is read from a
 					 * commit (--git-dir); NULL otherwise */
 	const char *build_host;		/* NULL: the first host by name */
+	int from_push;			/* the deploy of a push: a build reads only the
+					 * pushed repository (a relative path inside
+					 * it) or one of allowed_sources */
+	const char *const *allowed_sources; /* NULL-terminated build git values */
 	const char *git_cache;		/* where URLs are fetched (NULL:
 					 * STATE/git-cache) */
 	int stop_timeout;		/* seconds docker waits before SIGKILL; 0: 10 */

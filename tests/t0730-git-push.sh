@@ -170,6 +170,31 @@ test_expect_success 'a push whose client dies during a hanging build: within 10 
 	cp Dockerfile.good work/Dockerfile && commit good-again
 '
 
+test_expect_success 'a push whose build reads another repository: refused naming it, nothing fetched or served' '
+	was=$(remote_head) && ls "$PAAS_STATE_DIR/git-cache" >cache.before 2>/dev/null || : &&
+	for src in "file://$PAAS_STATE_DIR/git/other.git" "$PAAS_STATE_DIR/git/other.git" ../other.git \
+		"ssh://root@127.0.0.1:$SSH_PORT/other.git" "https://127.0.0.1:1/x.git" "git@127.0.0.1:x.git"; do
+		sed "s|^  build: .\$|  build: \"$src\"|" Servicefile.good >work/Servicefile &&
+		grep -q "build: \"$src\"" work/Servicefile && commit "foreign $src" &&
+		{ ! push paas main || return 1; } &&
+		expect_grep "service web: build git .$src. is not the pushed repository: .*allowed for app (nothing was fetched)" push.out &&
+		expect_eq "$(remote_head)" "$was" || return 1
+	done &&
+	{ ls "$PAAS_STATE_DIR/git-cache" 2>/dev/null || :; } >cache.after && test_cmp cache.before cache.after &&
+	expect_eq "$(get)" v3
+'
+
+test_expect_success 'a source allowed for the deployment by git add --allow-source: the push builds from it' '
+	git clone -q --bare work "$TEST_TMP/shared.git" &&
+	paas-cluster git add app --key "$TEST_TMP/alice.pub" --allow-source "file://$TEST_TMP/shared.git" >/dev/null &&
+	expect_eq "$(cat "$PAAS_STATE_DIR/git/app.git/paas-sources")" "file://$TEST_TMP/shared.git" &&
+	sed "s|^  build: .\$|  build: \"file://$TEST_TMP/shared.git\"|" Servicefile.good >work/Servicefile &&
+	commit allowed && push paas main && expect_eq "$(remote_head)" "$(git -C work rev-parse HEAD)" &&
+	paas-cluster git add app --key "$TEST_TMP/alice.pub" >/dev/null &&
+	expect_eq "$(wc -c <"$PAAS_STATE_DIR/git/app.git/paas-sources")" 0 &&
+	cp Servicefile.good work/Servicefile && commit back-to-dot
+'
+
 test_expect_success 'build git: an ssh:// URL is fetched with a key, its host key checked against known_hosts' '
 	sed -e "s|build: .|build: \"ssh://root@127.0.0.1:$SSH_PORT/app.git\"|" -e "/^Domains:/,+1d" \
 		work/Servicefile >ssh.yml && grep -q "ssh://" ssh.yml &&
