@@ -31,7 +31,7 @@ static volatile sig_atomic_t stopping;
 
 struct conf {
 	struct paas_router_opts o;
-	char *config, *master, *stats, *pidfile;
+	char *config, *master, *stats, *pidfile, *status_sock;
 	const char *status_users_file;
 	json_t *status_users;
 };
@@ -181,6 +181,7 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 	c->master = cf->master = master ? paas_xstrdup(master) : beside(config, "master.sock");
 	c->stats = cf->stats = stats ? paas_xstrdup(stats) : beside(config, "stats.sock");
 	c->pidfile = cf->pidfile = pidfile ? paas_xstrdup(pidfile) : beside(config, "haproxy.pid");
+	c->status_socket = cf->status_sock = beside(config, "status.sock");
 	return 0;
 }
 
@@ -191,6 +192,7 @@ conf_free(struct conf *c)
 	free(c->master);
 	free(c->stats);
 	free(c->pidfile);
+	free(c->status_sock);
 	json_decref(c->status_users);
 }
 
@@ -273,9 +275,10 @@ cmd_watch(struct conf *c)
 	o->log = log_line;
 	if (o->status_domain) {
 		if (paas_status_users_read(c->status_users_file, &c->status_users, &err) < 0 ||
-		    paas_status_server_start(o->etcd, &status, &o->status_port, &err) < 0)
+		    paas_status_server_start(o->etcd, c->status_sock, &status, &err) < 0)
 			return cli_fail(&err);
 		o->status_users = c->status_users;
+		o->status_socket = c->status_sock;
 	}
 	rc = paas_router_run(o, &err) < 0 ? cli_fail(&err) : 0;
 	paas_status_server_stop(status);

@@ -99,7 +99,7 @@ valid_container(const char *s)
 }
 
 static int
-server_ok(const json_t *s)
+server_ok(const json_t *s, const struct paas_haproxy_opts *o)
 {
 	const char *a = json_string_value(json_object_get(s, "address"));
 	json_int_t port = json_integer_value(json_object_get(s, "port"));
@@ -116,7 +116,8 @@ server_ok(const json_t *s)
 	if (!valid_container(json_string_value(json_object_get(s, "container"))) ||
 	    (json_object_get(s, "container") && !json_is_string(json_object_get(s, "container"))))
 		return 0;
-	return a && paas_valid_address(a) && valid_port(port) &&
+	return a && ((o->status_socket && strcmp(a, o->status_socket) == 0) ||
+	    (paas_valid_address(a) && valid_port(port))) &&
 	    paas_valid_name(json_string_value(json_object_get(s, "deployment")) ?
 	    json_string_value(json_object_get(s, "deployment")) : "") &&
 	    paas_valid_name(json_string_value(json_object_get(s, "service")) ?
@@ -190,7 +191,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		}
 	srv = paas_xmalloc((json_array_size(servers) + 1) * sizeof(*srv));
 	json_array_foreach(servers, i, s) {
-		if (server_ok(s))
+		if (server_ok(s, o))
 			srv_of(s, &srv[ns++]);
 		else if (json_is_string(json_object_get(s, "key")))
 			json_array_append_new(skip, json_sprintf("%.200s: not a well-formed server "
@@ -315,9 +316,14 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 			/* Down at its first failed connection, not only after
 			 * two missed checks: a killed container stops getting
 			 * requests before its agent's withdrawal is served. */
-			paas_buf_addf(&b, "\tserver %s %s%s%s:%lld check inter 1s fall 2 rise 1 "
-			    "observe layer4 error-limit 1 on-error mark-down", name,
-			    strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "", (long long)port);
+			if (a[0] == '/')	/* the status server's socket */
+				paas_buf_addf(&b, "\tserver %s unix@%s check inter 1s fall 2 rise 1",
+				    name, a);
+			else
+				paas_buf_addf(&b, "\tserver %s %s%s%s:%lld check inter 1s fall 2 rise 1 "
+				    "observe layer4 error-limit 1 on-error mark-down", name,
+				    strchr(a, ':') ? "[" : "", a, strchr(a, ':') ? "]" : "",
+				    (long long)port);
 			if (sticky)
 				paas_buf_addf(&b, " cookie %s", name);
 			paas_buf_adds(&b, "\n");

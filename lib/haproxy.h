@@ -22,6 +22,9 @@ struct paas_haproxy_opts {
 	int https_port;			/* its port (0: 443) */
 	const char *stats_socket;	/* path of the runtime API socket, or NULL */
 	int hard_stop_after_s;		/* old workers go after this long (0: 30) */
+	const char *status_socket;	/* the one server address that may be a
+					 * Unix socket's path (the router's status
+					 * server), or NULL */
 };
 
 /*

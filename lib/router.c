@@ -32,7 +32,7 @@
  * a certificate it cannot read, an address it cannot resolve.  Each is
  * left out and named in skipped. */
 static void
-precheck(json_t *routes, json_t *servers, json_t *skipped)
+precheck(json_t *routes, json_t *servers, json_t *skipped, const char *status_socket)
 {
 	const char *domain;
 	json_t *v;
@@ -59,7 +59,8 @@ precheck(json_t *routes, json_t *servers, json_t *skipped)
 		unsigned char buf[sizeof(struct in6_addr)];
 		int rc;
 
-		if (a == NULL || inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1) {
+		if (a == NULL || inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1 ||
+		    (status_socket && strcmp(a, status_socket) == 0)) {
 			i++;
 			continue;
 		}
@@ -83,7 +84,7 @@ render(const struct paas_router_opts *o, json_t *routes, const json_t *servers, 
     json_t *skipped, struct paas_err *err)
 {
 	struct paas_haproxy_opts ho = { o->port, o->tls_dir, o->https_port, o->stats,
-	    o->hard_stop };
+	    o->hard_stop, o->status_domain ? o->status_socket : NULL };
 	json_t *v;
 
 	if (paas_haproxy_render(routes, servers, &ho, cfg, &v, err) < 0)
@@ -160,8 +161,8 @@ isolate(const struct paas_router_opts *o, json_t *routes, const json_t *servers,
 	return left;
 }
 
-/* The status page's route and its one server, the status server on the
- * loopback, in place of what etcd has for that domain or deployment. */
+/* The status page's route and its one server, the status server's Unix
+ * socket, in place of what etcd has for that domain or deployment. */
 static void
 add_status(const struct paas_router_opts *o, json_t *routes, json_t *servers, json_t *skipped)
 {
@@ -190,8 +191,8 @@ add_status(const struct paas_router_opts *o, json_t *routes, json_t *servers, js
 	    "s:n}", "deployment", PAAS_STATUS_DEPLOYMENT, "service", "status", "port", "auth",
 	    o->status_users, "sticky", 0, "health", "tls"));
 	json_array_append_new(servers, json_pack("{s:s, s:s, s:s, s:s, s:i, s:b}", "deployment",
-	    PAAS_STATUS_DEPLOYMENT, "service", "status", "instance", "1", "address", "127.0.0.1",
-	    "port", o->status_port, "healthy", 1));
+	    PAAS_STATUS_DEPLOYMENT, "service", "status", "instance", "1", "address",
+	    o->status_socket, "port", 0, "healthy", 1));
 }
 
 /* Read etcd and render; *routes and *servers (caller decrefs) are what was
@@ -217,7 +218,7 @@ read_render(struct paas_etcd *e, const struct paas_router_opts *o, json_t **rout
 			json_object_del(*routes, domain);
 		}
 	}
-	precheck(*routes, *servers, skipped);
+	precheck(*routes, *servers, skipped, o->status_domain ? o->status_socket : NULL);
 	return render(o, *routes, *servers, cfg, skipped, err);
 }
 

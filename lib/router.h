@@ -36,11 +36,12 @@ struct paas_router_opts {
 	int port, https_port;
 	/* The status page (statuspage.h) as one more route: its domain (NULL:
 	 * none), the users of its basic auth ({USER: crypt(3) hash}) and the
-	 * loopback port of the status server that answers it.  It takes the
-	 * place of any route of the same domain, and of deployment "paas". */
+	 * Unix socket of the status server that answers it (HAProxy's alone
+	 * to reach: mode 0600).  It takes the place of any route of the same
+	 * domain, and of deployment "paas". */
 	const char *status_domain;
 	const json_t *status_users;
-	int status_port;
+	const char *status_socket;
 	int hard_stop;			/* seconds old workers may finish in */
 	int coalesce_ms;		/* run: changes after the first of a burst wait this long */
 	int ttl;			/* run: lease seconds */

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -235,11 +237,16 @@ paas_status_page(const char *etcd, long timeout_ms, size_t *len, struct paas_err
 #define PAGE_FRESH_MS	2000	/* a page this young is served again */
 #define REQUEST_MAX	8192
 #define IO_TIMEOUT_S	5
+#define MAX_CONNS	16	/* connections served at once */
 
 struct paas_status_server {
 	const char *etcd;
+	char *path;
 	int fd, wake[2];
 	pthread_t thread;
+	pthread_mutex_t mu;	/* the page, and conns */
+	pthread_cond_t idle;
+	int conns;
 	char *page;
 	size_t len;
 	long long made_ms;
@@ -266,13 +273,42 @@ answer(int c, const char *status, const char *type, const char *body, size_t len
 	}
 }
 
+/* The page, surveyed again when older than PAGE_FRESH_MS: a copy (caller
+ * frees), or NULL with err. */
+static char *
+current_page(struct paas_status_server *s, size_t *len, struct paas_err *err)
+{
+	char *p = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->page == NULL || paas_now_ms() - s->made_ms > PAGE_FRESH_MS) {
+		size_t n;
+		char *fresh = paas_status_page(s->etcd, IO_TIMEOUT_S * 1000, &n, err);
+
+		if (fresh == NULL) {
+			pthread_mutex_unlock(&s->mu);
+			return NULL;
+		}
+		free(s->page);
+		s->page = fresh;
+		s->len = n;
+		s->made_ms = paas_now_ms();
+	}
+	p = paas_xmalloc(s->len + 1);
+	memcpy(p, s->page, s->len + 1);
+	*len = s->len;
+	pthread_mutex_unlock(&s->mu);
+	return p;
+}
+
 /* One connection: its request head read (within IO_TIMEOUT_S), one answer. */
 static void
 serve(struct paas_status_server *s, int c)
 {
 	struct timeval tv = { IO_TIMEOUT_S, 0 };
-	char req[REQUEST_MAX + 1];
-	size_t got = 0;
+	struct paas_err err = PAAS_ERR_INIT;
+	char req[REQUEST_MAX + 1], *page;
+	size_t got = 0, len;
 	int head;
 
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -292,25 +328,37 @@ serve(struct paas_status_server *s, int c)
 		answer(c, "405 Method Not Allowed", "text/plain", "GET or HEAD only\n", 17, 0);
 		return;
 	}
-	if (s->page == NULL || paas_now_ms() - s->made_ms > PAGE_FRESH_MS) {
-		struct paas_err err = PAAS_ERR_INIT;
-		size_t len;
-		char *p = paas_status_page(s->etcd, IO_TIMEOUT_S * 1000, &len, &err);
+	if ((page = current_page(s, &len, &err)) == NULL) {
+		char msg[PAAS_ERR_MSG_MAX + 32];
+		int n = snprintf(msg, sizeof(msg), "cluster survey failed: %s\n", err.msg);
 
-		if (p == NULL) {
-			char msg[PAAS_ERR_MSG_MAX + 32];
-			int n = snprintf(msg, sizeof(msg), "cluster survey failed: %s\n", err.msg);
-
-			answer(c, "503 Service Unavailable", "text/plain", msg,
-			    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, head);
-			return;
-		}
-		free(s->page);
-		s->page = p;
-		s->len = len;
-		s->made_ms = paas_now_ms();
+		answer(c, "503 Service Unavailable", "text/plain", msg,
+		    (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, head);
+		return;
 	}
-	answer(c, "200 OK", "text/html; charset=utf-8", s->page, s->len, head);
+	answer(c, "200 OK", "text/html; charset=utf-8", page, len, head);
+	free(page);
+}
+
+struct conn {
+	struct paas_status_server *s;
+	int fd;
+};
+
+static void *
+conn_main(void *arg)
+{
+	struct conn *k = arg;
+	struct paas_status_server *s = k->s;
+
+	serve(s, k->fd);
+	close(k->fd);
+	free(k);
+	pthread_mutex_lock(&s->mu);
+	if (--s->conns == 0)
+		pthread_cond_signal(&s->idle);
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
 }
 
 static void *
@@ -320,7 +368,9 @@ server_main(void *arg)
 
 	for (;;) {
 		struct pollfd p[2] = { { s->fd, POLLIN, 0 }, { s->wake[0], POLLIN, 0 } };
-		int c;
+		struct conn *k;
+		pthread_t t;
+		int c, busy;
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -330,41 +380,73 @@ server_main(void *arg)
 			continue;
 		if ((c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
 			continue;
-		serve(s, c);
-		close(c);
+		pthread_mutex_lock(&s->mu);
+		busy = s->conns >= MAX_CONNS;
+		if (!busy)
+			s->conns++;
+		pthread_mutex_unlock(&s->mu);
+		if (busy) {
+			answer(c, "503 Service Unavailable", "text/plain", "busy\n", 5, 0);
+			close(c);
+			continue;
+		}
+		k = paas_xmalloc(sizeof(*k));
+		k->s = s;
+		k->fd = c;
+		if (pthread_create(&t, NULL, conn_main, k) == 0)
+			pthread_detach(t);
+		else
+			conn_main(k);
 	}
 	return NULL;
 }
 
+/* Bind fd to a, its file mode 0600 from its creation (no moment when
+ * another user could connect); called before the router's threads. */
+static int
+bind_private(int fd, const struct sockaddr_un *a)
+{
+	mode_t old = umask(0177);
+	int rc = bind(fd, (const struct sockaddr *)a, sizeof(*a));
+
+	umask(old);
+	return rc;
+}
+
 int
-paas_status_server_start(const char *etcd, struct paas_status_server **out, int *port,
+paas_status_server_start(const char *etcd, const char *path, struct paas_status_server **out,
     struct paas_err *err)
 {
 	struct paas_status_server *s = paas_xmalloc(sizeof(*s));
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
+	struct sockaddr_un a;
 
 	memset(s, 0, sizeof(*s));
 	s->etcd = etcd;
-	s->wake[0] = s->wake[1] = -1;
+	s->fd = s->wake[0] = s->wake[1] = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->idle, NULL);
 	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
-	    bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s->fd, 16) < 0 ||
-	    getsockname(s->fd, (struct sockaddr *)&a, &alen) < 0 ||
-	    pipe2(s->wake, O_CLOEXEC) < 0) {
-		paas_err_set(err, PAAS_EFAILED, "status page: cannot listen on the loopback: %s",
+	a.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		paas_err_set(err, PAAS_EINVAL, "status page: socket path %.80s is too long", path);
+		goto fail;
+	}
+	memcpy(a.sun_path, path, strlen(path));
+	unlink(path);
+	if ((s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    bind_private(s->fd, &a) < 0 ||
+	    listen(s->fd, 16) < 0 || pipe2(s->wake, O_CLOEXEC) < 0) {
+		paas_err_set(err, PAAS_EFAILED, "status page: cannot listen on %s: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
+	s->path = paas_xstrdup(path);
 	paas_http_init();
 	if ((errno = pthread_create(&s->thread, NULL, server_main, s)) != 0) {
 		paas_err_set(err, PAAS_EFAILED, "status page: cannot start its thread: %s",
 		    strerror(errno));
 		goto fail;
 	}
-	*port = ntohs(a.sin_port);
 	*out = s;
 	return 0;
 fail:
@@ -374,6 +456,11 @@ fail:
 		close(s->wake[0]);
 		close(s->wake[1]);
 	}
+	if (s->path)
+		unlink(s->path);
+	free(s->path);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->idle);
 	free(s);
 	return -1;
 }
@@ -385,10 +472,19 @@ paas_status_server_stop(struct paas_status_server *s)
 		return;
 	if (write(s->wake[1], "x", 1) == 1)
 		pthread_join(s->thread, NULL);
+	/* The connections under way end within their timeouts. */
+	pthread_mutex_lock(&s->mu);
+	while (s->conns > 0)
+		pthread_cond_wait(&s->idle, &s->mu);
+	pthread_mutex_unlock(&s->mu);
 	close(s->fd);
 	close(s->wake[0]);
 	close(s->wake[1]);
+	unlink(s->path);
+	free(s->path);
 	free(s->page);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->idle);
 	free(s);
 }
 

@@ -21,13 +21,15 @@ char *paas_status_page_render(const json_t *r, const json_t *deps, size_t *len);
 char *paas_status_page(const char *etcd, long timeout_ms, size_t *len, struct paas_err *err);
 
 /*
- * The router's status server: HTTP on 127.0.0.1 (a free port, in *port),
- * answering GET and HEAD with the page of the cluster of etcd, surveyed at
- * most every 2 s, in a thread of its own, one connection at a time.  It
- * does no authentication: the router puts it behind HAProxy's basic auth.
+ * The router's status server: HTTP on the Unix socket at path (made again,
+ * mode 0600: only processes of this user, HAProxy's, reach it), answering
+ * GET and HEAD with the page of the cluster of etcd, surveyed at most every
+ * 2 s; each connection in a thread of its own (up to 16 at once), so that a
+ * slow one holds no other.  It does no authentication: the router puts it
+ * behind HAProxy's basic auth, and nothing else can connect.
  */
 struct paas_status_server;
-int paas_status_server_start(const char *etcd, struct paas_status_server **s, int *port,
+int paas_status_server_start(const char *etcd, const char *path, struct paas_status_server **s,
     struct paas_err *err);
 void paas_status_server_stop(struct paas_status_server *s);
 

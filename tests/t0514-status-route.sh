@@ -48,6 +48,25 @@ test_expect_success 'no credentials, a wrong password, an unknown user: 401, no 
 	expect_eq "$(via status.test / -u eve:s3cret -o body -w "%{http_code}")" 401
 '
 
+# hold_open SOCKET SECONDS: a client that sends half a request and waits.
+hold_open() {
+	perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or die "connect: $!\n";
+		print $s "GET / HTTP/1.1\r\nHost: x\r\n"; $s->flush; sleep $ARGV[1];' "$1" "$2"
+}
+
+test_expect_success 'the status server: a socket only HAProxy reaches (0600, no TCP port); a slow client holds no other' '
+	sock="$ROUTER_DIR/status.sock" && test -S "$sock" &&
+	expect_eq "$(stat -c %a "$sock")" 600 &&
+	! ss -ltnp | grep "pid=$ROUTER_PID," &&
+	! setpriv --reuid=65534 --regid=65534 --clear-groups curl -sS -m 5 --unix-socket "$sock" http://x/ >nobody.out 2>&1 &&
+	cat nobody.out && expect_grep "Permission denied\|Couldn.t connect" nobody.out && ! grep -q "etcd-members" nobody.out &&
+	grep -q "server paas.status.1 unix@$sock " "$ROUTER_CFG" &&
+	{ hold_open "$sock" 30 & h=$!; } && { hold_open "$sock" 30 & h2=$!; } &&
+	t0=$(now_ms) && expect_eq "$(page -o body -w "%{http_code}")" 200 && grep -q "etcd-members" body &&
+	ms=$(($(now_ms) - t0)) && say "the page with two slow clients on the socket: $ms ms" && test $ms -lt 4000 &&
+	kill $h $h2 && { wait $h $h2 || :; }
+'
+
 test_expect_success 'the right ones: the page, its numbers those of status --json' '
 	wait_for 20 sh -c "paas-cluster --json status | jq -e -s \"map(select(.kind == \\\"service\\\") | .instances_healthy) | add == 1\" >/dev/null" &&
 	wait_for 10 sh -c "curl -sS -m 5 -H \"Host: status.test\" -u \"ops:s3cret pass\" http://127.0.0.1:$ROUTER_PORT/ | grep -q \"<span id=\\\"healthy\\\">1<\"" &&
