@@ -13,13 +13,18 @@
 #include "check.h"
 #include "clock.h"
 #include "deploy.h"
+#include "etcd.h"
 #include "jsonx.h"
 #include "survey.h"
+#include "unittext.h"
 
 #define S(o, k)		paas_json_str(o, k, "-")
 #define N(o, k)		((long long)json_integer_value(json_object_get(o, k)))
 
 enum { OK = PAAS_CHECK_OK, WARNING, CRITICAL, UNKNOWN };
+#define QUOTA		PAAS_ETCD_QUOTA_BYTES	/* up gives every etcd */
+#define QUOTA_WARN_PCT	80
+#define DEFRAG_MIN	(64LL << 20)
 static const char *const level_name[] = { "OK", "WARNING", "CRITICAL", "UNKNOWN" };
 
 struct judge {
@@ -71,10 +76,17 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 		problem(j, CRITICAL, "etcd", "etcd: %s", S(etcd, "error"));
 		return;
 	}
-	json_array_foreach(json_object_get(r, "members"), i, v)
+	json_array_foreach(json_object_get(r, "members"), i, v) {
 		if (!json_is_true(json_object_get(v, "healthy")))
 			problem(j, WARNING, "member", "etcd member %s (%s) unhealthy: %s", S(v, "name"),
 			    S(v, "id"), S(v, "error"));
+		/* etcd refuses every write once its database reaches its quota. */
+		if (N(v, "db_size") > QUOTA / 100 * QUOTA_WARN_PCT)
+			problem(j, WARNING, "member", "etcd member %s: database %lld MiB, over %d%% of "
+			    "its %lld MiB quota (%lld MiB in use; check --repair defragments)",
+			    S(v, "name"), N(v, "db_size") >> 20, QUOTA_WARN_PCT, QUOTA >> 20,
+			    N(v, "db_size_in_use") >> 20);
+	}
 	json_array_foreach(json_object_get(r, "hosts"), i, v)
 		agents += json_is_true(json_object_get(v, "agent"));
 	json_array_foreach(json_object_get(r, "hosts"), i, v) {
@@ -163,6 +175,40 @@ any_behind(const json_t *r)
 		if (json_is_true(json_object_get(v, "behind")))
 			return 1;
 	return 0;
+}
+
+/* Members whose database file is mostly space compaction freed (over 64
+ * MiB, less than half in use) defragmented, one at a time: [{"member",
+ * "before","after"|"error"}]. */
+static json_t *
+defragment(const json_t *r)
+{
+	json_t *out = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "members"), i, v) {
+		struct paas_err err = PAAS_ERR_INIT;
+		struct paas_etcd_status st;
+		struct paas_etcd *e;
+		char ep[256];
+		json_t *d;
+
+		if (!json_is_true(json_object_get(v, "healthy")) || N(v, "db_size") < DEFRAG_MIN ||
+		    N(v, "db_size_in_use") * 2 > N(v, "db_size"))
+			continue;
+		snprintf(ep, sizeof(ep), "%.*s", (int)strcspn(S(v, "client_urls"), ","),
+		    S(v, "client_urls"));
+		d = json_pack("{s:s, s:I}", "member", S(v, "name"), "before", (json_int_t)N(v,
+		    "db_size"));
+		if ((e = paas_etcd_new(ep, NULL, &err)) == NULL ||
+		    paas_etcd_defragment(e, &err) < 0 || paas_etcd_status(e, &st, &err) < 0)
+			json_object_set_new(d, "error", json_string(err.msg));
+		else
+			json_object_set_new(d, "after", json_integer(st.db_size));
+		paas_etcd_free(e);
+		json_array_append_new(out, d);
+	}
+	return out;
 }
 
 static void
@@ -256,7 +302,7 @@ paas_check(const struct paas_check_opts *o, json_t **out, struct paas_err *err)
 {
 	struct paas_survey_opts so = { 0 };
 	struct judge j = { OK, NULL, 0, 0 };
-	json_t *report = NULL, *repaired = NULL;
+	json_t *report = NULL, *repaired = NULL, *defragged = NULL;
 	long long t0 = paas_now_ms();
 
 	*out = NULL;
@@ -272,13 +318,15 @@ paas_check(const struct paas_check_opts *o, json_t **out, struct paas_err *err)
 		paas_survey_routers(so.etcd, so.timeout_ms - (paas_now_ms() - t0), report, &e2);
 	}
 	if (o->repair && json_object_get(json_object_get(report, "etcd"), "error") == NULL) {
+		defragged = defragment(report);
 		repaired = repair(S(json_object_get(report, "etcd"), "healthy_endpoints"), report);
-		if (json_array_size(repaired)) {
+		if (json_array_size(repaired) || json_array_size(defragged)) {
 			json_decref(report);
 			report = NULL;
 			if (paas_survey(&so, &report, err) < 0) {
 				paas_err_wrap(err, "after the repair");
 				json_decref(repaired);
+				json_decref(defragged);
 				return -1;
 			}
 		}
@@ -288,8 +336,11 @@ paas_check(const struct paas_check_opts *o, json_t **out, struct paas_err *err)
 	*out = verdict(report, &j, t0);
 	if (repaired)
 		json_object_set(*out, "repaired", repaired);
+	if (json_array_size(defragged))
+		json_object_set(*out, "defragmented", defragged);
 	json_decref(j.problems);
 	json_decref(report);
 	json_decref(repaired);
+	json_decref(defragged);
 	return 0;
 }

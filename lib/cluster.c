@@ -20,6 +20,7 @@
 #include "hosts.h"
 #include "jsonx.h"
 #include "keys.h"
+#include "unittext.h"
 
 void
 cluster_env(const struct paas_cluster *u, struct paas_component_env *env)
@@ -100,7 +101,10 @@ start_etcd(struct paas_cluster *u, int port, int peer, struct paas_err *err)
 		    "--initial-cluster", cluster, "--initial-cluster-token", "paas-local",
 		    /* The passwords are 192 random bits: a slow hash adds nothing
 		     * to them, and would cost every command ~70 ms to log in. */
-		    "--bcrypt-cost", "4", NULL };
+		    "--bcrypt-cost", "4",
+		    "--auto-compaction-mode", PAAS_ETCD_COMPACTION_MODE,
+		    "--auto-compaction-retention", PAAS_ETCD_COMPACTION_KEEP,
+		    "--quota-backend-bytes", PAAS_ETCD_QUOTA, NULL };
 
 		rc = paas_mkdir_p(data, 0700, err) < 0 ? -1 : cluster_launch(u, &c, argv, err);
 	}

@@ -114,6 +114,17 @@ paas_etcd_member_add(struct paas_etcd *e, const char *peer_urls, uint64_t *id,
 }
 
 int
+paas_etcd_defragment(struct paas_etcd *e, struct paas_err *err)
+{
+	json_t *o;
+
+	if (etcd_call(e, "/v3/maintenance/defragment", json_object(), 1, &o, err) < 0)
+		return -1;
+	json_decref(o);
+	return 0;
+}
+
+int
 paas_etcd_status(struct paas_etcd *e, struct paas_etcd_status *st,
     struct paas_err *err)
 {

@@ -184,6 +184,9 @@ struct paas_etcd_status {
 	uint64_t member_id, leader;
 	int64_t db_size, revision, raft_term;
 };
+/* Defragment the member e's first endpoint names (it pauses while it
+ * rewrites its database file without the space compaction freed). */
+int paas_etcd_defragment(struct paas_etcd *e, struct paas_err *err);
 int paas_etcd_status(struct paas_etcd *e, struct paas_etcd_status *st,
     struct paas_err *err);
 /* 0 when the current endpoint answers /health with "true". */

@@ -10,6 +10,8 @@
 #include "release.h"
 #include "valid.h"
 
+#define KEEP_RELEASES	100	/* a deployment's history: its last releases */
+
 /* *out gets the JSON at key, or NULL when there is none. */
 static int
 get_json(struct paas_etcd *e, const char *key, json_t **out, int64_t *mod,
@@ -108,9 +110,9 @@ int
 paas_release_set_current(struct paas_etcd *e, const char *dep, int64_t n, const json_t *rec,
     int64_t mod, struct paas_err *err)
 {
-	char *pkey = paas_key_current(dep), *rkey = NULL, *rval = NULL;
+	char *pkey = paas_key_current(dep), *rkey = NULL, *rval = NULL, *okey = NULL;
 	struct paas_cmp cmp = { pkey, PAAS_CMP_MOD, PAAS_CMP_EQUAL, mod, NULL, 0 };
-	struct paas_op ops[2];
+	struct paas_op ops[3];
 	char num[32];
 	size_t nops = 0;
 	int ok = 0, rc = -1;
@@ -133,6 +135,13 @@ paas_release_set_current(struct paas_etcd *e, const char *dep, int64_t n, const 
 		ops[nops].key = rkey;
 		ops[nops].value = rval;
 		ops[nops++].value_len = strlen(rval);
+		/* The history is bounded: the release KEEP_RELEASES before goes. */
+		if (json_integer_value(json_object_get(rec, "release")) > KEEP_RELEASES) {
+			okey = paas_key_release(dep, json_integer_value(json_object_get(rec,
+			    "release")) - KEEP_RELEASES);
+			ops[nops].type = PAAS_OP_DELETE;
+			ops[nops++].key = okey;
+		}
 	}
 	if (paas_etcd_txn(e, &cmp, 1, ops, nops, NULL, 0, &ok, NULL, err) < 0)
 		goto out;
@@ -146,6 +155,7 @@ out:
 	free(pkey);
 	free(rkey);
 	free(rval);
+	free(okey);
 	return rc;
 }
 

@@ -105,11 +105,14 @@ members(struct paas_etcd *e, long long deadline, json_t *report)
 		if (sj) {
 			const char *l = json_string_value(json_object_get(sj, "leader"));
 			const char *db = json_string_value(json_object_get(sj, "dbSize"));
+			const char *used = json_string_value(json_object_get(sj, "dbSizeInUse"));
 
 			if (l && strtoull(l, NULL, 10))
 				leader = strtoull(l, NULL, 10);
 			json_object_set(m, "version", json_object_get(sj, "version"));
 			json_object_set_new(m, "db_size", json_integer(db ? strtoll(db, NULL, 10) : 0));
+			json_object_set_new(m, "db_size_in_use", json_integer(used ?
+			    strtoll(used, NULL, 10) : 0));
 			json_decref(sj);
 		}
 		json_object_set_new(m, "healthy", json_boolean(good));

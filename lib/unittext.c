@@ -89,6 +89,9 @@ etcd(const struct paas_unittext_opts *o, struct paas_buf *b)
 		    "Environment=ETCD_INITIAL_CLUSTER=paas=http://127.0.0.1:2380\n"
 		    "Environment=ETCD_INITIAL_CLUSTER_TOKEN=paas-local\n"
 		    "Environment=ETCD_BCRYPT_COST=4\n"
+		    "Environment=ETCD_AUTO_COMPACTION_MODE=" PAAS_ETCD_COMPACTION_MODE "\n"
+		    "Environment=ETCD_AUTO_COMPACTION_RETENTION=" PAAS_ETCD_COMPACTION_KEEP "\n"
+		    "Environment=ETCD_QUOTA_BACKEND_BYTES=" PAAS_ETCD_QUOTA "\n"
 		    "EnvironmentFile=-" PAAS_HOST_DEFAULTS "/paas-etcd\n");
 	else
 		paas_buf_adds(b, "EnvironmentFile=" PAAS_HOST_DEFAULTS "/paas-etcd\n");
@@ -295,6 +298,9 @@ paas_unittext_settings_member(const struct paas_unittext_member *m, struct paas_
 	env_line(b, "ETCD_INITIAL_CLUSTER", m->initial_cluster);
 	env_line(b, "ETCD_INITIAL_CLUSTER_STATE", "new");
 	env_line(b, "ETCD_INITIAL_CLUSTER_TOKEN", m->token);
+	env_line(b, "ETCD_AUTO_COMPACTION_MODE", PAAS_ETCD_COMPACTION_MODE);
+	env_line(b, "ETCD_AUTO_COMPACTION_RETENTION", PAAS_ETCD_COMPACTION_KEEP);
+	env_line(b, "ETCD_QUOTA_BACKEND_BYTES", PAAS_ETCD_QUOTA);
 	env_line(b, "ETCD_PEER_CERT_FILE", PAAS_HOST_PEER_CRT);
 	env_line(b, "ETCD_PEER_KEY_FILE", PAAS_HOST_PEER_KEY);
 	env_line(b, "ETCD_PEER_TRUSTED_CA_FILE", PAAS_HOST_CA);

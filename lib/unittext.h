@@ -33,6 +33,13 @@
 #define PAAS_HOST_DEFAULTS	"/etc/default"
 #define PAAS_HOST_ROUTE_DIR	"/var/lib/paas/route"
 #define PAAS_HOST_ETCD_DIR	"/var/lib/paas/etcd"
+/* Every etcd the cluster runs keeps its history to the last 1,000
+ * revisions (compacted every 5 minutes) within an explicit quota of 2 GiB,
+ * which paas-cluster check measures the database against. */
+#define PAAS_ETCD_COMPACTION_MODE	"revision"
+#define PAAS_ETCD_COMPACTION_KEEP	"1000"
+#define PAAS_ETCD_QUOTA			"2147483648"
+#define PAAS_ETCD_QUOTA_BYTES		2147483648LL	/* the same, as a number */
 /* An etcd member's TLS between peers, on its host. */
 #define PAAS_HOST_PEER_CRT	PAAS_HOST_ETC "/etcd-peer.crt"
 #define PAAS_HOST_PEER_KEY	PAAS_HOST_ETC "/etcd-peer.key"

@@ -38,7 +38,9 @@ test_expect_success 'quickstart: up, deploy examples/hello, it answers through t
 	grep -q "^web  built 127.0.0.1:$RPORT/hello/web@sha256:" qs.out &&
 	expect_eq "$(jq -r .etcd "$STATE/cluster.json")" "http://127.0.0.1:$EPORT" &&
 	test -S "$STATE/route/master.sock" && test -s "$STATE/etcd.log" &&
-	alive $(cat "$STATE"/etcd.pid "$STATE"/agent.pid "$STATE"/router.pid)
+	alive $(cat "$STATE"/etcd.pid "$STATE"/agent.pid "$STATE"/router.pid) &&
+	tr "\0" " " <"/proc/$(cat "$STATE/etcd.pid")/cmdline" >etcd.args &&
+	expect_grep "--auto-compaction-mode revision --auto-compaction-retention 1000 --quota-backend-bytes 2147483648" etcd.args
 '
 export PAAS_ETCD=http://127.0.0.1:$EPORT
 

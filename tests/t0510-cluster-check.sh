@@ -94,6 +94,20 @@ test_expect_success 'host b killed: CRITICAL; check --repair moves its instances
 	expect_eq "$(via admin.shop.test /version -u alice:s3cret)" admin
 '
 
+test_expect_success 'check --repair defragments a member whose database is mostly freed space' '
+	jq -n "[range(80) | \"\(.) \" + (\"j\" * 1000000)]" >junk.json &&
+	"$PAAS_T" etcd "$ETCD_ENDPOINT" putmany /paas/v1/junk/ junk.json &&
+	"$PAAS_T" etcd "$ETCD_ENDPOINT" del /paas/v1/junk/ --prefix >/dev/null &&
+	rev=$(curl -sS -X POST "$ETCD_ENDPOINT/v3/kv/range" -d "{\"key\":\"AA==\"}" | jq -r .header.revision) &&
+	curl -sS -X POST "$ETCD_ENDPOINT/v3/kv/compaction" -d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null &&
+	"$PAAS_T" etcd "$ETCD_ENDPOINT" put /paas/v1/junk-after x >/dev/null &&
+	wait_for 10 sh -c "paas-cluster --json status | jq -e -s \"map(select(.kind == \\\"member\\\"))[0] | .db_size > 67108864 and .db_size_in_use * 2 < .db_size\" >/dev/null" &&
+	{ paas-cluster --json check --repair --timeout 5 >d.json || :; } &&
+	jq -e ".defragmented | length == 1 and (.[0] | .after * 4 < .before)" d.json &&
+	say "defragmented: $(jq -c ".defragmented[0]" d.json)" &&
+	paas-cluster --json status | jq -e -s "map(select(.kind == \"member\"))[0] | .db_size < 67108864"
+'
+
 test_expect_success 'etcd unreachable: CRITICAL; status exits 2 with one line' '
 	PAAS_ETCD=http://127.0.0.1:1 paas-cluster check --timeout 2 >out; expect_eq $? 2 &&
 	grep -q "^PAAS CRITICAL - etcd: " out &&

@@ -195,6 +195,18 @@ test_expect_success 'a source allowed for the deployment by git add --allow-sour
 	cp Servicefile.good work/Servicefile && commit back-to-dot
 '
 
+test_expect_success 'a malformed pack: refused by receive-pack, nothing deployed, the branch where it was' '
+	was=$(remote_head) &&
+	line="$was 1111111111111111111111111111111111111111 refs/heads/main" &&
+	{ printf "%04x%s\0report-status\n0000PACK\0\0\0\2\0\0\0\1garbage" "$((${#line} + 19))" "$line" |
+		ssh -i "$TEST_TMP/alice" -p "$SSH_PORT" -o IdentitiesOnly=yes -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1 \
+		"git-receive-pack 'app.git'" >pack.out 2>&1 || :; } &&
+	grep -a -q "unpack" pack.out && ! grep -a -q "unpack ok" pack.out &&
+	expect_eq "$(remote_head)" "$was" && ! pgrep -f "paas-deploy --table -D app" &&
+	git -C "$PAAS_STATE_DIR/git/app.git" fsck --no-dangling >/dev/null 2>&1
+'
+
 test_expect_success 'build git: an ssh:// URL is fetched with a key, its host key checked against known_hosts' '
 	sed -e "s|build: .|build: \"ssh://root@127.0.0.1:$SSH_PORT/app.git\"|" -e "/^Domains:/,+1d" \
 		work/Servicefile >ssh.yml && grep -q "ssh://" ssh.yml &&
