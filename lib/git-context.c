@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,52 +95,185 @@ out:
 	return rc;
 }
 
-/* ---- .dockerignore ---- */
+/* ---- .dockerignore, read and matched as Docker 20.10 does ----
+ *
+ * The docker CLI (cli/command/image/build/dockerignore.go, moby's
+ * pkg/fileutils and pkg/archive): a line whose first byte is '#' is a
+ * comment; the rest is trimmed; '!' makes an exception; the pattern is
+ * cleaned as Go's filepath.Clean does (so "foo/../secret" is "secret"),
+ * less a leading '/'; it becomes a regular expression ('*' and '?' within
+ * a path element, "**" across any number, '\' escaping the next byte)
+ * matched against the whole path, or else against the path's parent cut
+ * to as many elements as the pattern has; the last pattern that matches
+ * decides.  The walk skips an excluded directory unless an exception's
+ * pattern starts with it.  Unlike any simpler reading, this sends exactly
+ * what `docker build` of the same tree sends (t0705 compares them).
+ */
 
-static int
-match_parts(char **pat, size_t np, char **path, size_t nq)
+struct pat {
+	char *text;		/* cleaned, without '!' */
+	regex_t re;
+	size_t ndirs;		/* its path elements */
+	int keep;		/* an exception (!pattern) */
+};
+
+struct ignore {
+	struct pat *p;
+	size_t n;
+	int any_keep;
+};
+
+/* Go's filepath.Clean of a slash path. */
+static char *
+go_clean(const char *s)
 {
-	if (np == 0)
-		return nq == 0;
-	if (strcmp(pat[0], "**") == 0)
-		return match_parts(pat + 1, np - 1, path, nq) ||
-		    (nq > 0 && match_parts(pat, np, path + 1, nq - 1));
-	return nq > 0 && fnmatch(pat[0], path[0], 0) == 0 &&
-	    match_parts(pat + 1, np - 1, path + 1, nq - 1);
+	size_t n = strlen(s), k = 0, i, dots = 0;
+	char *copy = paas_xstrdup(s), **el = paas_xmalloc((n / 2 + 2) * sizeof(*el)), *save = NULL;
+	struct paas_buf b = PAAS_BUF_INIT;
+	int rooted = s[0] == '/';
+	char *p;
+
+	for (p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
+		if (strcmp(p, ".") == 0)
+			continue;
+		if (strcmp(p, "..") == 0) {
+			if (k > dots)
+				k--;
+			else if (!rooted)
+				el[k++] = p, dots++;
+			continue;
+		}
+		el[k++] = p;
+	}
+	if (rooted)
+		paas_buf_adds(&b, "/");
+	for (i = 0; i < k; i++)
+		paas_buf_addf(&b, "%s%s", i ? "/" : "", el[i]);
+	if (b.len == 0)
+		paas_buf_adds(&b, ".");
+	free(el);
+	free(copy);
+	return paas_buf_detach(&b, NULL);
 }
 
-static size_t
-split(char *s, char **parts, size_t max)
+/* moby's pattern.compile: the pattern as an anchored regular expression. */
+static int
+pat_compile(struct pat *pt)
 {
-	size_t n = 0;
-	char *save = NULL, *p;
+	struct paas_buf r = PAAS_BUF_INIT;
+	const char *c = pt->text;
+	int rc;
 
-	for (p = strtok_r(s, "/", &save); p && n < max; p = strtok_r(NULL, "/", &save))
-		parts[n++] = p;
-	return n;
+	paas_buf_adds(&r, "^");
+	while (*c) {
+		if (c[0] == '*' && c[1] == '*') {
+			c += 2;
+			if (*c == '/')
+				c++;
+			paas_buf_adds(&r, *c ? "(.*/)?" : ".*");
+		} else if (*c == '*') {
+			paas_buf_adds(&r, "[^/]*");
+			c++;
+		} else if (*c == '?') {
+			paas_buf_adds(&r, "[^/]");
+			c++;
+		} else if (*c == '.' || *c == '$') {
+			paas_buf_addf(&r, "\\%c", *c);
+			c++;
+		} else if (*c == '\\') {
+			paas_buf_adds(&r, "\\");
+			if (c[1])
+				paas_buf_add(&r, c + 1, 1), c += 2;
+			else
+				c++;
+		} else
+			paas_buf_add(&r, c++, 1);
+	}
+	paas_buf_adds(&r, "$");
+	rc = regcomp(&pt->re, r.data, REG_EXTENDED | REG_NOSUB);
+	paas_buf_free(&r);
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+pat_re_match(const struct pat *pt, const char *s)
+{
+	return regexec(&pt->re, s, 0, NULL, 0) == 0;
+}
+
+/* moby's PatternMatcher.Matches, for one pattern: the path itself, or
+ * its parent cut to as many elements as the pattern has. */
+static int
+pat_match(const struct pat *pt, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *p;
+	size_t parents = 1, cut;
+	int m;
+
+	if (pat_re_match(pt, path))
+		return 1;
+	if (slash == NULL)
+		return 0;
+	for (p = path; p < slash; p++)
+		parents += *p == '/';
+	if (pt->ndirs > parents)
+		return 0;
+	/* The first ndirs elements of the parent. */
+	for (p = path, cut = 0; p < slash; p++)
+		if (*p == '/' && ++cut == pt->ndirs)
+			break;
+	{
+		char *prefix = paas_xstrndup(path, (size_t)(p - path));
+
+		m = pat_re_match(pt, prefix);
+		free(prefix);
+	}
+	return m;
+}
+
+/* One line's pattern: 0, or -1 (a pattern Docker refuses too). */
+static int
+pat_init(struct pat *pt, const char *line, int keep)
+{
+	char *clean = go_clean(line);
+	const char *c;
+
+	memset(pt, 0, sizeof(*pt));
+	pt->keep = keep;
+	pt->text = paas_xstrdup(strlen(clean) > 1 && clean[0] == '/' ? clean + 1 : clean);
+	free(clean);
+	pt->ndirs = 1;
+	for (c = pt->text; *c; c++)
+		pt->ndirs += *c == '/';
+	if (pat_compile(pt) < 0) {
+		free(pt->text);
+		pt->text = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pat_free(struct pat *pt)
+{
+	if (pt->text) {
+		regfree(&pt->re);
+		free(pt->text);
+	}
 }
 
 int
 paas_git_ignore_match(const char *pattern, const char *path)
 {
-	char *pc = paas_xstrdup(pattern), *qc = paas_xstrdup(path), *pp[64], *qp[64];
-	size_t np = split(pc, pp, 64), nq = split(qc, qp, 64), k;
-	int m = 0;
+	struct pat pt;
+	int m;
 
-	/* A pattern that matches a directory matches what is in it. */
-	for (k = nq; k >= 1 && !m; k--)
-		m = match_parts(pp, np, qp, k);
-	free(pc);
-	free(qc);
+	if (pat_init(&pt, pattern, 0) < 0)
+		return 0;
+	m = pat_match(&pt, path);
+	pat_free(&pt);
 	return m;
 }
-
-struct ignore {
-	char **pat;		/* cleaned, without '!' */
-	int *keep;		/* an exception (!pattern) */
-	size_t n;
-	int any_keep;
-};
 
 static void
 ignore_free(struct ignore *ig)
@@ -147,12 +281,13 @@ ignore_free(struct ignore *ig)
 	size_t i;
 
 	for (i = 0; i < ig->n; i++)
-		free(ig->pat[i]);
-	free(ig->pat);
-	free(ig->keep);
+		pat_free(&ig->p[i]);
+	free(ig->p);
+	memset(ig, 0, sizeof(*ig));
 }
 
-/* Docker's cleaning: no leading '/', no "./", no "//", no trailing '/'. */
+/* Docker's cleaning of a context path: no leading '/', no "./", no "//",
+ * no trailing '/'. */
 char *
 git_clean_path(const char *s)
 {
@@ -171,45 +306,77 @@ git_clean_path(const char *s)
 	return p ? p : paas_xstrdup("");
 }
 
-static void
-ignore_load(struct paas_git *g, struct ctx *c, struct ignore *ig)
+static int
+ignore_add(struct ignore *ig, const char *line, int keep, struct paas_err *err)
+{
+	ig->p = paas_xrealloc(ig->p, (ig->n + 1) * sizeof(*ig->p));
+	if (pat_init(&ig->p[ig->n], line, keep) < 0)
+		return paas_err_set(err, PAAS_EINVAL, ".dockerignore: '%.200s' is not a pattern "
+		    "(docker build refuses it too)", line);
+	ig->n++;
+	ig->any_keep |= keep;
+	return 0;
+}
+
+static int ignored(const struct ignore *ig, const char *path);
+
+/* The context's .dockerignore, and then, as the docker CLI does, the
+ * exceptions that keep .dockerignore and the Dockerfile in the context. */
+static int
+ignore_load(struct paas_git *g, struct ctx *c, struct ignore *ig, struct paas_err *err)
 {
 	git_tree_entry *e = NULL;
 	git_blob *b = NULL;
-	char *text, *line, *save = NULL;
+	char *text, *line, *next;
+	int rc = 0, first = 1;
 
 	memset(ig, 0, sizeof(*ig));
 	if (git_tree_entry_bypath(&e, c->tree ? c->tree : c->root, ".dockerignore") < 0 ||
 	    git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
 	    git_blob_lookup(&b, g->repo, git_tree_entry_id(e)) < 0) {
 		git_tree_entry_free(e);
-		return;
+		return 0;
 	}
 	text = paas_xstrndup(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
-	for (line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-		int keep = 0;
+	for (line = text; line && rc == 0; line = next) {
 		char *end;
+		int keep = 0;
 
-		while (*line == ' ' || *line == '\t')
-			line++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
 		end = line + strlen(line);
-		while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
+		if (end > line && end[-1] == '\r')
 			*--end = '\0';
-		if (*line == '\0' || *line == '#')
+		/* A UTF-8 byte order mark on the first line goes. */
+		if (first && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+			line += 3;
+		first = 0;
+		if (*line == '#')
+			continue;
+		while (*line && strchr(" \t\v\f\r", *line))
+			line++;
+		while (end > line && strchr(" \t\v\f\r", end[-1]))
+			*--end = '\0';
+		if (*line == '\0')
 			continue;
 		if (*line == '!') {
 			keep = 1;
 			line++;
+			while (*line && strchr(" \t\v\f\r", *line))
+				line++;
 		}
-		ig->pat = paas_xrealloc(ig->pat, (ig->n + 1) * sizeof(*ig->pat));
-		ig->keep = paas_xrealloc(ig->keep, (ig->n + 1) * sizeof(*ig->keep));
-		ig->pat[ig->n] = git_clean_path(line);
-		ig->keep[ig->n++] = keep;
-		ig->any_keep |= keep;
+		rc = ignore_add(ig, line, keep, err);
 	}
 	free(text);
 	git_blob_free(b);
 	git_tree_entry_free(e);
+	if (rc == 0 && ignored(ig, ".dockerignore"))
+		rc = ignore_add(ig, ".dockerignore", 1, err);
+	if (rc == 0 && ig->n && ignored(ig, c->df_name))
+		rc = ignore_add(ig, c->df_name, 1, err);
+	if (rc < 0)
+		ignore_free(ig);
+	return rc;
 }
 
 /* The last pattern that matches decides. */
@@ -220,9 +387,23 @@ ignored(const struct ignore *ig, const char *path)
 	size_t i;
 
 	for (i = 0; i < ig->n; i++)
-		if (paas_git_ignore_match(ig->pat[i], path))
-			out = !ig->keep[i];
+		if (pat_match(&ig->p[i], path))
+			out = !ig->p[i].keep;
 	return out;
+}
+
+/* An excluded directory is entered only when an exception's pattern
+ * starts with it (pkg/archive). */
+static int
+exception_under(const struct ignore *ig, const char *dir)
+{
+	size_t i, n = strlen(dir);
+
+	for (i = 0; i < ig->n; i++)
+		if (ig->p[i].keep && strncmp(ig->p[i].text, dir, n) == 0 &&
+		    (ig->p[i].text[n] == '/' || ig->p[i].text[n] == '\0'))
+			return 1;
+	return 0;
 }
 
 /* ---- tar (POSIX ustar, pax headers for long names) ---- */
@@ -325,13 +506,13 @@ walk(struct paas_git *g, struct tar *t, const struct ignore *ig, git_tree *tree,
 
 		if (asprintf(&path, "%s%s%s", prefix, *prefix ? "/" : "", git_tree_entry_name(e)) < 0)
 			abort();
-		skip = ignored(ig, path) && strcmp(path, ".dockerignore") != 0;
+		skip = ignored(ig, path);
 		if (mode == GIT_FILEMODE_TREE) {
 			git_tree *sub = NULL;
 
 			/* An ignored directory is still entered when an exception
-			 * may bring something in it back. */
-			if (!skip || ig->any_keep) {
+			 * names something in it. */
+			if (!skip || exception_under(ig, path)) {
 				if (git_tree_lookup(&sub, g->repo, git_tree_entry_id(e)) < 0)
 					rc = paas_err_set(err, PAAS_EFAILED, "%s: %s", g->where,
 					    git_errmsg("cannot read a tree"));
@@ -399,7 +580,8 @@ paas_git_context_tar(struct paas_git *g, const char *commit, const char *context
 	if (ctx_open(g, commit, context, dockerfile, &c, err) < 0)
 		goto out;
 	t.mtime = c.when;
-	ignore_load(g, &c, &ig);
+	if (ignore_load(g, &c, &ig, err) < 0)
+		goto out;
 	if (walk(g, &t, &ig, c.tree ? c.tree : c.root, "", err) < 0)
 		goto out;
 	/* The dockerfile goes even when ignored, and from outside the
@@ -453,8 +635,9 @@ paas_git_context_key(struct paas_git *g, const char *commit, const char *context
 	memset(&ig, 0, sizeof(ig));
 	if (ctx_open(g, commit, context, dockerfile, &c, err) < 0)
 		goto out;
-	ignore_load(g, &c, &ig);
-	paas_buf_adds(&list, "paas-build 2\n");
+	if (ignore_load(g, &c, &ig, err) < 0)
+		goto out;
+	paas_buf_adds(&list, "paas-build 3\n");
 	if (walk(g, &t, &ig, c.tree ? c.tree : c.root, "", err) < 0)
 		goto out;
 	git_oid_tostr(hex, sizeof(hex), &c.df_blob);

@@ -4,10 +4,12 @@
 # environment, with the etcd settings paas-cluster up gives every etcd
 # (auto-compaction to the last 1,000 revisions, a 2 GiB quota; read from
 # the paas-etcd unit the build writes), against the same deploys on an etcd
-# with its defaults (no compaction): the peer.  Ours is then left until its
+# with its defaults (no compaction): the peer, through the same DEPLOYS and
+# DEPLOYS/2 more.  Ours is left, after DEPLOYS, until its
 # compactor has run (etcd's revision compactor looks every 5 minutes), and
-# `paas-cluster check --repair` defragments it; DEPLOYS/2 more deploys and
-# the same again show whether the size stays flat.  Printed: each
+# `paas-cluster check --repair` runs (it defragments a database over 64 MiB
+# and less than half in use); DEPLOYS/2 more deploys and the same again show
+# whether the file stays flat (bbolt reuses the pages compaction freed).  Printed: each
 # database's size and size in use (MiB) at each stage, the releases kept,
 # and the ratio of ours after compaction to the peer's.
 . "$SRCDIR/tests/bench/lib-bench.sh"
@@ -59,6 +61,9 @@ run_on() {
 }
 
 run_on peer
+deploys $((DEPLOYS + 1)) $((DEPLOYS + DEPLOYS / 2))
+read -r ps2 pu2 < <(size)
+echo "# etcd-growth: peer after $((DEPLOYS + DEPLOYS / 2)) deploys: database $(mib "$ps2") MiB, $(mib "$pu2") MiB in use"
 etcd_member_kill 0
 run_on ours $ours
 rev=$(curl -sS -X POST "$ETCD_ENDPOINT/v3/kv/range" -d "{\"key\":\"AA==\"}" | jq -r .header.revision)
@@ -93,4 +98,4 @@ compact_wait "$n"
 paas-cluster --json check --repair --timeout 30 >check2.json 2>&1 || :
 read -r s2 u2 < <(size)
 echo "# etcd-growth: ours after $((DEPLOYS / 2)) more deploys, compaction and check --repair: database $(mib "$s2") MiB, $(mib "$u2") MiB in use"
-echo "etcd-growth ratio $(ratio "$s2" "$peer_size") (our database after $((DEPLOYS + DEPLOYS / 2)) deploys, compacted and defragmented, / the peer's after $DEPLOYS with etcd's defaults: $(mib "$s2") / $(mib "$peer_size") MiB; ours before compaction $(mib "$ours_size") MiB; flat: $(mib "$s1") MiB after $DEPLOYS, $(mib "$s2") MiB after $((DEPLOYS + DEPLOYS / 2)))"
+echo "etcd-growth ratio $(ratio "$s2" "$ps2") (our database file after $((DEPLOYS + DEPLOYS / 2)) deploys / the peer's with etcd's defaults: $(mib "$s2") / $(mib "$ps2") MiB; in use $(mib "$u2") / $(mib "$pu2") MiB, ratio $(ratio "$u2" "$pu2"); ours flat: $(mib "$s1") MiB after $DEPLOYS, $(mib "$s2") MiB after $((DEPLOYS + DEPLOYS / 2)))"

@@ -10,6 +10,7 @@
  *   paas-t render ROUTES.json SERVERS.json PORT STATS_SOCKET   (HAProxy config)
  *   paas-t [-t MS] probe MS MIN STOPFILE URL...  (count 2xx answers every MS until STOPFILE)
  *   paas-t haproxy-cli SOCKET COMMAND     (the HAProxy master CLI)
+ *   paas-t context REPO CONTEXT DOCKERFILE  (the build context's tar, of HEAD)
  *   paas-t fleet ENDPOINT machines | units | unit NAME | delete NAME |
  *          put NAME STATE [OPTIONS_JSON] | states [MACHINE|-] [UNIT]
  *          (the fleet client: JSON out; delete prints 1 or 0, found or not)
@@ -49,6 +50,7 @@
 #include "lock.h"
 #include "paas.h"
 #include "fleet.h"
+#include "git.h"
 #include "haproxy.h"
 #include "route.h"
 #include "state.h"
@@ -922,6 +924,27 @@ floor_main(int argc, char **argv)
 	return rc;
 }
 
+/* context REPO CONTEXT DOCKERFILE: the build context of REPO's HEAD, as
+ * the tar paas-deploy sends, on standard output. */
+static int
+context_main(int argc, char **argv)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_git *g = NULL;
+	char commit[41], *df = NULL;
+	int rc = 0;
+
+	if (argc != 3)
+		usage();
+	if (paas_git_open(argv[0], ".", NULL, &g, &err) < 0 ||
+	    paas_git_resolve(g, NULL, commit, &err) < 0 ||
+	    paas_git_context_tar(g, commit, argv[1], argv[2], stdout, &df, NULL, &err) < 0)
+		rc = die(&err);
+	free(df);
+	paas_git_free(g);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -955,6 +978,8 @@ main(int argc, char **argv)
 		rc = docker_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "fleet") == 0)
 		rc = fleet_main(argc - 1, argv + 1, &o);
+	else if (strcmp(argv[0], "context") == 0)
+		rc = context_main(argc - 1, argv + 1);
 	else if (strcmp(argv[0], "multi") == 0)
 		rc = multi_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "probe") == 0)
