@@ -165,6 +165,25 @@ cmp_server(const void *a, const void *b)
 	return x->port < y->port ? -1 : x->port > y->port;
 }
 
+/* What makes a route's backend: the service, the port it is sent to,
+ * stickiness and the health check.  Routes that share it share one
+ * backend, so an instance has one health check however many domains
+ * reach it. */
+static char *
+backend_key(const json_t *r)
+{
+	const json_t *port = json_object_get(r, "port");
+	const char *health = json_string_value(json_object_get(r, "health"));
+	char *k;
+
+	if (asprintf(&k, "%s/%s/%lld/%d/%s", json_string_value(json_object_get(r, "deployment")),
+	    json_string_value(json_object_get(r, "service")),
+	    json_is_integer(port) ? (long long)json_integer_value(port) : -1LL,
+	    json_is_true(json_object_get(r, "sticky")), health ? health : "") < 0)
+		abort();
+	return k;
+}
+
 int
 paas_haproxy_render(const json_t *routes, const json_t *servers,
     const struct paas_haproxy_opts *o, char **out, json_t **skipped,
@@ -174,7 +193,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	const char **domains, **users;
 	struct srv *srv;
 	size_t nd, nu, ns = 0, i, j, k;
-	json_t *skip = json_array(), *names = json_object(), *s;
+	json_t *skip = json_array(), *names = json_object(), *leaders = json_object(), *s;
 	const char *prev;
 	int same, tls;
 
@@ -187,6 +206,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 			free(domains);
 			json_decref(skip);
 			json_decref(names);
+			json_decref(leaders);
 			return -1;
 		}
 	srv = paas_xmalloc((json_array_size(servers) + 1) * sizeof(*srv));
@@ -252,9 +272,23 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		paas_buf_adds(&b, "\n");
 	}
 	paas_buf_adds(&b, "\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n");
+	/* Basic auth is the domain's, before its backend, which it may
+	 * share with other domains. */
 	for (i = 0; i < nd; i++)
+		if (json_object_size(json_object_get(json_object_get(routes, domains[i]), "auth")))
+			paas_buf_addf(&b, "\thttp-request auth realm paas if { var(txn.host) -m str %s } "
+			    "!{ http_auth(auth-%s) }\n", domains[i], domains[i]);
+	/* Each backend is named after the first domain (in order) that
+	 * uses it. */
+	for (i = 0; i < nd; i++) {
+		char *key = backend_key(json_object_get(routes, domains[i]));
+
+		if (!json_object_get(leaders, key))
+			json_object_set_new(leaders, key, json_string(domains[i]));
 		paas_buf_addf(&b, "\tuse_backend route-%s if { var(txn.host) -m str %s }\n",
-		    domains[i], domains[i]);
+		    json_string_value(json_object_get(leaders, key)), domains[i]);
+		free(key);
+	}
 	paas_buf_adds(&b, "\tdefault_backend no-route\n\nbackend no-route\n"
 	    "\thttp-request return status 404 content-type text/plain string \"no such route\"\n");
 	for (i = 0; i < nd; i++) {
@@ -263,12 +297,14 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		const char *svc = json_string_value(json_object_get(r, "service"));
 		const char *health = json_string_value(json_object_get(r, "health"));
 		int sticky = json_is_true(json_object_get(r, "sticky"));
+		char *key = backend_key(r);
+		int leader = strcmp(json_string_value(json_object_get(leaders, key)), domains[i]) == 0;
 
+		free(key);
+		if (!leader)
+			continue;
 		json_object_clear(names);
 		paas_buf_addf(&b, "\nbackend route-%s\n", domains[i]);
-		if (json_object_size(json_object_get(r, "auth")))
-			paas_buf_addf(&b, "\thttp-request auth realm paas unless { http_auth(auth-%s) }\n",
-			    domains[i]);
 		if (sticky)
 			paas_buf_adds(&b, "\tcookie PAASID insert indirect nocache httponly\n");
 		if (health)
@@ -332,6 +368,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	free(domains);
 	free(srv);
 	json_decref(names);
+	json_decref(leaders);
 	*out = paas_buf_detach(&b, NULL);
 	if (skipped)
 		*skipped = skip;

@@ -750,6 +750,11 @@ paas_spec_parse_for(const char *name, const char *data, size_t len, const char *
 	if (dom_n) {
 		if (spec_need_map(&c, dom_n, "Domains") < 0)
 			goto fail;
+		if (dom_n->n / 2 > PAAS_SPEC_MAX_DOMAINS) {
+			spec_at(&c, dom_n, "Domains: %zu domains, over the %d one Servicefile may "
+			    "route", dom_n->n / 2, PAAS_SPEC_MAX_DOMAINS);
+			goto fail;
+		}
 		for (i = 0; i < dom_n->n; i += 2)
 			if (parse_domain(&c, dom_n->kids[i], dom_n->kids[i + 1], domains) < 0)
 				goto fail;

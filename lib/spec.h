@@ -43,6 +43,7 @@
 #define PAAS_SPEC_MAX_STORED	(1u << 20)	/* bytes of the spec as a release
 						 * stores it (compact JSON) */
 #define PAAS_SPEC_MAX_DEPTH	32		/* nesting of mappings and sequences */
+#define PAAS_SPEC_MAX_DOMAINS	500		/* routes of one Servicefile */
 #define PAAS_SPEC_MAX_NODES	200000		/* after alias expansion */
 
 /* Parse data (len bytes, need not be NUL-terminated); name is the file name

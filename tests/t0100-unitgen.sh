@@ -146,6 +146,11 @@ test_expect_success 'a value over fleet line limit is refused, naming the servic
 { printf "web:\n  image: i\n  env: {A: \""; head -c 10485760 /dev/zero | tr "\0" x; printf "\"}\n"; } >"$TEST_TMP/gen-10mib-string.yml"
 { printf "web:\n  image: i\n  env: {A: \""; head -c 102400 /dev/zero | tr "\0" x; printf "\"}\n"; } >"$TEST_TMP/gen-100kib-string.yml"
 { printf "web:\n  image: i\n  cmd:\n"; head -c 300000 /dev/zero | tr "\0" "\n" | sed "s/^/  - x/"; } >"$TEST_TMP/gen-many-nodes.yml"
+{
+	printf "Domains:\n"
+	for i in $(seq 501); do printf "  d%d.example.org: {http: \"dep:web\"}\n" "$i"; done
+	printf "web:\n  image: i\n"
+} >"$TEST_TMP/gen-501-domains.yml"
 # Every value within the limits, the whole over what one etcd request takes.
 {
 	printf "web:\n  image: i\n  env:\n"

@@ -70,6 +70,20 @@ test_expect_success 'request smuggling: ambiguous framing is refused; a request 
 	cat raw.out && ! grep -q "^s2" raw.out && ! grep -q "^HTTP/1.1 200" raw.out
 '
 
+test_expect_success '4,000 domains on one service: one health check of its instance per interval' '
+	mkdir -p www3/cgi-bin && echo many >www3/index.html &&
+	printf "#!/bin/sh\necho x >>$TEST_TMP/checks\nprintf \"Content-Type: text/plain\\r\\n\\r\\nok\\n\"\n" >www3/cgi-bin/h &&
+	chmod +x www3/cgi-bin/h && WEB_PORT[3]=$(free_port) &&
+	{ busybox httpd -f -p "127.0.0.1:${WEB_PORT[3]}" -h www3 & at_exit "kill_wait $!"; } &&
+	announce 3 shop many &&
+	jq -n "[range(4000) | {deployment: \"shop\", service: \"many\", port: null, auth: {}, health: \"/cgi-bin/h\"}]" >many.json &&
+	"$PAAS_T" etcd "$E" putmany /paas/v1/routes/many many.json &&
+	wait_for 60 sh -c "test \"\$(curl -sS -m 2 -H \"Host: many03999\" http://127.0.0.1:$ROUTER_PORT/)\" = many" &&
+	expect_eq "$(grep -c "server shop.many.3" "$ROUTER_CFG")" 1 &&
+	: >checks && t0=$(now_ms) && wait_for 30 sh -c "test \$(wc -l <checks) -ge 6" && ms=$(($(now_ms) - t0)) &&
+	say "6 health checks of the instance behind 4,000 domains took $ms ms" && test "$ms" -ge 4000
+'
+
 test_expect_success 'names and values that start with -: refused as what they are, exit 3' '
 	expect_status 3 paas-cluster hosts add -x --docker tcp://127.0.0.1:1 2>err && expect_grep "invalid option" err &&
 	expect_status 3 paas-cluster hosts add h --docker -H 2>err && expect_grep "invalid endpoint .-H." err &&

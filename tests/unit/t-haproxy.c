@@ -87,10 +87,11 @@ main(void)
 	    "host-based routing");
 	ok(strstr(a, "userlist auth-staging.example.org\n\tuser alice password $5$x$y\n"
 	    "\tuser bob password $6$salt$abc/def.\n") != NULL, "basic auth users, sorted");
-	ok(strstr(a, "http-request auth realm paas unless { http_auth(auth-staging.example.org) }") != NULL,
-	    "the auth check in the backend");
-	ok(strstr(a, "backend route-staging.example.org\n\thttp-request auth realm paas unless "
-	    "{ http_auth(auth-staging.example.org) }\n\tcookie PAASID insert") != NULL,
+	ok(strstr(a, "\thttp-request auth realm paas if { var(txn.host) -m str staging.example.org } "
+	    "!{ http_auth(auth-staging.example.org) }\n") != NULL &&
+	    strstr(a, "auth realm") < strstr(a, "use_backend"),
+	    "the domain's auth checked in the frontend, before any backend");
+	ok(strstr(a, "backend route-staging.example.org\n\tcookie PAASID insert") != NULL,
 	    "a sticky route sets a cookie");
 	ok(strstr(a, "\toption httpchk GET /healthz\n") != NULL, "HAProxy checks the health path");
 	ok(strstr(a, "\nbackend route-staging.example.org") && !strstr(strstr(a,
@@ -112,6 +113,39 @@ main(void)
 	refused(NULL, "health", json_string("/x y"), "a health path with a space");
 	refused(NULL, "auth", json_string("$6$x$y"), "an auth that is not a mapping (fail closed)");
 	refused(NULL, "auth", json_pack("[s]", "$6$x$y"), "an auth that is a list (fail closed)");
+
+	/* Domains to the same service, port, stickiness and check share one
+	 * backend: one health check per instance however many domains. */
+	{
+		json_t *r = json_object(), *sv = load(servers_json);
+		char d[64];
+		int k, nbackends = 0, nservers = 0;
+		const char *p;
+
+		for (k = 0; k < 4000; k++) {
+			snprintf(d, sizeof(d), "d%04d.example.org", k);
+			json_object_set_new(r, d, load("{\"deployment\": \"shop\", \"service\": \"web\","
+			    " \"port\": null, \"auth\": {}, \"sticky\": false, \"health\": \"/healthz\"}"));
+		}
+		json_object_set_new(r, "admin.example.org", load("{\"deployment\": \"shop\", \"service\":"
+		    " \"web\", \"port\": null, \"auth\": {\"alice\": \"$6$s$h\"}, \"sticky\": false,"
+		    " \"health\": \"/healthz\"}"));
+		a = render(r, sv, NULL, &err);
+		for (p = a; p && (p = strstr(p, "\nbackend route-")) != NULL; p++)
+			nbackends++;
+		for (p = a; p && (p = strstr(p, "\tserver shop.web.2 ")) != NULL; p++)
+			nservers++;
+		ok(a && nbackends == 1 && nservers == 1 &&
+		    strstr(a, "use_backend route-admin.example.org if { var(txn.host) -m str d3999.example.org }"),
+		    "4,001 domains of one service: one backend, each instance in it once (%d, %d)",
+		    nbackends, nservers);
+		ok(a && strstr(a, "http-request auth realm paas if { var(txn.host) -m str admin.example.org } "
+		    "!{ http_auth(auth-admin.example.org) }") && !strstr(a, "-m str d0001.example.org } !"),
+		    "the one domain with auth keeps it; the others need none");
+		free(a);
+		json_decref(r);
+		json_decref(sv);
+	}
 
 	/* Announcements whose "healthy" is not true are not served; one that is
 	 * not a boolean is not well-formed; a server announced twice is one. */
