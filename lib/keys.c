@@ -98,6 +98,12 @@ paas_key_agent(const char *host)
 }
 
 char *
+paas_key_freed(const char *host, long long port)
+{
+	return key(PAAS_FREED_PREFIX "%s/%lld", host, port);
+}
+
+char *
 paas_key_drain(const char *container)
 {
 	return key(PAAS_DRAIN_PREFIX "%s", container);

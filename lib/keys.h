@@ -20,6 +20,9 @@
  *                                        agent's lease
  *   /paas/v1/agents/HOST                {"host","pid","since","ttl"}, the same lease
  *   /paas/v1/drain/CONTAINER            {"since"}, bound to the deploy lock's lease
+ *   /paas/v1/freed/HOST/PORT            {"deployment","time"}: a host port whose
+ *                                        container was removed, not handed out
+ *                                        again while it lasts (a lease of an hour)
  *   /paas/v1/routers/NAME               {"name","pid","config","revision","time"},
  *                                        bound to the router's lease
  *   /paas/v1/registry                   {"address","ca","managed"}: where images are
@@ -49,6 +52,7 @@
 #define PAAS_ANNOUNCE_PREFIX	PAAS_PREFIX "announce/"
 #define PAAS_AGENTS_PREFIX	PAAS_PREFIX "agents/"
 #define PAAS_DRAIN_PREFIX	PAAS_PREFIX "drain/"
+#define PAAS_FREED_PREFIX	PAAS_PREFIX "freed/"
 #define PAAS_ROUTERS_PREFIX	PAAS_PREFIX "routers/"
 #define PAAS_SECRETS_PREFIX	PAAS_PREFIX "secrets/"
 
@@ -72,6 +76,7 @@ char *paas_key_announce(const char *dep, const char *svc, const char *id,
 const char *paas_announce_id(const char *container, int *len);
 char *paas_key_agent(const char *host);
 char *paas_key_drain(const char *container);
+char *paas_key_freed(const char *host, long long port);
 char *paas_key_router(const char *name);
 /* The cluster's registry (registry.h). */
 char *paas_key_registry(void);

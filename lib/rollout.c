@@ -285,11 +285,46 @@ out:
 	return rc;
 }
 
+#define FREED_TTL	3600	/* a removed container's host ports rest this long */
+
+/*
+ * The host ports of a removed container are not handed out again for an
+ * hour: a router whose watch has stopped (killed, or between a SIGTERM and
+ * its successor) keeps sending a domain to them, and an instance of
+ * another deployment there would answer for it.  Best effort: a port not
+ * recorded is only one the next placement may take.
+ */
+static void
+quarantine(struct run *r, const struct ctr *c)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	const char *k;
+	json_t *v;
+
+	if (r->freed_lease == 0 && paas_etcd_lease_grant(r->e, FREED_TTL, &r->freed_lease,
+	    &err) < 0) {
+		r->freed_lease = 0;
+		return;
+	}
+	json_object_foreach(c->ports, k, v) {
+		char *key = paas_key_freed(c->h->p.name, (long long)json_integer_value(v));
+		json_t *val = json_pack("{s:s, s:I}", "deployment", r->o->deployment, "time",
+		    (json_int_t)(paas_now_ms() / 1000));
+
+		paas_etcd_put_json(r->e, key, val, r->freed_lease, NULL, &err);
+		paas_err_clear(&err);
+		json_decref(val);
+		free(key);
+	}
+}
+
 static int
 removed(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
 {
 	if (r->t->ops->remove(r->t, c->h->index, c->id, err) < 0)
 		return paas_err_wrap(err, "cannot remove %s on host %s", c->name, c->h->p.name);
+	if (json_object_size(c->ports))
+		quarantine(r, c);
 	if (drop_key) {
 		char *key = paas_key_instance(r->o->deployment, c->service, c->instance);
 		int rc = paas_etcd_delete(r->e, key, 0, NULL, err);

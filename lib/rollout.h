@@ -82,6 +82,7 @@ struct run {
 	const json_t *origin;		/* a promotion's {"deployment","release","git"},
 					 * recorded in the new release */
 	json_t *registry;		/* paas_run_registry()'s, once read */
+	int64_t freed_lease;		/* of the freed ports' keys, once granted */
 	char *registry_auth;
 	int registry_read;
 	struct draining {		/* withdrawn, to stop once drained: the */

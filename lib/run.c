@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "etcd.h"
+#include "keys.h"
 #include "hosts.h"
 #include "lock.h"
 #include "private.h"
@@ -197,17 +198,30 @@ paas_run_free(struct run *r)
 int
 paas_run_observe(struct run *r, struct paas_err *err)
 {
+	struct paas_kv_list freed;
 	size_t i, j, k;
 
 	ctrs_free(r);
+	if (paas_etcd_range(r->e, PAAS_FREED_PREFIX, 0, 1, &freed, err) < 0)
+		return -1;
 	for (i = 0; i < r->nhosts; i++) {
 		struct host *h = &r->hosts[i];
 		json_t *list, *c, *p;
 
 		memset(h->p.ports, 0, sizeof(h->p.ports));
+		/* Ports whose containers went in the last hour (rollout.c). */
+		for (j = 0; j < freed.n; j++) {
+			const char *tail = paas_key_tail(freed.kvs[j].key, PAAS_FREED_PREFIX);
+			size_t hl = strlen(h->p.name);
+
+			if (tail && strncmp(tail, h->p.name, hl) == 0 && tail[hl] == '/')
+				paas_place_mark_port(&h->p, strtoll(tail + hl + 1, NULL, 10));
+		}
 		h->p.cpu_used = h->p.mem_used = 0;
-		if (r->t->ops->list(r->t, h->index, &list, err) < 0)
+		if (r->t->ops->list(r->t, h->index, &list, err) < 0) {
+			paas_kv_list_free(&freed);
 			return paas_err_wrap(err, "host %s", h->p.name);
+		}
 		json_array_foreach(list, j, c) {
 			const char *dep = json_string_value(json_object_get(c, "deployment"));
 			int running = json_is_true(json_object_get(c, "running"));
@@ -237,6 +251,7 @@ paas_run_observe(struct run *r, struct paas_err *err)
 		}
 		json_decref(list);
 	}
+	paas_kv_list_free(&freed);
 	/* Pointers last: r->ctrs moved while it grew. */
 	r->plan.nctrs = r->nctrs;
 	r->plan.ctrs = paas_xmalloc((r->nctrs ? r->nctrs : 1) * sizeof(*r->plan.ctrs));
