@@ -165,23 +165,31 @@ cmp_server(const void *a, const void *b)
 	return x->port < y->port ? -1 : x->port > y->port;
 }
 
-/* What makes a route's backend: the service, the port it is sent to,
- * stickiness and the health check.  Routes that share it share one
- * backend, so an instance has one health check however many domains
- * reach it. */
+/* A route's backend, named after what makes it: the service, the port it
+ * is sent to, stickiness and the health check (its path hashed).  Routes
+ * that share these share one backend, so an instance has one health check
+ * however many domains reach it, and the name stays the same whatever
+ * domains come and go: the running worker's servers are changed in place
+ * (haproxy-runtime.c). */
 static char *
-backend_key(const json_t *r)
+backend_name(const json_t *r)
 {
 	const json_t *port = json_object_get(r, "port");
 	const char *health = json_string_value(json_object_get(r, "health"));
-	char *k;
+	struct paas_buf b = PAAS_BUF_INIT;
+	char sum[17];
 
-	if (asprintf(&k, "%s/%s/%lld/%d/%s", json_string_value(json_object_get(r, "deployment")),
-	    json_string_value(json_object_get(r, "service")),
-	    json_is_integer(port) ? (long long)json_integer_value(port) : -1LL,
-	    json_is_true(json_object_get(r, "sticky")), health ? health : "") < 0)
-		abort();
-	return k;
+	paas_buf_addf(&b, "svc-%s.%s", json_string_value(json_object_get(r, "deployment")),
+	    json_string_value(json_object_get(r, "service")));
+	if (json_is_integer(port))
+		paas_buf_addf(&b, ".p%lld", (long long)json_integer_value(port));
+	if (json_is_true(json_object_get(r, "sticky")))
+		paas_buf_adds(&b, ".sticky");
+	if (health) {
+		paas_hash_hex(health, strlen(health), sum);
+		paas_buf_addf(&b, ".h%.8s", sum);
+	}
+	return paas_buf_detach(&b, NULL);
 }
 
 int
@@ -278,16 +286,12 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		if (json_object_size(json_object_get(json_object_get(routes, domains[i]), "auth")))
 			paas_buf_addf(&b, "\thttp-request auth realm paas if { var(txn.host) -m str %s } "
 			    "!{ http_auth(auth-%s) }\n", domains[i], domains[i]);
-	/* Each backend is named after the first domain (in order) that
-	 * uses it. */
 	for (i = 0; i < nd; i++) {
-		char *key = backend_key(json_object_get(routes, domains[i]));
+		char *name = backend_name(json_object_get(routes, domains[i]));
 
-		if (!json_object_get(leaders, key))
-			json_object_set_new(leaders, key, json_string(domains[i]));
-		paas_buf_addf(&b, "\tuse_backend route-%s if { var(txn.host) -m str %s }\n",
-		    json_string_value(json_object_get(leaders, key)), domains[i]);
-		free(key);
+		paas_buf_addf(&b, "\tuse_backend %s if { var(txn.host) -m str %s }\n", name,
+		    domains[i]);
+		free(name);
 	}
 	paas_buf_adds(&b, "\tdefault_backend no-route\n\nbackend no-route\n"
 	    "\thttp-request return status 404 content-type text/plain string \"no such route\"\n");
@@ -297,14 +301,17 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		const char *svc = json_string_value(json_object_get(r, "service"));
 		const char *health = json_string_value(json_object_get(r, "health"));
 		int sticky = json_is_true(json_object_get(r, "sticky"));
-		char *key = backend_key(r);
-		int leader = strcmp(json_string_value(json_object_get(leaders, key)), domains[i]) == 0;
+		char *bname = backend_name(r);
 
-		free(key);
-		if (!leader)
+		/* One backend for the routes that share it. */
+		if (json_object_get(leaders, bname)) {
+			free(bname);
 			continue;
+		}
+		json_object_set_new(leaders, bname, json_true());
 		json_object_clear(names);
-		paas_buf_addf(&b, "\nbackend route-%s\n", domains[i]);
+		paas_buf_addf(&b, "\nbackend %s\n", bname);
+		free(bname);
 		if (sticky)
 			paas_buf_adds(&b, "\tcookie PAASID insert indirect nocache httponly\n");
 		if (health)

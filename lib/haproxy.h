@@ -36,10 +36,10 @@ struct paas_haproxy_opts {
  * (a server without it is not in that backend); otherwise "port".  A
  * server's name is DEP.SVC.INSTANCE.CONTAINER12.  Routes with "tls" add
  * their PEM files to one TLS frontend.  Routes to the same service, port,
- * stickiness and health check share one backend, named route-DOMAIN after
- * the first of them in order, so an instance has one health check however
- * many domains reach it; a route's basic auth is checked in the frontend,
- * for its own domain.
+ * stickiness and health check share one backend, named
+ * svc-DEP.SVC[.pPORT][.sticky][.hHASH] after them, so an instance has one
+ * health check however many domains reach it; a route's basic auth is
+ * checked in the frontend, for its own domain.
  * (both borrowed).  A route that is not well-formed is an error (PAAS_EINVAL,
  * naming the domain); a server that is not is left out and named in
  * *skipped (if not NULL; an array of messages the caller json_decref()s).

@@ -7,6 +7,7 @@
 #   router_stop                 SIGTERM the watch (HAProxy keeps serving)
 #   via DOMAIN [PATH] [curl args...]   a request through the router
 #   router_rev                  the etcd revision the router says it serves
+#   backend_of DOMAIN           the HAProxy backend DOMAIN is sent to
 #   web_server N                a busybox httpd answering "sN" on loopback, standing
 #                               in for an instance; its port in WEB_PORT[N]
 
@@ -55,6 +56,11 @@ via() {
 	local d=$1 p=${2:-/}
 	shift 2 2>/dev/null || shift
 	curl -sS -m 5 -H "Host: $d" "$@" "http://127.0.0.1:$ROUTER_PORT$p"
+}
+
+# backend_of DOMAIN [CONFIG]: the backend the router's configuration sends DOMAIN to
+backend_of() {
+	sed -n "s/^.use_backend \([^ ]*\) if { var(txn.host) -m str $1 }\$/\1/p" "${2:-$ROUTER_CFG}"
 }
 
 router_rev() {

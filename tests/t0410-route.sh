@@ -78,7 +78,7 @@ test_expect_success 'a killed container leaves the HAProxy config' '
 
 test_expect_success 'the next deploy puts the instance back; "No changes." otherwise' '
 	paas-deploy -D shop "$SF" >out &&
-	expect_eq "$(servers | grep -c " shop.web.")" 3 &&
+	wait_for 10 sh -c "test \$(grep -c \" shop.web.\" $ROUTER_CFG) = 3" &&
 	paas-deploy -D shop "$SF" >out && jq -e -s "map(.kind) == [\"lock\", \"unchanged\"]" out
 '
 

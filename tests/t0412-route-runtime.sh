@@ -70,7 +70,7 @@ test_expect_success 'a new server is served, and the router says so, while its c
 test_expect_success 'a gone server is in maintenance, and the router says so, before the reload; then it leaves the config' '
 	r0=$(reloads) && : >HOLD && mark && ! after_mark &&
 	"$PAAS_T" etcd "$E" del /paas/v1/announce/shop/web/1/c00000000001 >/dev/null && held &&
-	state route-shop.test >st && grep "c00000000001" st >line &&
+	state "$(backend_of shop.test)" >st && grep "c00000000001" st >line &&
 	expect_eq "$(awk "{ print \$7 }" line)" 1 &&
 	expect_eq "$(answers shop.test)" s2 && expect_eq "$(reloads)" "$r0" &&
 	wait_for 10 after_mark &&
@@ -80,7 +80,7 @@ test_expect_success 'a gone server is in maintenance, and the router says so, be
 
 test_expect_success 'a sticky route new server waits for the reload (a dynamic server takes no cookie)' '
 	: >HOLD && announce 4 cart && held &&
-	! state route-sticky.test | grep -q c00000000004 &&
+	! state "$(backend_of sticky.test)" | grep -q c00000000004 &&
 	expect_eq "$(answers sticky.test)" s3 && ! served_rev /paas/v1/announce/cart/web/4/c00000000004 &&
 	release && wait_for 10 grep -q c00000000004 "$ROUTER_CFG" &&
 	wait_for 10 sh -c "[ \"\$(for i in 1 2 3 4 5 6; do curl -s -m 1 -H \"Host: sticky.test\" http://127.0.0.1:$ROUTER_PORT/; echo; done | sort -u | grep -c .)\" = 2 ]"

@@ -102,7 +102,7 @@ test_expect_success '100 refused renders in a row (a TLS directory HAProxy canno
 	"$PAAS_T" etcd "$E" put /paas/v1/routes/after.test \
 		"{\"deployment\":\"shop\",\"service\":\"web\"}" >/dev/null &&
 	paas-route apply --config "$ROUTER_CFG" --port "$ROUTER_PORT" &&
-	grep -q "route-after.test" "$ROUTER_CFG" && expect_eq "$(reloads)" "$((r0 + 1))" &&
+	grep -q "str after.test }" "$ROUTER_CFG" && expect_eq "$(reloads)" "$((r0 + 1))" &&
 	expect_eq "$(via after.test /cgi-bin/slow)" web-v2 &&
 	say "100 refused renders: $(cat load)"
 '

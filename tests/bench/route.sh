@@ -91,10 +91,10 @@ for i in $(seq "$TRIALS"); do
 	served_trial "c$i" served
 	# From the moment the container stops answering (polled directly):
 	# until HAProxy sends it nothing, and until it is out of its config.
-	PAAS_T_DOWN=1 "$PAAS_T" gone 0 15000 "$ROUTER_DIR/stats.sock" route-bench.test "${id:0:12}" \
+	PAAS_T_DOWN=1 "$PAAS_T" gone 0 15000 "$ROUTER_DIR/stats.sock" "$(backend_of bench.test)" "${id:0:12}" \
 		"http://127.0.0.1:$port/version" >>unsent-quiet &
 	g1=$!
-	"$PAAS_T" gone 0 15000 "$ROUTER_DIR/stats.sock" route-bench.test "${id:0:12}" \
+	"$PAAS_T" gone 0 15000 "$ROUTER_DIR/stats.sock" "$(backend_of bench.test)" "${id:0:12}" \
 		"http://127.0.0.1:$port/version" >>removed &
 	g=$!
 	sleep 0.05
@@ -122,7 +122,7 @@ wrk=$!
 at_exit "kill $wrk 2>/dev/null"
 for i in $(seq "$TRIALS"); do
 	served_trial "t$i" /dev/null
-	PAAS_T_DOWN=1 "$PAAS_T" gone 0 15000 "$ROUTER_DIR/stats.sock" route-bench.test "${id:0:12}" \
+	PAAS_T_DOWN=1 "$PAAS_T" gone 0 15000 "$ROUTER_DIR/stats.sock" "$(backend_of bench.test)" "${id:0:12}" \
 		"http://127.0.0.1:$port/version" >>unsent &
 	g=$!
 	sleep 0.05
@@ -130,7 +130,7 @@ for i in $(seq "$TRIALS"); do
 	wait $g || fail "traffic trial $i: still sent requests"
 	$DK rm -f "$id" >/dev/null
 	# Its withdrawal served before the next one starts.
-	"$PAAS_T" gone 0 15000 "$ROUTER_DIR/stats.sock" route-bench.test "${id:0:12}" >/dev/null ||
+	"$PAAS_T" gone 0 15000 "$ROUTER_DIR/stats.sock" "$(backend_of bench.test)" "${id:0:12}" >/dev/null ||
 		fail "traffic trial $i: never removed"
 done
 kill -INT $wrk; wait $wrk

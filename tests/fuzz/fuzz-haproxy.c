@@ -18,13 +18,13 @@ static const char *const starts[] = { "# Written by paas-route", "global", "defa
 	"\tstats socket ", "\tmode http", "\ttimeout ", "\toption ", "\tretries ",
 	"\tuser ", "\tbind :", "\thttp-request set-var(txn.host)", "\tuse_backend route-",
 	"\tdefault_backend no-route", "\thttp-request return status 404",
-	"\thttp-request auth realm paas unless", "\tcookie PAASID insert",
+	"\thttp-request auth realm paas if", "\tcookie PAASID insert",
 	"\thttp-check expect status", "\tserver ", NULL };
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct paas_haproxy_opts o = { 8080, NULL, 0, "/run/paas/haproxy.sock", 30 };
+	struct paas_haproxy_opts o = { 8080, NULL, 0, "/run/paas/haproxy.sock", 30, NULL };
 	struct paas_err err = PAAS_ERR_INIT;
 	json_t *in = json_loadb((const char *)data, size, 0, NULL), *skipped = NULL;
 	json_t *routes = json_object_get(in, "routes"), *servers = json_object_get(in, "servers");

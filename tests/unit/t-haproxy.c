@@ -83,7 +83,8 @@ main(void)
 	ok(strstr(a, "bind :1") == NULL && json_array_size(skipped) == 1,
 	    "an announcement whose address holds a newline is left out and reported");
 	ok(strstr(a, "\tbind :8080\n") != NULL, "the frontend port");
-	ok(strstr(a, "use_backend route-example.org if { var(txn.host) -m str example.org }") != NULL,
+	ok(strstr(a, "use_backend svc-shop.web.h") != NULL &&
+	    strstr(a, " if { var(txn.host) -m str example.org }") != NULL,
 	    "host-based routing");
 	ok(strstr(a, "userlist auth-staging.example.org\n\tuser alice password $5$x$y\n"
 	    "\tuser bob password $6$salt$abc/def.\n") != NULL, "basic auth users, sorted");
@@ -91,11 +92,11 @@ main(void)
 	    "!{ http_auth(auth-staging.example.org) }\n") != NULL &&
 	    strstr(a, "auth realm") < strstr(a, "use_backend"),
 	    "the domain's auth checked in the frontend, before any backend");
-	ok(strstr(a, "backend route-staging.example.org\n\tcookie PAASID insert") != NULL,
+	ok(strstr(a, "backend svc-shop-staging.web.sticky\n\tcookie PAASID insert") != NULL,
 	    "a sticky route sets a cookie");
 	ok(strstr(a, "\toption httpchk GET /healthz\n") != NULL, "HAProxy checks the health path");
-	ok(strstr(a, "\nbackend route-staging.example.org") && !strstr(strstr(a,
-	    "\nbackend route-staging.example.org"), "\tserver "),
+	ok(strstr(a, "\nbackend svc-shop-staging.web.sticky") && !strstr(strstr(a,
+	    "\nbackend svc-shop-staging.web.sticky"), "\tserver "),
 	    "a domain with no instance has a backend without servers (HAProxy answers 503)");
 	ok(strstr(a, "stats socket /run/paas/haproxy.sock mode 600 level admin expose-fd listeners") != NULL,
 	    "the stats socket hands listeners over on reload");
@@ -131,12 +132,12 @@ main(void)
 		    " \"web\", \"port\": null, \"auth\": {\"alice\": \"$6$s$h\"}, \"sticky\": false,"
 		    " \"health\": \"/healthz\"}"));
 		a = render(r, sv, NULL, &err);
-		for (p = a; p && (p = strstr(p, "\nbackend route-")) != NULL; p++)
+		for (p = a; p && (p = strstr(p, "\nbackend svc-")) != NULL; p++)
 			nbackends++;
 		for (p = a; p && (p = strstr(p, "\tserver shop.web.2 ")) != NULL; p++)
 			nservers++;
 		ok(a && nbackends == 1 && nservers == 1 &&
-		    strstr(a, "use_backend route-admin.example.org if { var(txn.host) -m str d3999.example.org }"),
+		    strstr(a, "use_backend svc-shop.web.h") && strstr(a, " if { var(txn.host) -m str d3999.example.org }"),
 		    "4,001 domains of one service: one backend, each instance in it once (%d, %d)",
 		    nbackends, nservers);
 		ok(a && strstr(a, "http-request auth realm paas if { var(txn.host) -m str admin.example.org } "
