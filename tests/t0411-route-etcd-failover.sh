@@ -65,7 +65,7 @@ test_expect_success 'a burst of 50 changes (one writer, back to back) is coalesc
 test_expect_success 'a route that would not render is left out with a warning, the rest served' '
 	"$PAAS_T" etcd "$E1" put /paas/v1/routes/bad.test "{\"deployment\":\"shop\",\"service\":\"web\",\"health\":\"/x\\ny\"}" >/dev/null &&
 	"$PAAS_T" etcd "$E1" put /paas/v1/routes/other.test "{\"deployment\":\"shop\",\"service\":\"web\"}" >/dev/null &&
-	wait_for 10 sh -c "grep -q route-other.test $ROUTER_CFG" &&
+	wait_for 10 sh -c "grep -q \"str other.test }\" $ROUTER_CFG" &&
 	wait_for 10 sh -c "[ \$(\"$PAAS_T\" etcd \"$E1\" get /paas/v1/routers/test | jq .revision) -ge \$(\"$PAAS_T\" etcd \"$E1\" modrev /paas/v1/routes/other.test) ]" &&
 	! grep -q "bad.test" "$ROUTER_CFG" &&
 	expect_grep "left out: route bad.test: health check path" "$TEST_TMP/router.log" &&

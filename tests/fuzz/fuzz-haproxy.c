@@ -13,10 +13,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const starts[] = { "# Written by paas-route", "global", "defaults",
-	"userlist auth-", "frontend http", "backend no-route", "backend route-",
+	"userlist auth-", "frontend http", "backend no-route", "backend svc-",
 	"\tmaster-worker", "\thttpclient.ssl.verify none", "\thard-stop-after ",
 	"\tstats socket ", "\tmode http", "\ttimeout ", "\toption ", "\tretries ",
-	"\tuser ", "\tbind :", "\thttp-request set-var(txn.host)", "\tuse_backend route-",
+	"\tuser ", "\tbind :", "\thttp-request set-var(txn.host)", "\tuse_backend svc-",
 	"\tdefault_backend no-route", "\thttp-request return status 404",
 	"\thttp-request auth realm paas if", "\tcookie PAASID insert",
 	"\thttp-check expect status", "\tserver ", NULL };
