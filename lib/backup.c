@@ -368,7 +368,8 @@ plan(const struct paas_kv_list *have, const struct entry *es, size_t n, struct c
 /* Put back the keys the first n changes touched, as they were, trying
  * again while etcd does not answer (stopped, restarting) for UNDO_MS.
  * The changes that may have been written are those that went through and
- * the transaction that failed: undoing one that was not is harmless. */
+ * the whole transaction that failed (at most TXN_OPS): undoing one that
+ * was not written is harmless. */
 static int
 undo_changes(struct paas_etcd *e, const struct change *u, size_t n, struct paas_err *err)
 {
@@ -445,7 +446,9 @@ paas_restore(struct paas_etcd *e, const char *endpoints, const char *path, int f
 	m = plan(&have, es, n, &c, &u);
 	if (apply(e, c, 0, m, &done, err) < 0) {
 		struct paas_err why = *err, uerr = PAAS_ERR_INIT;
-		size_t touched = done < m ? done + 1 : m;
+		/* The transaction that failed may have been applied (etcd killed
+		 * after its commit, before its answer): all of it goes back. */
+		size_t touched = done + TXN_OPS < m ? done + TXN_OPS : m;
 		char *saved;
 
 		/* Never half a restore: the keys go back as they were. */
