@@ -794,19 +794,7 @@ found:
 				wake = a.v[k]->next_probe;
 		if (wake > paas_now_ms() + 200)
 			wake = paas_now_ms() + 200;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		{
-			long long d = wake - paas_now_ms();
-
-			if (d < 0)
-				d = 0;
-			until.tv_sec += d / 1000;
-			until.tv_nsec += (d % 1000) * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
-		}
+		paas_timespec_in(CLOCK_MONOTONIC, wake - paas_now_ms(), &until);
 		pthread_mutex_lock(&a.mu);
 		if (!a.dirty && !*o->stop)
 			pthread_cond_timedwait(&a.cv, &a.mu, &until);

@@ -17,6 +17,20 @@ paas_now_ms(void)
 }
 
 void
+paas_timespec_in(clockid_t clock, long long ms, struct timespec *ts)
+{
+	clock_gettime(clock, ts);
+	if (ms <= 0)
+		return;
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+void
 paas_sleep_ms(long long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };

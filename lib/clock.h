@@ -6,9 +6,13 @@
 #define PAAS_CLOCK_H
 
 #include <stddef.h>
+#include <time.h>
 
 /* Milliseconds on the monotonic clock. */
 long long paas_now_ms(void);
+/* *ts set to ms milliseconds (none when ms <= 0) from now on clock, for
+ * pthread_cond_timedwait on a condition of that clock. */
+void paas_timespec_in(clockid_t clock, long long ms, struct timespec *ts);
 /* Sleep ms milliseconds (none when ms <= 0), resuming after a signal. */
 void paas_sleep_ms(long long ms);
 /* The current time in UTC as "2026-11-22T06:12:00Z" (out: 21 bytes or more). */

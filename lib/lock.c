@@ -41,13 +41,7 @@ keepalive(void *arg)
 
 		if (wait > 1000)
 			wait = 1000;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait > 0 ? wait / 1000 : 0;
-		until.tv_nsec += wait > 0 ? (wait % 1000) * 1000000L : 0;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		paas_timespec_in(CLOCK_REALTIME, wait, &until);
 		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) != ETIMEDOUT)
 			;
 		if (l->stop || !l->alive)

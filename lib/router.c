@@ -84,7 +84,7 @@ render(const struct paas_router_opts *o, json_t *routes, const json_t *servers, 
     json_t *skipped, struct paas_err *err)
 {
 	struct paas_haproxy_opts ho = { o->port, o->tls_dir, o->https_port, o->stats,
-	    o->hard_stop, o->status_domain ? o->status_socket : NULL };
+	    o->hard_stop, o->status_socket };
 	json_t *v;
 
 	if (paas_haproxy_render(routes, servers, &ho, cfg, &v, err) < 0)
@@ -218,7 +218,7 @@ read_render(struct paas_etcd *e, const struct paas_router_opts *o, json_t **rout
 			json_object_del(*routes, domain);
 		}
 	}
-	precheck(*routes, *servers, skipped, o->status_domain ? o->status_socket : NULL);
+	precheck(*routes, *servers, skipped, o->status_socket);
 	return render(o, *routes, *servers, cfg, skipped, err);
 }
 
@@ -435,12 +435,7 @@ wait_change(struct watcher *w)
 	struct timespec until;
 	int pending;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += 200 * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	paas_timespec_in(CLOCK_MONOTONIC, 200, &until);
 	pthread_mutex_lock(&w->mu);
 	if (!w->pending)
 		pthread_cond_timedwait(&w->cv, &w->mu, &until);
