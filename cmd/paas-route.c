@@ -181,7 +181,7 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 	c->master = cf->master = master ? paas_xstrdup(master) : beside(config, "master.sock");
 	c->stats = cf->stats = stats ? paas_xstrdup(stats) : beside(config, "stats.sock");
 	c->pidfile = cf->pidfile = pidfile ? paas_xstrdup(pidfile) : beside(config, "haproxy.pid");
-	c->status_socket = cf->status_sock = beside(config, "status.sock");
+	cf->status_sock = beside(config, "status.sock");
 	return 0;
 }
 

@@ -382,7 +382,7 @@ undo_changes(struct paas_etcd *e, const struct change *u, size_t n, struct paas_
 			return 0;
 		if (paas_now_ms() > deadline)
 			return -1;
-		usleep(300 * 1000);
+		paas_sleep_ms(300);
 	}
 }
 

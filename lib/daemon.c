@@ -264,7 +264,7 @@ watch_caller(void *arg)
 	while (!*flag) {
 		if (reader_gone(1) || reader_gone(2))
 			*flag = 1;
-		usleep(250 * 1000);
+		paas_sleep_ms(250);
 	}
 	return NULL;
 }

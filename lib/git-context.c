@@ -4,7 +4,6 @@
  * What a build sends is decided here, in one tree walk, for both.
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,19 +259,6 @@ pat_free(struct pat *pt)
 		regfree(&pt->re);
 		free(pt->text);
 	}
-}
-
-int
-paas_git_ignore_match(const char *pattern, const char *path)
-{
-	struct pat pt;
-	int m;
-
-	if (pat_init(&pt, pattern, 0) < 0)
-		return 0;
-	m = pat_match(&pt, path);
-	pat_free(&pt);
-	return m;
 }
 
 static void

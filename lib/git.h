@@ -74,8 +74,4 @@ int paas_git_uncommitted(struct paas_git *g, const char *context, json_t **paths
  * names branch. */
 int paas_git_init_bare(const char *path, const char *branch, struct paas_err *err);
 
-/* Whether pattern (a .dockerignore line, cleaned) matches path: '*', '?'
- * and [...] within a path element, "**" across any number of them. */
-int paas_git_ignore_match(const char *pattern, const char *path);
-
 #endif

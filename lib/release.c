@@ -129,16 +129,17 @@ paas_release_set_current(struct paas_etcd *e, const char *dep, int64_t n, const 
 		ops[nops++].key = pkey;
 	}
 	if (rec) {
-		rkey = paas_key_release(dep, json_integer_value(json_object_get(rec, "release")));
+		int64_t rn = json_integer_value(json_object_get(rec, "release"));
+
+		rkey = paas_key_release(dep, rn);
 		rval = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
 		ops[nops].type = PAAS_OP_PUT;
 		ops[nops].key = rkey;
 		ops[nops].value = rval;
 		ops[nops++].value_len = strlen(rval);
 		/* The history is bounded: the release KEEP_RELEASES before goes. */
-		if (json_integer_value(json_object_get(rec, "release")) > KEEP_RELEASES) {
-			okey = paas_key_release(dep, json_integer_value(json_object_get(rec,
-			    "release")) - KEEP_RELEASES);
+		if (rn > KEEP_RELEASES) {
+			okey = paas_key_release(dep, rn - KEEP_RELEASES);
 			ops[nops].type = PAAS_OP_DELETE;
 			ops[nops++].key = okey;
 		}

@@ -37,7 +37,7 @@ struct paas_router_opts {
 	/* The status page (statuspage.h) as one more route: its domain (NULL:
 	 * none), the users of its basic auth ({USER: crypt(3) hash}) and the
 	 * Unix socket of the status server that answers it (HAProxy's alone
-	 * to reach: mode 0600).  It takes the place of any route of the same
+	 * to reach: mode 0600; set only with a domain).  It takes the place of any route of the same
 	 * domain, and of deployment "paas". */
 	const char *status_domain;
 	const json_t *status_users;

@@ -20,6 +20,9 @@ struct ctx {
 };
 
 
+/* Key k lower-cased into out, its length plus one bytes or more. */
+void spec_key_lower(const Y *k, char *out);
+
 /* Set c->err to "FILE:LINE:COLUMN: message" at node n (NULL: 1:1); -1. */
 int spec_at(struct ctx *c, const Y *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* "a mapping", "a list" or "a string". */

@@ -119,6 +119,15 @@ spec_get_bool(struct ctx *c, const Y *n, const char *what, int *out)
 	return spec_at(c, n, "%s: expected true or false", what);
 }
 
+void
+spec_key_lower(const Y *k, char *out)
+{
+	size_t i;
+
+	for (i = 0; i <= k->len; i++)
+		out[i] = (char)tolower((unsigned char)k->s[i]);
+}
+
 /* A duration: seconds as a number, or a number with ms, s, m or h. */
 int
 spec_get_duration(struct ctx *c, const Y *n, const char *what, long *ms)

@@ -510,8 +510,7 @@ parse_domain(struct ctx *c, const Y *k, const Y *v, json_t *domains)
 		json_decref(secret);
 		return spec_at(c, k, "domain name longer than 253 characters");
 	}
-	for (i = 0; i <= k->len; i++)
-		name[i] = (char)tolower((unsigned char)k->s[i]);
+	spec_key_lower(k, name);
 	if (!paas_valid_domain(name)) {
 		json_decref(auth);
 		json_decref(secret);
@@ -802,9 +801,7 @@ paas_spec_parse_for(const char *name, const char *data, size_t len, const char *
 		const json_t *d;
 		const char *svc;
 
-		for (j = 0; j < dom_n->kids[i]->len && j < sizeof(dom) - 1; j++)
-			dom[j] = (char)tolower((unsigned char)dom_n->kids[i]->s[j]);
-		dom[j] = '\0';
+		spec_key_lower(dom_n->kids[i], dom);
 		d = json_object_get(domains, dom);
 		svc = json_string_value(json_object_get(d, "service"));
 		if (svc && !json_object_get(services, svc)) {
