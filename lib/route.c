@@ -49,6 +49,7 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 		if (json_is_object(v)) {
 			/* Where it came from, for messages about it. */
 			json_object_set_new(v, "key", json_string(a.kvs[i].key));
+			json_object_set_new(v, "lease", json_integer(a.kvs[i].lease));
 			json_array_append_new(*servers, v);
 		}
 		else {

@@ -17,7 +17,7 @@
 
 /*
  * Routes and announcements as paas_haproxy_render() takes them, each
- * announcement with its etcd "key" added.  A value that is not a JSON
+ * announcement with its etcd "key" and "lease" added.  A value that is not a JSON
  * object is left out and named in skipped (an array, may be NULL).  *rev
  * gets the revision of the later read.
  */

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "etcd.h"
 #include "haproxy.h"
+#include "hold.h"
 #include "keys.h"
 #include "lease.h"
 #include "route.h"
@@ -25,6 +26,7 @@
 #define RETRY_MS	5000	/* after a refused configuration */
 #define HAP_CHECK_MS	200	/* is HAProxy still there? */
 #define RUNTIME_MAX	64	/* servers withdrawn or added ahead of a reload */
+#define SLOW_MS		2000	/* a lease refresh this slow: etcd is unwell */
 
 #define say(o, ...)	paas_logf((o)->log, (o)->arg, __VA_ARGS__)
 
@@ -208,6 +210,17 @@ read_render(struct paas_etcd *e, const struct paas_router_opts *o, json_t **rout
 	*cfg = NULL;
 	if (paas_route_read(e, routes, servers, rev, skipped, err) < 0)
 		return -1;
+	if (o->hold && rev) {
+		json_t *said = json_array(), *line;
+		size_t i;
+		int rc = paas_hold_merge(o->hold, e, *rev, *servers, said, err);
+
+		json_array_foreach(said, i, line)
+			say(o, "%s", json_string_value(line));
+		json_decref(said);
+		if (rc < 0)
+			return -1;
+	}
 	if (o->status_domain)
 		add_status(o, *routes, *servers, skipped);
 	json_object_foreach_safe(*routes, tmp, domain, v) {
@@ -313,7 +326,9 @@ on_event(const struct paas_event *ev, void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	w->seen = ev->kv.mod_revision;
-	if (paas_key_tail(k, PAAS_ROUTES_PREFIX) || paas_key_tail(k, PAAS_ANNOUNCE_PREFIX)) {
+	/* Drain marks and agents too: a held server may go (hold.h). */
+	if (paas_key_tail(k, PAAS_ROUTES_PREFIX) || paas_key_tail(k, PAAS_ANNOUNCE_PREFIX) ||
+	    paas_key_tail(k, PAAS_DRAIN_PREFIX) || paas_key_tail(k, PAAS_AGENTS_PREFIX)) {
 		w->pending = 1;
 		pthread_cond_signal(&w->cv);
 	}
@@ -458,14 +473,19 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 	int changed, first = 1, hap_down = 0;
 
 	paas_lease_init(&lease, o->ttl);
+	oo.hold = paas_hold_new();
+	paas_hold_own_lease(oo.hold, &lease);
 	/* The first apply must work: a router that starts broken says so. */
-	if (apply_logged(e, o, &rev, &changed, &left_out, err) < 0)
+	if (apply_logged(e, &oo, &rev, &changed, &left_out, err) < 0) {
+		paas_hold_free(oo.hold);
 		return -1;
+	}
 	say(o, "serving %s (etcd revision %" PRId64 ")%s", o->config, rev,
 	    changed ? "" : ", unchanged");
 	applied = rev;
 	if (publish(e, o, name, &lease, applied, left_out, err) < 0) {
 		json_decref(left_out);
+		paas_hold_free(oo.hold);
 		return -1;
 	}
 	w->start = rev + 1;
@@ -473,6 +493,7 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 	if (pthread_create(&th, NULL, watch_thread, w) != 0) {
 		paas_lease_revoke(&lease, e, err);
 		json_decref(left_out);
+		paas_hold_free(oo.hold);
 		return paas_err_set(err, PAAS_EFAILED, "cannot start the watch thread");
 	}
 	while (!*o->stop) {
@@ -482,8 +503,16 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		if (*o->stop)
 			break;
 		if (paas_now_ms() >= next_check) {
-			if (paas_lease_tick(&lease, e, &e2) < 0)
+			long long t0 = paas_now_ms();
+
+			/* etcd failing or slow: a lapse of leases now is its
+			 * stall, not lost hosts (hold.h). */
+			if (paas_lease_tick(&lease, e, &e2) < 0) {
 				say(o, "router lease: %s; registering again", e2.msg);
+				paas_hold_unwell(oo.hold);
+			} else if (e2.msg[0] || paas_now_ms() - t0 >= SLOW_MS)
+				paas_hold_unwell(oo.hold);
+			paas_err_clear(&e2);
 			if (lease.id == 0 && publish(e, o, name, &lease, applied, left_out, &e2) < 0)
 				say(o, "cannot register the router: %s", e2.msg);
 			next_check = paas_now_ms() + lease.ttl * 1000LL / 3;
@@ -503,7 +532,8 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 			}
 			next_hap = paas_now_ms() + (hap_down ? 1000 : HAP_CHECK_MS);
 		}
-		if (!pending && !(retry_at && paas_now_ms() >= retry_at))
+		if (!pending && !(retry_at && paas_now_ms() >= retry_at) &&
+		    paas_now_ms() < paas_hold_due(oo.hold))
 			continue;
 		/* Coalesce a burst: the first change of a quiet period goes
 		 * out at once; the ones that follow wait for the window. */
@@ -518,6 +548,7 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		early.rev = 0;
 		if (apply_logged(e, &oo, &rev, &changed, &left_out, &e2) < 0) {
 			say(o, "%s", e2.msg);
+			paas_hold_unwell(oo.hold);
 			retry_at = paas_now_ms() + RETRY_MS;
 			first = 0;
 			continue;
@@ -545,6 +576,7 @@ run(struct paas_etcd *e, const struct paas_router_opts *o, const char *name,
 		paas_lease_revoke(&lease, e, &e2);
 	}
 	say(o, "stopped; HAProxy keeps serving %s", o->config);
+	paas_hold_free(oo.hold);
 	json_decref(left_out);
 	json_decref(early.left_out);
 	return 0;

@@ -22,6 +22,7 @@
 
 #include "err.h"
 #include "etcd.h"
+#include "hold.h"
 
 
 struct paas_router_opts {
@@ -54,6 +55,7 @@ struct paas_router_opts {
 	 * and what was left out; the check and reload follow. */
 	void (*served)(void *served_arg, int64_t rev, const json_t *skipped);
 	void *served_arg;
+	struct paas_hold *hold;		/* run's own (hold.h); NULL elsewhere */
 };
 
 /* *cfg (caller frees) from etcd; *rev the revision read; *skipped (caller
