@@ -239,7 +239,8 @@ out:
 /* Before an announced container stops: its announcement goes (and a
  * drain mark, bound to our lock's lease, keeps the agent from writing it
  * again).  *rev gets the revision the routers must serve before the
- * requests in flight get drain_ms to finish (0: nothing to wait for). */
+ * requests in flight get drain_ms to finish (0: nothing to wait for: no
+ * agent, or not running). */
 static int
 withdraw(struct run *r, struct ctr *c, int64_t *rev, struct paas_err *err)
 {
@@ -271,8 +272,9 @@ withdraw(struct run *r, struct ctr *c, int64_t *rev, struct paas_err *err)
 			paas_err_wrap(err, "cannot withdraw %s", c->name);
 			goto out;
 		}
-		if (found)
-			*rev = trev;
+		/* Not announced now is not unserved: a router holds what an
+		 * etcd stall took (hold.h) until it sees the drain mark. */
+		*rev = trev;
 	}
 	rc = 0;
 	if (found)
@@ -347,6 +349,28 @@ stop_timeout_s(struct run *r)
 	return r->o->stop_timeout > 0 ? r->o->stop_timeout : 10;
 }
 
+/* A withdrawal holds while its drain mark does: the mark goes with the
+ * lock's lease (etcd did not hear from us for its TTL, a stall), and the
+ * agent then announces the container again, so it is not stopped. */
+static int
+still_withdrawn(struct run *r, const struct ctr *c, struct paas_err *err)
+{
+	char *drain = paas_key_drain(c->id);
+	struct paas_kv kv;
+	int found = 0, rc;
+
+	rc = paas_etcd_get(r->e, drain, &kv, &found, NULL, err);
+	free(drain);
+	if (rc < 0)
+		return paas_err_wrap(err, "%s: cannot tell whether it is still withdrawn", c->name);
+	if (!found)
+		return paas_err_set(err, PAAS_EUNAVAIL, "%s: its withdrawal lapsed with the lock's "
+		    "lease (etcd did not hear from us for its TTL); it may be served again: not "
+		    "stopping it", c->name);
+	paas_kv_clear(&kv);
+	return 0;
+}
+
 /* Stop and remove c, withdrawn and drained already. */
 static int
 stop_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err)
@@ -369,6 +393,8 @@ paas_run_remove(struct run *r, struct ctr *c, int drop_key, struct paas_err *err
 			return paas_err_wrap(err, "%s is withdrawn but not known to be drained; "
 			    "not stopping it", c->name);
 		paas_sleep_ms(drain_ms(r));
+		if (still_withdrawn(r, c, err) < 0)
+			return -1;
 	}
 	return stop_remove(r, c, drop_key, err);
 }
@@ -389,6 +415,7 @@ retire(struct run *r, struct ctr *c, struct paas_err *err)
 	d = &r->draining[r->ndraining++];
 	d->c = c;
 	d->rev = rev;
+	d->marked = rev != 0;
 	d->until = paas_now_ms();
 	d->kill_by = 0;
 	return 0;
@@ -429,6 +456,8 @@ reap(struct run *r, int all, struct paas_err *err)
 				continue;
 			}
 			if (d->kill_by == 0) {
+				if (c->p.running && d->marked && still_withdrawn(r, c, err) < 0)
+					return -1;
 				if (c->p.running && r->t->ops->signal_stop(r->t, c->h->index, c->id,
 				    err) < 0)
 					return paas_err_wrap(err, "cannot stop %s on host %s", c->name,

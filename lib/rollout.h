@@ -90,6 +90,7 @@ struct run {
 		int64_t rev;		/* the withdrawal, until the routers serve it */
 		long long until;	/* then: drained at */
 		long long kill_by;	/* asked to stop: killed at (0: not yet asked) */
+		int marked;		/* a drain mark was written */
 	} *draining;
 	size_t ndraining;
 };
