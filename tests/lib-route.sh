@@ -10,6 +10,9 @@
 #   backend_of DOMAIN           the HAProxy backend DOMAIN is sent to
 #   web_server N                a busybox httpd answering "sN" on loopback, standing
 #                               in for an instance; its port in WEB_PORT[N]
+#   web V [ORDER] [N]           web-V.yml: deployment hw's service web, N instances
+#                               (default 1) answering V on /version at web.test,
+#                               rolled one at a time, ORDER start-first by default
 
 need haproxy curl jq
 
@@ -75,4 +78,19 @@ web_server() {
 	busybox httpd -f -p "127.0.0.1:$p" -h "www$1" >/dev/null 2>&1 &
 	at_exit "kill_wait $!"
 	WEB_PORT[$1]=$p
+}
+
+web() {
+	cat >"web-$1.yml" <<EOF
+Domains:
+  web.test: {http: "hw:web"}
+web:
+  image: paas-test:1
+  cmd: [sh, -c, "echo $1 >/www/version; exec httpd -f -p 8000 -h /www"]
+  ports: [8000]
+  instances: ${3:-1}
+  health: {http: /version, port: 8000, interval: 1s, timeout: 500ms, retries: 2}
+  update: {parallel: 1, order: ${2:-start-first}}
+EOF
+	echo "web-$1.yml"
 }

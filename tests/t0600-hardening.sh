@@ -21,22 +21,6 @@ servers() { grep -E '^\s+server ' "$ROUTER_CFG" || :; }
 announced() { "$PAAS_T" etcd "$E" range /paas/v1/announce/ | cut -d= -f2- ; }
 etcd_put() { "$PAAS_T" etcd "$E" put "$1" "$2" >/dev/null; }
 
-# web V [ORDER]: a one-service Servicefile answering V on /version.
-web() {
-	cat >"web-$1.yml" <<EOF
-Domains:
-  web.test: {http: "hw:web"}
-web:
-  image: paas-test:1
-  cmd: [sh, -c, "echo $1 >/www/version; exec httpd -f -p 8000 -h /www"]
-  ports: [8000]
-  instances: 1
-  health: {http: /version, port: 8000, interval: 1s, timeout: 500ms, retries: 2}
-  update: {order: ${2:-start-first}}
-EOF
-	echo "web-$1.yml"
-}
-
 test_expect_success 'a host with an agent, a router, deployment hw serving v1' '
 	paas-cluster hosts add a --docker "${HOST_URL[a]}" $TLS_OPTS &&
 	agent_start a --ttl 10 &&
