@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "buf.h"
 #include "cli.h"
@@ -62,30 +61,6 @@ cli_log(const char *who, const char *msg)
 	fprintf(stderr, "%s %s%s%s: %s\n", when, cli_prog, who ? " " : "", who ? who : "", msg);
 }
 
-/* --since: a Unix time, or an age (30s, 10m, 2h, 1d) before now; -1 when
- * neither. */
-static int64_t
-since(const char *s)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-
-	if (end == s || v < 0)
-		return -1;
-	if (*end == '\0')
-		return v;
-	if (end[1] != '\0')
-		return -1;
-	switch (*end) {
-	case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
-	default: return -1;
-	}
-	return (int64_t)time(NULL) - v;
-}
-
 /* One of paas-deploy's own flags: 0, or the usage error's exit status. */
 static int
 deploy_own_flag(int ch, struct cli_deploy *d)
@@ -107,7 +82,7 @@ deploy_own_flag(int ch, struct cli_deploy *d)
 		d->tail = (int)t;
 		return 0;
 	case 'I':
-		if ((d->since = since(optarg)) < 0)
+		if ((d->since = paas_parse_since(optarg)) < 0)
 			return cli_bad_usage("--since: expected a Unix time or an age such as 30s, 10m, "
 			    "2h or 1d, not '%.32s'", optarg);
 		return 0;

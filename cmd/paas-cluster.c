@@ -14,40 +14,51 @@
 #include "out.h"
 #include "paas-cluster.h"
 
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: %s [--etcd endpoints] [--json | --table] command ...\n"
-	    "  up [--state-dir dir] [--port n] [--docker unix:///path] [--etcd-port n]\n"
+/* Each subcommand's synopsis: `paas-cluster SUB --help` prints its own. */
+static const struct {
+	const char *cmd, *text;
+} synopsis[] = {
+	{ "up", "  up [--state-dir dir] [--port n] [--docker unix:///path] [--etcd-port n]\n"
 	    "     [--etcd-peer-port n] [--registry-port n] [--registry-address addr]\n"
-	    "     [--registry host:port [--registry-ca file] | --no-registry] [--systemd]\n"
-	    "  up --host name=user@addr[:port] ... [--state-dir dir] [--port n]\n"
+	    "     [--registry host:port [--registry-ca file] | --no-registry] [--systemd]\n" },
+	{ "up", "  up --host name=user@addr[:port] ... [--state-dir dir] [--port n]\n"
 	    "     [--etcd-port n] [--etcd-peer-port n] [--agent-docker unix:///path]\n"
-	    "     [--accept-new-host-key]\n"
-	    "  down [--state-dir dir]\n"
-	    "  status [--timeout s] [--html file]\n"
-	    "  check [--timeout s] [--warn pct] [--crit pct] [--repair]\n"
-	    "  hosts ls\n"
+	    "     [--accept-new-host-key]\n" },
+	{ "down", "  down [--state-dir dir]\n" },
+	{ "status", "  status [--timeout s] [--html file]\n" },
+	{ "check", "  check [--timeout s] [--warn pct] [--crit pct] [--repair]\n" },
+	{ "hosts", "  hosts ls\n"
 	    "  hosts add name --docker url [--label key=value ...]\n"
 	    "      [--tls-ca file --tls-cert file --tls-key file] [--insecure]\n"
 	    "      [--cpu n] [--memory size] [--address addr] [--no-check]\n"
 	    "      [--accept-new-host-key]\n"
 	    "  hosts add name --ssh user@addr[:port] [--agent-etcd endpoints]\n"
-	    "      [--agent-docker unix:///path] [--accept-new-host-key] [--label key=value ...]\n"
-	    "  hosts rm name [--force]\n"
-	    "  members ls | members rm id|name [--force] | members add name peer-url\n"
-	    "  backup file\n"
-	    "  restore file [--force]\n"
-	    "  registry gc [--keep n] [--dry-run]\n"
-	    "  git add deployment --key file [--branch b] [--servicefile path]\n"
-	    "      [--host h] [--port n] [--user u] [--allow-source src ...]\n"
-	    "  git ls\n"
+	    "      [--agent-docker unix:///path] [--address addr] [--label key=value ...]\n"
+	    "      [--accept-new-host-key]\n"
 	    "  hosts add name --fleet endpoint [--agent-etcd endpoints]\n"
 	    "      [--agent-docker unix:///path] [--label key=value ...]\n"
-	    "  agent [--host name | --fleet name [--fleet-endpoint url]] [--docker unix:///path]\n"
-	    "      [--ttl s] [--interval ms]\n",
-	    cli_prog);
+	    "  hosts rm name [--force]\n" },
+	{ "members", "  members ls | members rm id|name [--force] | members add name peer-url\n" },
+	{ "backup", "  backup file\n" },
+	{ "restore", "  restore file [--force]\n" },
+	{ "registry", "  registry gc [--keep n] [--dry-run] [--state-dir dir]\n" },
+	{ "git", "  git add deployment --key file [--branch b] [--servicefile path]\n"
+	    "      [--host h] [--port n] [--user u] [--allow-source src ...] [--state-dir dir]\n"
+	    "  git ls\n" },
+	{ "agent", "  agent [--host name | --fleet name [--fleet-endpoint url]] [--docker unix:///path]\n"
+	    "      [--ttl s] [--interval ms]\n" },
+};
+static const char *usage_cmd;		/* set: that subcommand's synopsis alone */
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: %s [--etcd endpoints] [--json | --table] command ...\n", cli_prog);
+	for (i = 0; i < sizeof(synopsis) / sizeof(synopsis[0]); i++)
+		if (usage_cmd == NULL || strcmp(usage_cmd, synopsis[i].cmd) == 0)
+			fputs(synopsis[i].text, f);
 }
 
 /* Whose etcd credentials a subcommand uses (paas(7), SECURITY). */
@@ -56,16 +67,13 @@ role(int argc, char **argv)
 {
 	int i;
 
+	for (i = 1; strcmp(argv[0], "check") == 0 && i < argc; i++)
+		if (strcmp(argv[i], "--repair") == 0)
+			return "deployer";
 	if (strcmp(argv[0], "agent") == 0)
 		return "agent";
-	if (strcmp(argv[0], "status") == 0)
+	if (strcmp(argv[0], "status") == 0 || strcmp(argv[0], "check") == 0)
 		return "check";
-	if (strcmp(argv[0], "check") == 0) {
-		for (i = 1; i < argc; i++)
-			if (strcmp(argv[i], "--repair") == 0)
-				return "deployer";
-		return "check";
-	}
 	if (strcmp(argv[0], "up") == 0 || strcmp(argv[0], "down") == 0 ||
 	    strcmp(argv[0], "members") == 0)
 		return "root";
@@ -116,9 +124,11 @@ main(int argc, char **argv)
 	 * (`paas-cluster status --json`), and so may --help, -h, --version
 	 * and -V: they answer before anything is read or changed, never
 	 * taken for an operand (`hosts rm --help` removes no host). */
-	for (i = 1, n = 1; argc > 0 && i < (size_t)argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
+	for (i = 0; argc > 0 && i < sizeof(synopsis) / sizeof(synopsis[0]); i++)
+		if (strcmp(argv[0], synopsis[i].cmd) == 0 || (strncmp(argv[0], "git-", 4) == 0 &&
+		    strcmp(synopsis[i].cmd, "git") == 0))
+			usage_cmd = synopsis[i].cmd;
+	for (i = 1; argc > 0 && i < (size_t)argc && strcmp(argv[i], "--"); i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
 			return 0;

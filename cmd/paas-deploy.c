@@ -25,25 +25,38 @@
 #include "valid.h"
 #include "state.h"
 
+/* Each verb's synopsis: `paas-deploy VERB --help` prints its own. */
+static const struct {
+	const char *verbs, *text;
+} synopsis[] = {
+	{ "", "[-D deployment] [--etcd endpoints] [--json | --table] [--dry-run]\n"
+	    "           [--lock-ttl seconds] [--stop-timeout seconds] [--drain seconds]\n"
+	    "           [--ref ref] [--git-dir repository] [--build-host host]\n"
+	    "           [--from-push [--allow-source src ...]] servicefile\n" },
+	{ " history ps ", "[-D deployment] [--etcd endpoints] [--json | --table] history | ps\n" },
+	{ " list ", "[--etcd endpoints] [--json | --table] list\n" },
+	{ " logs ", "[-D deployment] [--etcd endpoints] [--json | --table] logs [-f | --follow]\n"
+	    "           [--since time] [--tail lines] [service[.instance]]\n" },
+	{ " exec ", "[-D deployment] [--etcd endpoints] exec [--host host] service [-- command ...]\n" },
+	{ " rollback ", "[-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n" },
+	{ " promote ", "[-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
+	    "           [servicefile]\n" },
+	{ " destroy ", "[-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n" },
+};
+static char usage_verb[16];		/* " VERB ": that verb's synopsis alone */
+
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: %s [-D deployment] [--etcd endpoints] [--json | --table] [--dry-run]\n"
-	    "           [--lock-ttl seconds] [--stop-timeout seconds] [--drain seconds]\n"
-	    "           [--ref ref] [--git-dir repository] [--build-host host]\n"
-	    "           [--from-push [--allow-source src ...]] servicefile\n"
-	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] history | ps\n"
-	    "       %s [--etcd endpoints] [--json | --table] list\n"
-	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] logs [-f | --follow]\n"
-	    "           [--since time] [--tail lines] [service[.instance]]\n"
-	    "       %s [-D deployment] [--etcd endpoints] exec [--host host] service [-- command ...]\n"
-	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n"
-	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
-	    "           [servicefile]\n"
-	    "       %s [-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n"
-	    "-D is --deployment, default $PAAS_DEPLOYMENT; -h --help, -V --version\n",
-	    cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog);
+	const char *lead = "usage: ";
+	size_t i;
+
+	for (i = 0; i < sizeof(synopsis) / sizeof(synopsis[0]); i++)
+		if (usage_verb[0] == '\0' || strstr(synopsis[i].verbs, usage_verb)) {
+			fprintf(f, "%s%s %s", lead, cli_prog, synopsis[i].text);
+			lead = "       ";
+		}
+	fputs("-D is --deployment, default $PAAS_DEPLOYMENT; -h --help, -V --version\n", f);
 }
 
 /* "3m", "2h", "5d": how long ago, for a table. */
@@ -408,6 +421,11 @@ main(int argc, char **argv)
 
 	cli_prog = "paas-deploy";
 	cli_usage = usage;
+	for (rc = 1; rc < argc && usage_verb[0] == '\0'; rc++) {
+		snprintf(usage_verb, sizeof(usage_verb), " %.12s ", argv[rc]);
+		if (strstr(" history ps list logs exec rollback promote destroy ", usage_verb) == NULL)
+			usage_verb[0] = '\0';
+	}
 	if (cli_deploy_parse(argc, argv, 1, &d, &rc) < 0)
 		return rc;
 	argc -= optind;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "valid.h"
 
@@ -147,4 +148,26 @@ paas_valid_crypt(const char *h)
 		return paas_only_chars(h, "$./=,+-") && strchr(h + 1, '$') != NULL &&
 		    strchr(h + 1, '$') > h + 1 && strrchr(h, '$')[1] != '\0';
 	return strlen(h) == 13 && paas_only_chars(h, "./");
+}
+
+int64_t
+paas_parse_since(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (end == s || v < 0)
+		return -1;
+	if (*end == '\0')
+		return v;
+	if (end[1] != '\0')
+		return -1;
+	switch (*end) {
+	case 's': break;
+	case 'm': v *= 60; break;
+	case 'h': v *= 3600; break;
+	case 'd': v *= 86400; break;
+	default: return -1;
+	}
+	return (int64_t)time(NULL) - v;
 }

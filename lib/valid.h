@@ -7,6 +7,8 @@
 #ifndef PAAS_VALID_H
 #define PAAS_VALID_H
 
+#include <stdint.h>
+
 /* Each returns 1 when s is acceptable, 0 when not. */
 int paas_valid_name(const char *s);		/* deployment, service or host: [a-z][a-z0-9-]*, at most 63 */
 int paas_valid_domain(const char *s);		/* RFC 1123, lower case */
@@ -25,5 +27,8 @@ int paas_parse_memory(const char *s, long long *bytes);
 int paas_parse_cpu(const char *s, long long *milli);
 /* A decimal integer from lo to hi (a flag's value): 0, or -1 when s is not one. */
 int paas_parse_int(const char *s, int lo, int hi, int *out);
+/* A Unix time, or an age (30s, 10m, 2h, 1d) before now, as a Unix time;
+ * -1 when neither. */
+int64_t paas_parse_since(const char *s);
 
 #endif
