@@ -139,6 +139,12 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 	r->vars = NULL;
 	if (vars_from > 0 && paas_secrets_get(r->e, r->o->deployment, vars_from, &r->vars, err) < 0)
 		goto out;
+	/* The same spec with other ${VAR} values is a release of its own. */
+	paas_run_digests(r);
+	if (same && !json_equal(json_object_get(currec, "vars_digest"),
+	    json_object_get(r->digests, "*")) && (json_object_get(currec, "vars_digest") ||
+	    json_object_get(r->digests, "*")))
+		same = 0;
 	if (same)
 		r->release = cur;
 	else {
@@ -187,6 +193,8 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		    "git", r->o->git, "time", when, "user", r->user,
 		    "status", "ok");
 		json_object_set_new(rec, "previous", previous ? json_integer(previous) : json_null());
+		if (json_object_get(r->digests, "*"))
+			json_object_set(rec, "vars_digest", json_object_get(r->digests, "*"));
 		json_object_set_new(rec, "from", from ? json_integer(from) : json_null());
 		if (r->origin) {
 			json_object_set(rec, "origin", (json_t *)r->origin);

@@ -325,7 +325,8 @@ paas_place(struct paas_plan *p, struct paas_err *err)
 		const json_t *svc = json_object_get(services, names[i]);
 
 		ids[i] = wanted_ids(p, svc);
-		paas_spec_service_version(p->spec, p->deployment, names[i], versions[i]);
+		paas_spec_service_version(p->spec, p->deployment, names[i],
+		    json_string_value(json_object_get(p->digests, names[i])), versions[i]);
 		keep_current(p, names[i], svc, ids[i], versions[i]);
 	}
 	for (i = 0; i < nnames; i++)

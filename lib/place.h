@@ -77,6 +77,7 @@ struct paas_place_action {
 struct paas_plan {
 	const json_t *spec;		/* canonical (spec.h) */
 	const char *deployment;
+	const json_t *digests;		/* {SERVICE: digest of its ${VAR} values}, or NULL */
 	struct paas_place_host **hosts;	/* in name order; the caller's */
 	size_t nhosts;
 	struct paas_place_ctr **ctrs;	/* the caller's */

@@ -79,6 +79,7 @@ struct run {
 	char holder[512];		/* user@host pid N */
 	json_t *routes;			/* {DOMAIN: route} the spec gives this deployment */
 	json_t *vars;			/* the release's secrets ({NAME: VALUE}), or NULL */
+	json_t *digests;		/* paas_run_digests()'s, for spec and vars */
 	const json_t *origin;		/* a promotion's {"deployment","release","git"},
 					 * recorded in the new release */
 	json_t *registry;		/* paas_run_registry()'s, once read */
@@ -107,6 +108,11 @@ void paas_run_free(struct run *r);
 int paas_run_observe(struct run *r, struct paas_err *err);
 /* Plan r->spec over what was observed (place.h). */
 int paas_run_plan(struct run *r, struct paas_err *err);
+/* r->digests for r->spec: each service's digest of the ${VAR} values its
+ * env takes, and "*" that of every ${VAR} of the spec (secrets.h), the
+ * values read from r->vars, else the environment; an empty object
+ * without the cluster's secrets key, or without any ${VAR}. */
+void paas_run_digests(struct run *r);
 /* The "plan" event. */
 json_t *paas_run_plan_event(const struct run *r);
 /* The environment of a's service, every ${VAR} read from r->vars or ours: secrets

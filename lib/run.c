@@ -18,6 +18,7 @@
 #include "private.h"
 #include "registry.h"
 #include "rollout.h"
+#include "secrets.h"
 #include "spec.h"
 #include "valid.h"
 
@@ -189,6 +190,7 @@ paas_run_free(struct run *r)
 	json_decref(r->hosts_json);
 	json_decref(r->routes);
 	json_decref(r->vars);
+	json_decref(r->digests);
 	paas_lock_release(r->lock);
 	paas_etcd_free(r->e);
 }
@@ -267,6 +269,44 @@ paas_run_observe(struct run *r, struct paas_err *err)
 	return 0;
 }
 
+void
+paas_run_digests(struct run *r)
+{
+	unsigned char key[PAAS_SECRETS_KEY_LEN];
+	struct paas_err e2 = PAAS_ERR_INIT;
+	json_t *all = paas_spec_vars(r->spec), *vals = json_object(), *svc, *v;
+	const char *k;
+	char *path = NULL, d[17];
+	int have = 0;
+
+	json_decref(r->digests);
+	r->digests = json_object();
+	if (json_object_size(all) == 0 || paas_secrets_key(key, &have, &path, &e2) < 0 || !have)
+		goto out;
+	json_object_foreach(all, k, v) {
+		const char *x = json_string_value(json_object_get(r->vars, k));
+
+		if ((x = x ? x : getenv(k)) != NULL)
+			json_object_set_new(vals, k, json_string(x));
+	}
+	paas_secrets_digest(key, "*", all, vals, d);
+	json_object_set_new(r->digests, "*", json_string(d));
+	json_object_foreach((json_t *)json_object_get(r->spec, "services"), k, svc) {
+		json_t *names = paas_spec_service_vars(r->spec, k);
+
+		if (json_object_size(names)) {
+			paas_secrets_digest(key, k, names, vals, d);
+			json_object_set_new(r->digests, k, json_string(d));
+		}
+		json_decref(names);
+	}
+	explicit_bzero(key, sizeof(key));
+out:
+	free(path);
+	json_decref(all);
+	json_decref(vals);
+}
+
 int
 paas_run_plan(struct run *r, struct paas_err *err)
 {
@@ -274,6 +314,8 @@ paas_run_plan(struct run *r, struct paas_err *err)
 
 	steps_free(r);
 	r->plan.spec = r->spec;
+	paas_run_digests(r);
+	r->plan.digests = r->digests;
 	if (paas_place(&r->plan, err) < 0)
 		return -1;
 	r->steps = calloc(r->plan.nacts ? r->plan.nacts : 1, sizeof(*r->steps));

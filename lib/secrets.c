@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "buf.h"
 #include "etcd.h"
+#include "jsonx.h"
 #include "keys.h"
 #include "private.h"
 #include "secrets.h"
@@ -219,4 +221,36 @@ out:
 	paas_kv_clear(&kv);
 	free(k);
 	return rc;
+}
+
+void
+paas_secrets_digest(const unsigned char key[PAAS_SECRETS_KEY_LEN], const char *what,
+    const json_t *names, const json_t *vals, char out[17])
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+	const char **keys;
+	size_t nk, k;
+
+	keys = paas_json_keys(names, &nk);
+	paas_buf_addf(&b, "%s", what);
+	for (k = 0; k < nk; k++) {
+		const json_t *x = json_object_get(vals, keys[k]);
+
+		/* Length-prefixed: no value can pass for another's end. */
+		if (json_is_string(x)) {
+			paas_buf_addf(&b, "\n%s=%zu:", keys[k], json_string_length(x));
+			paas_buf_add(&b, json_string_value(x), json_string_length(x));
+		} else
+			paas_buf_addf(&b, "\n%s unset", keys[k]);
+	}
+	HMAC(EVP_sha256(), key, PAAS_SECRETS_KEY_LEN, (const unsigned char *)b.data, b.len, md, &n);
+	for (i = 0; i < 8 && i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[16] = '\0';
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	paas_buf_free(&b);
+	free(keys);
 }

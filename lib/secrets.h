@@ -33,6 +33,13 @@
 int paas_secrets_key(unsigned char key[PAAS_SECRETS_KEY_LEN], int *have, char **path,
     struct paas_err *err);
 
+/* The digest of the values of names (an object NAME: anything) in vals
+ * ({NAME: VALUE}; a name without one counts as unset), under what: 16 hex
+ * digits of HMAC-SHA256 keyed with the cluster's key, so that a digest
+ * kept in a release record or a container's label tells whether values
+ * changed and nothing of what they are. */
+void paas_secrets_digest(const unsigned char key[PAAS_SECRETS_KEY_LEN], const char *what,
+    const json_t *names, const json_t *vals, char out[17]);
 /* Seal vals ({NAME: VALUE}) with aad into *rec; open rec back into *vals. */
 int paas_secrets_seal(const unsigned char key[PAAS_SECRETS_KEY_LEN], const char *aad,
     const json_t *vals, json_t **rec, struct paas_err *err);

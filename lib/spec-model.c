@@ -48,7 +48,7 @@ paas_spec_service_env(const json_t *spec, const json_t *svc, json_t **secret)
 
 void
 paas_spec_service_version(const json_t *spec, const char *deployment,
-    const char *service, char out[17])
+    const char *service, const char *values, char out[17])
 {
 	const json_t *svc = json_object_get(json_object_get(spec, "services"), service);
 	json_t *copy = json_deep_copy(svc), *env = paas_spec_service_env(spec, svc, NULL);
@@ -60,6 +60,8 @@ paas_spec_service_version(const json_t *spec, const char *deployment,
 	s = paas_spec_dump(copy);
 	e = paas_spec_dump(env);
 	paas_buf_addf(&b, "%s\n%s\n%s\n%s", deployment, service, s, e);
+	if (values)
+		paas_buf_addf(&b, "\n%s", values);
 	paas_hash_hex(b.data, b.len, out);
 	paas_buf_free(&b);
 	free(s);
@@ -87,6 +89,20 @@ names_in(const char *value, json_t *names)
 			p = e;
 		}
 	}
+}
+
+json_t *
+paas_spec_service_vars(const json_t *spec, const char *service)
+{
+	json_t *names = json_object(), *env, *v;
+	const char *k;
+
+	env = paas_spec_service_env(spec, json_object_get(json_object_get(spec, "services"),
+	    service), NULL);
+	json_object_foreach(env, k, v)
+		names_in(json_string_value(v), names);
+	json_decref(env);
+	return names;
 }
 
 json_t *

@@ -69,9 +69,14 @@ char *paas_spec_dump(const json_t *spec);
 json_t *paas_spec_service_env(const json_t *spec, const json_t *svc, json_t **secret);
 /* What a service's containers run, as 16 hex digits: it changes with
  * anything that reaches a container (image, cmd, env as written, ports,
- * health, resources, ...) and not with instances or update. */
+ * health, resources, ...) and not with instances or update; with values
+ * (the digest of the ${VAR} values its env takes, secrets.h), with those
+ * too. */
 void paas_spec_service_version(const json_t *spec, const char *deployment,
-    const char *service, char out[17]);
+    const char *service, const char *values, char out[17]);
+/* Every NAME a ${NAME} of service's env names (the file's env and its own),
+ * as an object NAME: true (caller decrefs). */
+json_t *paas_spec_service_vars(const json_t *spec, const char *service);
 /* value with ${NAME} read from vars ({NAME: VALUE}, the secrets store's;
  * NULL: none) or else the environment, and $${ made a literal ${ (*out:
  * caller frees).  An unset variable is PAAS_EINVAL naming it and what (e.g.

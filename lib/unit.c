@@ -161,7 +161,7 @@ render_service(const json_t *spec, const char *dep, const char *name, const json
 	if (is)
 		snprintf(hash, sizeof(hash), "%s", is->version);
 	else
-		paas_spec_service_version(spec, dep, name, hash);
+		paas_spec_service_version(spec, dep, name, NULL, hash);
 	paas_buf_adds(&cname, sh->cname);
 	if (image)
 		paas_buf_adds(&img, image);

@@ -63,7 +63,7 @@ ctr(struct world *w, int h, const char *svc, const char *id, int current, int ru
 	struct paas_place_ctr *c = &w->ctr[n];
 
 	if (current)
-		paas_spec_service_version(w->spec, "shop", svc, w->versions[n]);
+		paas_spec_service_version(w->spec, "shop", svc, NULL, w->versions[n]);
 	else
 		strcpy(w->versions[n], "0000000000000000");
 	c->service = svc;
