@@ -41,9 +41,25 @@ static const struct {
 	{ " rollback ", "[-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n" },
 	{ " promote ", "[-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
 	    "           [servicefile]\n" },
+	{ " config ", "[-D deployment] [--etcd endpoints] [--json | --table] config\n"
+	    "           [get name | set name[=value] ... | unset name ...]\n" },
 	{ " destroy ", "[-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n" },
 };
 static char usage_verb[16];		/* " VERB ": that verb's synopsis alone */
+
+/* The verb among the arguments, for usage(). */
+static void
+find_verb(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && usage_verb[0] == '\0'; i++) {
+		snprintf(usage_verb, sizeof(usage_verb), " %.12s ", argv[i]);
+		if (strstr(" history ps list logs exec rollback promote config destroy ",
+		    usage_verb) == NULL)
+			usage_verb[0] = '\0';
+	}
+}
 
 static void
 usage(FILE *f)
@@ -57,20 +73,6 @@ usage(FILE *f)
 			lead = "       ";
 		}
 	fputs("-D is --deployment, default $PAAS_DEPLOYMENT; -h --help, -V --version\n", f);
-}
-
-/* "3m", "2h", "5d": how long ago, for a table. */
-static void
-age(json_int_t s, char *out, size_t size)
-{
-	if (s < 120)
-		snprintf(out, size, "%llds", (long long)s);
-	else if (s < 7200)
-		snprintf(out, size, "%lldm", (long long)s / 60);
-	else if (s < 172800)
-		snprintf(out, size, "%lldh", (long long)s / 3600);
-	else
-		snprintf(out, size, "%lldd", (long long)s / 86400);
 }
 
 /* The hosts a listing could not read ({"host","error"} each), said on
@@ -88,103 +90,57 @@ unreachable(const json_t *bad)
 	return json_array_size(bad) ? PAAS_EUNAVAIL : 0;
 }
 
+/* Records of a listing of kind as NDJSON or a table; a damaged one (with
+ * an "error") is named on stderr and the status is PAAS_EFAILED. */
 static int
-list(const char *etcd, int table)
+records(json_t *l, int table, const char *kind)
 {
-	static const char *const head[] = { "DEPLOYMENT", "RELEASE", "KIND", "TIME", "USER",
-	    "INSTANCES", "SERVICES" };
-	struct paas_err err = PAAS_ERR_INIT;
-	json_t *l, *r, *rows = json_array();
-	size_t i;
+	size_t i, n;
+	const char *const *head = paas_listing_head(kind, &n);
+	json_t *r, *rows = json_array();
 	int rc = 0;
 
-	if (paas_listing_deployments(etcd, &l, &err) < 0) {
-		json_decref(rows);
-		return cli_fail(&err);
-	}
 	json_array_foreach(l, i, r) {
-		struct paas_buf svcs = PAAS_BUF_INIT;
-		const char *k;
-		json_t *v;
-
-		/* A damaged record: listed, named on stderr, exit 1. */
 		if (json_is_string(json_object_get(r, "error"))) {
-			fprintf(stderr, "%s: deployment %s: %s\n", cli_prog,
-			    json_string_value(json_object_get(r, "deployment")),
+			fprintf(stderr, "%s: %s %s: %s\n", cli_prog, kind,
+			    json_string_value(json_object_get(r, kind)),
 			    json_string_value(json_object_get(r, "error")));
 			rc = PAAS_EFAILED;
 		}
-		if (!table) {
+		if (!table)
 			paas_out_json(r);
-			continue;
-		}
-		if (json_is_string(json_object_get(r, "error")))
-			continue;
-		json_object_foreach(json_object_get(r, "services"), k, v)
-			paas_buf_addf(&svcs, "%s%s=%lld", svcs.len ? "," : "", k,
-			    (long long)json_integer_value(v));
-		json_array_append_new(rows, json_pack("[s?, o, s?, s?, s?, o, s]",
-		    json_string_value(json_object_get(r, "deployment")),
-		    json_sprintf("%lld", (long long)json_integer_value(json_object_get(r, "release"))),
-		    json_string_value(json_object_get(r, "release_kind")),
-		    json_string_value(json_object_get(r, "time")),
-		    json_string_value(json_object_get(r, "user")),
-		    json_sprintf("%lld", (long long)json_integer_value(json_object_get(r,
-		    "instances"))), svcs.len ? svcs.data : "-"));
-		paas_buf_free(&svcs);
+		else if (!json_is_string(json_object_get(r, "error")))
+			json_array_append_new(rows, paas_listing_row(r));
 	}
 	if (table)
-		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+		cli_table(stdout, head, n, rows);
 	json_decref(rows);
 	json_decref(l);
 	return rc;
 }
 
 static int
+list(const char *etcd, int table)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *l;
+
+	if (paas_listing_deployments(etcd, &l, &err) < 0)
+		return cli_fail(&err);
+	return records(l, table, "deployment");
+}
+
+static int
 ps(const char *etcd, const char *dep, int table)
 {
-	static const char *const head[] = { "SERVICE", "INSTANCE", "HOST", "RELEASE", "STATE",
-	    "HEALTH", "PORTS", "AGE", "CONTAINER" };
 	struct paas_err err = PAAS_ERR_INIT;
-	json_t *l, *bad, *r, *rows = json_array();
-	size_t i;
-	int rc = 0;
+	json_t *l, *bad;
+	int rc;
 
-	if (paas_listing_ps(etcd, dep, &l, &bad, &err) < 0) {
-		json_decref(rows);
+	if (paas_listing_ps(etcd, dep, &l, &bad, &err) < 0)
 		return cli_fail(&err);
-	}
-	json_array_foreach(l, i, r) {
-		struct paas_buf ports = PAAS_BUF_INIT;
-		const json_t *h = json_object_get(r, "healthy");
-		const char *k;
-		json_t *v;
-		char a[32] = "-";
-
-		if (!table) {
-			paas_out_json(r);
-			continue;
-		}
-		json_object_foreach(json_object_get(r, "ports"), k, v)
-			paas_buf_addf(&ports, "%s%lld->%s", ports.len ? "," : "",
-			    (long long)json_integer_value(v), k);
-		if (json_is_integer(json_object_get(r, "age_s")))
-			age(json_integer_value(json_object_get(r, "age_s")), a, sizeof(a));
-		json_array_append_new(rows, json_pack("[s?, s?, s?, o, s?, s, s, s, s?]",
-		    json_string_value(json_object_get(r, "service")),
-		    json_string_value(json_object_get(r, "instance")),
-		    json_string_value(json_object_get(r, "host")),
-		    json_sprintf("%lld", (long long)json_integer_value(json_object_get(r, "release"))),
-		    json_string_value(json_object_get(r, "state")),
-		    json_is_null(h) ? "-" : json_is_true(h) ? "healthy" : "unhealthy",
-		    ports.len ? ports.data : "-", a, json_string_value(json_object_get(r, "name"))));
-		paas_buf_free(&ports);
-	}
-	if (table)
-		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
+	records(l, table, "instance");
 	rc = unreachable(bad);
-	json_decref(rows);
-	json_decref(l);
 	json_decref(bad);
 	return rc;
 }
@@ -332,46 +288,39 @@ exec_cmd(struct cli_deploy *d, const char *service, char **argv)
 static int
 history(const char *etcd, const char *dep, int table)
 {
-	static const char *const head[] = { "RELEASE", "KIND", "TIME", "USER", "STATUS", "FROM",
-	    "GIT" };
 	struct paas_err err = PAAS_ERR_INIT;
-	json_t *rels, *r, *rows = json_array();
-	size_t i;
+	json_t *rels;
 
-	if (paas_release_history(etcd, dep, &rels, &err) < 0) {
-		json_decref(rows);
+	if (paas_release_history(etcd, dep, &rels, &err) < 0)
 		return cli_fail(&err);
-	}
-	json_array_foreach(rels, i, r) {
-		const json_t *o = json_object_get(r, "origin");
-		json_t *from;
+	return records(rels, table, "release");
+}
 
-		if (!table) {
-			paas_out_json(r);
-			continue;
-		}
-		if (json_is_object(o))
-			from = json_sprintf("%s:%lld", json_string_value(json_object_get(o,
-			    "deployment")), (long long)json_integer_value(json_object_get(o, "release")));
-		else if (json_is_integer(json_object_get(r, "from")))
-			from = json_sprintf("%lld",
-			    (long long)json_integer_value(json_object_get(r, "from")));
-		else
-			from = json_string("-");
-		json_array_append_new(rows, json_pack("[o, s?, s?, s?, s?, o, o]",
-		    json_sprintf("%s%lld", json_is_true(json_object_get(r, "current")) ? "*" : "",
-		    (long long)json_integer_value(json_object_get(r, "release"))),
-		    json_string_value(json_object_get(r, "release_kind")),
-		    json_string_value(json_object_get(r, "time")),
-		    json_string_value(json_object_get(r, "user")),
-		    json_string_value(json_object_get(r, "status")), from,
-		    json_is_string(json_object_get(r, "git")) ? json_sprintf("%.12s",
-		    json_string_value(json_object_get(r, "git"))) : json_string("-")));
+/* config: the names; config get NAME: its value; config set|unset. */
+static int
+config(struct cli_deploy *d, int argc, char **argv)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *v = NULL;
+	int rc;
+
+	if (argc >= 2 && (strcmp(argv[1], "set") == 0 || strcmp(argv[1], "unset") == 0)) {
+		if (argc < 3)
+			return cli_bad_usage("config %s: expected a NAME", argv[1]);
+		if (paas_deploy_config_args(argv + 2, argv[1][0] == 'u', &v, &err) < 0)
+			return cli_bad_usage("config %s: %s", argv[1], err.msg);
+		rc = paas_deploy_config_set(&d->o, v, &err);
+		json_decref(v);
+		return rc < 0 ? cli_fail(&err) : 0;
 	}
-	if (table)
-		cli_table(stdout, head, sizeof(head) / sizeof(head[0]), rows);
-	json_decref(rows);
-	json_decref(rels);
+	if (argc > 3 || (argc >= 2 && strcmp(argv[1], "get")) || argc == 2)
+		return cli_bad_usage("config takes get NAME, set NAME[=VALUE] ..., or unset NAME ...");
+	if (paas_deploy_config_list(&d->o, argc == 3 ? argv[2] : NULL, &v, &err) < 0)
+		return cli_fail(&err);
+	if (!json_is_string(v))
+		return records(v, d->table, "config");
+	printf("%s\n", json_string_value(v));
+	json_decref(v);
 	return 0;
 }
 
@@ -421,11 +370,7 @@ main(int argc, char **argv)
 
 	cli_prog = "paas-deploy";
 	cli_usage = usage;
-	for (rc = 1; rc < argc && usage_verb[0] == '\0'; rc++) {
-		snprintf(usage_verb, sizeof(usage_verb), " %.12s ", argv[rc]);
-		if (strstr(" history ps list logs exec rollback promote destroy ", usage_verb) == NULL)
-			usage_verb[0] = '\0';
-	}
+	find_verb(argc, argv);
 	if (cli_deploy_parse(argc, argv, 1, &d, &rc) < 0)
 		return rc;
 	argc -= optind;
@@ -494,6 +439,8 @@ main(int argc, char **argv)
 		paas_deploy_source_free(&src);
 		return rc < 0 ? cli_fail(&err) : 0;
 	}
+	if (strcmp(argv[0], "config") == 0)
+		return config(&d, argc, argv);
 	if (strcmp(argv[0], "destroy") == 0)
 		return argc != 1 ? cli_bad_usage("destroy takes no arguments") : destroy(&d);
 	if (argc != 1)

@@ -15,6 +15,7 @@
 #include "deploy.h"
 #include "etcd.h"
 #include "git.h"
+#include "jsonx.h"
 #include "keys.h"
 #include "release.h"
 #include "rollout.h"
@@ -95,6 +96,9 @@ store_secrets(struct run *r, const json_t *spec, struct paas_err *err)
 	const char *k;
 	int stored = 0, rc;
 
+	/* Values set by config for no ${VAR} of this spec yet are kept too. */
+	if (r->vars)
+		json_object_update_missing(names, r->vars);
 	json_object_foreach(names, k, v) {
 		const char *x = json_string_value(json_object_get(r->vars, k));
 
@@ -135,12 +139,31 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 	free(a);
 	free(b);
 	r->spec = spec;
-	json_decref(r->vars);
-	r->vars = NULL;
-	if (vars_from > 0 && paas_secrets_get(r->e, r->o->deployment, vars_from, &r->vars, err) < 0)
-		goto out;
-	/* The same spec with other ${VAR} values is a release of its own. */
+	if (vars_from >= 0) {
+		json_decref(r->vars);
+		r->vars = NULL;
+	}
+	/* A deploy takes a ${VAR} from the environment, else the value the
+	 * current release kept (paas-deploy config set). */
+	if (vars_from > 0 || (vars_from == 0 && cur > 0)) {
+		json_t *names = paas_spec_vars(spec), *v;
+		const char *k;
+
+		if (paas_secrets_get(r->e, r->o->deployment, vars_from ? vars_from : cur, &r->vars,
+		    err) < 0) {
+			json_decref(names);
+			goto out;
+		}
+		json_object_foreach(names, k, v)
+			if (vars_from == 0 && r->vars && getenv(k))
+				json_object_set_new(r->vars, k, json_string(getenv(k)));
+		json_decref(names);
+	}
+	/* The same spec with other ${VAR} values is a release of its own, and
+	 * a change of config always is. */
 	paas_run_digests(r);
+	if (strcmp(kind, "config") == 0)
+		same = 0;
 	if (same && !json_equal(json_object_get(currec, "vars_digest"),
 	    json_object_get(r->digests, "*")) && (json_object_get(currec, "vars_digest") ||
 	    json_object_get(r->digests, "*")))
@@ -683,4 +706,66 @@ paas_deploy_event_text(const json_t *ev, struct paas_buf *out)
 		    (long long)json_integer_value(json_object_get(ev, "stopped")));
 	else
 		paas_buf_adds(out, e);
+}
+
+/* Config: the rest is config.c. */
+
+int
+paas_deploy_config_set(const struct paas_deploy_opts *o, const json_t *changes,
+    struct paas_err *err)
+{
+	unsigned char key[PAAS_SECRETS_KEY_LEN];
+	struct run r;
+	json_t *currec = NULL, *names = NULL, *v;
+	int64_t cur, mod;
+	const char *k;
+	char *path = NULL;
+	int have = 0, rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	if (paas_secrets_key(key, &have, &path, err) < 0)
+		goto out;
+	explicit_bzero(key, sizeof(key));
+	if (!have) {
+		paas_err_set(err, PAAS_EINVAL, "config needs the cluster's secrets key, where its "
+		    "values are kept (PAAS_SECRETS_KEY, or secrets.key in the state directory)");
+		goto out;
+	}
+	if (reserved(o, err) < 0 || paas_run_begin(&r, o, err) < 0 ||
+	    paas_deploy_config_current(&r, &cur, &currec, &mod, &r.vars, err) < 0)
+		goto out;
+	names = paas_spec_vars(json_object_get(currec, "spec"));
+	json_object_foreach((json_t *)changes, k, v) {
+		if (json_is_null(v) && json_object_get(names, k)) {
+			paas_err_set(err, PAAS_EINVAL, "${%s} is taken by release %" PRId64 "'s "
+			    "Servicefile: deploy one without it first", k, cur);
+			goto out;
+		}
+		if (json_is_null(v) && json_object_get(r.vars, k) == NULL) {
+			paas_err_set(err, PAAS_EINVAL, "%s is not set", k);
+			goto out;
+		}
+		if (json_is_null(v))
+			json_object_del(r.vars, k);
+		else
+			json_object_set(r.vars, k, v);
+	}
+	{
+		size_t n, i;
+		const char **keys = paas_json_keys(changes, &n);
+		json_t *a = json_array();
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(a, json_string(keys[i]));
+		free(keys);
+		paas_run_emit(&r, json_pack("{s:s, s:o}", "kind", "config", "names", a));
+	}
+	rc = release_and_converge(&r, json_object_get(currec, "spec"), "config", 0,
+	    json_object_get(currec, "images"), -1, cur, currec, mod, err);
+out:
+	free(path);
+	json_decref(names);
+	json_decref(currec);
+	paas_run_free(&r);
+	return rc;
 }

@@ -76,6 +76,24 @@ int paas_deploy_scale(const struct paas_deploy_opts *o, const json_t *counts,
  * one "unchanged" event. */
 int paas_deploy_repair(const struct paas_deploy_opts *o, struct paas_err *err);
 
+/*
+ * The ${VAR} values kept with the releases (secrets.h) as config:
+ * changes ({NAME: VALUE}, NAME: null to unset) make a new release of kind
+ * "config" with the current spec, which rolls the services whose env
+ * takes a changed value and no other.  A NAME no ${VAR} of the spec takes
+ * yet is kept for a later Servicefile; one the spec takes cannot be
+ * unset.  Needs the cluster's secrets key (PAAS_EINVAL without).
+ * config_args reads "NAME=VALUE" or "NAME" (the value from the
+ * environment), or with unset "NAME", into *changes.  config_list: with
+ * name, *out is its kept value (a JSON string); without, an array of
+ * {"name","kept","services","domains"}: names, never values.
+ */
+int paas_deploy_config_args(char **argv, int unset, json_t **changes, struct paas_err *err);
+int paas_deploy_config_set(const struct paas_deploy_opts *o, const json_t *changes,
+    struct paas_err *err);
+int paas_deploy_config_list(const struct paas_deploy_opts *o, const char *name, json_t **out,
+    struct paas_err *err);
+
 /* Every container of the deployment removed from every host, and its keys
  * from etcd. */
 int paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err);

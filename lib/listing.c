@@ -251,3 +251,115 @@ out:
 	}
 	return rc;
 }
+
+/* Table rows ------------------------------------------------------------ */
+
+static const char *const head_deployment[] = { "DEPLOYMENT", "RELEASE", "KIND", "TIME", "USER",
+    "INSTANCES", "SERVICES", NULL };
+static const char *const head_instance[] = { "SERVICE", "INSTANCE", "HOST", "RELEASE", "STATE",
+    "HEALTH", "PORTS", "AGE", "CONTAINER", NULL };
+static const char *const head_release[] = { "RELEASE", "KIND", "TIME", "USER", "STATUS", "FROM",
+    "GIT", NULL };
+static const char *const head_config[] = { "NAME", "KEPT", "SERVICES", "DOMAINS", NULL };
+
+const char *const *
+paas_listing_head(const char *kind, size_t *ncol)
+{
+	const char *const *h = strcmp(kind, "deployment") == 0 ? head_deployment :
+	    strcmp(kind, "instance") == 0 ? head_instance : strcmp(kind, "release") == 0 ?
+	    head_release : strcmp(kind, "config") == 0 ? head_config : NULL;
+
+	for (*ncol = 0; h && h[*ncol]; (*ncol)++)
+		;
+	return h;
+}
+
+/* "3m", "2h", "5d": how long ago. */
+static json_t *
+age(const json_t *v)
+{
+	long long s = json_integer_value(v);
+
+	if (!json_is_integer(v))
+		return json_string("-");
+	if (s < 120)
+		return json_sprintf("%llds", s);
+	if (s < 7200)
+		return json_sprintf("%lldm", s / 60);
+	return s < 172800 ? json_sprintf("%lldh", s / 3600) : json_sprintf("%lldd", s / 86400);
+}
+
+/* The members of o joined with sep, each as fmt makes it of key and value
+ * (for numbers: "%s=%lld", "%2$lld->%1$s"; for a list of strings, o an
+ * array: "%s"); "-" when none. */
+static json_t *
+joined(const json_t *o, const char *what)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	const char *k;
+	json_t *v, *out;
+	size_t i;
+
+	if (json_is_array(o))
+		json_array_foreach(o, i, v)
+			paas_buf_addf(&b, "%s%s", b.len ? "," : "", json_string_value(v));
+	else
+		json_object_foreach((json_t *)o, k, v) {
+			if (strcmp(what, "ports") == 0)
+				paas_buf_addf(&b, "%s%lld->%s", b.len ? "," : "",
+				    (long long)json_integer_value(v), k);
+			else
+				paas_buf_addf(&b, "%s%s=%lld", b.len ? "," : "", k,
+				    (long long)json_integer_value(v));
+		}
+	out = json_string(b.len ? b.data : "-");
+	paas_buf_free(&b);
+	return out;
+}
+
+static const char *
+s_(const json_t *r, const char *k)
+{
+	return json_string_value(json_object_get(r, k));
+}
+
+static json_t *
+num(const json_t *r, const char *k)
+{
+	return json_sprintf("%lld", (long long)json_integer_value(json_object_get(r, k)));
+}
+
+json_t *
+paas_listing_row(const json_t *r)
+{
+	const char *kind = s_(r, "kind") ? s_(r, "kind") : "";
+	const json_t *h = json_object_get(r, "healthy"), *o = json_object_get(r, "origin");
+	json_t *from;
+
+	if (strcmp(kind, "deployment") == 0)
+		return json_pack("[s?, o, s?, s?, s?, o, o]", s_(r, "deployment"), num(r, "release"),
+		    s_(r, "release_kind"), s_(r, "time"), s_(r, "user"), num(r, "instances"),
+		    joined(json_object_get(r, "services"), "services"));
+	if (strcmp(kind, "instance") == 0)
+		return json_pack("[s?, s?, s?, o, s?, s, o, o, s?]", s_(r, "service"),
+		    s_(r, "instance"), s_(r, "host"), num(r, "release"), s_(r, "state"),
+		    json_is_null(h) || h == NULL ? "-" : json_is_true(h) ? "healthy" : "unhealthy",
+		    joined(json_object_get(r, "ports"), "ports"), age(json_object_get(r, "age_s")),
+		    s_(r, "name"));
+	if (strcmp(kind, "config") == 0)
+		return json_pack("[s?, s, o, o]", s_(r, "name"),
+		    json_is_true(json_object_get(r, "kept")) ? "yes" : "no",
+		    joined(json_object_get(r, "services"), ""), joined(json_object_get(r, "domains"), ""));
+	if (strcmp(kind, "release") != 0)
+		return NULL;
+	if (json_is_object(o))
+		from = json_sprintf("%s:%lld", s_(o, "deployment"),
+		    (long long)json_integer_value(json_object_get(o, "release")));
+	else
+		from = json_is_integer(json_object_get(r, "from")) ? num(r, "from") : json_string("-");
+	return json_pack("[o, s?, s?, s?, s?, o, o]", json_sprintf("%s%lld",
+	    json_is_true(json_object_get(r, "current")) ? "*" : "",
+	    (long long)json_integer_value(json_object_get(r, "release"))), s_(r, "release_kind"),
+	    s_(r, "time"), s_(r, "user"), s_(r, "status"), from, s_(r, "git") ?
+	    json_sprintf("%.12s", s_(r, "git")) : json_string("-"));
+}

@@ -23,4 +23,11 @@ int paas_listing_deployments(const char *etcd, json_t **out, struct paas_err *er
 int paas_listing_ps(const char *etcd, const char *dep, json_t **out, json_t **unreachable,
     struct paas_err *err);
 
+/* A record of the listings above, of release history (release.h) or of
+ * config (deploy.h) as the cells of its table row, strings in the order
+ * of paas_listing_head's for its "kind" (deployment, instance, release,
+ * config); NULL for another kind.  Both are the commands' tables. */
+json_t *paas_listing_row(const json_t *r);
+const char *const *paas_listing_head(const char *kind, size_t *ncol);
+
 #endif

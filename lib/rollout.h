@@ -113,6 +113,11 @@ int paas_run_plan(struct run *r, struct paas_err *err);
  * values read from r->vars, else the environment; an empty object
  * without the cluster's secrets key, or without any ${VAR}. */
 void paas_run_digests(struct run *r);
+/* r's deployment's current release (*cur, *currec, *mod) and the values
+ * it kept (*kept, an object, empty when none); no release is an error
+ * (config.c, for deploy.c's config set too). */
+int paas_deploy_config_current(struct run *r, int64_t *cur, json_t **currec, int64_t *mod,
+    json_t **kept, struct paas_err *err);
 /* The "plan" event. */
 json_t *paas_run_plan_event(const struct run *r);
 /* The environment of a's service, every ${VAR} read from r->vars or ours: secrets
