@@ -43,6 +43,8 @@ static const struct {
 	    "           [servicefile]\n" },
 	{ " config ", "[-D deployment] [--etcd endpoints] [--json | --table] config\n"
 	    "           [get name | set name[=value] ... | unset name ...]\n" },
+	{ " maintenance ", "[-D deployment] [--etcd endpoints] [--json | --table] maintenance\n"
+	    "           on [page.html] | off\n" },
 	{ " destroy ", "[-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n" },
 };
 static char usage_verb[16];		/* " VERB ": that verb's synopsis alone */
@@ -55,7 +57,7 @@ find_verb(int argc, char **argv)
 
 	for (i = 1; i < argc && usage_verb[0] == '\0'; i++) {
 		snprintf(usage_verb, sizeof(usage_verb), " %.12s ", argv[i]);
-		if (strstr(" history ps list logs exec rollback promote config destroy ",
+		if (strstr(" history ps list logs exec rollback promote config maintenance destroy ",
 		    usage_verb) == NULL)
 			usage_verb[0] = '\0';
 	}
@@ -324,6 +326,19 @@ config(struct cli_deploy *d, int argc, char **argv)
 	return 0;
 }
 
+static int
+maintenance(struct cli_deploy *d, int argc, char **argv)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+
+	if ((argc != 2 && argc != 3) || (strcmp(argv[1], "on") && (strcmp(argv[1], "off") ||
+	    argc == 3)))
+		return cli_bad_usage("maintenance takes on [page.html], or off");
+	if (paas_deploy_maintenance(&d->o, argv[1][1] == 'n', argc == 3 ? argv[2] : NULL, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}
+
 /* On a terminal, the operator types the deployment's name to go on. */
 static int
 confirm(const char *dep)
@@ -441,6 +456,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[0], "config") == 0)
 		return config(&d, argc, argv);
+	if (strcmp(argv[0], "maintenance") == 0)
+		return maintenance(&d, argc, argv);
 	if (strcmp(argv[0], "destroy") == 0)
 		return argc != 1 ? cli_bad_usage("destroy takes no arguments") : destroy(&d);
 	if (argc != 1)

@@ -1,16 +1,21 @@
 /*
  * The ${VAR} values kept with a deployment's releases, as config
  * (deploy.h): reading the arguments of config set and unset, and listing
- * names (never values unless one is asked for).
+ * names (never values unless one is asked for); and maintenance mode.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "deploy.h"
+#include "clock.h"
 #include "etcd.h"
+#include "keys.h"
 #include "release.h"
+#include "route.h"
 #include "rollout.h"
 #include "secrets.h"
 #include "spec.h"
@@ -91,13 +96,13 @@ paas_deploy_config_list(const struct paas_deploy_opts *o, const char *name, json
 	*out = json_array();
 	json_object_foreach(names, k, v) {
 		json_t *e = json_pack("{s:s, s:s, s:b, s:[], s:[]}", "kind", "config", "name", k, "kept",
-		    json_object_get(kept, k) != NULL, "services", "domains");
+		    json_object_get(kept, k) != NULL, "env_of", "auth_of");
 
 		json_object_foreach(json_object_get(spec, "services"), s, svc) {
 			json_t *used = paas_spec_service_vars(spec, s);
 
 			if (json_object_get(used, k))
-				json_array_append_new(json_object_get(e, "services"), json_string(s));
+				json_array_append_new(json_object_get(e, "env_of"), json_string(s));
 			json_decref(used);
 		}
 		json_object_foreach(json_object_get(spec, "domains"), s, d) {
@@ -106,7 +111,7 @@ paas_deploy_config_list(const struct paas_deploy_opts *o, const char *name, json
 
 			json_object_foreach(json_object_get(d, "auth"), u, h)
 				if (strstr(json_string_value(h) ? json_string_value(h) : "", k))
-					json_array_append_new(json_object_get(e, "domains"), json_string(s));
+					json_array_append_new(json_object_get(e, "auth_of"), json_string(s));
 		}
 		json_array_append_new(*out, e);
 	}
@@ -116,5 +121,74 @@ out:
 	json_decref(kept);
 	json_decref(currec);
 	paas_etcd_free(r.e);
+	return rc;
+}
+
+#define PAGE_MAX	65536
+
+/* The page of file (NULL: none): UTF-8 text of at most PAGE_MAX bytes. */
+static int
+read_page(const char *file, json_t **page, struct paas_err *err)
+{
+	char buf[PAGE_MAX + 1];
+	size_t n;
+	FILE *f;
+
+	*page = NULL;
+	if (file == NULL)
+		return 0;
+	if ((f = fopen(file, "r")) == NULL)
+		return paas_err_set(err, PAAS_EINVAL, "%s: %s", file, strerror(errno));
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n > PAGE_MAX || memchr(buf, '\0', n) || (*page = json_stringn(buf, n)) == NULL)
+		return paas_err_set(err, PAAS_EINVAL, "%s: a maintenance page is UTF-8 text of at "
+		    "most %d bytes", file, PAGE_MAX);
+	return 0;
+}
+
+int
+paas_deploy_maintenance(const struct paas_deploy_opts *o, int on, const char *file,
+    struct paas_err *err)
+{
+	struct paas_etcd *e;
+	char *key = NULL, when[32];
+	json_t *v = NULL, *page;
+	int64_t rev = 0;
+	size_t n = 0;
+	int rc = -1;
+
+	if (read_page(file, &page, err) < 0)
+		return -1;
+	if ((e = paas_etcd_new(o->etcd, NULL, err)) == NULL) {
+		json_decref(page);
+		return -1;
+	}
+	key = paas_key_maintenance(o->deployment);
+	paas_utc_now(when, sizeof(when));
+	if (on) {
+		v = json_pack("{s:s, s:o?}", "since", when, "page", page);
+		page = NULL;
+		rc = paas_etcd_put_json(e, key, v, 0, &rev, err);
+	} else {
+		struct paas_op del = { PAAS_OP_DELETE, key, NULL, 0, 0 };
+		int ok;
+
+		rc = paas_etcd_txn(e, NULL, 0, &del, 1, NULL, 0, &ok, &rev, err);
+	}
+	/* Served by every router before we say so. */
+	if (rc == 0 && paas_routers_wait(e, rev, 10000, &n, err) < 0)
+		rc = -1;
+	if (rc == 0 && o->event) {
+		json_t *ev = json_pack("{s:s, s:s, s:b, s:I}", "kind", "maintenance", "deployment",
+		    o->deployment, "on", on, "routers", (json_int_t)n);
+
+		o->event(ev, o->arg);
+		json_decref(ev);
+	}
+	json_decref(v);
+	json_decref(page);
+	free(key);
+	paas_etcd_free(e);
 	return rc;
 }

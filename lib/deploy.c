@@ -704,7 +704,19 @@ paas_deploy_event_text(const json_t *ev, struct paas_buf *out)
 		paas_buf_addf(out, "destroyed %s: %lld containers removed",
 		    json_string_value(json_object_get(ev, "deployment")),
 		    (long long)json_integer_value(json_object_get(ev, "stopped")));
-	else
+	else if (!strcmp(e, "maintenance"))
+		paas_buf_addf(out, "%s: maintenance %s, served by %lld routers",
+		    json_string_value(json_object_get(ev, "deployment")),
+		    json_is_true(json_object_get(ev, "on")) ? "on" : "off",
+		    (long long)json_integer_value(json_object_get(ev, "routers")));
+	else if (!strcmp(e, "config")) {
+		const json_t *x;
+		size_t i;
+
+		paas_buf_adds(out, "config:");
+		json_array_foreach(json_object_get(ev, "names"), i, x)
+			paas_buf_addf(out, " %s", json_string_value(x));
+	} else
 		paas_buf_adds(out, e);
 }
 

@@ -86,12 +86,21 @@ int paas_deploy_repair(const struct paas_deploy_opts *o, struct paas_err *err);
  * config_args reads "NAME=VALUE" or "NAME" (the value from the
  * environment), or with unset "NAME", into *changes.  config_list: with
  * name, *out is its kept value (a JSON string); without, an array of
- * {"name","kept","services","domains"}: names, never values.
+ * {"kind":"config","name","kept","env_of" (services),"auth_of"
+ * (domains)}: names, never values.
  */
 int paas_deploy_config_args(char **argv, int unset, json_t **changes, struct paas_err *err);
 int paas_deploy_config_set(const struct paas_deploy_opts *o, const json_t *changes,
     struct paas_err *err);
 int paas_deploy_config_list(const struct paas_deploy_opts *o, const char *name, json_t **out,
+    struct paas_err *err);
+
+/* Maintenance mode: on, every router answers the deployment's domains
+ * 503 with the page in file (HTML, UTF-8, at most 64 KiB; NULL: the
+ * routers' own), its
+ * instances untouched; off, they are served again.  Returns once every
+ * router serves the change (a "maintenance" event says how many). */
+int paas_deploy_maintenance(const struct paas_deploy_opts *o, int on, const char *file,
     struct paas_err *err);
 
 /* Every container of the deployment removed from every host, and its keys

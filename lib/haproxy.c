@@ -78,6 +78,10 @@ paas_haproxy_check_route(const char *domain, const json_t *r, struct paas_err *e
 	if (!json_is_null(h) && h != NULL && !valid_path(json_string_value(h)))
 		return paas_err_set(err, PAAS_EINVAL, "route %s: tls is not a plain absolute path",
 		    domain);
+	h = json_object_get(r, "maintenance");
+	if (h != NULL && !valid_path(json_string_value(h)))
+		return paas_err_set(err, PAAS_EINVAL, "route %s: maintenance is not a plain absolute "
+		    "path to its page", domain);
 	h = json_object_get(r, "port");
 	if (!json_is_null(h) && h != NULL && !valid_port(json_integer_value(h)))
 		return paas_err_set(err, PAAS_EINVAL, "route %s: port is not 1-65535", domain);
@@ -280,6 +284,17 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		paas_buf_adds(&b, "\n");
 	}
 	paas_buf_adds(&b, "\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n");
+	/* A deployment in maintenance: its domains answer its page, before
+	 * any auth (paas-deploy maintenance). */
+	for (i = 0; i < nd; i++) {
+		const char *page = json_string_value(json_object_get(json_object_get(routes,
+		    domains[i]), "maintenance"));
+
+		if (page)
+			paas_buf_addf(&b, "\thttp-request return status 503 content-type \"text/html; "
+			    "charset=utf-8\" file %s hdr retry-after 60 if { var(txn.host) -m str %s }\n",
+			    page, domains[i]);
+	}
 	/* Basic auth is the domain's, before its backend, which it may
 	 * share with other domains. */
 	for (i = 0; i < nd; i++)

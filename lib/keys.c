@@ -116,6 +116,12 @@ paas_key_registry(void)
 }
 
 char *
+paas_key_maintenance(const char *dep)
+{
+	return key(PAAS_MAINTENANCE_PREFIX "%s", dep);
+}
+
+char *
 paas_key_router(const char *name)
 {
 	return key(PAAS_ROUTERS_PREFIX "%s", name);

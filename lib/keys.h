@@ -23,6 +23,8 @@
  *   /paas/v1/freed/HOST/PORT            {"deployment","time"}: a host port whose
  *                                        container was removed, not handed out
  *                                        again while it lasts (a lease of an hour)
+ *   /paas/v1/maintenance/DEP            {"since","page"}: every router answers DEP's
+ *                                        domains 503, with page (HTML) or its own
  *   /paas/v1/routers/NAME               {"name","pid","config","revision","time"},
  *                                        bound to the router's lease
  *   /paas/v1/registry                   {"address","ca","managed"}: where images are
@@ -54,6 +56,7 @@
 #define PAAS_DRAIN_PREFIX	PAAS_PREFIX "drain/"
 #define PAAS_FREED_PREFIX	PAAS_PREFIX "freed/"
 #define PAAS_ROUTERS_PREFIX	PAAS_PREFIX "routers/"
+#define PAAS_MAINTENANCE_PREFIX	PAAS_PREFIX "maintenance/"
 #define PAAS_SECRETS_PREFIX	PAAS_PREFIX "secrets/"
 
 char *paas_key_host(const char *host);
@@ -78,6 +81,7 @@ char *paas_key_agent(const char *host);
 char *paas_key_drain(const char *container);
 char *paas_key_freed(const char *host, long long port);
 char *paas_key_router(const char *name);
+char *paas_key_maintenance(const char *dep);
 /* The cluster's registry (registry.h). */
 char *paas_key_registry(void);
 /* n 0: the prefix of every secrets record of dep. */

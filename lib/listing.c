@@ -260,7 +260,7 @@ static const char *const head_instance[] = { "SERVICE", "INSTANCE", "HOST", "REL
     "HEALTH", "PORTS", "AGE", "CONTAINER", NULL };
 static const char *const head_release[] = { "RELEASE", "KIND", "TIME", "USER", "STATUS", "FROM",
     "GIT", NULL };
-static const char *const head_config[] = { "NAME", "KEPT", "SERVICES", "DOMAINS", NULL };
+static const char *const head_config[] = { "NAME", "KEPT", "ENV OF", "AUTH OF", NULL };
 
 const char *const *
 paas_listing_head(const char *kind, size_t *ncol)
@@ -349,7 +349,7 @@ paas_listing_row(const json_t *r)
 	if (strcmp(kind, "config") == 0)
 		return json_pack("[s?, s, o, o]", s_(r, "name"),
 		    json_is_true(json_object_get(r, "kept")) ? "yes" : "no",
-		    joined(json_object_get(r, "services"), ""), joined(json_object_get(r, "domains"), ""));
+		    joined(json_object_get(r, "env_of"), ""), joined(json_object_get(r, "auth_of"), ""));
 	if (strcmp(kind, "release") != 0)
 		return NULL;
 	if (json_is_object(o))

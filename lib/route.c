@@ -15,7 +15,7 @@ int
 paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
     int64_t *rev, json_t *skipped, struct paas_err *err)
 {
-	struct paas_kv_list r, a;
+	struct paas_kv_list r, a, m;
 	size_t i;
 
 	*routes = *servers = NULL;
@@ -28,15 +28,34 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 		paas_kv_list_free(&r);
 		return -1;
 	}
+	/* Deployments in maintenance, at the same revision. */
+	if (paas_etcd_range_at(e, PAAS_MAINTENANCE_PREFIX, 0, 0, r.revision, &m, err) < 0) {
+		paas_kv_list_free(&r);
+		paas_kv_list_free(&a);
+		return -1;
+	}
 	*routes = json_object();
 	*servers = json_array();
 	for (i = 0; i < r.n; i++) {
 		json_t *v = json_loadb(r.kvs[i].value, r.kvs[i].value_len, 0, NULL);
 		const char *domain = paas_key_tail(r.kvs[i].key, PAAS_ROUTES_PREFIX);
 
-		if (json_is_object(v))
+		if (json_is_object(v)) {
+			const char *dep = json_string_value(json_object_get(v, "deployment"));
+			size_t j;
+
+			for (j = 0; dep && j < m.n; j++)
+				if (strcmp(paas_key_tail(m.kvs[j].key, PAAS_MAINTENANCE_PREFIX), dep) == 0) {
+					json_t *x = json_loadb(m.kvs[j].value, m.kvs[j].value_len, 0,
+					    NULL);
+
+					json_object_set_new(v, "maintenance", json_is_object(x) ? x :
+					    json_object());
+					if (!json_is_object(x))
+						json_decref(x);
+				}
 			json_object_set_new(*routes, domain, v);
-		else {
+		} else {
 			json_decref(v);
 			if (skipped)
 				json_array_append_new(skipped, json_sprintf("%.200s: not a JSON "
@@ -63,6 +82,7 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 		*rev = r.revision;
 	paas_kv_list_free(&r);
 	paas_kv_list_free(&a);
+	paas_kv_list_free(&m);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <libgen.h>
@@ -15,6 +16,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "etcd.h"
+#include "file.h"
 #include "haproxy.h"
 #include "hold.h"
 #include "keys.h"
@@ -197,6 +199,58 @@ add_status(const struct paas_router_opts *o, json_t *routes, json_t *servers, js
 	    o->status_socket, "port", 0, "healthy", 1));
 }
 
+#define MAINTENANCE_PAGE	"<!doctype html>\n<title>Down for maintenance</title>\n" \
+	"<h1>Down for maintenance</h1>\n<p>This site is being worked on and will be back " \
+	"shortly.</p>\n"
+
+/* Each route of a deployment in maintenance gets the file of its page
+ * beside the configuration (named after its content: a new page is a new
+ * line of the file, so HAProxy reads it again); pages no route uses go. */
+static void
+maintenance_pages(const struct paas_router_opts *o, json_t *routes, json_t *skipped)
+{
+	char *copy = paas_xstrdup(o->config), *dir = dirname(copy), *pat;
+	json_t *used = json_object(), *v;
+	const char *domain;
+	glob_t g;
+	size_t i;
+
+	json_object_foreach(routes, domain, v) {
+		const json_t *m = json_object_get(v, "maintenance");
+		const char *page = json_string_value(json_object_get(m, "page"));
+		struct paas_err e2 = PAAS_ERR_INIT;
+		char hash[17], *path;
+		struct stat st;
+
+		if (!json_is_object(m))
+			continue;
+		page = page ? page : MAINTENANCE_PAGE;
+		paas_hash_hex(page, strlen(page), hash);
+		if (asprintf(&path, "%s/maintenance-%s.html", dir, hash) < 0)
+			abort();
+		if (stat(path, &st) < 0 && paas_file_replace(path, page, strlen(page), 0644, &e2) < 0) {
+			json_array_append_new(skipped, json_sprintf("route %s: maintenance page: %s",
+			    domain, e2.msg));
+			json_object_del(v, "maintenance");
+		} else {
+			json_object_set_new(used, path, json_true());
+			json_object_set_new(v, "maintenance", json_string(path));
+		}
+		free(path);
+	}
+	if (asprintf(&pat, "%s/maintenance-*.html", dir) < 0)
+		abort();
+	if (glob(pat, 0, NULL, &g) == 0) {
+		for (i = 0; i < g.gl_pathc; i++)
+			if (json_object_get(used, g.gl_pathv[i]) == NULL)
+				unlink(g.gl_pathv[i]);
+		globfree(&g);
+	}
+	free(pat);
+	free(copy);
+	json_decref(used);
+}
+
 /* Read etcd and render; *routes and *servers (caller decrefs) are what was
  * rendered, for isolate(). */
 static int
@@ -223,6 +277,7 @@ read_render(struct paas_etcd *e, const struct paas_router_opts *o, json_t **rout
 	}
 	if (o->status_domain)
 		add_status(o, *routes, *servers, skipped);
+	maintenance_pages(o, *routes, skipped);
 	json_object_foreach_safe(*routes, tmp, domain, v) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
@@ -328,7 +383,8 @@ on_event(const struct paas_event *ev, void *arg)
 	w->seen = ev->kv.mod_revision;
 	/* Drain marks and agents too: a held server may go (hold.h). */
 	if (paas_key_tail(k, PAAS_ROUTES_PREFIX) || paas_key_tail(k, PAAS_ANNOUNCE_PREFIX) ||
-	    paas_key_tail(k, PAAS_DRAIN_PREFIX) || paas_key_tail(k, PAAS_AGENTS_PREFIX)) {
+	    paas_key_tail(k, PAAS_DRAIN_PREFIX) || paas_key_tail(k, PAAS_AGENTS_PREFIX) ||
+	    paas_key_tail(k, PAAS_MAINTENANCE_PREFIX)) {
 		w->pending = 1;
 		pthread_cond_signal(&w->cv);
 	}

@@ -80,11 +80,12 @@ _paas_deploy() {
 	fi
 	sub=$(_paas_sub)
 	case $sub in
-	"") mapfile -t COMPREPLY < <(compgen -W "history ps list logs exec rollback promote config destroy" -- "$cur")
+	"") mapfile -t COMPREPLY < <(compgen -W "history ps list logs exec rollback promote config maintenance destroy" -- "$cur")
 		mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur") ;;
 	promote) mapfile -t COMPREPLY < <(compgen -W "$(_paas_deployments)" -- "$cur") ;;
 	logs | exec) mapfile -t COMPREPLY < <(compgen -W "$(_paas_services "$(_paas_dep)")" -- "$cur") ;;
 	config) [ "$prev" = config ] && mapfile -t COMPREPLY < <(compgen -W "get set unset" -- "$cur") ;;
+	maintenance) [ "$prev" = maintenance ] && mapfile -t COMPREPLY < <(compgen -W "on off" -- "$cur") ;;
 	esac
 }
 

@@ -70,7 +70,7 @@ for sub in up down status check members backup restore registry git hosts agent;
 	'
 done
 
-for verb in history ps list logs exec rollback promote config destroy; do
+for verb in history ps list logs exec rollback promote config maintenance destroy; do
 	test_expect_success "paas-deploy $verb --help: its own synopsis, with the flags of its SYNOPSIS lines" '
 		"$BUILDDIR/paas-deploy" $verb --help >help &&
 		expect_eq "$(grep -c "^\(usage: \|       \)paas-deploy" help)" 1 &&

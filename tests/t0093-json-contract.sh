@@ -35,6 +35,9 @@ test_expect_success 'records of every command that prints them' '
 	rec history paas-deploy --json -D shop history &&
 	rec list paas-deploy --json list &&
 	rec ps paas-deploy --json -D shop ps &&
+	rec config paas-deploy --json -D shop config &&
+	rec maintenance paas-deploy --json -D shop maintenance on &&
+	paas-deploy -D shop maintenance off >/dev/null &&
 	rec logs paas-deploy --json -D shop logs --tail 1 &&
 	rec members paas-cluster --json members ls &&
 	wait_for 20 sh -c "paas-cluster --json status | jq -e -s \"map(select(.kind == \\\"service\\\") | .instances_healthy) | add >= 3\" >/dev/null" &&
@@ -44,7 +47,7 @@ test_expect_success 'records of every command that prints them' '
 	rec restore paas-cluster --json restore --force b.json &&
 	rec unitgen paas-unitgen -D shop "$SF" &&
 	rec destroy paas-deploy --json -D shop destroy --yes &&
-	for n in hosts-ls deploy unchanged roll scale rollback dry history list ps members \
+	for n in hosts-ls deploy unchanged roll scale rollback dry history list ps config maintenance members \
 		status check backup restore unitgen destroy; do
 		test -s "$TEST_TMP/rec.$n" || { echo "no record from $n"; return 1; }
 	done &&

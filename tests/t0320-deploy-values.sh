@@ -89,8 +89,8 @@ test_expect_success 'an auth value that is not a crypt hash: exit 3, nothing cha
 
 test_expect_success 'config lists names, where they are used, never values' '
 	paas-deploy -D app config --json >out && cat out &&
-	jq -e -s "map(select(.name == \"APP_TOKEN\"))[0] | .kept and .services == [\"web\"]" out &&
-	jq -e -s "map(select(.name == \"ADMIN_HASH\"))[0].domains == [\"admin.app.test\"]" out &&
+	jq -e -s "map(select(.name == \"APP_TOKEN\"))[0] | .kept and .env_of == [\"web\"]" out &&
+	jq -e -s "map(select(.name == \"ADMIN_HASH\"))[0].auth_of == [\"admin.app.test\"]" out &&
 	! grep -q first out && ! grep -q "[$]6[$]" out &&
 	paas-deploy -D app config --table >t && expect_grep "^APP_TOKEN  *yes  *web" t
 '
@@ -113,7 +113,7 @@ test_expect_success 'a deploy with no APP_TOKEN in its environment takes the kep
 test_expect_success 'a name no ${VAR} takes yet is kept, rolls nothing, and can be unset; one the file takes cannot' '
 	ids web >w0 &&
 	paas-deploy -D app config set LATER=x >/dev/null &&
-	paas-deploy -D app config --json | jq -e -s "map(select(.name == \"LATER\"))[0] | .kept and .services == []" &&
+	paas-deploy -D app config --json | jq -e -s "map(select(.name == \"LATER\"))[0] | .kept and .env_of == []" &&
 	paas-deploy -D app config unset LATER >/dev/null &&
 	expect_status 1 paas-deploy -D app config get LATER 2>err &&
 	expect_status 3 paas-deploy -D app config unset APP_TOKEN 2>err &&
