@@ -202,6 +202,12 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		rc = 0;
 		goto out;
 	}
+	/* The release phase: once per new release, before anything is
+	 * replaced and before the release is recorded (a rollback and a scale
+	 * run none). */
+	if (!same && strcmp(kind, "scale") && strcmp(kind, "rollback") &&
+	    paas_run_release_phase(r, err) < 0)
+		goto out;
 	paas_utc_now(when, sizeof(when));
 	if (same) {
 		rec = json_deep_copy(currec);

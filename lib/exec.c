@@ -4,9 +4,11 @@
  * values of the release, else this process's environment), on one host;
  * its output streamed, its exit status handed back, the container removed.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "docker.h"
 #include "etcd.h"
 #include "exec.h"
@@ -78,9 +80,34 @@ have_image(struct paas_etcd *e, struct paas_docker *d, const char *image, struct
 	return rc;
 }
 
+/* Sets stop when the caller cancels, or late and stop at the deadline. */
+struct watch {
+	volatile sig_atomic_t *cancel, stop, late, done;
+	long long until;
+};
+
+static void *
+watchdog(void *arg)
+{
+	struct watch *w = arg;
+
+	while (!w->done && !w->stop) {
+		if (w->cancel && *w->cancel)
+			w->stop = 1;
+		else if (w->until && paas_now_ms() >= w->until)
+			w->late = w->stop = 1;
+		else
+			paas_sleep_ms(50);
+	}
+	return NULL;
+}
+
 int
 paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err)
 {
+	struct watch w = { NULL, 0, 0, 0, 0 };
+	pthread_t th;
+	int watching = 0;
 	struct paas_etcd *e;
 	struct paas_docker *d = NULL, *ds = NULL;
 	const json_t *svc, *h;
@@ -94,9 +121,17 @@ paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err)
 	*status = -1;
 	if (!paas_valid_name(o->deployment) || !paas_valid_name(o->service))
 		return paas_err_set(err, PAAS_EINVAL, "invalid deployment or service name");
-	if ((e = paas_etcd_new(o->etcd, NULL, err)) == NULL)
+	if ((e = o->e ? o->e : paas_etcd_new(o->etcd, NULL, err)) == NULL)
 		return -1;
-	if (paas_release_require(e, o->deployment, &cur, &rec, err) < 0 ||
+	if (o->spec) {
+		rec = json_pack("{s:O}", "spec", o->spec);
+		cur = o->release;
+		vars = o->vars ? json_deep_copy(o->vars) : NULL;
+		if ((svc = json_object_get(json_object_get(o->spec, "services"), o->service)) == NULL) {
+			paas_err_set(err, PAAS_EINVAL, "no service %s", o->service);
+			goto out;
+		}
+	} else if (paas_release_require(e, o->deployment, &cur, &rec, err) < 0 ||
 	    (svc = paas_release_service(rec, o->deployment, o->service, err)) == NULL)
 		goto out;
 	if ((image = json_string_value(json_object_get(svc, "image"))) == NULL) {
@@ -104,7 +139,7 @@ paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err)
 		goto out;
 	}
 	/* The release's own values first, then ours, as a rollout. */
-	if (paas_secrets_get(e, o->deployment, cur, &vars, err) < 0)
+	if (!o->spec && paas_secrets_get(e, o->deployment, cur, &vars, err) < 0)
 		goto out;
 	env = paas_spec_service_env(json_object_get(rec, "spec"), svc, NULL);
 	envl = json_array();
@@ -152,17 +187,25 @@ paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err)
 	if (paas_docker_start(d, id, err) < 0)
 		goto host_fail;
 	/* The output on its own connection, which follow keeps open until the
-	 * container ends (or o->cancel). */
-	if ((ds = paas_host_docker_cancel(h, 0, o->cancel, err)) == NULL ||
+	 * container ends (or o->cancel, or the deadline). */
+	w.cancel = o->cancel;
+	w.until = o->timeout_ms > 0 ? paas_now_ms() + o->timeout_ms : 0;
+	watching = pthread_create(&th, NULL, watchdog, &w) == 0;
+	if ((ds = paas_host_docker_cancel(h, 0, &w.stop, err)) == NULL ||
 	    paas_docker_logs_stream(ds, id, 1, 0, 0, 0, o->out, o->arg, err) < 0) {
-		if (!(o->cancel && *o->cancel))
+		if (!w.stop)
 			goto host_fail;
 		paas_err_clear(err);
 	}
-	if (o->cancel && *o->cancel) {
+	if (w.stop) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
-		paas_docker_kill(d, id, "SIGTERM", &e2);
+		paas_docker_kill(d, id, w.late ? "SIGKILL" : "SIGTERM", &e2);
+	}
+	if (w.late) {
+		paas_err_set(err, PAAS_EFAILED, "service %s: stopped after its %ld s", o->service,
+		    o->timeout_ms / 1000);
+		goto out;
 	}
 	if (paas_docker_wait(d, id, &code, err) < 0)
 		goto host_fail;
@@ -172,6 +215,10 @@ paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err)
 host_fail:
 	paas_err_wrap(err, "host %s", json_string_value(json_object_get(h, "name")));
 out:
+	if (watching) {
+		w.done = 1;
+		pthread_join(th, NULL);
+	}
 	if (id && d) {
 		struct paas_err e2 = PAAS_ERR_INIT;
 
@@ -185,6 +232,7 @@ out:
 	json_decref(env);
 	json_decref(vars);
 	json_decref(rec);
-	paas_etcd_free(e);
+	if (e != o->e)
+		paas_etcd_free(e);
 	return rc;
 }

@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "err.h"
+#include "etcd.h"
 
 /* A one-off container of a service: the current release's image
  * and environment, ${VAR}s from the release's kept values else this
@@ -20,6 +23,14 @@ struct paas_exec_opts {
 	int (*out)(int stream, const char *line, size_t len, void *arg);
 	void *arg;
 	volatile sig_atomic_t *cancel;	/* set: the container is stopped */
+	/* A release not recorded yet (the release phase, deploy.c): its spec
+	 * (canonical), number and ${VAR} values (NULL: this process's
+	 * environment), in place of the current release's; o->e its etcd. */
+	const json_t *spec;
+	long long release;
+	const json_t *vars;
+	struct paas_etcd *e;
+	long timeout_ms;		/* > 0: stopped after this long, PAAS_EFAILED */
 };
 /* Run it to its end: *status its exit status.  It is removed afterwards,
  * whatever happened.  A deployment with no release is PAAS_EFAILED, a

@@ -113,6 +113,12 @@ int paas_run_plan(struct run *r, struct paas_err *err);
  * values read from r->vars, else the environment; an empty object
  * without the cluster's secrets key, or without any ${VAR}. */
 void paas_run_digests(struct run *r);
+/* Each service's release command of r->spec (release r->release, values
+ * r->vars), once, in a one-off container of its new image, in service
+ * order: its output as release_output events, a release_phase event
+ * before and release_done after.  One that fails (or outlives its
+ * timeout) is PAAS_EFAILED with its last lines, and the rest do not run. */
+int paas_run_release_phase(struct run *r, struct paas_err *err);
 /* r's deployment's current release (*cur, *currec, *mod) and the values
  * it kept (*kept, an object, empty when none); no release is an error
  * (config.c, for deploy.c's config set too). */

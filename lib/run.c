@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "etcd.h"
+#include "exec.h"
 #include "keys.h"
 #include "hosts.h"
 #include "lock.h"
@@ -441,3 +442,95 @@ paas_run_registry(struct run *r, const json_t **reg, const char **auth, struct p
 	return 0;
 }
 
+/* The release phase ----------------------------------------------------- */
+
+#define TAIL_LINES	10
+
+struct phase {
+	struct run *r;
+	const char *service;
+	char *tail[TAIL_LINES];		/* the last lines, for the error */
+	size_t n;
+};
+
+static int
+phase_line(int stream, const char *line, size_t len, void *arg)
+{
+	struct phase *p = arg;
+	const char *which = stream == 2 ? "stderr" : "stdout";
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "kind", "release_output", "service",
+	    p->service, "stream", which, "line", line, len);
+
+	if (ev == NULL)		/* not UTF-8: said as it can be */
+		ev = json_pack("{s:s, s:s, s:s, s:s}", "kind", "release_output", "service",
+		    p->service, "stream", which, "line", "(a line that is not UTF-8)");
+	free(p->tail[p->n % TAIL_LINES]);
+	p->tail[p->n++ % TAIL_LINES] = paas_xstrndup(line, len);
+	paas_run_emit(p->r, ev);
+	return 0;
+}
+
+int
+paas_run_release_phase(struct run *r, struct paas_err *err)
+{
+	const char *name;
+	json_t *svc;
+
+	json_object_foreach((json_t *)json_object_get(r->spec, "services"), name, svc) {
+		const json_t *rel = json_object_get(svc, "release"), *cmd = json_object_get(rel, "cmd");
+		struct paas_exec_opts xo;
+		struct phase p;
+		long long t0 = paas_now_ms();
+		char **argv;
+		size_t i;
+		int status = -1, rc;
+
+		if (!json_is_object(rel))
+			continue;
+		memset(&xo, 0, sizeof(xo));
+		memset(&p, 0, sizeof(p));
+		p.r = r;
+		p.service = name;
+		argv = paas_xmalloc((json_array_size(cmd) + 1) * sizeof(*argv));
+		for (i = 0; i < json_array_size(cmd); i++)
+			argv[i] = (char *)json_string_value(json_array_get(cmd, i));
+		argv[i] = NULL;
+		xo.deployment = r->o->deployment;
+		xo.service = name;
+		xo.argv = argv;
+		xo.out = phase_line;
+		xo.arg = &p;
+		xo.cancel = r->o->cancel;
+		xo.spec = r->spec;
+		xo.release = r->release;
+		xo.vars = r->vars;
+		xo.e = r->e;
+		xo.timeout_ms = (long)json_integer_value(json_object_get(rel, "timeout_ms"));
+		paas_run_emit(r, json_pack("{s:s, s:s, s:I}", "kind", "release_phase", "service", name,
+		    "release", (json_int_t)r->release));
+		rc = paas_exec_run(&xo, &status, err);
+		free(argv);
+		if (rc == 0)
+			paas_run_emit(r, json_pack("{s:s, s:s, s:i, s:I}", "kind", "release_done",
+			    "service", name, "exit_code", status, "ms", (json_int_t)(paas_now_ms() - t0)));
+		if (rc == 0 && status != 0)
+			paas_err_set(err, PAAS_EFAILED, "release command of service %s exited %d", name,
+			    status);
+		if (rc < 0 || status != 0) {
+			struct paas_buf b = PAAS_BUF_INIT;
+
+			paas_buf_addf(&b, "%s; nothing was replaced", err->msg);
+			for (i = p.n > TAIL_LINES ? p.n - TAIL_LINES : 0; i < p.n; i++) {
+				paas_buf_adds(&b, "\n  ");
+				paas_buf_add_printable(&b, p.tail[i % TAIL_LINES]);
+			}
+			paas_err_set(err, PAAS_EFAILED, "%s", b.data);
+			paas_buf_free(&b);
+		}
+		for (i = 0; i < TAIL_LINES; i++)
+			free(p.tail[i]);
+		if (rc < 0 || status != 0)
+			return -1;
+	}
+	return 0;
+}

@@ -43,4 +43,11 @@ int spec_key_in(const char *k, const char *const *known);
 int spec_need_map(struct ctx *c, const Y *n, const char *what);
 void spec_sort_strings(json_t *a);
 
+/* A service's parts (spec-service.c), and a command as a word list. */
+int spec_split_cmd(struct ctx *c, const Y *n, const char *s, json_t *out);
+int spec_parse_health(struct ctx *c, const Y *n, json_t *ports, json_t **out);
+int spec_parse_update(struct ctx *c, const Y *n, json_t **out);
+int spec_parse_resources(struct ctx *c, const Y *n, json_t **out);
+int spec_parse_release(struct ctx *c, const Y *n, json_t **out);
+
 #endif

@@ -67,8 +67,8 @@ is_path(const char *s)
 
 /* Split a command line as a shell would for words and quotes (no
  * expansions): "a 'b c' \"d\\\"e\"" -> a, b c, d"e. */
-static int
-split_cmd(struct ctx *c, const Y *n, const char *s, json_t *out)
+int
+spec_split_cmd(struct ctx *c, const Y *n, const char *s, json_t *out)
 {
 	struct paas_buf w = PAAS_BUF_INIT;
 	int inword = 0;
@@ -112,155 +112,16 @@ split_cmd(struct ctx *c, const Y *n, const char *s, json_t *out)
 	return 0;
 }
 
-static int
-parse_health(struct ctx *c, const Y *n, json_t *ports, json_t **out)
-{
-	static const char *const keys[] = { "http", "tcp", "port", "interval", "timeout",
-	    "retries", "start_period", NULL };
-	long interval = 2000, timeout = 1000, retries = 3, start = 0, port = 0;
-	const char *http = NULL;
-	int tcp = 0, have_port = 0;
-	const Y *first = n;
-	size_t i;
-
-	if (spec_need_map(c, n, "health") < 0)
-		return -1;
-	for (i = 0; i < n->n; i += 2) {
-		const Y *k = n->kids[i], *v = n->kids[i + 1];
-
-		if (!spec_key_in(k->s, keys))
-			return spec_unknown_key(c, k, "health", keys);
-		if (!strcmp(k->s, "http")) {
-			if (spec_get_str(c, v, "health http", &http) < 0)
-				return -1;
-			if (http[0] != '/' || !paas_only_chars(http, "/._-~%?=&+"))
-				return spec_at(c, v, "health http: expected a path such as /healthz");
-		} else if (!strcmp(k->s, "tcp")) {
-			if (spec_get_bool(c, v, "health tcp", &tcp) < 0)
-				return -1;
-		} else if (!strcmp(k->s, "port")) {
-			if (spec_get_int(c, v, "health port", 1, 65535, &port) < 0)
-				return -1;
-			have_port = 1;
-		} else if (!strcmp(k->s, "interval")) {
-			if (spec_get_duration(c, v, "health interval", &interval) < 0)
-				return -1;
-		} else if (!strcmp(k->s, "timeout")) {
-			if (spec_get_duration(c, v, "health timeout", &timeout) < 0)
-				return -1;
-		} else if (!strcmp(k->s, "retries")) {
-			if (spec_get_int(c, v, "health retries", 1, 100, &retries) < 0)
-				return -1;
-		} else if (spec_get_duration(c, v, "health start_period", &start) < 0) {
-			return -1;
-		}
-	}
-	if ((http != NULL) == (tcp != 0))
-		return spec_at(c, first, "health: give exactly one of http: PATH or tcp: true");
-	if (!have_port) {
-		if (json_array_size(ports) == 0)
-			return spec_at(c, first, "health: no port given and the service has no ports");
-		port = (long)json_integer_value(json_array_get(ports, 0));
-	}
-	*out = json_pack("{s:o, s:b, s:I, s:I, s:I, s:I, s:I}",
-	    "http", http ? json_string(http) : json_null(), "tcp", tcp, "port", (json_int_t)port,
-	    "interval_ms", (json_int_t)interval, "timeout_ms", (json_int_t)timeout,
-	    "retries", (json_int_t)retries, "start_period_ms", (json_int_t)start);
-	return 0;
-}
-
-static int
-parse_update(struct ctx *c, const Y *n, json_t **out)
-{
-	static const char *const keys[] = { "parallel", "order", "delay", "failure_action", NULL };
-	const char *order = "start-first", *action = "rollback";
-	long parallel = 1, delay = 0;
-	size_t i;
-
-	if (spec_need_map(c, n, "update") < 0)
-		return -1;
-	for (i = 0; i < n->n; i += 2) {
-		const Y *k = n->kids[i], *v = n->kids[i + 1];
-
-		if (!spec_key_in(k->s, keys))
-			return spec_unknown_key(c, k, "update", keys);
-		if (!strcmp(k->s, "parallel")) {
-			if (spec_get_int(c, v, "update parallel", 1, 1000, &parallel) < 0)
-				return -1;
-		} else if (!strcmp(k->s, "order")) {
-			if (spec_get_str(c, v, "update order", &order) < 0)
-				return -1;
-			if (strcmp(order, "start-first") && strcmp(order, "stop-first"))
-				return spec_at(c, v, "update order: expected start-first or stop-first");
-		} else if (!strcmp(k->s, "delay")) {
-			if (spec_get_duration(c, v, "update delay", &delay) < 0)
-				return -1;
-		} else {
-			if (spec_get_str(c, v, "update failure_action", &action) < 0)
-				return -1;
-			if (strcmp(action, "rollback") && strcmp(action, "pause"))
-				return spec_at(c, v, "update failure_action: expected rollback or pause");
-		}
-	}
-	*out = json_pack("{s:I, s:s, s:I, s:s}", "parallel", (json_int_t)parallel,
-	    "order", order, "delay_ms", (json_int_t)delay, "failure_action", action);
-	return 0;
-}
-
-static int
-parse_resources(struct ctx *c, const Y *n, json_t **out)
-{
-	static const char *const keys[] = { "cpu", "memory", NULL };
-	json_t *cpu = json_null(), *mem = json_null();
-	size_t i;
-
-	*out = NULL;
-	if (spec_need_map(c, n, "resources") < 0)
-		return -1;
-	for (i = 0; i < n->n; i += 2) {
-		const Y *k = n->kids[i], *v = n->kids[i + 1];
-
-		if (!spec_key_in(k->s, keys)) {
-			json_decref(cpu);
-			json_decref(mem);
-			return spec_unknown_key(c, k, "resources", keys);
-		}
-		if (!strcmp(k->s, "cpu")) {
-			long long m;
-
-			if (v->type != PAAS_Y_SCALAR || paas_parse_cpu(v->s, &m) < 0) {
-				json_decref(cpu);
-				json_decref(mem);
-				return spec_at(c, v, "resources cpu: expected a number of CPUs such as 0.5 or 2 (at most 3 decimals)");
-			}
-			json_decref(cpu);
-			cpu = json_integer(m);
-		} else {
-			long long bytes;
-
-			if (v->type != PAAS_Y_SCALAR || paas_parse_memory(v->s, &bytes) < 0) {
-				json_decref(cpu);
-				json_decref(mem);
-				return spec_at(c, v, "resources memory: expected bytes or a size such as 256m or 1g (at least 4m)");
-			}
-			json_decref(mem);
-			mem = json_integer(bytes);
-		}
-	}
-	*out = json_pack("{s:o, s:o}", "cpu_milli", cpu, "memory_bytes", mem);
-	return 0;
-}
-
 static const char *const service_keys[] = { "image", "build", "cmd", "env", "ports", "volumes",
 	"instances", "health", "update", "constraints", "conflicts", "resources", "global",
-	"restart", NULL };
+	"restart", "release", NULL };
 
 static int
 parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 {
 	json_t *s = NULL, *env = json_object(), *ports = json_array(), *vols = json_object();
 	json_t *cons = json_object(), *confl = json_array(), *cmd = json_array();
-	json_t *health = json_null(), *update = NULL, *res = NULL, *build = json_null();
+	json_t *health = json_null(), *update = NULL, *res = NULL, *build = json_null(), *rel = NULL;
 	const char *image = NULL, *restart = "always";
 	long instances = 1;
 	int global = 0, have_instances = 0;
@@ -347,9 +208,13 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 					json_array_append_new(cmd, json_string(str));
 				}
 			} else {
-				if (spec_get_str(c, v, "cmd", &str) < 0 || split_cmd(c, v, str, cmd) < 0)
+				if (spec_get_str(c, v, "cmd", &str) < 0 || spec_split_cmd(c, v, str, cmd) < 0)
 					goto fail;
 			}
+		} else if (!strcmp(k->s, "release")) {
+			json_decref(rel);
+			if (spec_parse_release(c, v, &rel) < 0)
+				goto fail;
 		} else if (!strcmp(k->s, "env")) {
 			if (env_map(c, v, "env", env) < 0)
 				goto fail;
@@ -399,7 +264,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 		} else if (!strcmp(k->s, "health")) {
 			health_n = v;
 		} else if (!strcmp(k->s, "update")) {
-			if (parse_update(c, v, &update) < 0)
+			if (spec_parse_update(c, v, &update) < 0)
 				goto fail;
 		} else if (!strcmp(k->s, "constraints")) {
 			if (spec_need_map(c, v, "constraints") < 0)
@@ -438,7 +303,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 				json_array_append_new(confl, json_string(sv));
 			}
 		} else if (!strcmp(k->s, "resources")) {
-			if (parse_resources(c, v, &res) < 0)
+			if (spec_parse_resources(c, v, &res) < 0)
 				goto fail;
 		} else if (!strcmp(k->s, "global")) {
 			if (spec_get_bool(c, v, "global", &global) < 0)
@@ -461,7 +326,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 		spec_at(c, name, "service '%s': global runs one per host; drop instances", name->s);
 		goto fail;
 	}
-	if (health_n && parse_health(c, health_n, ports, &health) < 0)
+	if (health_n && spec_parse_health(c, health_n, ports, &health) < 0)
 		goto fail;
 	if (update == NULL)
 		update = json_pack("{s:i, s:s, s:i, s:s}", "parallel", 1, "order", "start-first",
@@ -476,9 +341,13 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 	    "resources", res, "restart", restart, "secret_env", c->secrets, "update", update,
 	    "volumes", vols);
 	c->secrets = NULL;
+	/* Only when given: the specs of earlier releases stay the same. */
+	if (rel)
+		json_object_set_new(s, "release", rel);
 	*out = s;
 	return 0;
 fail:
+	json_decref(rel);
 	json_decref(env);
 	json_decref(ports);
 	json_decref(vols);
