@@ -111,7 +111,7 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 		{ "deployment", required_argument, NULL, 'D' },
 		{ "etcd", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "table", no_argument, NULL, 't' },
+		{ "table", no_argument, NULL, 'X' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "lock-ttl", required_argument, NULL, 'L' },
 		{ "stop-timeout", required_argument, NULL, 'S' },
@@ -137,13 +137,15 @@ cli_deploy_parse(int argc, char **argv, int with_yes, struct cli_deploy *d, int 
 	d->dep = getenv("PAAS_DEPLOYMENT");
 	d->fmt = PAAS_FORMAT_AUTO;
 	*status = PAAS_EINVAL;
-	while ((ch = getopt_long(argc, argv, "D:hVf", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, with_yes ? "D:hVfit" : "D:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D': d->dep = optarg; break;
 		case 'e': d->etcd = optarg; break;
 		case 'j': d->fmt = PAAS_FORMAT_JSON; break;
-		case 't': d->fmt = PAAS_FORMAT_TABLE; break;
+		case 'X': d->fmt = PAAS_FORMAT_TABLE; break;
 		case 'n': d->o.dry_run = 1; break;
+		case 'i': d->interactive = 1; break;
+		case 't': d->interactive = d->tty = 1; break;
 		case 'f':
 		case 'I':
 		case 'T':

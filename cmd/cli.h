@@ -44,8 +44,8 @@ struct cli_deploy {
 	size_t nallow;
 	enum paas_format fmt;
 	int table, yes;
-	/* paas-deploy logs: --follow, --since, --tail; exec: --host */
-	int follow, tail;
+	/* paas-deploy logs: --follow, --since, --tail; exec: --host, -i, -t */
+	int follow, tail, interactive, tty;
 	int64_t since;
 	const char *host;
 };

@@ -37,7 +37,8 @@ static const struct {
 	{ " list ", "[--etcd endpoints] [--json | --table] list\n" },
 	{ " logs ", "[-D deployment] [--etcd endpoints] [--json | --table] logs [-f | --follow]\n"
 	    "           [--since time] [--tail lines] [service[.instance]]\n" },
-	{ " exec ", "[-D deployment] [--etcd endpoints] exec [--host host] service [-- command ...]\n" },
+	{ " exec ", "[-D deployment] [--etcd endpoints] exec [-i] [-t] [--host host] service\n"
+	    "           [-- command ...]\n" },
 	{ " rollback ", "[-D deployment] [--etcd endpoints] [--json | --table] rollback [release]\n" },
 	{ " promote ", "[-D deployment] [--etcd endpoints] [--json | --table] promote deployment\n"
 	    "           [servicefile]\n" },
@@ -156,6 +157,16 @@ on_stop_logs(int sig)
 	stop_logs = 1;
 }
 
+/* exec -t: the terminal's new size goes to the container's. */
+static volatile sig_atomic_t resized;
+
+static void
+on_winch(int sig)
+{
+	(void)sig;
+	resized = 1;
+}
+
 /* SIGINT and SIGTERM end logs --follow and exec cleanly; a closed pipe is
  * a write error, not a signal. */
 static void
@@ -167,6 +178,8 @@ stop_on_signals(void)
 	sa.sa_handler = on_stop_logs;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_winch;
+	sigaction(SIGWINCH, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -280,6 +293,11 @@ exec_cmd(struct cli_deploy *d, const char *service, char **argv)
 	eo.argv = argv;
 	eo.out = pass_output;
 	eo.cancel = &stop_logs;
+	eo.interactive = d->interactive;
+	eo.tty = d->tty;
+	eo.out_fd = 1;
+	eo.err_fd = 2;
+	eo.resized = &resized;
 	stop_on_signals();
 	if (paas_exec_run(&eo, &status, &err) < 0)
 		return cli_fail(&err);
@@ -416,8 +434,8 @@ main(int argc, char **argv)
 			return cli_bad_usage("exec: invalid service name '%.64s'", argv[1]);
 		return exec_cmd(&d, argv[1], argv + 2);
 	}
-	if (d.host)
-		return cli_bad_usage("--host is for exec");
+	if (d.host || d.interactive)
+		return cli_bad_usage("--host, -i and -t are for exec");
 	if (d.follow || d.since || d.tail)
 		return cli_bad_usage("--follow, --since and --tail are for logs");
 	if (strcmp(argv[0], "ps") == 0) {

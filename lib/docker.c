@@ -626,3 +626,34 @@ out:
 	paas_buf_free(&p);
 	return rc;
 }
+
+int
+paas_docker_attach(struct paas_docker *d, const char *id, struct paas_http_conn **conn,
+    struct paas_err *err)
+{
+	struct paas_buf p = PAAS_BUF_INIT;
+	char *esc = paas_http_escape(id);
+	long status;
+	int rc;
+
+	paas_buf_addf(&p, API "/containers/%s/attach?stream=1&stdin=1&stdout=1&stderr=1", esc);
+	rc = paas_http_upgrade(d->http, "POST", p.data, NULL, conn, &status, err);
+	if (rc < 0)
+		paas_err_wrap(err, "attach to container %.12s", id);
+	free(esc);
+	paas_buf_free(&p);
+	return rc;
+}
+
+int
+paas_docker_resize(struct paas_docker *d, const char *id, int rows, int cols,
+    struct paas_err *err)
+{
+	struct paas_buf suffix = PAAS_BUF_INIT;
+	int rc;
+
+	paas_buf_addf(&suffix, "/resize?h=%d&w=%d", rows, cols);
+	rc = container_op(d, "POST", id, suffix.data, "resize its terminal", 0, err);
+	paas_buf_free(&suffix);
+	return rc;
+}

@@ -117,4 +117,12 @@ char *paas_docker_auth_encode(const char *server, const char *user, const char *
 int paas_docker_image_import(struct paas_docker *d, FILE *tar, const char *repo,
     const char *tag, char **id, struct paas_err *err);
 
+/* An attach of stdin, stdout and stderr, as a raw stream both ways (a
+ * container made with a terminal: its bytes; without: Docker's frames of
+ * 8-byte headers); and its terminal's size. */
+int paas_docker_attach(struct paas_docker *d, const char *id, struct paas_http_conn **conn,
+    struct paas_err *err);
+int paas_docker_resize(struct paas_docker *d, const char *id, int rows, int cols,
+    struct paas_err *err);
+
 #endif

@@ -4,9 +4,16 @@
  * values of the release, else this process's environment), on one host;
  * its output streamed, its exit status handed back, the container removed.
  */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "docker.h"
@@ -102,6 +109,139 @@ watchdog(void *arg)
 	return NULL;
 }
 
+/* The terminal's size of fd into the container's, when it has one. */
+static void
+resize(const struct paas_exec_opts *o, struct paas_docker *d, const char *id)
+{
+	struct paas_err e2 = PAAS_ERR_INIT;
+	struct winsize ws;
+
+	if (o->tty && ioctl(o->in_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+		paas_docker_resize(d, id, ws.ws_row, ws.ws_col, &e2);
+}
+
+/* Out of Docker's frames ([stream, 0, 0, 0, size (big-endian)] and size
+ * bytes) as they come in buf, to out_fd or err_fd. */
+struct demux {
+	unsigned char head[8];
+	size_t have;			/* bytes of head */
+	uint32_t left;			/* of the frame's payload */
+	int fd;
+};
+
+static void
+write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+demux(const struct paas_exec_opts *o, struct demux *m, const char *buf, size_t n)
+{
+	while (n) {
+		if (m->left == 0) {
+			m->head[m->have++] = (unsigned char)*buf++;
+			n--;
+			if (m->have == 8) {
+				m->left = (uint32_t)m->head[4] << 24 | (uint32_t)m->head[5] << 16 |
+				    (uint32_t)m->head[6] << 8 | m->head[7];
+				m->fd = m->head[0] == 2 ? o->err_fd : o->out_fd;
+				m->have = 0;
+			}
+			continue;
+		}
+		{
+			size_t k = n < m->left ? n : m->left;
+
+			write_all(m->fd, buf, k);
+			buf += k;
+			n -= k;
+			m->left -= (uint32_t)k;
+		}
+	}
+}
+
+/* Attached, started, its terminal sized; in_fd to it and its output out,
+ * until it closes the stream; *code its exit status. */
+static int
+interact(const struct paas_exec_opts *o, const json_t *h, struct paas_docker *d,
+    const char *id, int64_t *code, struct paas_err *err)
+{
+	struct paas_http_conn *k = NULL;
+	struct paas_docker *da;
+	struct termios saved, raw;
+	struct demux m = { { 0 }, 0, 0, 1 };
+	int in_open = 1, rawed = 0, rc = -1;
+	char buf[16384];
+
+	if ((da = paas_host_docker(h, 0, err)) == NULL)
+		return -1;
+	if (paas_docker_attach(da, id, &k, err) < 0 || paas_docker_start(d, id, err) < 0)
+		goto out;
+	resize(o, d, id);
+	if (o->tty && isatty(o->in_fd) && tcgetattr(o->in_fd, &saved) == 0) {
+		raw = saved;
+		cfmakeraw(&raw);
+		rawed = tcsetattr(o->in_fd, TCSANOW, &raw) == 0;
+	}
+	for (;;) {
+		struct pollfd p[2] = { { paas_http_conn_fd(k), POLLIN, 0 }, { o->in_fd, POLLIN, 0 } };
+		size_t n;
+		int r;
+
+		if (o->resized && *o->resized) {
+			*o->resized = 0;
+			resize(o, d, id);
+		}
+		if (o->cancel && *o->cancel) {
+			struct paas_err e2 = PAAS_ERR_INIT;
+
+			paas_docker_kill(d, id, "SIGTERM", &e2);
+		}
+		/* What is there already (TLS keeps some past the socket's). */
+		while ((r = paas_http_conn_recv(k, buf, sizeof(buf), &n, err)) == 0 && n > 0) {
+			if (o->tty)
+				write_all(o->out_fd, buf, n);
+			else
+				demux(o, &m, buf, n);
+		}
+		if (r < 0 || (r == 0 && n == 0))
+			break;		/* its end (or the connection's) */
+		paas_err_clear(err);
+		if (poll(p, in_open ? 2 : 1, 100) < 0 && errno != EINTR)
+			break;
+		if (in_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t got = read(o->in_fd, buf, sizeof(buf));
+
+			if (got > 0 && paas_http_conn_send(k, buf, (size_t)got, err) < 0)
+				break;
+			if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+				in_open = 0;
+				/* Its input ends with ours; a terminal's ends with Ctrl-D. */
+				if (!o->tty)
+					shutdown(paas_http_conn_fd(k), SHUT_WR);
+			}
+		}
+	}
+	paas_err_clear(err);
+	rc = paas_docker_wait(d, id, code, err);
+out:
+	if (rawed)
+		tcsetattr(o->in_fd, TCSANOW, &saved);
+	paas_http_conn_close(k);
+	paas_docker_free(da);
+	return rc;
+}
+
 int
 paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err)
 {
@@ -182,8 +322,23 @@ paas_exec_run(const struct paas_exec_opts *o, int *status, struct paas_err *err)
 		json_decref(cmd);
 	if (json_array_size(json_object_get(cfg, "Cmd")) == 0)
 		json_object_del(cfg, "Cmd");
+	if (o->interactive) {
+		json_object_set_new(cfg, "Tty", json_boolean(o->tty));
+		json_object_set_new(cfg, "OpenStdin", json_true());
+		json_object_set_new(cfg, "StdinOnce", json_true());
+		json_object_set_new(cfg, "AttachStdin", json_true());
+		json_object_set_new(cfg, "AttachStdout", json_true());
+		json_object_set_new(cfg, "AttachStderr", json_true());
+	}
 	if (have_image(e, d, image, err) < 0 || paas_docker_create(d, NULL, cfg, &id, err) < 0)
 		goto host_fail;
+	if (o->interactive) {
+		if (interact(o, h, d, id, &code, err) < 0)
+			goto host_fail;
+		*status = (int)code;
+		rc = 0;
+		goto out;
+	}
 	if (paas_docker_start(d, id, err) < 0)
 		goto host_fail;
 	/* The output on its own connection, which follow keeps open until the

@@ -31,6 +31,15 @@ struct paas_exec_opts {
 	const json_t *vars;
 	struct paas_etcd *e;
 	long timeout_ms;		/* > 0: stopped after this long, PAAS_EFAILED */
+	/* Interactive (exec -i): in_fd goes to its standard input (at its end,
+	 * the input is closed, unless with a terminal) and its output to
+	 * out_fd and err_fd as bytes, not to out.  With tty, it has a terminal
+	 * of its own, the size of in_fd's (sent again when *resized is set,
+	 * which is then cleared), and in_fd, when a terminal, is put in raw
+	 * mode while it runs: Ctrl-C reaches the container's process. */
+	int interactive, tty;
+	int in_fd, out_fd, err_fd;
+	volatile sig_atomic_t *resized;
 };
 /* Run it to its end: *status its exit status.  It is removed afterwards,
  * whatever happened.  A deployment with no release is PAAS_EFAILED, a

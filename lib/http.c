@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "http.h"
 #include "ssh.h"
 
@@ -704,4 +706,155 @@ paas_http_multi(struct paas_http_job *jobs, size_t n, long timeout_ms)
 	}
 	curl_multi_cleanup(m);
 	free(st);
+}
+
+/* Upgraded connections ------------------------------------------------- */
+
+struct paas_http_conn {
+	CURL *c;
+	curl_socket_t fd;
+	struct paas_buf pre;		/* read with the headers, not handed over yet */
+	size_t off;
+};
+
+/* Wait up to ms for fd to be ready for events. */
+static int
+wait_fd(curl_socket_t fd, short events, long ms)
+{
+	struct pollfd p = { fd, events, 0 };
+
+	return poll(&p, 1, (int)ms) > 0;
+}
+
+int
+paas_http_upgrade(struct paas_http *h, const char *method, const char *path, const char *body,
+    struct paas_http_conn **out, long *status, struct paas_err *err)
+{
+	struct paas_http_req req = { method, path, NULL, 0, NULL, NULL, 0, 0, NULL };
+	struct endpoint *ep = &h->ep[h->cur];
+	struct paas_buf rq = PAAS_BUF_INIT;
+	struct paas_http_conn *k;
+	struct xfer x;
+	char *end = NULL;
+	long long until;
+	CURLcode rc;
+
+	*out = NULL;
+	*status = 0;
+	global_init();
+	memset(&x, 0, sizeof(x));
+	x.h = h;
+	x.req = &req;
+	setup(&x, ep, 1, 0);
+	curl_easy_setopt(x.curl, CURLOPT_CONNECT_ONLY, 1L);
+	rc = curl_easy_perform(x.curl);
+	curl_slist_free_all(x.headers);
+	if (rc != CURLE_OK)
+		return paas_err_set(err, PAAS_EUNAVAIL, "%s %s: %s", h->what ? h->what : "",
+		    ep->name, x.ssh_why[0] ? x.ssh_why : x.errbuf[0] ? x.errbuf :
+		    curl_easy_strerror(rc));
+	/* The handle is the connection's now, not the endpoint's. */
+	k = paas_xmalloc(sizeof(*k));
+	memset(k, 0, sizeof(*k));
+	k->c = x.curl;
+	ep->curl = NULL;
+	curl_easy_getinfo(k->c, CURLINFO_ACTIVESOCKET, &k->fd);
+	paas_buf_addf(&rq, "%s %s HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\n"
+	    "Upgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    method, path, body ? strlen(body) : 0, body ? body : "");
+	if (paas_http_conn_send(k, rq.data, rq.len, err) < 0)
+		goto fail;
+	until = paas_now_ms() + h->timeout_ms;
+	while ((end = k->pre.data ? strstr(k->pre.data, "\r\n\r\n") : NULL) == NULL) {
+		char buf[4096];
+		size_t n = 0;
+
+		if (k->pre.len > 16384 || paas_now_ms() >= until) {
+			paas_err_set(err, PAAS_EFAILED, "%s: no upgrade answer within %ld s", path,
+			    h->timeout_ms / 1000);
+			goto fail;
+		}
+		rc = curl_easy_recv(k->c, buf, sizeof(buf), &n);
+		if (rc == CURLE_AGAIN) {
+			wait_fd(k->fd, POLLIN, 100);
+			continue;
+		}
+		if (rc != CURLE_OK || n == 0) {
+			paas_err_set(err, PAAS_EUNAVAIL, "%s: the connection closed before an answer",
+			    path);
+			goto fail;
+		}
+		paas_buf_add(&k->pre, buf, n);
+	}
+	sscanf(k->pre.data, "HTTP/%*s %ld", status);
+	k->off = (size_t)(end + 4 - k->pre.data);
+	if (*status != 101 && *status != 200) {
+		paas_err_set(err, PAAS_EFAILED, "%s: HTTP %ld: %.200s", path, *status, end + 4);
+		goto fail;
+	}
+	paas_buf_free(&rq);
+	*out = k;
+	return 0;
+fail:
+	paas_buf_free(&rq);
+	paas_http_conn_close(k);
+	return -1;
+}
+
+int
+paas_http_conn_fd(const struct paas_http_conn *k)
+{
+	return (int)k->fd;
+}
+
+int
+paas_http_conn_recv(struct paas_http_conn *k, void *buf, size_t cap, size_t *n,
+    struct paas_err *err)
+{
+	CURLcode rc;
+
+	*n = 0;
+	if (k->off < k->pre.len) {
+		*n = k->pre.len - k->off < cap ? k->pre.len - k->off : cap;
+		memcpy(buf, k->pre.data + k->off, *n);
+		k->off += *n;
+		return 0;
+	}
+	rc = curl_easy_recv(k->c, buf, cap, n);
+	if (rc == CURLE_AGAIN)
+		return 1;
+	if (rc != CURLE_OK)
+		return paas_err_set(err, PAAS_EUNAVAIL, "the connection broke: %s",
+		    curl_easy_strerror(rc));
+	return 0;
+}
+
+int
+paas_http_conn_send(struct paas_http_conn *k, const void *buf, size_t len, struct paas_err *err)
+{
+	while (len) {
+		size_t n = 0;
+		CURLcode rc = curl_easy_send(k->c, buf, len, &n);
+
+		if (rc == CURLE_AGAIN) {
+			wait_fd(k->fd, POLLOUT, 1000);
+			continue;
+		}
+		if (rc != CURLE_OK)
+			return paas_err_set(err, PAAS_EUNAVAIL, "the connection broke: %s",
+			    curl_easy_strerror(rc));
+		buf = (const char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+void
+paas_http_conn_close(struct paas_http_conn *k)
+{
+	if (k == NULL)
+		return;
+	curl_easy_cleanup(k->c);
+	paas_buf_free(&k->pre);
+	free(k);
 }

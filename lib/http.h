@@ -110,4 +110,23 @@ void paas_http_multi(struct paas_http_job *jobs, size_t n, long timeout_ms);
 /* Percent-encode s for a URL query (caller frees). */
 char *paas_http_escape(const char *s);
 
+/*
+ * A connection upgraded from HTTP to a raw stream both ways (Docker's
+ * attach): method path, with body (JSON, or NULL), sent on a connection of
+ * its own to the current endpoint, TLS, unix socket or SSH bridge alike;
+ * *status the answer's (101 or 200, else an error with its body).  recv
+ * gives what came, 0 with *n 0 at the end, 1 when nothing is there yet
+ * (poll the fd; what came with the headers is handed over first); send
+ * sends it all.
+ */
+struct paas_http_conn;
+int paas_http_upgrade(struct paas_http *h, const char *method, const char *path,
+    const char *body, struct paas_http_conn **out, long *status, struct paas_err *err);
+int paas_http_conn_fd(const struct paas_http_conn *k);
+int paas_http_conn_recv(struct paas_http_conn *k, void *buf, size_t cap, size_t *n,
+    struct paas_err *err);
+int paas_http_conn_send(struct paas_http_conn *k, const void *buf, size_t len,
+    struct paas_err *err);
+void paas_http_conn_close(struct paas_http_conn *k);
+
 #endif

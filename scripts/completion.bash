@@ -67,7 +67,7 @@ _paas_deploy() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} sub
 	local flags="-D --deployment --etcd --json --table --dry-run --lock-ttl --stop-timeout
 		--drain --ref --git-dir --build-host --yes -f --follow --since --tail --host
-		-h --help -V --version"
+		-i -t -it -h --help -V --version"
 	case $prev in
 	-D | --deployment) mapfile -t COMPREPLY < <(compgen -W "$(_paas_deployments)" -- "$cur"); return ;;
 	--git-dir) mapfile -t COMPREPLY < <(compgen -d -- "$cur"); return ;;

@@ -3,7 +3,10 @@
 # image and environment, secrets included (the release's kept values, not
 # the caller's environment), on a host that can run it or the one named;
 # its output streamed to stdout and stderr, its exit status passed
-# through, the container removed; never counted as an instance.
+# through, the container removed; never counted as an instance.  With -i,
+# standard input goes to it; with -t (issue 34) it has a terminal, driven
+# here through script(1)'s pseudo-terminal: its size, an interactive shell
+# reading input, Ctrl-C reaching the process, the exit status.
 . "$(dirname "$0")/lib-test.sh"
 . "$SRCDIR/tests/lib-etcd.sh"
 . "$SRCDIR/tests/lib-docker.sh"
@@ -67,7 +70,33 @@ test_expect_success 'errors: a service it lacks, a host not registered, a name n
 	expect_status 3 paas-deploy -D app exec --host zz web -- true 2>err && expect_grep "no host zz is registered" err &&
 	expect_status 1 paas-deploy -D nope exec web -- true 2>err && expect_grep "deployment nope has no release" err &&
 	expect_status 3 paas-deploy -D app exec 2>err && expect_grep "exec takes a service" err &&
-	expect_status 3 paas-deploy -D app --host a ps 2>err && expect_grep "host is for exec" err
+	expect_status 3 paas-deploy -D app --host a ps 2>err && expect_grep "host, -i and -t are for exec" err &&
+	expect_status 3 paas-deploy -D app -it ps 2>err
+'
+
+test_expect_success 'exec -i: standard input goes to the command, and its end ends the command'"'"'s' '
+	printf "hello\nworld\n" | expect_status 5 paas-deploy -D app exec -i web -- sh -c "read x; echo got \$x; cat; echo err >&2; exit 5" >out 2>err &&
+	expect_eq "$(cat out | tr "\n" " ")" "got hello world " && expect_eq "$(cat err)" err &&
+	expect_eq "$(dk a ps -aq -f label=paas.run | wc -l)$(dk b ps -aq -f label=paas.run | wc -l)" 00
+'
+
+# feed: an interactive session's input, each line once the one before has
+# had its effect on the terminal's output (tty.out)
+feed() {
+	printf "echo marker-\$((6 * 7))\n" && wait_for 20 grep -q marker-42 tty.out >&2 &&
+	printf "echo st\$((1 + 1))rted; sleep 30; echo not-reached\n" &&
+	wait_for 10 grep -q st2rted tty.out >&2 &&
+	printf "\003" && printf "echo rc=\$?\n" && wait_for 10 grep -q rc=130 tty.out >&2 &&
+	printf "busybox stty size\n" && wait_for 10 grep -q "^41 101" tty.out >&2 &&
+	printf "exit 9\n"
+}
+
+test_expect_success 'exec -it: a shell with the terminal'"'"'s size reads its input, Ctrl-C reaches its process, its exit status returns' '
+	: >tty.out &&
+	{ feed | script -qfec "stty rows 41 cols 101; paas-deploy -D app exec -it web -- sh" /dev/null >tty.out 2>&1; echo "${PIPESTATUS[1]}" >tty.rc; } &&
+	cat -v tty.out && expect_eq "$(cat tty.rc)" 9 &&
+	grep -q "^rc=130" tty.out && ! grep -q "^not-reached" tty.out &&
+	expect_eq "$(dk a ps -aq -f label=paas.run | wc -l)$(dk b ps -aq -f label=paas.run | wc -l)" 00
 '
 
 test_done

@@ -6,7 +6,7 @@
 # refuses (exit 2, the host and the key's SHA256 fingerprint named, nothing
 # recorded) unless --accept-new-host-key records it; a changed key refuses
 # even then.  A refused user key and an unreachable host are exit 2.
-# Deploy, ps, logs, status and check work through it, and an agent's
+# Deploy, ps, logs, status, check and exec -i/-it work through it, and an agent's
 # Docker events stream; a session cut during
 # a rollout ends in exit 2 and a re-run converges.
 . "$(dirname "$0")/lib-test.sh"
@@ -82,6 +82,19 @@ test_expect_success 'deploy, ps, logs, status and check through ssh://' '
 	paas-cluster --json status >st.json &&
 	jq -e -s "map(select(.kind == \"host\"))[0] | .name == \"s\" and .reachable and .containers_running == 1" st.json &&
 	expect_status 0 paas-cluster check >chk
+'
+
+# sized: a session's input: the terminal's size asked for, then exit 4
+sized() {
+	printf "busybox stty size\n" && wait_for 20 grep -q "^33 77" tty.out >&2 && printf "exit 4\n"
+}
+
+test_expect_success 'exec -i and exec -it through ssh://: input, terminal size, exit status' '
+	printf "hello\n" | expect_status 5 paas-deploy -D shop exec -i web -- sh -c "read x; echo got \$x; exit 5" >out &&
+	expect_eq "$(cat out)" "got hello" &&
+	: >tty.out &&
+	{ sized | script -qfec "stty rows 33 cols 77; paas-deploy -D shop exec -it web -- sh" /dev/null >tty.out 2>&1; echo "${PIPESTATUS[1]}" >tty.rc; } &&
+	expect_eq "$(cat tty.rc)" 4 && expect_eq "$(dk s ps -aq -f label=paas.run | wc -l)" 0
 '
 
 test_expect_success 'an agent here for the ssh:// host: Docker events stream through the session' '
