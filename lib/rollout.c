@@ -606,6 +606,42 @@ wait_healthy(struct run *r, struct step **batch, size_t n, struct paas_err *err)
 	return 0;
 }
 
+/* A failed new container goes, withdrawn first where an agent runs: it may
+ * have announced it after we gave up waiting (an etcd stall), and a router
+ * may serve it.  Its drain mark has no lease (our lock's may be gone) and
+ * goes with it. */
+static void
+retract_failed(struct run *r, struct step *s)
+{
+	struct paas_err ignore = PAAS_ERR_INIT;
+	char *key, *drain;
+	int64_t trev = 0;
+	size_t n;
+	int ok;
+
+	if (has_agent(r, s->h, &ignore) > 0) {
+		key = paas_key_announce(r->o->deployment, s->a->service, s->a->instance, s->id);
+		drain = paas_key_drain(s->id);
+		{
+			struct paas_op ops[2] = {
+				{ PAAS_OP_PUT, drain, "{}", 2, 0 },
+				{ PAAS_OP_DELETE, key, NULL, 0, 0 },
+			};
+
+			if (paas_etcd_txn(r->e, NULL, 0, ops, 2, NULL, 0, &ok, &trev, &ignore) == 0 &&
+			    paas_routers_wait(r->e, trev, ROUTER_MS, &n, &ignore) == 0)
+				paas_sleep_ms(drain_ms(r) > 0 ? drain_ms(r) : 0);
+		}
+		paas_err_clear(&ignore);
+		r->t->ops->remove(r->t, s->h->index, s->id, &ignore);
+		paas_etcd_delete(r->e, drain, 0, NULL, &ignore);
+		free(key);
+		free(drain);
+		return;
+	}
+	r->t->ops->remove(r->t, s->h->index, s->id, &ignore);
+}
+
 char *
 paas_run_report_unhealthy(struct run *r)
 {
@@ -638,7 +674,7 @@ paas_run_report_unhealthy(struct run *r)
 	}
 	json_decref(lines);
 	if (!s->keep && s->id)
-		r->t->ops->remove(r->t, s->h->index, s->id, &ignore);
+		retract_failed(r, s);
 	return paas_buf_detach(&logs, NULL);
 }
 
