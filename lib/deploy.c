@@ -612,6 +612,17 @@ text_list(struct paas_buf *b, const json_t *a, const char *verb)
 		    json_string_value(json_object_get(x, "host")));
 }
 
+/* Each string of a, after sep. */
+static void
+text_names(struct paas_buf *out, const json_t *a, const char *sep)
+{
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach(a, i, x)
+		paas_buf_addf(out, "%s%s", sep, json_string_value(x));
+}
+
 void
 paas_deploy_event_text(const json_t *ev, struct paas_buf *out)
 {
@@ -670,14 +681,9 @@ paas_deploy_event_text(const json_t *ev, struct paas_buf *out)
 	else if (!strcmp(e, "withdrawn"))
 		paas_buf_addf(out, "%s.%s  withdrawn from the routers, draining", svc, inst);
 	else if (!strcmp(e, "routes")) {
-		const json_t *x;
-		size_t i;
-
 		paas_buf_adds(out, "routes:");
-		json_array_foreach(json_object_get(ev, "set"), i, x)
-			paas_buf_addf(out, " +%s", json_string_value(x));
-		json_array_foreach(json_object_get(ev, "removed"), i, x)
-			paas_buf_addf(out, " -%s", json_string_value(x));
+		text_names(out, json_object_get(ev, "set"), " +");
+		text_names(out, json_object_get(ev, "removed"), " -");
 	} else if (!strcmp(e, "build") && json_object_get(ev, "tag"))
 		paas_buf_addf(out, "%s  building %s on %s", svc,
 		    json_string_value(json_object_get(ev, "tag")), host);
@@ -716,13 +722,18 @@ paas_deploy_event_text(const json_t *ev, struct paas_buf *out)
 		    json_is_true(json_object_get(ev, "on")) ? "on" : "off",
 		    (long long)json_integer_value(json_object_get(ev, "routers")));
 	else if (!strcmp(e, "config")) {
-		const json_t *x;
-		size_t i;
-
 		paas_buf_adds(out, "config:");
-		json_array_foreach(json_object_get(ev, "names"), i, x)
-			paas_buf_addf(out, " %s", json_string_value(x));
-	} else
+		text_names(out, json_object_get(ev, "names"), " ");
+	} else if (!strcmp(e, "release_phase"))
+		paas_buf_addf(out, "%s  release command of release %lld", svc, rel);
+	else if (!strcmp(e, "release_output")) {
+		paas_buf_addf(out, "%s  | ", svc);
+		paas_buf_add_printable(out, json_string_value(json_object_get(ev, "line")));
+	} else if (!strcmp(e, "release_done"))
+		paas_buf_addf(out, "%s  release command exited %lld after %.1f s", svc,
+		    (long long)json_integer_value(json_object_get(ev, "exit_code")),
+		    json_integer_value(json_object_get(ev, "ms")) / 1000.0);
+	else
 		paas_buf_adds(out, e);
 }
 

@@ -78,6 +78,12 @@ test_expect_success 'never beside another deploy of the deployment: one during t
 	expect_eq "$(jq -c "select(.kind == \"release_phase\")" o1 | wc -l)" 1
 '
 
+test_expect_success 'on a terminal'"'"'s table, the command'"'"'s lines and its end' '
+	paas-deploy -D app --table "$(app v8 "[sh, -c, \"echo hello from \$VERSION\"]")" >out &&
+	expect_grep "^web  release command of release" out && expect_grep "^web  | hello from v8" out &&
+	expect_grep "^web  release command exited 0 after" out
+'
+
 test_expect_success 'a bad release entry in the Servicefile: exit 3 naming where' '
 	expect_status 3 paas-deploy -D app "$(app v5 "{timeout: 2s}")" 2>err &&
 	expect_grep "release: needs a cmd" err &&
