@@ -55,6 +55,11 @@ for c in "$BUILDDIR"/paas-*; do
 		"$c" --help >help && expect_grep "usage: $name" help &&
 		man_flags "$SRCDIR/man/$name.1" >m && help_flags <help >h && test_cmp m h
 	'
+	test_expect_success "$name(1) has EXAMPLES, EXIT STATUS, ENVIRONMENT and FILES" '
+		for sh in ENVIRONMENT FILES "EXIT STATUS" EXAMPLES; do
+			grep -qx "\.Sh $sh" "$SRCDIR/man/$name.1" || { echo "no $sh"; return 1; }
+		done
+	'
 	test_expect_success "$name --version and -V: name, version, commit on stdout, exit 0" '
 		"$c" --version >v 2>err && "$c" -V >v2 && test_cmp v v2 &&
 		grep -qx "$name (paas-tools) [0-9][0-9.]*, commit [0-9a-f]\{12\}" v &&
