@@ -18,6 +18,7 @@ static const char *const starts[] = { "# Written by paas-route", "global", "defa
 	"\tstats socket ", "\tmode http", "\ttimeout ", "\toption ", "\tretries ",
 	"\tuser ", "\tbind :", "\thttp-request set-var(txn.host)", "\tuse_backend svc-",
 	"\tdefault_backend no-route", "\thttp-request return status 404",
+	"\thttp-request return status 503 content-type \"text/html; charset=utf-8\" file /",
 	"\thttp-request auth realm paas if", "\tcookie PAASID insert",
 	"\thttp-check expect status", "\tserver ", NULL };
 
