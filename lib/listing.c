@@ -21,9 +21,9 @@ int
 paas_listing_deployments(const char *etcd, json_t **out, struct paas_err *err)
 {
 	struct paas_etcd *e;
-	struct paas_kv_list l;
+	struct paas_kv_list l, m;
 	const char *prev = NULL;
-	size_t i, plen = strlen(PAAS_DEPLOYMENTS_PREFIX);
+	size_t i, j, plen = strlen(PAAS_DEPLOYMENTS_PREFIX);
 	int rc = -1;
 
 	*out = NULL;
@@ -31,6 +31,10 @@ paas_listing_deployments(const char *etcd, json_t **out, struct paas_err *err)
 		return -1;
 	if (paas_etcd_range(e, PAAS_DEPLOYMENTS_PREFIX, 0, 1, &l, err) < 0)
 		goto out;
+	if (paas_etcd_range(e, PAAS_MAINTENANCE_PREFIX, 0, 1, &m, err) < 0) {
+		paas_kv_list_free(&l);
+		goto out;
+	}
 	*out = json_array();
 	for (i = 0; i < l.n; i++) {
 		const char *tail = l.kvs[i].key + plen;
@@ -79,12 +83,17 @@ paas_listing_deployments(const char *etcd, json_t **out, struct paas_err *err)
 		    "release_kind", json_object_get(rec, "kind"),
 		    "time", json_object_get(rec, "time"), "user", json_object_get(rec, "user"),
 		    "services", counts, "instances", (json_int_t)total);
+		json_object_set_new(o, "maintenance", json_false());
+		for (j = 0; j < m.n; j++)
+			if (strcmp(paas_key_tail(m.kvs[j].key, PAAS_MAINTENANCE_PREFIX), dep) == 0)
+				json_object_set_new(o, "maintenance", json_true());
 		json_array_append_new(*out, o);
 		json_decref(rec);
 	}
 	rc = 0;
 out_list:
 	paas_kv_list_free(&l);
+	paas_kv_list_free(&m);
 out:
 	paas_etcd_free(e);
 	return rc;

@@ -11,7 +11,8 @@
 
 /* Every deployment with a current release, by name:
  * {"kind":"deployment","deployment","release","release_kind","time","user",
- *  "services":{SVC: instances},"instances"}; one whose release record is
+ *  "services":{SVC: instances},"instances","maintenance" (paas-deploy
+ *  maintenance on)}; one whose release record is
  * damaged gives {"kind":"deployment","deployment","error"}. */
 int paas_listing_deployments(const char *etcd, json_t **out, struct paas_err *err);
 /* Every container of dep on every host: {"kind":"instance","deployment",

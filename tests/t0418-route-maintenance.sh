@@ -50,7 +50,8 @@ test_expect_success 'on: 503 with the routers'"'"' page on every router when the
 	curl -sS -H "Host: web.test" "http://127.0.0.1:$ROUTER_PORT/" -D h >body &&
 	expect_grep "Down for maintenance" body && grep -qi "^retry-after: 60" h &&
 	expect_eq "$(both other.test)" "200 200" &&
-	started hw >s1 && cmp s0 s1
+	started hw >s1 && cmp s0 s1 &&
+	paas-deploy --json list | jq -e -s "map({(.deployment): .maintenance}) | add == {\"hw\": true, \"other\": false}"
 '
 
 test_expect_success 'the deployment'"'"'s own page, on every router' '
