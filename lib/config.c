@@ -49,36 +49,55 @@ paas_deploy_config_args(char **argv, int unset, json_t **changes, struct paas_er
 
 /* The current release and the values it kept; no release is an error. */
 int
-paas_deploy_config_current(struct run *r, int64_t *cur, json_t **currec, int64_t *mod, json_t **kept,
-    struct paas_err *err)
+paas_deploy_config_current(struct paas_etcd *e, const char *dep, int64_t *cur, json_t **currec,
+    int64_t *mod, json_t **kept, struct paas_err *err)
 {
-	if (paas_release_current(r->e, r->o->deployment, cur, currec, mod, err) < 0)
+	if (paas_release_current(e, dep, cur, currec, mod, err) < 0)
 		return -1;
 	if (*cur == 0)
 		return paas_err_set(err, PAAS_EFAILED, "deployment %s has no release: deploy a "
-		    "Servicefile first", r->o->deployment);
-	if (paas_secrets_get(r->e, r->o->deployment, *cur, kept, err) < 0)
+		    "Servicefile first", dep);
+	if (paas_secrets_get(e, dep, *cur, kept, err) < 0)
 		return -1;
 	if (*kept == NULL)
 		*kept = json_object();
 	return 0;
 }
 
+/* Each service's (or domain's) ${VAR} names, once: {NAME: [SVC...]}. */
+static void
+takers(const json_t *spec, const char *what, json_t *(*vars)(const json_t *, const char *),
+    json_t *out)
+{
+	const char *s, *k;
+	json_t *x, *v;
+
+	json_object_foreach(json_object_get(spec, what), s, x) {
+		json_t *used = vars(spec, s);
+
+		json_object_foreach(used, k, v) {
+			if (json_object_get(out, k) == NULL)
+				json_object_set_new(out, k, json_array());
+			json_array_append_new(json_object_get(out, k), json_string(s));
+		}
+		json_decref(used);
+	}
+}
+
 int
 paas_deploy_config_list(const struct paas_deploy_opts *o, const char *name, json_t **out,
     struct paas_err *err)
 {
-	struct run r;
-	json_t *currec = NULL, *kept = NULL, *spec, *names = NULL, *svc, *d, *v;
+	struct paas_etcd *e;
+	json_t *currec = NULL, *kept = NULL, *spec, *names = NULL, *env_of = json_object();
+	json_t *auth_of = json_object(), *v;
 	int64_t cur, mod;
-	const char *k, *s;
+	const char *k;
 	int rc = -1;
 
 	*out = NULL;
-	memset(&r, 0, sizeof(r));
-	r.o = o;
-	if ((r.e = paas_etcd_new(o->etcd, NULL, err)) == NULL ||
-	    paas_deploy_config_current(&r, &cur, &currec, &mod, &kept, err) < 0)
+	if ((e = paas_etcd_new(o->etcd, NULL, err)) == NULL ||
+	    paas_deploy_config_current(e, o->deployment, &cur, &currec, &mod, &kept, err) < 0)
 		goto out;
 	spec = json_object_get(currec, "spec");
 	if (name) {
@@ -93,34 +112,23 @@ paas_deploy_config_list(const struct paas_deploy_opts *o, const char *name, json
 	}
 	names = paas_spec_vars(spec);
 	json_object_update_missing(names, kept);
+	takers(spec, "services", paas_spec_service_vars, env_of);
+	takers(spec, "domains", paas_spec_domain_vars, auth_of);
 	*out = json_array();
-	json_object_foreach(names, k, v) {
-		json_t *e = json_pack("{s:s, s:s, s:b, s:[], s:[]}", "kind", "config", "name", k, "kept",
-		    json_object_get(kept, k) != NULL, "env_of", "auth_of");
-
-		json_object_foreach(json_object_get(spec, "services"), s, svc) {
-			json_t *used = paas_spec_service_vars(spec, s);
-
-			if (json_object_get(used, k))
-				json_array_append_new(json_object_get(e, "env_of"), json_string(s));
-			json_decref(used);
-		}
-		json_object_foreach(json_object_get(spec, "domains"), s, d) {
-			const char *u;
-			json_t *h;
-
-			json_object_foreach(json_object_get(d, "auth"), u, h)
-				if (strstr(json_string_value(h) ? json_string_value(h) : "", k))
-					json_array_append_new(json_object_get(e, "auth_of"), json_string(s));
-		}
-		json_array_append_new(*out, e);
-	}
+	json_object_foreach(names, k, v)
+		json_array_append_new(*out, json_pack("{s:s, s:s, s:b, s:o, s:o}", "kind", "config",
+		    "name", k, "kept", json_object_get(kept, k) != NULL, "env_of",
+		    json_object_get(env_of, k) ? json_incref(json_object_get(env_of, k)) : json_array(),
+		    "auth_of", json_object_get(auth_of, k) ? json_incref(json_object_get(auth_of, k)) :
+		    json_array()));
 	rc = 0;
 out:
+	json_decref(env_of);
+	json_decref(auth_of);
 	json_decref(names);
 	json_decref(kept);
 	json_decref(currec);
-	paas_etcd_free(r.e);
+	paas_etcd_free(e);
 	return rc;
 }
 

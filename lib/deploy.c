@@ -145,17 +145,15 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 	}
 	/* A deploy takes a ${VAR} from the environment, else the value the
 	 * current release kept (paas-deploy config set). */
-	if (vars_from > 0 || (vars_from == 0 && cur > 0)) {
+	if ((vars_from > 0 || (vars_from == 0 && cur > 0)) && paas_secrets_get(r->e,
+	    r->o->deployment, vars_from ? vars_from : cur, &r->vars, err) < 0)
+		goto out;
+	if (vars_from == 0 && r->vars) {
 		json_t *names = paas_spec_vars(spec), *v;
 		const char *k;
 
-		if (paas_secrets_get(r->e, r->o->deployment, vars_from ? vars_from : cur, &r->vars,
-		    err) < 0) {
-			json_decref(names);
-			goto out;
-		}
 		json_object_foreach(names, k, v)
-			if (vars_from == 0 && r->vars && getenv(k))
+			if (getenv(k))
 				json_object_set_new(r->vars, k, json_string(getenv(k)));
 		json_decref(names);
 	}
@@ -761,7 +759,7 @@ paas_deploy_config_set(const struct paas_deploy_opts *o, const json_t *changes,
 		goto out;
 	}
 	if (reserved(o, err) < 0 || paas_run_begin(&r, o, err) < 0 ||
-	    paas_deploy_config_current(&r, &cur, &currec, &mod, &r.vars, err) < 0)
+	    paas_deploy_config_current(r.e, o->deployment, &cur, &currec, &mod, &r.vars, err) < 0)
 		goto out;
 	names = paas_spec_vars(json_object_get(currec, "spec"));
 	json_object_foreach((json_t *)changes, k, v) {

@@ -119,11 +119,11 @@ void paas_run_digests(struct run *r);
  * before and release_done after.  One that fails (or outlives its
  * timeout) is PAAS_EFAILED with its last lines, and the rest do not run. */
 int paas_run_release_phase(struct run *r, struct paas_err *err);
-/* r's deployment's current release (*cur, *currec, *mod) and the values
+/* dep's current release (*cur, *currec, *mod) and the values
  * it kept (*kept, an object, empty when none); no release is an error
  * (config.c, for deploy.c's config set too). */
-int paas_deploy_config_current(struct run *r, int64_t *cur, json_t **currec, int64_t *mod,
-    json_t **kept, struct paas_err *err);
+int paas_deploy_config_current(struct paas_etcd *e, const char *dep, int64_t *cur,
+    json_t **currec, int64_t *mod, json_t **kept, struct paas_err *err);
 /* The "plan" event. */
 json_t *paas_run_plan_event(const struct run *r);
 /* The environment of a's service, every ${VAR} read from r->vars or ours: secrets

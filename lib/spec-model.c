@@ -106,6 +106,18 @@ paas_spec_service_vars(const json_t *spec, const char *service)
 }
 
 json_t *
+paas_spec_domain_vars(const json_t *spec, const char *domain)
+{
+	json_t *names = json_object(), *v;
+	const char *user;
+
+	json_object_foreach(json_object_get(json_object_get(json_object_get(spec, "domains"),
+	    domain), "auth"), user, v)
+		names_in(json_string_value(v), names);
+	return names;
+}
+
+json_t *
 paas_spec_vars(const json_t *spec)
 {
 	json_t *names = json_object(), *svc, *d, *v;

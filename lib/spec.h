@@ -77,6 +77,8 @@ void paas_spec_service_version(const json_t *spec, const char *deployment,
 /* Every NAME a ${NAME} of service's env names (the file's env and its own),
  * as an object NAME: true (caller decrefs). */
 json_t *paas_spec_service_vars(const json_t *spec, const char *service);
+/* The same for the auth of one of its domains. */
+json_t *paas_spec_domain_vars(const json_t *spec, const char *domain);
 /* value with ${NAME} read from vars ({NAME: VALUE}, the secrets store's;
  * NULL: none) or else the environment, and $${ made a literal ${ (*out:
  * caller frees).  An unset variable is PAAS_EINVAL naming it and what (e.g.
