@@ -236,55 +236,59 @@ out:
 	return rc;
 }
 
+/* The announcement of container id (service svc, instance inst) goes, and
+ * a drain mark under lease (0: none) keeps the agent from writing it again:
+ * *rev the revision of both, *found whether it was announced. */
+static int
+withdraw_mark(struct run *r, const char *svc, const char *inst, const char *id, int64_t lease,
+    int64_t *rev, int *found, struct paas_err *err)
+{
+	char *key = paas_key_announce(r->o->deployment, svc, inst, id), *drain = paas_key_drain(id);
+	char val[64];
+	struct paas_kv kv;
+	int ok, rc = -1;
+
+	*found = 0;
+	snprintf(val, sizeof(val), "{\"since\":%ld}", (long)time(NULL));
+	if (paas_etcd_get(r->e, key, &kv, found, NULL, err) == 0) {
+		struct paas_op ops[2] = {
+			{ PAAS_OP_PUT, drain, val, strlen(val), lease },
+			{ PAAS_OP_DELETE, key, NULL, 0, 0 },
+		};
+
+		if (*found)
+			paas_kv_clear(&kv);
+		rc = paas_etcd_txn(r->e, NULL, 0, ops, 2, NULL, 0, &ok, rev, err);
+	}
+	free(key);
+	free(drain);
+	return rc;
+}
+
 /* Before an announced container stops: its announcement goes (and a
  * drain mark, bound to our lock's lease, keeps the agent from writing it
  * again).  *rev gets the revision the routers must serve before the
  * requests in flight get drain_ms to finish (0: nothing to wait for: no
- * agent, or not running). */
+ * agent, or not running).  Not announced now is not unserved: a router
+ * holds what an etcd stall took (hold.h) until it sees the drain mark. */
 static int
 withdraw(struct run *r, struct ctr *c, int64_t *rev, struct paas_err *err)
 {
-	char *key, *drain, val[64];
-	struct paas_kv kv;
-	int found = 0, ok, rc = -1;
+	int found, rc;
 
 	*rev = 0;
 	if (drain_ms(r) < 0 || !c->p.running)
 		return 0;
 	if ((rc = has_agent(r, c->h, err)) <= 0)
 		return rc;
-	rc = -1;
-	key = paas_key_announce(r->o->deployment, c->service, c->instance, c->id);
-	drain = paas_key_drain(c->id);
-	snprintf(val, sizeof(val), "{\"since\":%ld}", (long)time(NULL));
-	if (paas_etcd_get(r->e, key, &kv, &found, NULL, err) < 0)
-		goto out;
-	if (found)
-		paas_kv_clear(&kv);
-	{
-		struct paas_op ops[2] = {
-			{ PAAS_OP_PUT, drain, val, strlen(val), paas_lock_lease(r->lock) },
-			{ PAAS_OP_DELETE, key, NULL, 0, 0 },
-		};
-		int64_t trev = 0;
-
-		if (paas_etcd_txn(r->e, NULL, 0, ops, 2, NULL, 0, &ok, &trev, err) < 0) {
-			paas_err_wrap(err, "cannot withdraw %s", c->name);
-			goto out;
-		}
-		/* Not announced now is not unserved: a router holds what an
-		 * etcd stall took (hold.h) until it sees the drain mark. */
-		*rev = trev;
-	}
-	rc = 0;
+	if (withdraw_mark(r, c->service, c->instance, c->id, paas_lock_lease(r->lock), rev, &found,
+	    err) < 0)
+		return paas_err_wrap(err, "cannot withdraw %s", c->name);
 	if (found)
 		paas_run_emit(r, json_pack("{s:s, s:s, s:s, s:s, s:s}", "kind", "withdrawn",
 		    "service", c->service, "instance", c->instance, "host", c->h->p.name,
 		    "container", c->name));
-out:
-	free(key);
-	free(drain);
-	return rc;
+	return 0;
 }
 
 #define FREED_TTL	3600	/* a removed container's host ports rest this long */
@@ -606,40 +610,29 @@ wait_healthy(struct run *r, struct step **batch, size_t n, struct paas_err *err)
 	return 0;
 }
 
-/* A failed new container goes, withdrawn first where an agent runs: it may
- * have announced it after we gave up waiting (an etcd stall), and a router
- * may serve it.  Its drain mark has no lease (our lock's may be gone) and
- * goes with it. */
+/* A failed new container goes, withdrawn first where an agent runs (as
+ * withdraw() does): it may have announced it after we gave up waiting (an
+ * etcd stall), and a router may serve it.  Its drain mark has no lease
+ * (our lock's may be gone) and goes with it. */
 static void
 retract_failed(struct run *r, struct step *s)
 {
 	struct paas_err ignore = PAAS_ERR_INIT;
-	char *key, *drain;
 	int64_t trev = 0;
-	size_t n;
-	int ok;
+	int found, marked;
 
-	if (has_agent(r, s->h, &ignore) > 0) {
-		key = paas_key_announce(r->o->deployment, s->a->service, s->a->instance, s->id);
-		drain = paas_key_drain(s->id);
-		{
-			struct paas_op ops[2] = {
-				{ PAAS_OP_PUT, drain, "{}", 2, 0 },
-				{ PAAS_OP_DELETE, key, NULL, 0, 0 },
-			};
-
-			if (paas_etcd_txn(r->e, NULL, 0, ops, 2, NULL, 0, &ok, &trev, &ignore) == 0 &&
-			    paas_routers_wait(r->e, trev, ROUTER_MS, &n, &ignore) == 0)
-				paas_sleep_ms(drain_ms(r) > 0 ? drain_ms(r) : 0);
-		}
-		paas_err_clear(&ignore);
-		r->t->ops->remove(r->t, s->h->index, s->id, &ignore);
-		paas_etcd_delete(r->e, drain, 0, NULL, &ignore);
-		free(key);
-		free(drain);
-		return;
-	}
+	marked = drain_ms(r) >= 0 && has_agent(r, s->h, &ignore) > 0 &&
+	    withdraw_mark(r, s->a->service, s->a->instance, s->id, 0, &trev, &found, &ignore) == 0;
+	if (marked && wait_routers(r, trev, "stop", &ignore) == 0)
+		paas_sleep_ms(drain_ms(r));
+	paas_err_clear(&ignore);
 	r->t->ops->remove(r->t, s->h->index, s->id, &ignore);
+	if (marked) {
+		char *drain = paas_key_drain(s->id);
+
+		paas_etcd_delete(r->e, drain, 0, NULL, &ignore);
+		free(drain);
+	}
 }
 
 char *
