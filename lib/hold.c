@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "hold.h"
+#include "jsonx.h"
 #include "keys.h"
 
 struct paas_hold {
@@ -78,14 +79,6 @@ paas_hold_due(const struct paas_hold *h)
 	return json_object_size(h->held) ? h->due : LLONG_MAX;
 }
 
-static const char *
-str(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 /* The agents registered at rev: lease -> host, and host -> lease. */
 static int
 agents_at(struct paas_etcd *e, int64_t rev, json_t *by_lease, json_t *by_host,
@@ -141,8 +134,8 @@ static const char *
 let_go(struct paas_hold *h, const char *key, const json_t *rec, const json_t *now_keys,
     const json_t *drains, const json_t *by_host, long long now)
 {
-	const json_t *s = json_object_get(rec, "server");
-	const json_t *lease = json_object_get(by_host, str(s, "host"));
+	const char *host = paas_json_str(json_object_get(rec, "server"), "host", "");
+	const json_t *lease = json_object_get(by_host, host);
 	const char *last = strrchr(key, '/');
 	long long since = json_integer_value(json_object_get(rec, "since")), at;
 
@@ -151,7 +144,7 @@ let_go(struct paas_hold *h, const char *key, const json_t *rec, const json_t *no
 	if (last && json_object_get(drains, last + 1))
 		return "drained by a deploy";
 	if (lease && json_integer_value(lease) != json_integer_value(json_object_get(rec, "lease"))) {
-		at = json_integer_value(json_object_get(json_object_get(h->back, str(s, "host")), "seen"));
+		at = json_integer_value(json_object_get(json_object_get(h->back, host), "seen"));
 		if (now - at >= PAAS_HOLD_GRACE_MS)
 			return "its agent registered again without it";
 		if (at + PAAS_HOLD_GRACE_MS < h->due)
@@ -178,8 +171,8 @@ paas_hold_merge(struct paas_hold *h, struct paas_etcd *e, int64_t rev, json_t *s
 
 	json_array_foreach(servers, i, s)
 		if (json_string_value(json_object_get(s, "key"))) {
-			json_object_set_new(now_keys, str(s, "key"), json_true());
-			json_object_set_new(last, str(s, "key"), json_deep_copy(s));
+			json_object_set_new(now_keys, paas_json_str(s, "key", ""), json_true());
+			json_object_set_new(last, paas_json_str(s, "key", ""), json_deep_copy(s));
 		}
 	json_object_foreach(h->last, k, s)
 		if (json_object_get(now_keys, k) == NULL)

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "etcd.h"
 #include "hosts.h"
+#include "jsonx.h"
 #include "keys.h"
 #include "listing.h"
 #include "release.h"
@@ -298,9 +299,8 @@ age(const json_t *v)
 	return s < 172800 ? json_sprintf("%lldh", s / 3600) : json_sprintf("%lldd", s / 86400);
 }
 
-/* The members of o joined with sep, each as fmt makes it of key and value
- * (for numbers: "%s=%lld", "%2$lld->%1$s"; for a list of strings, o an
- * array: "%s"); "-" when none. */
+/* The members of o joined with ",": an array's strings; an object's
+ * KEY=N, or for what "ports" N->KEY; "-" when none. */
 static json_t *
 joined(const json_t *o, const char *what)
 {
@@ -326,10 +326,11 @@ joined(const json_t *o, const char *what)
 	return out;
 }
 
+/* r's string under k, or NULL: short, for the rows below. */
 static const char *
 s_(const json_t *r, const char *k)
 {
-	return json_string_value(json_object_get(r, k));
+	return paas_json_str(r, k, NULL);
 }
 
 static json_t *
@@ -341,7 +342,7 @@ num(const json_t *r, const char *k)
 json_t *
 paas_listing_row(const json_t *r)
 {
-	const char *kind = s_(r, "kind") ? s_(r, "kind") : "";
+	const char *kind = paas_json_str(r, "kind", "");
 	const json_t *h = json_object_get(r, "healthy"), *o = json_object_get(r, "origin");
 	json_t *from;
 

@@ -16,6 +16,7 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
     int64_t *rev, json_t *skipped, struct paas_err *err)
 {
 	struct paas_kv_list r, a, m;
+	json_t *maint;
 	size_t i;
 
 	*routes = *servers = NULL;
@@ -34,6 +35,15 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 		paas_kv_list_free(&a);
 		return -1;
 	}
+	maint = json_object();
+	for (i = 0; i < m.n; i++) {
+		json_t *x = json_loadb(m.kvs[i].value, m.kvs[i].value_len, 0, NULL);
+
+		json_object_set_new(maint, paas_key_tail(m.kvs[i].key, PAAS_MAINTENANCE_PREFIX),
+		    json_is_object(x) ? x : json_object());
+		if (!json_is_object(x))
+			json_decref(x);
+	}
 	*routes = json_object();
 	*servers = json_array();
 	for (i = 0; i < r.n; i++) {
@@ -42,18 +52,11 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 
 		if (json_is_object(v)) {
 			const char *dep = json_string_value(json_object_get(v, "deployment"));
-			size_t j;
+			json_t *x = dep ? json_object_get(maint, dep) : NULL;
 
-			for (j = 0; dep && j < m.n; j++)
-				if (strcmp(paas_key_tail(m.kvs[j].key, PAAS_MAINTENANCE_PREFIX), dep) == 0) {
-					json_t *x = json_loadb(m.kvs[j].value, m.kvs[j].value_len, 0,
-					    NULL);
-
-					json_object_set_new(v, "maintenance", json_is_object(x) ? x :
-					    json_object());
-					if (!json_is_object(x))
-						json_decref(x);
-				}
+			/* Its deployment in maintenance: the record (shared). */
+			if (x)
+				json_object_set(v, "maintenance", x);
 			json_object_set_new(*routes, domain, v);
 		} else {
 			json_decref(v);
@@ -83,6 +86,7 @@ paas_route_read(struct paas_etcd *e, json_t **routes, json_t **servers,
 	paas_kv_list_free(&r);
 	paas_kv_list_free(&a);
 	paas_kv_list_free(&m);
+	json_decref(maint);
 	return 0;
 }
 
