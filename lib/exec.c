@@ -19,6 +19,7 @@
 #include "docker.h"
 #include "etcd.h"
 #include "exec.h"
+#include "file.h"
 #include "hosts.h"
 #include "labels.h"
 #include "private.h"
@@ -130,21 +131,6 @@ struct demux {
 };
 
 static void
-write_all(int fd, const void *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-}
-
-static void
 demux(const struct paas_exec_opts *o, struct demux *m, const char *buf, size_t n)
 {
 	while (n) {
@@ -162,7 +148,7 @@ demux(const struct paas_exec_opts *o, struct demux *m, const char *buf, size_t n
 		{
 			size_t k = n < m->left ? n : m->left;
 
-			write_all(m->fd, buf, k);
+			paas_write_all(m->fd, buf, k);
 			buf += k;
 			n -= k;
 			m->left -= (uint32_t)k;
@@ -210,7 +196,7 @@ interact(const struct paas_exec_opts *o, const json_t *h, struct paas_docker *d,
 		/* What is there already (TLS keeps some past the socket's). */
 		while ((r = paas_http_conn_recv(k, buf, sizeof(buf), &n, err)) == 0 && n > 0) {
 			if (o->tty)
-				write_all(o->out_fd, buf, n);
+				paas_write_all(o->out_fd, buf, n);
 			else
 				demux(o, &m, buf, n);
 		}

@@ -106,9 +106,10 @@ fail:
 	return -1;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
+int
+paas_write_all(int fd, const void *data, size_t len)
 {
+	const char *p = data;
 	size_t off = 0;
 
 	while (off < len) {
@@ -132,7 +133,7 @@ paas_output_write(const char *path, const void *data, size_t len, mode_t mode,
 
 	if (strcmp(path, "-") == 0) {
 		fflush(stdout);
-		if (write_all(STDOUT_FILENO, data, len) < 0)
+		if (paas_write_all(STDOUT_FILENO, data, len) < 0)
 			return paas_err_set(err, PAAS_EFAILED, "cannot write to standard output: %s",
 			    strerror(errno));
 		return 0;
@@ -148,7 +149,7 @@ paas_output_write(const char *path, const void *data, size_t len, mode_t mode,
 		close(fd);
 		return paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path, strerror(errno));
 	}
-	if (write_all(fd, data, len) < 0) {
+	if (paas_write_all(fd, data, len) < 0) {
 		paas_err_set(err, PAAS_EFAILED, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;

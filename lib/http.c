@@ -749,10 +749,12 @@ paas_http_upgrade(struct paas_http *h, const char *method, const char *path, con
 	curl_easy_setopt(x.curl, CURLOPT_CONNECT_ONLY, 1L);
 	rc = curl_easy_perform(x.curl);
 	curl_slist_free_all(x.headers);
-	if (rc != CURLE_OK)
-		return paas_err_set(err, PAAS_EUNAVAIL, "%s %s: %s", h->what ? h->what : "",
-		    ep->name, x.ssh_why[0] ? x.ssh_why : x.errbuf[0] ? x.errbuf :
-		    curl_easy_strerror(rc));
+	if (rc != CURLE_OK) {
+		struct paas_buf why = PAAS_BUF_INIT;
+
+		add_reason(&why, ", ", ep->name, &x, rc, h->connect_timeout_ms);
+		return fail(h, &why, PAAS_EUNAVAIL, err);
+	}
 	/* The handle is the connection's now, not the endpoint's. */
 	k = paas_xmalloc(sizeof(*k));
 	memset(k, 0, sizeof(*k));
