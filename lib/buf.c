@@ -236,3 +236,40 @@ paas_hash_hex(const char *data, size_t len, char out[17])
 	}
 	snprintf(out, 17, "%016llx", h);
 }
+
+void
+paas_tail_add(struct paas_tail *t, const char *s, size_t len)
+{
+	size_t keep = t->keep && t->keep < PAAS_TAIL_MAX ? t->keep : PAAS_TAIL_MAX;
+
+	if (t->n == keep) {
+		free(t->line[0]);
+		memmove(t->line, t->line + 1, (keep - 1) * sizeof(*t->line));
+		t->n--;
+	}
+	t->line[t->n++] = paas_xstrndup(s, len);
+}
+
+void
+paas_tail_text(const struct paas_tail *t, struct paas_buf *b, int printable)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		paas_buf_adds(b, "\n  ");
+		if (printable)
+			paas_buf_add_printable(b, t->line[i]);
+		else
+			paas_buf_adds(b, t->line[i]);
+	}
+}
+
+void
+paas_tail_free(struct paas_tail *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->line[i]);
+	t->n = 0;
+}

@@ -31,6 +31,18 @@ void paas_buf_rstrip(struct paas_buf *b, const char *chars);
 char *paas_buf_detach(struct paas_buf *b, size_t *len);
 void paas_buf_free(struct paas_buf *b);
 
+/* The last lines of some output, for an error that quotes them: keep of
+ * them (0: PAAS_TAIL_MAX).  A zeroed one is empty. */
+#define PAAS_TAIL_MAX	12
+struct paas_tail {
+	char *line[PAAS_TAIL_MAX];
+	size_t n, keep;
+};
+void paas_tail_add(struct paas_tail *t, const char *s, size_t len);
+/* Each line after "\n  ", shown printable (paas_buf_add_printable) or as is. */
+void paas_tail_text(const struct paas_tail *t, struct paas_buf *b, int printable);
+void paas_tail_free(struct paas_tail *t);
+
 void *paas_xmalloc(size_t n);
 void *paas_xrealloc(void *p, size_t n);
 char *paas_xstrdup(const char *s);

@@ -10,16 +10,13 @@
 #include "docker.h"
 #include "private.h"
 
-#define TAIL_LINES	12
-
 struct progress {
 	paas_docker_progress_fn fn;
 	void *arg;
 	char *error;		/* the first "error" line */
 	char *id;		/* build: aux.ID */
 	char *digest;		/* push: aux.Digest */
-	char *tail[TAIL_LINES];	/* the last lines of "stream", for a failure */
-	size_t ntail;
+	struct paas_tail tail;	/* the last lines of "stream", for a failure */
 	struct paas_buf partial;	/* a "stream" text not ended by a newline yet */
 };
 
@@ -30,12 +27,7 @@ keep_line(struct progress *p, const char *s, size_t n)
 		return;
 	if (p->fn)
 		p->fn(s, n, p->arg);
-	if (p->ntail == TAIL_LINES) {
-		free(p->tail[0]);
-		memmove(p->tail, p->tail + 1, (TAIL_LINES - 1) * sizeof(*p->tail));
-		p->ntail--;
-	}
-	p->tail[p->ntail++] = paas_xstrndup(s, n);
+	paas_tail_add(&p->tail, s, n);
 }
 
 /* A build's "stream" texts hold newlines of their own, or half lines. */
@@ -105,10 +97,7 @@ on_line(const char *data, size_t len, void *arg)
 static void
 progress_free(struct progress *p)
 {
-	size_t i;
-
-	for (i = 0; i < p->ntail; i++)
-		free(p->tail[i]);
+	paas_tail_free(&p->tail);
 	free(p->error);
 	free(p->id);
 	free(p->digest);
@@ -130,16 +119,12 @@ fail(struct paas_docker *d, const char *what, struct progress *p, int with_tail,
     struct paas_err *err)
 {
 	struct paas_buf b = PAAS_BUF_INIT;
-	size_t i;
 
 	paas_buf_addf(&b, "docker at %s: %s: ", paas_docker_url(d), what);
 	paas_buf_add_printable(&b, p->error ? p->error : "no result");
-	if (with_tail && p->ntail) {
+	if (with_tail && p->tail.n) {
 		paas_buf_adds(&b, "; the build's last lines:");
-		for (i = 0; i < p->ntail; i++) {
-			paas_buf_adds(&b, "\n  ");
-			paas_buf_adds(&b, p->tail[i]);
-		}
+		paas_tail_text(&p->tail, &b, 0);
 	}
 	paas_err_set(err, refused(p->error) ? PAAS_EUNAVAIL : PAAS_EFAILED, "%s", b.data);
 	paas_buf_free(&b);

@@ -444,13 +444,10 @@ paas_run_registry(struct run *r, const json_t **reg, const char **auth, struct p
 
 /* The release phase ----------------------------------------------------- */
 
-#define TAIL_LINES	10
-
 struct phase {
 	struct run *r;
 	const char *service;
-	char *tail[TAIL_LINES];		/* the last lines, for the error */
-	size_t n;
+	struct paas_tail tail;		/* the last 10 lines, for the error */
 };
 
 static int
@@ -464,8 +461,7 @@ phase_line(int stream, const char *line, size_t len, void *arg)
 	if (ev == NULL)		/* not UTF-8: said as it can be */
 		ev = json_pack("{s:s, s:s, s:s, s:s}", "kind", "release_output", "service",
 		    p->service, "stream", which, "line", "(a line that is not UTF-8)");
-	free(p->tail[p->n % TAIL_LINES]);
-	p->tail[p->n++ % TAIL_LINES] = paas_xstrndup(line, len);
+	paas_tail_add(&p->tail, line, len);
 	paas_run_emit(p->r, ev);
 	return 0;
 }
@@ -491,6 +487,7 @@ paas_run_release_phase(struct run *r, struct paas_err *err)
 		memset(&p, 0, sizeof(p));
 		p.r = r;
 		p.service = name;
+		p.tail.keep = 10;
 		argv = paas_xmalloc((json_array_size(cmd) + 1) * sizeof(*argv));
 		for (i = 0; i < json_array_size(cmd); i++)
 			argv[i] = (char *)json_string_value(json_array_get(cmd, i));
@@ -520,15 +517,11 @@ paas_run_release_phase(struct run *r, struct paas_err *err)
 			struct paas_buf b = PAAS_BUF_INIT;
 
 			paas_buf_addf(&b, "%s; nothing was replaced", err->msg);
-			for (i = p.n > TAIL_LINES ? p.n - TAIL_LINES : 0; i < p.n; i++) {
-				paas_buf_adds(&b, "\n  ");
-				paas_buf_add_printable(&b, p.tail[i % TAIL_LINES]);
-			}
+			paas_tail_text(&p.tail, &b, 1);
 			paas_err_set(err, PAAS_EFAILED, "%s", b.data);
 			paas_buf_free(&b);
 		}
-		for (i = 0; i < TAIL_LINES; i++)
-			free(p.tail[i]);
+		paas_tail_free(&p.tail);
 		if (rc < 0 || status != 0)
 			return -1;
 	}
