@@ -47,6 +47,21 @@ main(void)
 	ok(s && *s == '\0' && n == 0, "detach of an empty buffer gives an empty string");
 	free(s);
 
+	{
+		struct paas_tail t = { { NULL }, 0, 2 };
+		struct paas_buf o = PAAS_BUF_INIT;
+
+		paas_tail_add(&t, "one", 3);
+		paas_tail_add(&t, "two\x01", 4);
+		paas_tail_add(&t, "three", 5);
+		paas_tail_text(&t, &o, 1);
+		is_str(o.data, "\n  two\\x01\n  three", "a tail keeps its last lines, in order, "
+		    "shown printable when asked");
+		paas_tail_free(&t);
+		ok(t.n == 0, "a tail freed is empty");
+		paas_buf_free(&o);
+	}
+
 	ok(paas_err_set(&err, PAAS_EUNAVAIL, "cannot reach %s", "x") == -1, "err_set returns -1");
 	paas_err_wrap(&err, "deploy %s", "shop");
 	is_str(err.msg, "deploy shop: cannot reach x", "err_wrap puts context first");
