@@ -107,6 +107,33 @@ fail:
 }
 
 int
+paas_read_file(const char *path, size_t max, char **data, size_t *len, struct paas_err *err)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	*data = NULL;
+	*len = 0;
+	if (f == NULL)
+		return paas_err_set(err, PAAS_EINVAL, "%s", strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len + n <= max)
+		paas_buf_add(&b, chunk, n);
+	if (ferror(f) || n > 0) {
+		int e = errno;
+
+		fclose(f);
+		paas_buf_free(&b);
+		return paas_err_set(err, PAAS_EINVAL, "%s", n > 0 ? "too large" : strerror(e));
+	}
+	fclose(f);
+	paas_buf_add(&b, "", 0);
+	*data = paas_buf_detach(&b, len);
+	return 0;
+}
+
+int
 paas_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -17,6 +17,11 @@ char *paas_path_join(const char *dir, const char *name);
  * that exists already is fine. */
 int paas_mkdir_p(const char *path, mode_t mode, struct paas_err *err);
 
+/* The whole of path, at most max bytes, into *data (NUL-terminated,
+ * caller frees) and *len: -1 with err (strerror's words) when it cannot be
+ * read or is larger. */
+int paas_read_file(const char *path, size_t max, char **data, size_t *len,
+    struct paas_err *err);
 /* All len bytes to fd, through EINTR: 0, or -1 with errno. */
 int paas_write_all(int fd, const void *data, size_t len);
 /* Flush the directory holding path, so that a rename into it is on disk. */

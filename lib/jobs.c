@@ -1,0 +1,873 @@
+/*
+ * Jobs: the agent's scheduler and the runs' records (jobs.h).
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "cron.h"
+#include "jobs.h"
+#include "jsonx.h"
+#include "keys.h"
+#include "labels.h"
+#include "release.h"
+
+#define SCAN_MS		500		/* templates and runs read from Docker */
+#define TOLERANCE_S	10		/* a due time claimed at most this late... */
+#define FENCE_MS	3000		/* runs killed this long before the lease lapses */
+#define LOG_KEEP	65536		/* bytes of a run's output kept */
+#define MISSED_GRACE_S	60		/* a due time with no run this long after: missed */
+
+struct job {
+	char *tid, *dep, *svc;
+	int64_t release;
+	struct paas_cron cron;
+	struct paas_tz *tz;
+	int allow, missed_run, active, seen, checked;
+	long long timeout_ms;
+	int64_t next, pending;		/* Unix seconds; pending 0: none */
+	int late;
+};
+
+struct runc {
+	char *id, *dep, *svc, *reason;
+	int64_t due, lease;		/* lease: its running key's, 0 not held */
+	int allow, running, seen, killed;
+	long long timeout_ms;
+	int64_t created;
+};
+
+struct paas_jobs {
+	char *host;
+	paas_log_fn log;
+	void *arg;
+	/* The fence: a thread of its own with a Docker client of its own, so
+	 * that a main loop blocked on etcd cannot keep it from its time. */
+	pthread_t fence;
+	int fencing;
+	struct paas_docker *fd;
+	volatile sig_atomic_t *stop;
+	long long deadline;		/* runs killed past it (atomic; 0: none yet) */
+	pthread_mutex_t mu;
+	json_t *fenced;			/* {ID: true}: killed by the fence */
+	struct job **jobs;
+	size_t njobs;
+	struct runc **runs;
+	size_t nruns;
+	long long next_scan;
+};
+
+#define say(j, ...)	paas_logf((j)->log, (j)->arg, __VA_ARGS__)
+
+struct paas_jobs *
+paas_jobs_new(const char *host, paas_log_fn log, void *arg)
+{
+	struct paas_jobs *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		abort();
+	j->host = paas_xstrdup(host);
+	j->log = log;
+	j->arg = arg;
+	j->fenced = json_object();
+	pthread_mutex_init(&j->mu, NULL);
+	return j;
+}
+
+/* Past the deadline, every run on the host is killed. */
+static void *
+fence(void *arg)
+{
+	static const char *const labels[] = { PAAS_LABEL_JOB_DUE, NULL };
+	struct paas_jobs *j = arg;
+
+	while (!*j->stop) {
+		long long until = __atomic_load_n(&j->deadline, __ATOMIC_ACQUIRE);
+		struct paas_err err = PAAS_ERR_INIT;
+		json_t *list = NULL, *c;
+		size_t k;
+
+		paas_sleep_ms(100);
+		if (until == 0 || paas_now_ms() < until ||
+		    paas_docker_containers(j->fd, labels, 0, &list, &err) < 0)
+			continue;
+		json_array_foreach(list, k, c) {
+			const char *id = paas_json_str(c, "Id", "");
+			int known;
+
+			pthread_mutex_lock(&j->mu);
+			known = json_object_get(j->fenced, id) != NULL;
+			json_object_set_new(j->fenced, id, json_true());
+			pthread_mutex_unlock(&j->mu);
+			if (known && strcmp(paas_json_str(c, "State", ""), "running"))
+				continue;
+			say(j, "job run %.12s killed: this agent has not reached etcd for its lease's "
+			    "TTL, and another agent may start the next run", id);
+			paas_docker_kill(j->fd, id, "SIGKILL", &err);
+		}
+		json_decref(list);
+	}
+	return NULL;
+}
+
+int
+paas_jobs_fence(struct paas_jobs *j, struct paas_docker *d, volatile sig_atomic_t *stop)
+{
+	j->fd = d;
+	j->stop = stop;
+	if (pthread_create(&j->fence, NULL, fence, j) != 0) {
+		j->fd = NULL;
+		return -1;
+	}
+	j->fencing = 1;
+	return 0;
+}
+
+static void
+job_free(struct job *b)
+{
+	free(b->tid);
+	free(b->dep);
+	free(b->svc);
+	paas_tz_free(b->tz);
+	free(b);
+}
+
+static void
+run_free(struct runc *r)
+{
+	free(r->id);
+	free(r->dep);
+	free(r->svc);
+	free(r->reason);
+	free(r);
+}
+
+void
+paas_jobs_free(struct paas_jobs *j)
+{
+	size_t k;
+
+	if (j == NULL)
+		return;
+	if (j->fencing)
+		pthread_join(j->fence, NULL);
+	paas_docker_free(j->fd);
+	json_decref(j->fenced);
+	pthread_mutex_destroy(&j->mu);
+	for (k = 0; k < j->njobs; k++)
+		job_free(j->jobs[k]);
+	for (k = 0; k < j->nruns; k++)
+		run_free(j->runs[k]);
+	free(j->jobs);
+	free(j->runs);
+	free(j->host);
+	free(j);
+}
+
+/* The running key of a run: one per job, or one per run with overlap. */
+static char *
+running_key(const char *dep, const char *svc, int allow, int64_t due)
+{
+	return paas_key_job(dep, svc, "running", allow ? due : 0);
+}
+
+/* A template's job from its labels; NULL when they are not whole. */
+static struct job *
+job_new(const char *tid, const json_t *l)
+{
+	const char *dep = paas_json_str(l, PAAS_LABEL_JOB, NULL);
+	const char *svc = paas_json_str(l, PAAS_LABEL_JOB_SERVICE, NULL);
+	const char *rel = paas_json_str(l, PAAS_LABEL_JOB_RELEASE, "0");
+	json_t *s = json_loads(paas_json_str(l, PAAS_LABEL_JOB_SCHEDULE, ""), 0, NULL);
+	struct paas_err err = PAAS_ERR_INIT;
+	struct job *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		abort();
+	if (!dep || !svc || atoll(rel) <= 0 || !json_is_object(s) ||
+	    paas_cron_parse(paas_json_str(s, "cron", ""), &b->cron, &err) < 0 ||
+	    paas_tz_load(paas_json_str(s, "timezone", "UTC"), &b->tz, &err) < 0) {
+		json_decref(s);
+		free(b);
+		return NULL;
+	}
+	b->tid = paas_xstrdup(tid);
+	b->dep = paas_xstrdup(dep);
+	b->svc = paas_xstrdup(svc);
+	b->release = atoll(rel);
+	b->allow = strcmp(paas_json_str(s, "overlap", "skip"), "allow") == 0;
+	b->missed_run = strcmp(paas_json_str(s, "missed", "skip"), "run") == 0;
+	b->timeout_ms = json_integer_value(json_object_get(s, "timeout_ms"));
+	json_decref(s);
+	return b;
+}
+
+/* Templates and runs on the host, against what we knew. */
+static void
+scan(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d)
+{
+	static const char *const labels[] = { PAAS_LABEL_JOB, NULL };
+	struct paas_err err = PAAS_ERR_INIT;
+	json_t *list, *c, *current = json_object();
+	size_t k, n;
+
+	if (paas_docker_containers(d, labels, 1, &list, &err) < 0) {
+		json_decref(current);
+		return;
+	}
+	for (k = 0; k < j->njobs; k++)
+		j->jobs[k]->seen = 0;
+	for (k = 0; k < j->nruns; k++)
+		j->runs[k]->seen = 0;
+	json_array_foreach(list, k, c) {
+		const json_t *l = json_object_get(c, "Labels");
+		const char *id = paas_json_str(c, "Id", ""), *due = paas_json_str(l, PAAS_LABEL_JOB_DUE,
+		    NULL);
+
+		if (due) {
+			struct runc *r = NULL;
+
+			for (n = 0; n < j->nruns && !r; n++)
+				if (strcmp(j->runs[n]->id, id) == 0)
+					r = j->runs[n];
+			if (r == NULL) {
+				struct job *b = job_new(id, l);
+
+				if (b == NULL || atoll(due) <= 0) {
+					if (b)
+						job_free(b);
+					continue;
+				}
+				r = calloc(1, sizeof(*r));
+				if (r == NULL)
+					abort();
+				r->id = paas_xstrdup(id);
+				r->dep = paas_xstrdup(b->dep);
+				r->svc = paas_xstrdup(b->svc);
+				r->due = atoll(due);
+				r->allow = b->allow;
+				r->timeout_ms = b->timeout_ms;
+				r->created = json_integer_value(json_object_get(c, "Created"));
+				job_free(b);
+				j->runs = paas_xrealloc(j->runs, (j->nruns + 1) * sizeof(*j->runs));
+				j->runs[j->nruns++] = r;
+			}
+			r->seen = 1;
+			r->running = strcmp(paas_json_str(c, "State", ""), "running") == 0;
+			continue;
+		}
+		for (n = 0; n < j->njobs; n++)
+			if (strcmp(j->jobs[n]->tid, id) == 0)
+				break;
+		if (n == j->njobs) {
+			struct job *b = job_new(id, l);
+
+			if (b == NULL)
+				continue;
+			j->jobs = paas_xrealloc(j->jobs, (j->njobs + 1) * sizeof(*j->jobs));
+			j->jobs[j->njobs++] = b;
+		}
+		j->jobs[n]->seen = 1;
+	}
+	json_decref(list);
+	for (k = n = 0; k < j->njobs; k++)
+		if (j->jobs[k]->seen)
+			j->jobs[n++] = j->jobs[k];
+		else
+			job_free(j->jobs[k]);
+	j->njobs = n;
+	for (k = n = 0; k < j->nruns; k++)
+		if (j->runs[k]->seen)
+			j->runs[n++] = j->runs[k];
+		else
+			run_free(j->runs[k]);
+	j->nruns = n;
+	/* A template runs only while its release is its deployment's. */
+	for (k = 0; k < j->njobs; k++) {
+		struct job *b = j->jobs[k];
+		json_t *cur = json_object_get(current, b->dep);
+		int64_t rel;
+
+		if (cur == NULL) {
+			char *key = paas_key_current(b->dep);
+			struct paas_kv kv;
+			int found = 0;
+
+			paas_err_clear(&err);
+			rel = paas_etcd_get(e, key, &kv, &found, NULL, &err);
+			free(key);
+			if (rel < 0)
+				continue;	/* etcd away: as it was */
+			rel = 0;
+			if (found) {
+				rel = atoll(kv.value + (kv.value[0] == '"'));
+				paas_kv_clear(&kv);
+			}
+			json_object_set_new(current, b->dep, cur = json_integer(rel));
+		}
+		b->active = json_integer_value(cur) == b->release;
+	}
+	json_decref(current);
+}
+
+static void
+put_record(struct paas_etcd *e, const char *dep, const char *svc, int64_t due, json_t *rec,
+    struct paas_err *err)
+{
+	char *k = paas_key_job(dep, svc, "runs", due);
+
+	paas_etcd_put_json(e, k, rec, 0, NULL, err);
+	free(k);
+}
+
+/* A container copied from template tid for the run due at due. */
+static int
+start_run(struct paas_docker *d, const struct job *b, int64_t due, char **id,
+    struct paas_err *err)
+{
+	json_t *t = NULL, *cfg, *c, *hc, *labels, *env, *v;
+	char name[256], dues[32];
+	const char *k;
+	int rc = -1;
+
+	*id = NULL;
+	if (paas_docker_inspect(d, b->tid, &t, err) < 0)
+		return -1;
+	if (t == NULL)
+		return paas_err_set(err, PAAS_EFAILED, "its template %.12s is gone", b->tid);
+	c = json_object_get(t, "Config");
+	hc = json_object_get(t, "HostConfig");
+	snprintf(dues, sizeof(dues), "%" PRId64, due);
+	labels = json_deep_copy(json_object_get(c, "Labels"));
+	json_object_set_new(labels, PAAS_LABEL_JOB_DUE, json_string(dues));
+	env = json_deep_copy(json_object_get(c, "Env"));
+	json_array_append_new(env, json_sprintf("PAAS_JOB_DUE=%s", dues));
+	cfg = json_pack("{s:O, s:o, s:o, s:{s:b, s:O, s:{s:s}}}", "Image", json_object_get(t, "Image"),
+	    "Env", env, "Labels", labels, "HostConfig", "Init", 1, "Mounts",
+	    json_object_get(hc, "Mounts") ? json_object_get(hc, "Mounts") : json_null(),
+	    "RestartPolicy", "Name", "no");
+	json_object_foreach(c, k, v)
+		if (!strcmp(k, "Cmd") || !strcmp(k, "Entrypoint") || !strcmp(k, "WorkingDir") ||
+		    !strcmp(k, "User"))
+			json_object_set(cfg, k, v);
+	if (json_integer_value(json_object_get(hc, "Memory")))
+		json_object_set(json_object_get(cfg, "HostConfig"), "Memory",
+		    json_object_get(hc, "Memory"));
+	if (json_integer_value(json_object_get(hc, "NanoCpus")))
+		json_object_set(json_object_get(cfg, "HostConfig"), "NanoCpus",
+		    json_object_get(hc, "NanoCpus"));
+	if (json_is_null(json_object_get(json_object_get(cfg, "HostConfig"), "Mounts")))
+		json_object_del(json_object_get(cfg, "HostConfig"), "Mounts");
+	snprintf(name, sizeof(name), "%s.%s.run.%" PRId64, b->dep, b->svc, due);
+	if (paas_docker_create(d, name, cfg, id, err) == 0 && paas_docker_start(d, *id, err) == 0)
+		rc = 0;
+	else if (*id) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		paas_docker_remove(d, *id, 1, &e2);
+		free(*id);
+		*id = NULL;
+	}
+	json_decref(cfg);
+	json_decref(t);
+	return rc;
+}
+
+static json_t *
+run_record(const struct paas_jobs *j, const struct job *b, int64_t due, const char *state)
+{
+	char when[32];
+
+	paas_utc_of(due, when, sizeof(when));
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:b}", "kind", "job_run",
+	    "time", when, "deployment", b->dep, "service", b->svc, "due", (json_int_t)due,
+	    "host", j->host, "release", (json_int_t)b->release, "state", state, "late", b->late);
+}
+
+/* Try to take the due time b->pending: 1 taken (and started, or recorded
+ * failed), 0 another agent's or skipped, -1 etcd did not answer. */
+static int
+claim(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct job *b,
+    const struct paas_lease *lease)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	int64_t due = b->pending;
+	char *rk = paas_key_job(b->dep, b->svc, "runs", due), *lk = running_key(b->dep, b->svc,
+	    b->allow, due), *rv, *lv, *id = NULL, now[32];
+	json_t *rec = run_record(j, b, due, "running"), *lock;
+	int ok = 0, rc = -1;
+
+	paas_utc_now(now, sizeof(now));
+	json_object_set_new(rec, "started", json_string(now));
+	lock = json_pack("{s:I, s:s}", "due", (json_int_t)due, "host", j->host);
+	rv = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
+	lv = json_dumps(lock, JSON_COMPACT | JSON_SORT_KEYS);
+	{
+		struct paas_cmp cmp[2] = {
+			{ rk, PAAS_CMP_CREATE, PAAS_CMP_EQUAL, 0, NULL, 0 },
+			{ lk, PAAS_CMP_CREATE, PAAS_CMP_EQUAL, 0, NULL, 0 },
+		};
+		struct paas_op put[2] = {
+			{ PAAS_OP_PUT, rk, rv, strlen(rv), 0 },
+			{ PAAS_OP_PUT, lk, lv, strlen(lv), lease->id },
+		};
+
+		if (paas_etcd_txn(e, cmp, b->allow ? 1 : 2, put, 2, NULL, 0, &ok, NULL, &err) < 0)
+			goto out;
+	}
+	if (!ok) {
+		struct paas_kv kv;
+		int found = 0, won = 0;
+		json_t *skip;
+		char *sv;
+
+		/* Another agent's, or the last run still going. */
+		if (paas_etcd_get(e, rk, &kv, &found, NULL, &err) < 0)
+			goto out;
+		if (found) {
+			paas_kv_clear(&kv);
+			rc = 0;
+			goto out;
+		}
+		skip = run_record(j, b, due, "skipped");
+		json_object_set_new(skip, "reason", json_string("the last run still runs (overlap: "
+		    "skip)"));
+		sv = json_dumps(skip, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(skip);
+		rc = paas_etcd_cas(e, rk, sv, strlen(sv), 0, 0, &won, &err) < 0 ? -1 : 0;
+		free(sv);
+		if (won)
+			say(j, "job %s.%s: due %" PRId64 " skipped: the last run still runs", b->dep,
+			    b->svc, due);
+		goto out;
+	}
+	rc = 1;
+	if (start_run(d, b, due, &id, &err) < 0) {
+		struct paas_err e2 = PAAS_ERR_INIT;
+
+		say(j, "job %s.%s: the run due %" PRId64 " cannot start: %s", b->dep, b->svc, due,
+		    err.msg);
+		json_object_set_new(rec, "state", json_string("failed"));
+		json_object_set_new(rec, "reason", json_string(err.msg));
+		put_record(e, b->dep, b->svc, due, rec, &e2);
+		paas_etcd_delete(e, lk, 0, NULL, &e2);
+		goto out;
+	}
+	say(j, "job %s.%s: run due %" PRId64 " started (%.12s)%s", b->dep, b->svc, due, id,
+	    b->late ? ", late" : "");
+	json_object_set_new(rec, "container", json_string(id));
+	put_record(e, b->dep, b->svc, due, rec, &err);
+	{
+		struct runc *r = calloc(1, sizeof(*r));
+
+		if (r == NULL)
+			abort();
+		r->id = id;
+		id = NULL;
+		r->dep = paas_xstrdup(b->dep);
+		r->svc = paas_xstrdup(b->svc);
+		r->due = due;
+		r->lease = lease->id;
+		r->allow = b->allow;
+		r->running = r->seen = 1;
+		r->timeout_ms = b->timeout_ms;
+		r->created = (int64_t)time(NULL);
+		j->runs = paas_xrealloc(j->runs, (j->nruns + 1) * sizeof(*j->runs));
+		j->runs[j->nruns++] = r;
+	}
+out:
+	free(id);
+	free(rk);
+	free(lk);
+	free(rv);
+	free(lv);
+	json_decref(rec);
+	json_decref(lock);
+	return rc;
+}
+
+/* The latest due time of b at or before t, later than since; 0: none. */
+static int64_t
+latest_due(const struct job *b, int64_t since, int64_t t)
+{
+	int64_t d = since, n;
+	int k;
+
+	for (k = 0; k < 100000 && (n = paas_cron_next(&b->cron, b->tz, d)) > 0 && n <= t; k++)
+		d = n;
+	return d > since ? d : 0;
+}
+
+/* With missed: run, a due time nobody ran since the last run. */
+static void
+check_missed(struct paas_jobs *j, struct paas_etcd *e, struct job *b, int64_t now)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_kv_list l;
+	char *p = paas_key_job(b->dep, b->svc, "runs", 0);
+	int64_t last, d;
+
+	if (paas_etcd_range(e, p, 0, 1, &l, &err) == 0) {
+		b->checked = 1;
+		last = l.n ? atoll(strrchr(l.kvs[l.n - 1].key, '/') + 1) : 0;
+		if (last > 0 && (d = latest_due(b, last, now - TOLERANCE_S)) > 0 &&
+		    (b->pending == 0 || b->pending < d)) {
+			b->pending = d;
+			b->late = 1;
+			say(j, "job %s.%s: due %" PRId64 " was missed (missed: run): running it now",
+			    b->dep, b->svc, d);
+		}
+		paas_kv_list_free(&l);
+	}
+	free(p);
+}
+
+static void
+schedule(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct job *b,
+    const struct paas_lease *lease, int lease_ok)
+{
+	int64_t now = (int64_t)time(NULL), tol;
+
+	if (b->next == 0)
+		b->next = paas_cron_next(&b->cron, b->tz, now - TOLERANCE_S - 1);
+	if (b->missed_run && !b->checked && lease_ok)
+		check_missed(j, e, b, now);
+	while (b->next > 0 && b->next <= now) {
+		b->pending = b->next;
+		b->late = 0;
+		b->next = paas_cron_next(&b->cron, b->tz, b->next);
+	}
+	if (b->pending == 0)
+		return;
+	/* Claimed late only within the tolerance, less than half the wait
+	 * for the next; with missed: run, whenever etcd lets us. */
+	tol = b->next > 0 && (b->next - b->pending) / 2 < TOLERANCE_S ?
+	    (b->next - b->pending) / 2 : TOLERANCE_S;
+	if (now - b->pending > tol && !b->missed_run) {
+		b->pending = 0;
+		return;
+	}
+	if (now - b->pending > tol)
+		b->late = 1;
+	if (!lease_ok || claim(j, e, d, b, lease) >= 0)
+		b->pending = lease_ok ? 0 : b->pending;
+}
+
+/* A run that has ended: its record, its output, its key, its container. */
+static int
+finish(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct runc *r)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_buf out = PAAS_BUF_INIT;
+	char *rk = paas_key_job(r->dep, r->svc, "runs", r->due), *gk = paas_key_job(r->dep, r->svc,
+	    "logs", r->due), *lk = running_key(r->dep, r->svc, r->allow, r->due);
+	json_t *t = NULL, *rec = NULL, *st;
+	struct paas_kv kv;
+	int found = 0, rc = -1;
+	int64_t code;
+	const char *text;
+
+	if (paas_docker_inspect(d, r->id, &t, &err) < 0 || paas_docker_logs(d, r->id, 0, &out,
+	    &err) < 0 || paas_etcd_get(e, rk, &kv, &found, NULL, &err) < 0)
+		goto out;
+	if (found) {
+		rec = json_loadb(kv.value, kv.value_len, 0, NULL);
+		paas_kv_clear(&kv);
+	}
+	if (!json_is_object(rec)) {
+		json_decref(rec);
+		rec = json_pack("{s:s, s:s, s:s, s:I, s:s}", "kind", "job_run", "deployment", r->dep,
+		    "service", r->svc, "due", (json_int_t)r->due, "host", j->host);
+	}
+	st = json_object_get(t, "State");
+	code = json_integer_value(json_object_get(st, "ExitCode"));
+	json_object_set_new(rec, "state", json_string(r->killed ? "killed" : code ? "failed" :
+	    "succeeded"));
+	json_object_set_new(rec, "exit_code", json_integer(code));
+	json_object_set(rec, "started", json_object_get(st, "StartedAt"));
+	json_object_set(rec, "ended", json_object_get(st, "FinishedAt"));
+	json_object_set_new(rec, "container", json_string(r->id));
+	if (r->reason)
+		json_object_set_new(rec, "reason", json_string(r->reason));
+	text = out.data ? out.data : "";
+	if (out.len > LOG_KEEP)
+		text = strchr(out.data + out.len - LOG_KEEP, '\n') ?
+		    strchr(out.data + out.len - LOG_KEEP, '\n') + 1 : out.data + out.len - LOG_KEEP;
+	if (paas_etcd_put(e, gk, text, strlen(text), 0, NULL, &err) < 0 ||
+	    paas_etcd_put_json(e, rk, rec, 0, NULL, &err) < 0)
+		goto out;
+	{
+		/* The running key goes if it is still this run's. */
+		char lv[128];
+		struct paas_cmp cmp = { lk, PAAS_CMP_VALUE, PAAS_CMP_EQUAL, 0, lv, 0 };
+		struct paas_op del = { PAAS_OP_DELETE, lk, NULL, 0, 0 };
+		int ok;
+
+		snprintf(lv, sizeof(lv), "{\"due\":%" PRId64 ",\"host\":\"%s\"}", r->due, j->host);
+		cmp.value_len = strlen(lv);
+		if (paas_etcd_txn(e, &cmp, 1, &del, 1, NULL, 0, &ok, NULL, &err) < 0)
+			goto out;
+	}
+	say(j, "job %s.%s: run due %" PRId64 " %s (exit %" PRId64 ")", r->dep, r->svc, r->due,
+	    json_string_value(json_object_get(rec, "state")), code);
+	paas_docker_remove(d, r->id, 1, &err);
+	rc = 0;
+	/* The oldest runs beyond those kept go. */
+	{
+		struct paas_kv_list l;
+		char *p = paas_key_job(r->dep, r->svc, "runs", 0);
+		size_t k;
+
+		if (paas_etcd_range(e, p, 0, 1, &l, &err) == 0) {
+			for (k = 0; k + PAAS_JOB_RUNS_KEPT < l.n; k++) {
+				long long old = atoll(strrchr(l.kvs[k].key, '/') + 1);
+				char *ok2 = paas_key_job(r->dep, r->svc, "logs", old);
+
+				paas_etcd_delete(e, l.kvs[k].key, 0, NULL, &err);
+				paas_etcd_delete(e, ok2, 0, NULL, &err);
+				free(ok2);
+			}
+			paas_kv_list_free(&l);
+		}
+		free(p);
+	}
+out:
+	json_decref(t);
+	json_decref(rec);
+	paas_buf_free(&out);
+	free(rk);
+	free(gk);
+	free(lk);
+	return rc;
+}
+
+/* A run going on holds its running key under the current lease: again
+ * after the agent restarted or was registered again, unless another run
+ * has it (then this one is killed). */
+static void
+hold(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct runc *r,
+    const struct paas_lease *lease)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	char *lk = running_key(r->dep, r->svc, r->allow, r->due), lv[128];
+	struct paas_kv kv;
+	int found = 0, won = 0;
+
+	snprintf(lv, sizeof(lv), "{\"due\":%" PRId64 ",\"host\":\"%s\"}", r->due, j->host);
+	if (paas_etcd_get(e, lk, &kv, &found, NULL, &err) < 0)
+		goto out;
+	if (found && (kv.value_len != strlen(lv) || memcmp(kv.value, lv, kv.value_len))) {
+		paas_kv_clear(&kv);
+		say(j, "job %s.%s: the run due %" PRId64 " was taken over by another run while its "
+		    "agent was away: killed", r->dep, r->svc, r->due);
+		r->killed = 1;
+		free(r->reason);
+		r->reason = paas_xstrdup("another run started while its agent was away");
+		paas_docker_kill(d, r->id, "SIGKILL", &err);
+		goto out;
+	}
+	if (paas_etcd_cas(e, lk, lv, strlen(lv), found ? kv.mod_revision : 0, lease->id, &won,
+	    &err) == 0 && won) {
+		r->lease = lease->id;
+		say(j, "job %s.%s: run due %" PRId64 " (%.12s) held again", r->dep, r->svc, r->due,
+		    r->id);
+	}
+	if (found)
+		paas_kv_clear(&kv);
+out:
+	free(lk);
+}
+
+void
+paas_jobs_tick(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d,
+    const struct paas_lease *lease)
+{
+	long long now = paas_now_ms(), until = lease->last_ok + lease->ttl * 1000LL - FENCE_MS;
+	int lease_ok = lease->id != 0 && now < until;
+	size_t k, n;
+
+	__atomic_store_n(&j->deadline, lease->id ? until : 1, __ATOMIC_RELEASE);
+
+	if (now >= j->next_scan) {
+		scan(j, e, d);
+		j->next_scan = paas_now_ms() + SCAN_MS;
+	}
+	for (k = n = 0; k < j->nruns; k++) {
+		struct runc *r = j->runs[k];
+		struct paas_err err = PAAS_ERR_INIT;
+
+		pthread_mutex_lock(&j->mu);
+		if (!r->killed && json_object_get(j->fenced, r->id)) {
+			r->killed = 1;
+			r->reason = paas_xstrdup("its agent lost etcd (lease)");
+		}
+		pthread_mutex_unlock(&j->mu);
+		if (r->running && r->timeout_ms && !r->killed &&
+		    (int64_t)time(NULL) - r->created > r->timeout_ms / 1000) {
+			say(j, "job %s.%s: the run due %" PRId64 " ran past its timeout: killed", r->dep,
+			    r->svc, r->due);
+			r->killed = 1;
+			r->reason = paas_xstrdup("it ran past its timeout");
+			paas_docker_kill(d, r->id, "SIGKILL", &err);
+		} else if (r->running && lease_ok && r->lease != lease->id)
+			hold(j, e, d, r, lease);
+		if (!r->running && lease_ok && finish(j, e, d, r) == 0) {
+			pthread_mutex_lock(&j->mu);
+			json_object_del(j->fenced, r->id);
+			pthread_mutex_unlock(&j->mu);
+			run_free(r);
+			continue;
+		}
+		j->runs[n++] = r;
+	}
+	j->nruns = n;
+	for (k = 0; k < j->njobs; k++)
+		if (j->jobs[k]->active)
+			schedule(j, e, d, j->jobs[k], lease, lease_ok);
+}
+
+/* The commands' side ------------------------------------------------------ */
+
+/* Every run record of dep's svc, oldest first. */
+static int
+runs_of(struct paas_etcd *e, const char *dep, const char *svc, json_t **out,
+    struct paas_err *err)
+{
+	char *p = paas_key_job(dep, svc, "runs", 0), *pp;
+	struct paas_kv_list l;
+	size_t k;
+
+	*out = json_array();
+	if (asprintf(&pp, "%s/", p) < 0)
+		abort();
+	free(p);
+	if (paas_etcd_range(e, pp, 0, 0, &l, err) < 0) {
+		free(pp);
+		return -1;
+	}
+	free(pp);
+	for (k = 0; k < l.n; k++) {
+		json_t *v = json_loadb(l.kvs[k].value, l.kvs[k].value_len, 0, NULL);
+
+		if (json_is_object(v))
+			json_array_append(*out, v);
+		json_decref(v);
+	}
+	paas_kv_list_free(&l);
+	return 0;
+}
+
+static int64_t
+unix_of(const char *iso)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (iso == NULL || strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+int
+paas_jobs_list(struct paas_etcd *e, const char *dep, const char *svc, json_t **out,
+    struct paas_err *err)
+{
+	json_t *rec = NULL, *runs = NULL, *s;
+	const char *name;
+	int64_t cur, now = (int64_t)time(NULL);
+	char when[32], nowt[32];
+	int rc = -1;
+
+	*out = json_array();
+	if (svc) {
+		size_t k;
+
+		if (runs_of(e, dep, svc, &runs, err) < 0)
+			goto out;
+		for (k = json_array_size(runs); k > 0; k--)
+			json_array_append(*out, json_array_get(runs, k - 1));
+		rc = 0;
+		goto out;
+	}
+	if (paas_release_require(e, dep, &cur, &rec, err) < 0)
+		goto out;
+	paas_utc_now(nowt, sizeof(nowt));
+	json_object_foreach(json_object_get(json_object_get(rec, "spec"), "services"), name, s) {
+		const json_t *sc = json_object_get(s, "schedule"), *last;
+		struct job b;
+		int64_t next, since, missed, grace;
+		json_t *o;
+
+		if (sc == NULL)
+			continue;
+		json_decref(runs);
+		if (runs_of(e, dep, name, &runs, err) < 0)
+			goto out;
+		memset(&b, 0, sizeof(b));
+		if (paas_cron_parse(paas_json_str(sc, "cron", ""), &b.cron, err) < 0 ||
+		    paas_tz_load(paas_json_str(sc, "timezone", "UTC"), &b.tz, err) < 0) {
+			paas_err_wrap(err, "job %s", name);
+			goto out;
+		}
+		last = json_array_get(runs, json_array_size(runs) - 1);
+		next = paas_cron_next(&b.cron, b.tz, now);
+		since = unix_of(json_string_value(json_object_get(rec, "time")));
+		if (last && json_integer_value(json_object_get(last, "due")) > since)
+			since = json_integer_value(json_object_get(last, "due"));
+		/* Missed: no run this long after its time, a period at most. */
+		grace = paas_cron_next(&b.cron, b.tz, next) - next;
+		missed = latest_due(&b, since, now - (grace > 0 && grace < MISSED_GRACE_S ? grace :
+		    MISSED_GRACE_S));
+		paas_tz_free(b.tz);
+		o = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "kind", "job", "time",
+		    nowt, "deployment", dep, "service", name, "schedule", json_object_get(sc, "cron"),
+		    "timezone", json_object_get(sc, "timezone"), "overlap",
+		    json_object_get(sc, "overlap"), "missed", json_object_get(sc, "missed"), "last",
+		    last ? last : json_null());
+		paas_utc_of(next, when, sizeof(when));
+		json_object_set_new(o, "next", next > 0 ? json_string(when) : json_null());
+		paas_utc_of(missed, when, sizeof(when));
+		json_object_set_new(o, "missed_due", missed > 0 ? json_string(when) : json_null());
+		json_array_append_new(*out, o);
+	}
+	rc = 0;
+out:
+	json_decref(rec);
+	json_decref(runs);
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int
+paas_jobs_logs(struct paas_etcd *e, const char *dep, const char *svc, long long due, char **out,
+    struct paas_err *err)
+{
+	char *k = paas_key_job(dep, svc, "logs", due), when[32];
+	struct paas_kv kv;
+	int found = 0;
+
+	*out = NULL;
+	if (paas_etcd_get(e, k, &kv, &found, NULL, err) < 0) {
+		free(k);
+		return -1;
+	}
+	free(k);
+	if (!found) {
+		paas_utc_of(due, when, sizeof(when));
+		return paas_err_set(err, PAAS_EINVAL, "job %s.%s has no finished run due at %s (%lld)",
+		    dep, svc, when, due);
+	}
+	*out = paas_xstrdup(kv.value);
+	paas_kv_clear(&kv);
+	return 0;
+}
