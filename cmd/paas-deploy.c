@@ -17,6 +17,8 @@
 #include "daemon.h"
 #include "deploy.h"
 #include "exec.h"
+#include "jobs.h"
+#include "jsonx.h"
 #include "listing.h"
 #include "logs.h"
 #include "out.h"
@@ -46,6 +48,8 @@ static const struct {
 	    "           [get name | set name[=value] ... | unset name ...]\n" },
 	{ " maintenance ", "[-D deployment] [--etcd endpoints] [--json | --table] maintenance\n"
 	    "           on [page.html] | off\n" },
+	{ " jobs ", "[-D deployment] [--etcd endpoints] [--json | --table] jobs\n"
+	    "           [service [due]]\n" },
 	{ " destroy ", "[-D deployment] [--etcd endpoints] [--json | --table] destroy [--yes]\n" },
 };
 static char usage_verb[16];		/* " VERB ": that verb's synopsis alone */
@@ -58,7 +62,7 @@ find_verb(int argc, char **argv)
 
 	for (i = 1; i < argc && usage_verb[0] == '\0'; i++) {
 		snprintf(usage_verb, sizeof(usage_verb), " %.12s ", argv[i]);
-		if (strstr(" history ps list logs exec rollback promote config maintenance destroy ",
+		if (strstr(" history ps list logs exec rollback promote config maintenance jobs destroy ",
 		    usage_verb) == NULL)
 			usage_verb[0] = '\0';
 	}
@@ -187,24 +191,6 @@ stop_on_signals(void)
  * under way goes on to its end: stopped half-way it would leave a mix. */
 static volatile sig_atomic_t caller_gone;
 
-/* A line for JSON: invalid UTF-8 bytes become '?'. */
-static json_t *
-text_json(const char *p, size_t len)
-{
-	json_t *s = json_stringn(p, len);
-	char *c;
-	size_t i;
-
-	if (s)
-		return s;
-	c = paas_xmalloc(len + 1);
-	for (i = 0; i < len; i++)
-		c[i] = (unsigned char)p[i] < 0x80 ? p[i] : '?';
-	s = json_stringn(c, len);
-	free(c);
-	return s ? s : json_string("");
-}
-
 static int
 print_log(const struct paas_log_line *l, void *arg)
 {
@@ -216,7 +202,7 @@ print_log(const struct paas_log_line *l, void *arg)
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "kind", "log",
 		    "service", l->service, "instance", l->instance, "host", l->host,
 		    "stream", l->stream == 2 ? "stderr" : "stdout", "time", l->time,
-		    "line", text_json(l->text, l->len));
+		    "line", paas_json_text(l->text, l->len));
 
 		paas_out_json(o);
 		json_decref(o);
@@ -357,6 +343,34 @@ maintenance(struct cli_deploy *d, int argc, char **argv)
 	return 0;
 }
 
+/* jobs: the jobs; jobs SERVICE: its runs; jobs SERVICE DUE: a run's output. */
+static int
+jobs(struct cli_deploy *d, int argc, char **argv)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_etcd *e;
+	json_t *v = NULL;
+	char *text = NULL, *end;
+	long long due = 0;
+	int rc;
+
+	if (argc > 3 || (argc >= 2 && !paas_valid_name(argv[1])) || (argc == 3 &&
+	    ((due = strtoll(argv[2], &end, 10)) <= 0 || *end)))
+		return cli_bad_usage("jobs takes at most a service and a due time (Unix seconds, as "
+		    "jobs SERVICE lists)");
+	if ((e = paas_etcd_new(d->o.etcd, NULL, &err)) == NULL)
+		return cli_fail(&err);
+	rc = due ? paas_jobs_logs(e, d->dep, argv[1], due, &text, &err) :
+	    paas_jobs_list(e, d->dep, argc == 2 ? argv[1] : NULL, &v, &err);
+	paas_etcd_free(e);
+	if (rc < 0)
+		return cli_fail(&err);
+	if (text)
+		fputs(text, stdout);
+	free(text);
+	return text ? 0 : records(v, d->table, argc == 2 ? "job_run" : "job");
+}
+
 /* On a terminal, the operator types the deployment's name to go on. */
 static int
 confirm(const char *dep)
@@ -476,6 +490,8 @@ main(int argc, char **argv)
 		return config(&d, argc, argv);
 	if (strcmp(argv[0], "maintenance") == 0)
 		return maintenance(&d, argc, argv);
+	if (strcmp(argv[0], "jobs") == 0)
+		return jobs(&d, argc, argv);
 	if (strcmp(argv[0], "destroy") == 0)
 		return argc != 1 ? cli_bad_usage("destroy takes no arguments") : destroy(&d);
 	if (argc != 1)

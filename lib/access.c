@@ -23,13 +23,13 @@ struct grant {
 #define ALL_BUT_SECRETS	{ READ, PAAS_PREFIX, PAAS_SECRETS_PREFIX }
 static const struct role {
 	const char *name;
-	struct grant g[3];
+	struct grant g[4];
 	size_t n;
 } roles[] = {
 	{ "root", { { READ, NULL, NULL } }, 0 },
 	{ "deployer", { { READWRITE, PAAS_PREFIX, NULL } }, 1 },
 	{ "agent", { ALL_BUT_SECRETS, { READWRITE, PAAS_ANNOUNCE_PREFIX, NULL },
-	    { READWRITE, PAAS_AGENTS_PREFIX, NULL } }, 3 },
+	    { READWRITE, PAAS_AGENTS_PREFIX, NULL }, { READWRITE, PAAS_JOBS_PREFIX, NULL } }, 4 },
 	{ "router", { ALL_BUT_SECRETS, { READWRITE, PAAS_ROUTERS_PREFIX, NULL } }, 2 },
 	{ "check", { ALL_BUT_SECRETS }, 1 },
 };

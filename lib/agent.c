@@ -16,6 +16,7 @@
 #include "fleet.h"
 #include "health.h"
 #include "hosts.h"
+#include "jobs.h"
 #include "jsonx.h"
 #include "keys.h"
 #include "labels.h"
@@ -55,6 +56,7 @@ struct agent {
 	pthread_cond_t cv;
 	int dirty;
 	json_t *dead;			/* {ID: true}: died, whatever the list says */
+	struct paas_jobs *jobs;		/* the host's share of the jobs */
 };
 
 #define say(a, ...)	paas_logf((a)->o->log, (a)->o->arg, __VA_ARGS__)
@@ -744,6 +746,16 @@ found:
 		goto out;
 	if (register_agent(&a, err) < 0)
 		goto out;
+	a.jobs = paas_jobs_new(json_string_value(json_object_get(a.host, "name")), o->log, o->arg);
+	{
+		struct paas_docker *fd = paas_host_docker(a.host, 5000, err);
+
+		if (fd == NULL || paas_jobs_fence(a.jobs, fd, o->stop) < 0) {
+			paas_docker_free(fd);
+			paas_err_set(err, PAAS_EFAILED, "cannot start the jobs' fence");
+			goto out;
+		}
+	}
 	say(&a, "agent for host %s: lease %" PRId64 " (TTL %d s), reconciling every %lld ms",
 	    json_string_value(json_object_get(a.host, "name")), a.lease.id, a.lease.ttl, interval);
 	if (pthread_create(&evt, NULL, events_thread, &a) != 0) {
@@ -787,6 +799,7 @@ found:
 			next_sync = paas_now_ms() + a.lease.ttl * 1000LL;
 		}
 		announce(&a);
+		paas_jobs_tick(a.jobs, a.e, a.d, &a.lease);
 		/* Sleep until the next thing is due, or an event. */
 		wake = next_list < paas_lease_due(&a.lease) ? next_list : paas_lease_due(&a.lease);
 		for (k = 0; k < a.n; k++)
@@ -816,6 +829,7 @@ out:
 	}
 	for (k = 0; k < a.n; k++)
 		inst_free(a.v[k]);
+	paas_jobs_free(a.jobs);
 	free(a.v);
 	free(a.addr);
 	paas_docker_free(a.d);

@@ -132,6 +132,20 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 			    json_array_size(down) ? ", instances on down host " : "",
 			    json_array_size(down) ? json_string_value(json_array_get(down, 0)) : "");
 	}
+	/* A job whose last run failed, or that missed a time. */
+	json_array_foreach(json_object_get(r, "jobs"), i, v) {
+		const json_t *l = json_object_get(v, "last");
+		const char *st = S(l, "state");
+
+		if (l && (!strcmp(st, "failed") || !strcmp(st, "killed")))
+			problem(j, WARNING, "job", "job %s/%s: its last run (due %s, host %s) %s%s%s",
+			    S(v, "deployment"), S(v, "service"), S(l, "time"), S(l, "host"), st,
+			    json_object_get(l, "reason") ? ": " : "", json_object_get(l, "reason") ?
+			    S(l, "reason") : "");
+		if (json_is_string(json_object_get(v, "missed_due")))
+			problem(j, WARNING, "job", "job %s/%s missed its run due at %s (no agent claimed "
+			    "it)", S(v, "deployment"), S(v, "service"), S(v, "missed_due"));
+	}
 	/* A record nobody can read: a host or release one stops every deploy
 	 * it touches; anything else is left out where it is read. */
 	json_array_foreach(json_object_get(r, "damaged"), i, v) {

@@ -44,10 +44,16 @@ paas_sleep_ms(long long ms)
 void
 paas_utc_now(char *out, size_t size)
 {
-	time_t now = time(NULL);
+	paas_utc_of((long long)time(NULL), out, size);
+}
+
+void
+paas_utc_of(long long t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
 	struct tm tm;
 
-	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
 }
 
 void

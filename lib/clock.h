@@ -17,6 +17,8 @@ void paas_timespec_in(clockid_t clock, long long ms, struct timespec *ts);
 void paas_sleep_ms(long long ms);
 /* The current time in UTC as "2026-11-22T06:12:00Z" (out: 21 bytes or more). */
 void paas_utc_now(char *out, size_t size);
+/* Unix time t the same way. */
+void paas_utc_of(long long t, char *out, size_t size);
 /* The same with milliseconds: "2026-12-01T07:00:00.123Z". */
 void paas_utc_now_ms(char *out, size_t size);
 

@@ -183,6 +183,9 @@ release_and_converge(struct run *r, const json_t *spec, const char *kind, int64_
 		if (!r->o->dry_run && paas_route_want(r->e, r->o->deployment, spec, r->vars, &r->routes,
 		    &e2) == 0)
 			paas_run_sync_routes(r, r->routes, &e2);
+		/* And job templates lost with a host. */
+		if (!r->o->dry_run && paas_run_jobs(r, spec, &e2) < 0)
+			paas_run_emit(r, json_pack("{s:s, s:s}", "kind", "warning", "message", e2.msg));
 		paas_run_emit(r, json_pack("{s:s, s:I}", "kind", "unchanged", "release", (json_int_t)cur));
 		rc = 0;
 		goto out;
@@ -487,7 +490,7 @@ paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err)
 {
 	struct run r;
 	json_t *empty = json_pack("{s:{}}", "services");
-	char *k1 = NULL, *k2 = NULL, *k3 = NULL, *k4 = NULL;
+	char *k1 = NULL, *k2 = NULL, *k3 = NULL, *k4 = NULL, *k5 = NULL;
 	int rc = -1;
 	size_t i;
 
@@ -504,13 +507,15 @@ paas_deploy_destroy(const struct paas_deploy_opts *o, struct paas_err *err)
 	for (i = 0; i < r.nctrs; i++)
 		if (paas_run_remove(&r, &r.ctrs[i], 0, err) < 0)
 			goto out;
-	if (paas_run_sync_routes(&r, NULL, err) < 0)
+	if (paas_run_jobs(&r, empty, err) < 0 || paas_run_sync_routes(&r, NULL, err) < 0)
 		goto out;
 	k1 = paas_key_instance(o->deployment, NULL, NULL);
 	k2 = paas_key_announce(o->deployment, NULL, NULL, NULL);
 	k3 = paas_key_deployment(o->deployment);
 	k4 = paas_key_secrets(o->deployment, 0);
+	k5 = paas_key_job(o->deployment, NULL, NULL, 0);
 	if (paas_etcd_delete(r.e, k1, 1, NULL, err) < 0 ||
+	    paas_etcd_delete(r.e, k5, 1, NULL, err) < 0 ||
 	    paas_etcd_delete(r.e, k2, 1, NULL, err) < 0 ||
 	    paas_etcd_delete(r.e, k4, 1, NULL, err) < 0 ||
 	    paas_etcd_delete(r.e, k3, 1, NULL, err) < 0)
@@ -523,6 +528,7 @@ out:
 	free(k2);
 	free(k3);
 	free(k4);
+	free(k5);
 	json_decref(empty);
 	paas_run_free(&r);
 	return rc;

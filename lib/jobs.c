@@ -665,12 +665,15 @@ hold(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct run
 		goto out;
 	if (found && (kv.value_len != strlen(lv) || memcmp(kv.value, lv, kv.value_len))) {
 		paas_kv_clear(&kv);
-		say(j, "job %s.%s: the run due %" PRId64 " was taken over by another run while its "
-		    "agent was away: killed", r->dep, r->svc, r->due);
-		r->killed = 1;
-		free(r->reason);
-		r->reason = paas_xstrdup("another run started while its agent was away");
-		paas_docker_kill(d, r->id, "SIGKILL", &err);
+		/* Killed if it still runs; one that has ended is recorded as it
+		 * ended. */
+		if (paas_docker_kill(d, r->id, "SIGKILL", &err) == 0) {
+			say(j, "job %s.%s: another run started while this agent was away: the run "
+			    "due %" PRId64 " is killed", r->dep, r->svc, r->due);
+			r->killed = 1;
+			r->reason = paas_xstrdup("another run started while its agent was away");
+		}
+		r->lease = lease->id;	/* not asked again */
 		goto out;
 	}
 	if (paas_etcd_cas(e, lk, lv, strlen(lv), found ? kv.mod_revision : 0, lease->id, &won,
@@ -716,7 +719,7 @@ paas_jobs_tick(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d,
 			r->killed = 1;
 			r->reason = paas_xstrdup("it ran past its timeout");
 			paas_docker_kill(d, r->id, "SIGKILL", &err);
-		} else if (r->running && lease_ok && r->lease != lease->id)
+		} else if (r->running && !r->killed && lease_ok && r->lease != lease->id)
 			hold(j, e, d, r, lease);
 		if (!r->running && lease_ok && finish(j, e, d, r) == 0) {
 			pthread_mutex_lock(&j->mu);

@@ -53,3 +53,20 @@ paas_json_base64(const void *data, size_t len)
 	free(s);
 	return j;
 }
+
+json_t *
+paas_json_text(const char *p, size_t len)
+{
+	json_t *s = json_stringn(p, len);
+	char *c;
+	size_t i;
+
+	if (s)
+		return s;
+	c = paas_xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		c[i] = (unsigned char)p[i] < 0x80 ? p[i] : '?';
+	s = json_stringn(c, len);
+	free(c);
+	return s ? s : json_string("");
+}

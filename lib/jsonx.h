@@ -19,4 +19,8 @@ const char *paas_json_str(const json_t *o, const char *k, const char *dflt);
 /* A new JSON string holding data (len bytes) in base64. */
 json_t *paas_json_base64(const void *data, size_t len);
 
+/* len bytes of text at p as a JSON string: bytes that are not UTF-8 become
+ * '?' (a log line, a command's output). */
+json_t *paas_json_text(const char *p, size_t len);
+
 #endif

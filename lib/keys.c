@@ -122,6 +122,18 @@ paas_key_maintenance(const char *dep)
 }
 
 char *
+paas_key_job(const char *dep, const char *svc, const char *part, long long due)
+{
+	if (svc == NULL)
+		return key(PAAS_JOBS_PREFIX "%s/", dep);
+	if (part == NULL)
+		return key(PAAS_JOBS_PREFIX "%s/%s/", dep, svc);
+	if (due <= 0)
+		return key(PAAS_JOBS_PREFIX "%s/%s/%s", dep, svc, part);
+	return key(PAAS_JOBS_PREFIX "%s/%s/%s/%012lld", dep, svc, part, due);
+}
+
+char *
 paas_key_router(const char *name)
 {
 	return key(PAAS_ROUTERS_PREFIX "%s", name);

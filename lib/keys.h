@@ -25,6 +25,12 @@
  *                                        again while it lasts (a lease of an hour)
  *   /paas/v1/maintenance/DEP            {"since","page"}: every router answers DEP's
  *                                        domains 503, with page (HTML) or its own
+ *   /paas/v1/jobs/DEP/SVC/runs/DUE     {"kind":"job_run","deployment","service","due",
+ *                                        "due_unix","host","release","state",...}: one
+ *                                        due time of a job (DUE: Unix seconds, 12 digits)
+ *   /paas/v1/jobs/DEP/SVC/logs/DUE     the run's output (its last 64 KiB)
+ *   /paas/v1/jobs/DEP/SVC/running[/DUE] {"due","host","container"}: a run going on,
+ *                                        bound to its agent's lease (/DUE: overlap allowed)
  *   /paas/v1/routers/NAME               {"name","pid","config","revision","time"},
  *                                        bound to the router's lease
  *   /paas/v1/registry                   {"address","ca","managed"}: where images are
@@ -56,6 +62,7 @@
 #define PAAS_DRAIN_PREFIX	PAAS_PREFIX "drain/"
 #define PAAS_FREED_PREFIX	PAAS_PREFIX "freed/"
 #define PAAS_ROUTERS_PREFIX	PAAS_PREFIX "routers/"
+#define PAAS_JOBS_PREFIX	PAAS_PREFIX "jobs/"
 #define PAAS_MAINTENANCE_PREFIX	PAAS_PREFIX "maintenance/"
 #define PAAS_SECRETS_PREFIX	PAAS_PREFIX "secrets/"
 
@@ -82,6 +89,10 @@ char *paas_key_drain(const char *container);
 char *paas_key_freed(const char *host, long long port);
 char *paas_key_router(const char *name);
 char *paas_key_maintenance(const char *dep);
+/* A job's key: part "runs", "logs" or "running", due its Unix time (0:
+ * none; part NULL with svc NULL: the prefix of every job key of dep, with
+ * svc that of the job). */
+char *paas_key_job(const char *dep, const char *svc, const char *part, long long due);
 /* The cluster's registry (registry.h). */
 char *paas_key_registry(void);
 /* n 0: the prefix of every secrets record of dep. */

@@ -67,3 +67,17 @@ paas_labels_filter(const char *deployment)
 		abort();
 	return s;
 }
+
+json_t *
+paas_labels_job(const char *deployment, const char *service, int64_t release,
+    const json_t *schedule)
+{
+	char rel[32], *sched = json_dumps(schedule, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *l;
+
+	snprintf(rel, sizeof(rel), "%" PRId64, release);
+	l = json_pack("{s:s, s:s, s:s, s:s}", PAAS_LABEL_JOB, deployment, PAAS_LABEL_JOB_SERVICE,
+	    service, PAAS_LABEL_JOB_RELEASE, rel, PAAS_LABEL_JOB_SCHEDULE, sched ? sched : "{}");
+	free(sched);
+	return l;
+}

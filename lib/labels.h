@@ -27,6 +27,13 @@
 #define PAAS_LABEL_RUN		"paas.run"
 #define PAAS_LABEL_RUN_SERVICE	"paas.run.service"
 #define PAAS_LABEL_RUN_RELEASE	"paas.run.release"
+/* A job's template (a container created, never started, holding what its
+ * runs run) and its runs, which add the due time (Unix seconds). */
+#define PAAS_LABEL_JOB		"paas.job"
+#define PAAS_LABEL_JOB_SERVICE	"paas.job.service"
+#define PAAS_LABEL_JOB_RELEASE	"paas.job.release"
+#define PAAS_LABEL_JOB_SCHEDULE	"paas.job.schedule"
+#define PAAS_LABEL_JOB_DUE	"paas.job.due"
 
 /* What an instance's labels say (strings borrowed from the labels
  * object; NULL, or 0, when a label is missing). */
@@ -43,6 +50,9 @@ void paas_labels_read(const json_t *labels, struct paas_labels *l);
 json_t *paas_labels_instance(const char *deployment, const char *service, const char *instance,
     int64_t release, const char *version, long long cpu_milli, long long memory_bytes);
 
+/* The labels of a job's template (a new object): the schedule as JSON. */
+json_t *paas_labels_job(const char *deployment, const char *service, int64_t release,
+    const json_t *schedule);
 /* The labels of a one-off container of exec (a new object). */
 json_t *paas_labels_run(const char *deployment, const char *service, int64_t release);
 

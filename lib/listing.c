@@ -271,13 +271,18 @@ static const char *const head_instance[] = { "SERVICE", "INSTANCE", "HOST", "REL
 static const char *const head_release[] = { "RELEASE", "KIND", "TIME", "USER", "STATUS", "FROM",
     "GIT", NULL };
 static const char *const head_config[] = { "NAME", "KEPT", "ENV OF", "AUTH OF", NULL };
+static const char *const head_job[] = { "SERVICE", "SCHEDULE", "TIMEZONE", "NEXT", "LAST DUE",
+    "LAST STATE", "MISSED", NULL };
+static const char *const head_job_run[] = { "DUE", "TIME", "HOST", "STATE", "EXIT", "STARTED",
+    "ENDED", NULL };
 
 const char *const *
 paas_listing_head(const char *kind, size_t *ncol)
 {
 	const char *const *h = strcmp(kind, "deployment") == 0 ? head_deployment :
 	    strcmp(kind, "instance") == 0 ? head_instance : strcmp(kind, "release") == 0 ?
-	    head_release : strcmp(kind, "config") == 0 ? head_config : NULL;
+	    head_release : strcmp(kind, "config") == 0 ? head_config : strcmp(kind, "job") == 0 ?
+	    head_job : strcmp(kind, "job_run") == 0 ? head_job_run : NULL;
 
 	for (*ncol = 0; h && h[*ncol]; (*ncol)++)
 		;
@@ -360,6 +365,18 @@ paas_listing_row(const json_t *r)
 		return json_pack("[s?, s, o, o]", s_(r, "name"),
 		    json_is_true(json_object_get(r, "kept")) ? "yes" : "no",
 		    joined(json_object_get(r, "env_of"), ""), joined(json_object_get(r, "auth_of"), ""));
+	if (strcmp(kind, "job") == 0) {
+		const json_t *l = json_object_get(r, "last");
+
+		return json_pack("[s?, s?, s?, s, s, s, s]", s_(r, "service"), s_(r, "schedule"),
+		    s_(r, "timezone"), paas_json_str(r, "next", "-"), paas_json_str(l, "time", "-"),
+		    paas_json_str(l, "state", "-"), paas_json_str(r, "missed_due", "-"));
+	}
+	if (strcmp(kind, "job_run") == 0)
+		return json_pack("[o, s?, s?, s?, o, s, s]", num(r, "due"), s_(r, "time"),
+		    s_(r, "host"), s_(r, "state"), json_is_integer(json_object_get(r, "exit_code")) ?
+		    num(r, "exit_code") : json_string("-"), paas_json_str(r, "started", "-"),
+		    paas_json_str(r, "ended", "-"));
 	if (strcmp(kind, "release") != 0)
 		return NULL;
 	if (json_is_object(o))

@@ -26,7 +26,7 @@ int paas_listing_ps(const char *etcd, const char *dep, json_t **out, json_t **un
 
 /* A record of the listings above, of release history (release.h) or of
  * config (deploy.h) as the cells of its table row, strings in the order
- * of paas_listing_head's for its "kind" (deployment, instance, release,
+ * of paas_listing_head's for its "kind" (deployment, instance, release, job, job_run,
  * config); NULL for another kind.  Both are the commands' tables. */
 json_t *paas_listing_row(const json_t *r);
 const char *const *paas_listing_head(const char *kind, size_t *ncol);

@@ -85,20 +85,13 @@ count_all(const struct paas_place_host *h)
 	return n;
 }
 
-/* Why service svc cannot go on h (appended to why), or 0 when it can. */
-static int
-unfit(const struct paas_plan *p, const struct paas_place_host *h, const char *name,
-    const json_t *svc, struct paas_buf *why)
+/* The constraints of svc that h's labels do not meet, appended to why. */
+static void
+misfit(const struct paas_place_host *h, const json_t *svc, struct paas_buf *why)
 {
-	const json_t *v, *o;
-	const json_t *res = json_object_get(svc, "resources");
+	const json_t *v;
 	const char *k, *has;
-	long long cpu = json_integer_value(json_object_get(res, "cpu_milli"));
-	long long mem = json_integer_value(json_object_get(res, "memory_bytes"));
-	size_t n0 = why->len;
 
-	if (h->scheduler)
-		goto capacity;
 	json_object_foreach((json_t *)json_object_get(svc, "constraints"), k, v) {
 		has = json_string_value(json_object_get(h->labels, k));
 		if (has == NULL)
@@ -106,6 +99,35 @@ unfit(const struct paas_plan *p, const struct paas_place_host *h, const char *na
 		else if (strcmp(has, json_string_value(v)) != 0)
 			paas_buf_addf(why, ", wants %s=%s, has %s=%s", k, json_string_value(v), k, has);
 	}
+}
+
+int
+paas_place_allows(const struct paas_place_host *h, const json_t *svc)
+{
+	struct paas_buf why = PAAS_BUF_INIT;
+	int ok;
+
+	misfit(h, svc, &why);
+	ok = why.len == 0;
+	paas_buf_free(&why);
+	return ok;
+}
+
+/* Why service svc cannot go on h (appended to why), or 0 when it can. */
+static int
+unfit(const struct paas_plan *p, const struct paas_place_host *h, const char *name,
+    const json_t *svc, struct paas_buf *why)
+{
+	const json_t *o;
+	const json_t *res = json_object_get(svc, "resources");
+	const char *k;
+	long long cpu = json_integer_value(json_object_get(res, "cpu_milli"));
+	long long mem = json_integer_value(json_object_get(res, "memory_bytes"));
+	size_t n0 = why->len;
+
+	if (h->scheduler)
+		goto capacity;
+	misfit(h, svc, why);
 	json_object_foreach((json_t *)json_object_get(p->spec, "services"), k, o) {
 		if (count_on(h, k) == 0)
 			continue;

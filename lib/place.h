@@ -91,6 +91,8 @@ struct paas_plan {
 int paas_place(struct paas_plan *p, struct paas_err *err);
 /* Nothing to start and nothing to remove. */
 int paas_plan_empty(const struct paas_plan *p);
+/* Whether h's labels meet every constraint of service svc. */
+int paas_place_allows(const struct paas_place_host *h, const json_t *svc);
 /* Free p->acts (not the hosts or containers). */
 void paas_plan_free(struct paas_plan *p);
 

@@ -818,6 +818,8 @@ paas_run_rollout(struct run *r, struct paas_err *err)
 	struct step **batch = paas_xmalloc((r->plan.nacts ? r->plan.nacts : 1) * sizeof(*batch));
 	int rc = -1;
 
+	if (paas_run_jobs(r, r->spec, err) < 0)
+		goto out;
 	for (s = 0; s < nnames; s++) {
 		const json_t *svc = json_object_get(json_object_get(r->spec, "services"), names[s]);
 		const json_t *update = json_object_get(svc, "update");

@@ -124,6 +124,11 @@ int paas_run_release_phase(struct run *r, struct paas_err *err);
  * (config.c, for deploy.c's config set too). */
 int paas_deploy_config_current(struct paas_etcd *e, const char *dep, int64_t *cur,
     json_t **currec, int64_t *mod, json_t **kept, struct paas_err *err);
+/* The job templates (target.h) of spec's services with a schedule, release
+ * r->release, on every Docker host their constraints allow; every other
+ * template of the deployment removed (spec with no services: all).
+ * paas_run_prepare() has made sure that every job has a host. */
+int paas_run_jobs(struct run *r, const json_t *spec, struct paas_err *err);
 /* The "plan" event. */
 json_t *paas_run_plan_event(const struct run *r);
 /* The environment of a's service, every ${VAR} read from r->vars or ours: secrets

@@ -15,6 +15,7 @@
 #include "exec.h"
 #include "keys.h"
 #include "hosts.h"
+#include "jsonx.h"
 #include "lock.h"
 #include "private.h"
 #include "registry.h"
@@ -372,6 +373,25 @@ paas_run_service_env(struct run *r, const struct paas_place_action *a, struct pa
 	return env;
 }
 
+/* Every job of r->spec has a Docker host its constraints allow. */
+static int
+jobs_placeable(struct run *r, struct paas_err *err)
+{
+	const char *name;
+	json_t *svc;
+	size_t h;
+
+	json_object_foreach((json_t *)json_object_get(r->spec, "services"), name, svc) {
+		for (h = 0; h < r->nhosts && json_object_get(svc, "schedule"); h++)
+			if (!r->hosts[h].p.scheduler && paas_place_allows(&r->hosts[h].p, svc))
+				break;
+		if (json_object_get(svc, "schedule") && h == r->nhosts)
+			return paas_err_set(err, PAAS_EINVAL, "service %s is a job, and no Docker host "
+			    "meets its constraints", name);
+	}
+	return 0;
+}
+
 int
 paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
 {
@@ -379,6 +399,8 @@ paas_run_prepare(struct run *r, json_t **images, struct paas_err *err)
 	size_t i;
 
 	*images = json_object();
+	if (jobs_placeable(r, err) < 0)
+		goto fail;
 	for (i = 0; i < r->plan.nacts; i++) {
 		struct step *s = &r->steps[i];
 		const char *image = json_string_value(json_object_get(s->a->svc, "image"));
@@ -442,6 +464,64 @@ paas_run_registry(struct run *r, const json_t **reg, const char **auth, struct p
 	return 0;
 }
 
+/* Jobs -------------------------------------------------------------------- */
+
+int
+paas_run_jobs(struct run *r, const json_t *spec, struct paas_err *err)
+{
+	const json_t *services = json_object_get(spec, "services"), *svc;
+	json_t *envs = json_array();
+	struct paas_instance_spec *is;
+	const char *name, *auth = NULL;
+	size_t h, n;
+	int rc = -1;
+
+	is = paas_xmalloc((json_object_size(services) + 1) * sizeof(*is));
+	for (h = 0; h < r->nhosts; h++) {
+		struct host *hh = &r->hosts[h];
+
+		n = 0;
+		json_object_foreach((json_t *)services, name, svc) {
+			struct paas_place_action a;
+			const char *image = json_string_value(json_object_get(svc, "image"));
+			json_t *env;
+			char *id;
+
+			if (!json_object_get(svc, "schedule") || hh->p.scheduler ||
+			    !paas_place_allows(&hh->p, svc))
+				continue;
+			memset(&a, 0, sizeof(a));
+			a.service = name;
+			a.svc = svc;
+			if (image == NULL) {
+				paas_err_set(err, PAAS_EINVAL, "service %s: no image (not built)", name);
+				goto out;
+			}
+			if (auth == NULL && json_is_object(json_object_get(svc, "build"))) {
+				const json_t *reg;
+
+				if (paas_run_registry(r, &reg, &auth, err) < 0)
+					goto out;
+			}
+			if ((env = paas_run_service_env(r, &a, err)) == NULL)
+				goto out;
+			json_array_append_new(envs, env);
+			if (r->t->ops->image(r->t, hh->index, image, auth, &id, err) < 0)
+				goto out;
+			free(id);
+			is[n++] = (struct paas_instance_spec){ r->o->deployment, name, "job", "job",
+			    r->release, hh->p.name, r->o->etcd, svc, env, NULL, spec };
+		}
+		if (r->t->ops->jobs(r->t, hh->index, r->o->deployment, is, n, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(is);
+	json_decref(envs);
+	return rc;
+}
+
 /* The release phase ----------------------------------------------------- */
 
 struct phase {
@@ -455,12 +535,9 @@ phase_line(int stream, const char *line, size_t len, void *arg)
 {
 	struct phase *p = arg;
 	const char *which = stream == 2 ? "stderr" : "stdout";
-	json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "kind", "release_output", "service",
-	    p->service, "stream", which, "line", line, len);
+	json_t *ev = json_pack("{s:s, s:s, s:s, s:o}", "kind", "release_output", "service",
+	    p->service, "stream", which, "line", paas_json_text(line, len));
 
-	if (ev == NULL)		/* not UTF-8: said as it can be */
-		ev = json_pack("{s:s, s:s, s:s, s:s}", "kind", "release_output", "service",
-		    p->service, "stream", which, "line", "(a line that is not UTF-8)");
 	paas_tail_add(&p->tail, line, len);
 	paas_run_emit(p->r, ev);
 	return 0;

@@ -49,5 +49,6 @@ int spec_parse_health(struct ctx *c, const Y *n, json_t *ports, json_t **out);
 int spec_parse_update(struct ctx *c, const Y *n, json_t **out);
 int spec_parse_resources(struct ctx *c, const Y *n, json_t **out);
 int spec_parse_release(struct ctx *c, const Y *n, json_t **out);
+int spec_parse_schedule(struct ctx *c, const Y *n, json_t **out);
 
 #endif

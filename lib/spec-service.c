@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "spec.h"
 #include "valid.h"
+#include "cron.h"
 #include "spec-int.h"
 #include "ytree.h"
 
@@ -210,4 +211,65 @@ spec_parse_release(struct ctx *c, const Y *n, json_t **out)
 fail:
 	json_decref(cmd);
 	return -1;
+}
+
+/* schedule: a cron expression, or {cron, timezone, overlap, missed,
+ * timeout}: {"cron", "timezone", "overlap": "skip"|"allow",
+ * "missed": "skip"|"run", "timeout_ms": N (0: none)}. */
+int
+spec_parse_schedule(struct ctx *c, const Y *n, json_t **out)
+{
+	static const char *const keys[] = { "cron", "timezone", "overlap", "missed", "timeout",
+		NULL };
+	const char *cron = NULL, *zone = "UTC", *overlap = "skip", *missed = "skip";
+	const Y *cron_n = n, *zone_n = NULL;
+	struct paas_cron cr;
+	struct paas_tz *tz = NULL;
+	struct paas_err e2 = PAAS_ERR_INIT;
+	long timeout = 0;
+	size_t i;
+
+	*out = NULL;
+	if (n->type == PAAS_Y_MAP) {
+		cron_n = NULL;
+		for (i = 0; i < n->n; i += 2) {
+			const Y *k = n->kids[i], *v = n->kids[i + 1];
+
+			if (!spec_key_in(k->s, keys))
+				return spec_unknown_key(c, k, "schedule", keys);
+			if (!strcmp(k->s, "cron"))
+				cron_n = v;
+			else if (!strcmp(k->s, "timezone")) {
+				if (spec_get_str(c, v, "schedule timezone", &zone) < 0)
+					return -1;
+				zone_n = v;
+			} else if (!strcmp(k->s, "timeout")) {
+				if (spec_get_duration(c, v, "schedule timeout", &timeout) < 0)
+					return -1;
+				if (timeout < 1000 || timeout > 7 * 86400000L)
+					return spec_at(c, v, "schedule timeout: expected 1s to 7d");
+			} else {
+				const char **dst = !strcmp(k->s, "overlap") ? &overlap : &missed;
+				const char *other = dst == &overlap ? "allow" : "run";
+
+				if (spec_get_str(c, v, k->s, dst) < 0)
+					return -1;
+				if (strcmp(*dst, "skip") && strcmp(*dst, other))
+					return spec_at(c, v, "schedule %s: expected skip or %s", k->s,
+					    other);
+			}
+		}
+		if (cron_n == NULL)
+			return spec_at(c, n, "schedule: needs a cron expression (cron: \"0 3 * * *\")");
+	}
+	if (spec_get_str(c, cron_n, "schedule", &cron) < 0)
+		return -1;
+	if (paas_cron_parse(cron, &cr, &e2) < 0)
+		return spec_at(c, cron_n, "schedule: %s", e2.msg);
+	if (paas_tz_load(zone, &tz, &e2) < 0)
+		return spec_at(c, zone_n, "schedule timezone: %s", e2.msg);
+	paas_tz_free(tz);
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:I}", "cron", cron, "timezone", zone, "overlap",
+	    overlap, "missed", missed, "timeout_ms", (json_int_t)timeout);
+	return 0;
 }

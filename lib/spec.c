@@ -114,7 +114,7 @@ spec_split_cmd(struct ctx *c, const Y *n, const char *s, json_t *out)
 
 static const char *const service_keys[] = { "image", "build", "cmd", "env", "ports", "volumes",
 	"instances", "health", "update", "constraints", "conflicts", "resources", "global",
-	"restart", "release", NULL };
+	"restart", "release", "schedule", NULL };
 
 static int
 parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
@@ -122,6 +122,7 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 	json_t *s = NULL, *env = json_object(), *ports = json_array(), *vols = json_object();
 	json_t *cons = json_object(), *confl = json_array(), *cmd = json_array();
 	json_t *health = json_null(), *update = NULL, *res = NULL, *build = json_null(), *rel = NULL;
+	json_t *sched = NULL;
 	const char *image = NULL, *restart = "always";
 	long instances = 1;
 	int global = 0, have_instances = 0;
@@ -214,6 +215,10 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 		} else if (!strcmp(k->s, "release")) {
 			json_decref(rel);
 			if (spec_parse_release(c, v, &rel) < 0)
+				goto fail;
+		} else if (!strcmp(k->s, "schedule")) {
+			json_decref(sched);
+			if (spec_parse_schedule(c, v, &sched) < 0)
 				goto fail;
 		} else if (!strcmp(k->s, "env")) {
 			if (env_map(c, v, "env", env) < 0)
@@ -326,6 +331,13 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 		spec_at(c, name, "service '%s': global runs one per host; drop instances", name->s);
 		goto fail;
 	}
+	/* A job runs at its times, serves nothing and has no instances. */
+	if (sched && (have_instances || global || health_n || update || json_array_size(ports))) {
+		spec_at(c, name, "service '%s' has a schedule: it is a job, run at its times; drop %s",
+		    name->s, have_instances ? "instances" : global ? "global" : health_n ? "health" :
+		    update ? "update" : "ports");
+		goto fail;
+	}
 	if (health_n && spec_parse_health(c, health_n, ports, &health) < 0)
 		goto fail;
 	if (update == NULL)
@@ -337,16 +349,19 @@ parse_service(struct ctx *c, const Y *name, const Y *n, json_t **out)
 	s = json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:I, s:o, s:o, s:s, s:o, s:o, s:o}",
 	    "build", build, "cmd", cmd, "conflicts", confl, "constraints", cons, "env", env,
 	    "global", global, "health", health, "image", image ? json_string(image) : json_null(),
-	    "instances", (json_int_t)(global ? 0 : instances), "ports", ports,
+	    "instances", (json_int_t)(global || sched ? 0 : instances), "ports", ports,
 	    "resources", res, "restart", restart, "secret_env", c->secrets, "update", update,
 	    "volumes", vols);
 	c->secrets = NULL;
 	/* Only when given: the specs of earlier releases stay the same. */
 	if (rel)
 		json_object_set_new(s, "release", rel);
+	if (sched)
+		json_object_set_new(s, "schedule", sched);
 	*out = s;
 	return 0;
 fail:
+	json_decref(sched);
 	json_decref(rel);
 	json_decref(env);
 	json_decref(ports);
@@ -673,6 +688,11 @@ paas_spec_parse_for(const char *name, const char *data, size_t len, const char *
 		spec_key_lower(dom_n->kids[i], dom);
 		d = json_object_get(domains, dom);
 		svc = json_string_value(json_object_get(d, "service"));
+		if (svc && json_object_get(json_object_get(services, svc), "schedule")) {
+			spec_at(&c, dom_n->kids[i], "domain '%s' routes to %s, a job (it has a schedule "
+			    "and serves nothing)", dom, svc);
+			goto fail;
+		}
 		if (svc && !json_object_get(services, svc)) {
 			spec_at(&c, dom_n->kids[i], "domain '%s' routes to %s:%s, but this Servicefile "
 			    "has no service %s: a Servicefile routes only to its own services", dom,

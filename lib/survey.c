@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "hosts.h"
+#include "jobs.h"
 #include "keys.h"
 #include "labels.h"
 #include "record.h"
@@ -572,6 +573,35 @@ paas_survey_routers(const char *etcd, long timeout_ms, json_t *report, struct pa
 }
 
 /* The cluster's registry, and whether it answers. */
+/* Every deployment's jobs (jobs.h), as "jobs". */
+static void
+jobs(struct paas_etcd *e, json_t *report)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_kv_list l;
+	json_t *all = json_array(), *one;
+	size_t k;
+
+	json_object_set_new(report, "jobs", all);
+	if (paas_etcd_range(e, PAAS_DEPLOYMENTS_PREFIX, 0, 1, &l, &err) < 0)
+		return;
+	for (k = 0; k < l.n; k++) {
+		const char *tail = paas_key_tail(l.kvs[k].key, PAAS_DEPLOYMENTS_PREFIX);
+		char dep[128], part[16];
+
+		if (paas_key_part(tail, 0, dep, sizeof(dep)) < 0 ||
+		    paas_key_part(tail, 1, part, sizeof(part)) < 0 || strcmp(part, "release") ||
+		    paas_key_part(tail, 2, part, sizeof(part)) == 0)
+			continue;
+		paas_err_clear(&err);
+		if (paas_jobs_list(e, dep, NULL, &one, &err) == 0) {
+			json_array_extend(all, one);
+			json_decref(one);
+		}
+	}
+	paas_kv_list_free(&l);
+}
+
 static void
 registry(struct paas_etcd *e, long long deadline, json_t *report)
 {
@@ -675,6 +705,7 @@ paas_survey(const struct paas_survey_opts *o, json_t **out, struct paas_err *err
 	json_object_set_new(json_object_get(report, "etcd"), "routing_revision", json_integer(rmax));
 	routers(report, rs, rmax);
 	registry(good, deadline, report);
+	jobs(good, report);
 	json_object_foreach(routes, k, v) {
 		const char *dep = json_string_value(json_object_get(v, "deployment"));
 		const char *svc = json_string_value(json_object_get(v, "service"));

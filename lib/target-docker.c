@@ -328,6 +328,70 @@ d_port_free(struct paas_target *t, size_t h, long long p)
 	return ok;
 }
 
+/* The job templates of dep on h: make the wanted, remove the rest. */
+static int
+d_jobs(struct paas_target *t, size_t h, const char *dep, const struct paas_instance_spec *is,
+    size_t n, struct paas_err *err)
+{
+	struct paas_docker *d = dt(t)->d[h];
+	char *filter, name[256];
+	const char *labels[2];
+	json_t *list = NULL, *c, *want = json_object();
+	size_t i, k;
+	int rc = -1;
+
+	if (asprintf(&filter, PAAS_LABEL_JOB "=%s", dep) < 0)
+		abort();
+	labels[0] = filter;
+	labels[1] = NULL;
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s.%s.job.%" PRId64, dep, is[i].service, is[i].release);
+		json_object_set_new(want, name, json_integer((json_int_t)i));
+	}
+	if (paas_docker_containers(d, labels, 1, &list, err) < 0)
+		goto out;
+	json_array_foreach(list, k, c) {
+		const json_t *l = json_object_get(c, "Labels");
+		const char *cn = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+
+		if (json_object_get(l, PAAS_LABEL_JOB_DUE) && n > 0)
+			continue;		/* a run: its agent's, unless all goes */
+		if (cn && *cn == '/' && json_object_get(want, cn + 1)) {
+			json_object_del(want, cn + 1);
+			continue;
+		}
+		if (paas_docker_remove(d, json_string_value(json_object_get(c, "Id")), 1, err) < 0)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		json_t *cfg, *hc;
+		char *id = NULL;
+
+		snprintf(name, sizeof(name), "%s.%s.job.%" PRId64, dep, is[i].service, is[i].release);
+		if (!json_object_get(want, name))
+			continue;
+		cfg = container_config(&is[i], "127.0.0.1");
+		hc = json_object_get(cfg, "HostConfig");
+		json_object_set_new(hc, "RestartPolicy", json_pack("{s:s}", "Name", "no"));
+		json_object_set_new(cfg, "Labels", paas_labels_job(dep, is[i].service, is[i].release,
+		    json_object_get(is[i].svc, "schedule")));
+		rc = paas_docker_create(d, name, cfg, &id, err);
+		json_decref(cfg);
+		free(id);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		paas_err_wrap(err, "host %s: job templates", host_name(dt(t), h));
+	json_decref(want);
+	json_decref(list);
+	free(filter);
+	return rc;
+}
+
 static void
 d_free(struct paas_target *t)
 {
@@ -341,7 +405,7 @@ d_free(struct paas_target *t)
 
 static const struct paas_target_ops docker_ops = {
 	d_list, d_image, d_start, d_exited, d_stop, d_signal_stop, d_remove, d_logs, d_port_free,
-	NULL, d_free,
+	NULL, d_jobs, d_free,
 };
 
 struct paas_target *

@@ -319,9 +319,22 @@ f_free(struct paas_target *t)
 	free(t);
 }
 
+/* Jobs run where an agent can start their runs: Docker hosts. */
+static int
+f_jobs(struct paas_target *t, size_t h, const char *dep, const struct paas_instance_spec *is,
+    size_t n, struct paas_err *err)
+{
+	(void)dep;
+	if (n == 0)
+		return 0;
+	return paas_err_set(err, PAAS_EINVAL, "service %s is a job: jobs run on Docker hosts, and "
+	    "%s is a fleet cluster (a constraint keeps the job off it)", is->service,
+	    json_string_value(json_object_get(json_array_get(ft(t)->hosts, h), "name")));
+}
+
 static const struct paas_target_ops fleet_ops = {
 	f_list, f_image, f_start, f_exited, f_stop, f_signal_stop, f_remove, f_logs, f_port_free,
-	f_address, f_free,
+	f_address, f_jobs, f_free,
 };
 
 struct paas_target *
@@ -428,6 +441,13 @@ m_address(struct paas_target *t, size_t h, const char *id, char **addr, struct p
 	return SUB(t, h)->ops->address(SUB(t, h), IDX(t, h), id, addr, err);
 }
 
+static int
+m_jobs(struct paas_target *t, size_t h, const char *dep, const struct paas_instance_spec *is,
+    size_t n, struct paas_err *err)
+{
+	return SUB(t, h)->ops->jobs(SUB(t, h), IDX(t, h), dep, is, n, err);
+}
+
 static void
 m_free(struct paas_target *t)
 {
@@ -442,7 +462,7 @@ m_free(struct paas_target *t)
 
 static const struct paas_target_ops mux_ops = {
 	m_list, m_image, m_start, m_exited, m_stop, m_signal_stop, m_remove, m_logs, m_port_free,
-	m_address, m_free,
+	m_address, m_jobs, m_free,
 };
 
 struct paas_target *

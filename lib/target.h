@@ -64,6 +64,13 @@ struct paas_target_ops {
 	 * err saying why when nobody can tell yet (not placed). */
 	int (*address)(struct paas_target *t, size_t h, const char *id, char **addr,
 	    struct paas_err *err);
+	/* Host h's job templates of deployment dep made exactly is[0..n): a
+	 * container for each, created and never started (the agent's runs
+	 * copy it, jobs.h), named DEP.SVC.job.RELEASE; every other template of
+	 * dep removed, runs left to their agent.  n 0: every one goes, and
+	 * every run with it. */
+	int (*jobs)(struct paas_target *t, size_t h, const char *dep,
+	    const struct paas_instance_spec *is, size_t n, struct paas_err *err);
 	void (*free)(struct paas_target *t);
 };
 

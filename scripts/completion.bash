@@ -30,6 +30,13 @@ _paas_services() {
 		sed -n "s/.*\"deployment\":\"${1:-[a-z0-9-]*}\".*\"services\":{\([^}]*\)}.*/\1/p" |
 		tr ',' '\n' | sed -n 's/^"\([a-z0-9-]*\)":.*/\1/p' | sort -u
 }
+_paas_jobs() {
+	local -a e
+	mapfile -t e < <(_paas_etcd_flag)
+	[ -n "$1" ] || return 0
+	timeout 2 paas-deploy "${e[@]}" -D "$1" --json jobs 2>/dev/null |
+		sed -n 's/.*"service":"\([a-z0-9-]*\)".*/\1/p'
+}
 _paas_hosts() {
 	local -a e
 	mapfile -t e < <(_paas_etcd_flag)
@@ -80,12 +87,13 @@ _paas_deploy() {
 	fi
 	sub=$(_paas_sub)
 	case $sub in
-	"") mapfile -t COMPREPLY < <(compgen -W "history ps list logs exec rollback promote config maintenance destroy" -- "$cur")
+	"") mapfile -t COMPREPLY < <(compgen -W "history ps list logs exec rollback promote config maintenance jobs destroy" -- "$cur")
 		mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -f -- "$cur") ;;
 	promote) mapfile -t COMPREPLY < <(compgen -W "$(_paas_deployments)" -- "$cur") ;;
 	logs | exec) mapfile -t COMPREPLY < <(compgen -W "$(_paas_services "$(_paas_dep)")" -- "$cur") ;;
 	config) [ "$prev" = config ] && mapfile -t COMPREPLY < <(compgen -W "get set unset" -- "$cur") ;;
 	maintenance) [ "$prev" = maintenance ] && mapfile -t COMPREPLY < <(compgen -W "on off" -- "$cur") ;;
+	jobs) [ "$prev" = jobs ] && mapfile -t COMPREPLY < <(compgen -W "$(_paas_jobs "$(_paas_dep)")" -- "$cur") ;;
 	esac
 }
 

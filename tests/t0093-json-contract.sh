@@ -47,8 +47,14 @@ test_expect_success 'records of every command that prints them' '
 	rec restore paas-cluster --json restore --force b.json &&
 	rec unitgen paas-unitgen -D shop "$SF" &&
 	rec destroy paas-deploy --json -D shop destroy --yes &&
+	printf "tick:\n  image: paas-test:1\n  cmd: [echo, tick]\n  schedule: \"* * * * * *\"\n" >jobs.yml &&
+	paas-deploy -D cron jobs.yml >/dev/null &&
+	wait_for 20 sh -c "paas-deploy -D cron --json jobs tick | grep -q succeeded" &&
+	rec jobs paas-deploy --json -D cron jobs &&
+	rec runs paas-deploy --json -D cron jobs tick &&
+	paas-deploy -D cron destroy --yes >/dev/null &&
 	for n in hosts-ls deploy unchanged roll scale rollback dry history list ps config maintenance members \
-		status check backup restore unitgen destroy; do
+		status check backup restore unitgen destroy jobs runs; do
 		test -s "$TEST_TMP/rec.$n" || { echo "no record from $n"; return 1; }
 	done &&
 	wc -l <"$ALL"
