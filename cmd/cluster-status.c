@@ -40,22 +40,18 @@ num(const json_t *o, const char *k)
 static void
 show_json(const json_t *r)
 {
+	static const char *const kinds[][2] = { { "members", "member" }, { "hosts", "host" },
+		{ "services", "service" }, { "routes", "route" }, { "routers", "router" },
+		{ "jobs", "job" } };
 	json_t *e = json_deep_copy(json_object_get(r, "etcd")), *v;
-	size_t i;
+	size_t i, k;
 
 	json_object_del(e, "healthy_endpoints");
 	paas_out_record("etcd", e);
 	json_decref(e);
-	json_array_foreach(json_object_get(r, "members"), i, v)
-		paas_out_record("member", v);
-	json_array_foreach(json_object_get(r, "hosts"), i, v)
-		paas_out_record("host", v);
-	json_array_foreach(json_object_get(r, "services"), i, v)
-		paas_out_record("service", v);
-	json_array_foreach(json_object_get(r, "routes"), i, v)
-		paas_out_record("route", v);
-	json_array_foreach(json_object_get(r, "routers"), i, v)
-		paas_out_record("router", v);
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		json_array_foreach(json_object_get(r, kinds[k][0]), i, v)
+			paas_out_record(kinds[k][1], v);
 	if (json_object_get(r, "registry"))
 		paas_out_record("registry", json_object_get(r, "registry"));
 }

@@ -351,3 +351,15 @@ paas_cron_next(const struct paas_cron *c, const struct paas_tz *tz, int64_t afte
 	}
 	return -1;
 }
+
+int64_t
+paas_cron_latest(const struct paas_cron *c, const struct paas_tz *tz, int64_t since,
+    int64_t until)
+{
+	int64_t d = since, n;
+	int k;
+
+	for (k = 0; k < 100000 && (n = paas_cron_next(c, tz, d)) > 0 && n <= until; k++)
+		d = n;
+	return d > since ? d : 0;
+}

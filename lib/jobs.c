@@ -16,13 +16,10 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "labels.h"
-#include "release.h"
 
 #define SCAN_MS		500		/* templates and runs read from Docker */
 #define TOLERANCE_S	10		/* a due time claimed at most this late... */
-#define FENCE_MS	3000		/* runs killed this long before the lease lapses */
 #define LOG_KEEP	65536		/* bytes of a run's output kept */
-#define MISSED_GRACE_S	60		/* a due time with no run this long after: missed */
 
 struct job {
 	char *tid, *dep, *svc;
@@ -32,7 +29,7 @@ struct job {
 	int allow, missed_run, active, seen, checked;
 	long long timeout_ms;
 	int64_t next, pending;		/* Unix seconds; pending 0: none */
-	int late;
+	int64_t missed_due;		/* with missed: run, one to run late */
 };
 
 struct runc {
@@ -103,13 +100,14 @@ fence(void *arg)
 
 			pthread_mutex_lock(&j->mu);
 			known = json_object_get(j->fenced, id) != NULL;
+			pthread_mutex_unlock(&j->mu);
+			if (known || paas_docker_kill(j->fd, id, "SIGKILL", &err) < 0)
+				continue;	/* killed already, or ended */
+			pthread_mutex_lock(&j->mu);
 			json_object_set_new(j->fenced, id, json_true());
 			pthread_mutex_unlock(&j->mu);
-			if (known && strcmp(paas_json_str(c, "State", ""), "running"))
-				continue;
-			say(j, "job run %.12s killed: this agent has not reached etcd for its lease's "
-			    "TTL, and another agent may start the next run", id);
-			paas_docker_kill(j->fd, id, "SIGKILL", &err);
+			say(j, "job run %.12s killed: this agent has not reached etcd for two thirds "
+			    "of its lease's TTL, and another agent may start the next run", id);
 		}
 		json_decref(list);
 	}
@@ -381,31 +379,31 @@ start_run(struct paas_docker *d, const struct job *b, int64_t due, char **id,
 }
 
 static json_t *
-run_record(const struct paas_jobs *j, const struct job *b, int64_t due, const char *state)
+run_record(const struct paas_jobs *j, const struct job *b, int64_t due, int late,
+    const char *state)
 {
 	char when[32];
 
 	paas_utc_of(due, when, sizeof(when));
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:s, s:b}", "kind", "job_run",
 	    "time", when, "deployment", b->dep, "service", b->svc, "due", (json_int_t)due,
-	    "host", j->host, "release", (json_int_t)b->release, "state", state, "late", b->late);
+	    "host", j->host, "release", (json_int_t)b->release, "state", state, "late", late);
 }
 
-/* Try to take the due time b->pending: 1 taken (and started, or recorded
- * failed), 0 another agent's or skipped, -1 etcd did not answer. */
+/* Try to take due time due: 1 taken (and started, or recorded failed), 0
+ * another agent's or skipped, -1 etcd did not answer. */
 static int
 claim(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct job *b,
-    const struct paas_lease *lease)
+    int64_t due, int late, const struct paas_lease *lease)
 {
 	struct paas_err err = PAAS_ERR_INIT;
-	int64_t due = b->pending;
 	char *rk = paas_key_job(b->dep, b->svc, "runs", due), *lk = running_key(b->dep, b->svc,
 	    b->allow, due), *rv, *lv, *id = NULL, now[32];
-	json_t *rec = run_record(j, b, due, "running"), *lock;
+	json_t *rec = run_record(j, b, due, late, "running"), *lock;
 	int ok = 0, rc = -1;
 
 	paas_utc_now(now, sizeof(now));
-	json_object_set_new(rec, "started", json_string(now));
+	json_object_set_new(rec, "start_time", json_string(now));
 	lock = json_pack("{s:I, s:s}", "due", (json_int_t)due, "host", j->host);
 	rv = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
 	lv = json_dumps(lock, JSON_COMPACT | JSON_SORT_KEYS);
@@ -436,7 +434,7 @@ claim(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct jo
 			rc = 0;
 			goto out;
 		}
-		skip = run_record(j, b, due, "skipped");
+		skip = run_record(j, b, due, late, "skipped");
 		json_object_set_new(skip, "reason", json_string("the last run still runs (overlap: "
 		    "skip)"));
 		sv = json_dumps(skip, JSON_COMPACT | JSON_SORT_KEYS);
@@ -461,7 +459,7 @@ claim(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct jo
 		goto out;
 	}
 	say(j, "job %s.%s: run due %" PRId64 " started (%.12s)%s", b->dep, b->svc, due, id,
-	    b->late ? ", late" : "");
+	    late ? ", late" : "");
 	json_object_set_new(rec, "container", json_string(id));
 	put_record(e, b->dep, b->svc, due, rec, &err);
 	{
@@ -493,35 +491,56 @@ out:
 	return rc;
 }
 
-/* The latest due time of b at or before t, later than since; 0: none. */
+/* How late a due time of b may still be claimed: TOLERANCE_S, or half
+ * the job's period when that is shorter. */
 static int64_t
-latest_due(const struct job *b, int64_t since, int64_t t)
+tolerance(const struct job *b, int64_t now)
 {
-	int64_t d = since, n;
-	int k;
+	int64_t n1 = paas_cron_next(&b->cron, b->tz, now), n2;
 
-	for (k = 0; k < 100000 && (n = paas_cron_next(&b->cron, b->tz, d)) > 0 && n <= t; k++)
-		d = n;
-	return d > since ? d : 0;
+	if (n1 < 0 || (n2 = paas_cron_next(&b->cron, b->tz, n1)) < 0)
+		return TOLERANCE_S;
+	return (n2 - n1) / 2 < TOLERANCE_S ? (n2 - n1) / 2 : TOLERANCE_S;
 }
 
-/* With missed: run, a due time nobody ran since the last run. */
+/*
+ * On first sight of a job, from its run records: a run this host claimed
+ * that has no container here (its agent stopped between the claim and the
+ * start, or the container went) is recorded failed; with missed: run, the
+ * latest due time nobody ran since the last run becomes b->missed_due.
+ */
 static void
-check_missed(struct paas_jobs *j, struct paas_etcd *e, struct job *b, int64_t now)
+first_sight(struct paas_jobs *j, struct paas_etcd *e, struct job *b, int64_t before)
 {
 	struct paas_err err = PAAS_ERR_INIT;
 	struct paas_kv_list l;
 	char *p = paas_key_job(b->dep, b->svc, "runs", 0);
 	int64_t last, d;
+	size_t k, n;
 
-	if (paas_etcd_range(e, p, 0, 1, &l, &err) == 0) {
+	if (paas_etcd_range(e, p, 0, 0, &l, &err) == 0) {
 		b->checked = 1;
+		for (k = 0; k < l.n; k++) {
+			json_t *r = json_loadb(l.kvs[k].value, l.kvs[k].value_len, 0, NULL);
+			int64_t due = json_integer_value(json_object_get(r, "due"));
+
+			for (n = 0; n < j->nruns; n++)
+				if (j->runs[n]->due == due && !strcmp(j->runs[n]->svc, b->svc) &&
+				    !strcmp(j->runs[n]->dep, b->dep))
+					break;
+			if (n == j->nruns && !strcmp(paas_json_str(r, "state", ""), "running") &&
+			    !strcmp(paas_json_str(r, "host", ""), j->host)) {
+				json_object_set_new(r, "state", json_string("failed"));
+				json_object_set_new(r, "reason", json_string("its agent stopped before "
+				    "the run started, or its container went"));
+				put_record(e, b->dep, b->svc, due, r, &err);
+			}
+			json_decref(r);
+		}
 		last = l.n ? atoll(strrchr(l.kvs[l.n - 1].key, '/') + 1) : 0;
-		if (last > 0 && (d = latest_due(b, last, now - TOLERANCE_S)) > 0 &&
-		    (b->pending == 0 || b->pending < d)) {
-			b->pending = d;
-			b->late = 1;
-			say(j, "job %s.%s: due %" PRId64 " was missed (missed: run): running it now",
+		if (b->missed_run && last > 0 && (d = paas_cron_latest(&b->cron, b->tz, last, before)) > 0) {
+			b->missed_due = d;
+			say(j, "job %s.%s: due %" PRId64 " was missed (missed: run): it runs now, late",
 			    b->dep, b->svc, d);
 		}
 		paas_kv_list_free(&l);
@@ -529,35 +548,38 @@ check_missed(struct paas_jobs *j, struct paas_etcd *e, struct job *b, int64_t no
 	free(p);
 }
 
+/*
+ * The job's due times: the latest that has come claimed while it is
+ * within the tolerance; one found missed (this agent away, or the whole
+ * cluster), with missed: run, claimed late once.
+ */
 static void
 schedule(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct job *b,
     const struct paas_lease *lease, int lease_ok)
 {
-	int64_t now = (int64_t)time(NULL), tol;
+	int64_t now = (int64_t)time(NULL), tol = tolerance(b, now);
 
 	if (b->next == 0)
-		b->next = paas_cron_next(&b->cron, b->tz, now - TOLERANCE_S - 1);
-	if (b->missed_run && !b->checked && lease_ok)
-		check_missed(j, e, b, now);
+		b->next = paas_cron_next(&b->cron, b->tz, now - tol - 1);
+	/* Missed: the due times before the first this agent handles. */
+	if (!b->checked && lease_ok)
+		first_sight(j, e, b, b->next - 1);
 	while (b->next > 0 && b->next <= now) {
 		b->pending = b->next;
-		b->late = 0;
 		b->next = paas_cron_next(&b->cron, b->tz, b->next);
 	}
-	if (b->pending == 0)
-		return;
-	/* Claimed late only within the tolerance, less than half the wait
-	 * for the next; with missed: run, whenever etcd lets us. */
-	tol = b->next > 0 && (b->next - b->pending) / 2 < TOLERANCE_S ?
-	    (b->next - b->pending) / 2 : TOLERANCE_S;
-	if (now - b->pending > tol && !b->missed_run) {
+	if (b->pending && now - b->pending > tol) {
+		if (b->missed_run && b->pending > b->missed_due)
+			b->missed_due = b->pending;
 		b->pending = 0;
-		return;
 	}
-	if (now - b->pending > tol)
-		b->late = 1;
-	if (!lease_ok || claim(j, e, d, b, lease) >= 0)
-		b->pending = lease_ok ? 0 : b->pending;
+	if (!lease_ok)
+		return;
+	if (b->missed_due && b->missed_due != b->pending &&
+	    claim(j, e, d, b, b->missed_due, 1, lease) >= 0)
+		b->missed_due = 0;
+	if (b->pending && claim(j, e, d, b, b->pending, 0, lease) >= 0)
+		b->pending = 0;
 }
 
 /* A run that has ended: its record, its output, its key, its container. */
@@ -591,8 +613,8 @@ finish(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct r
 	json_object_set_new(rec, "state", json_string(r->killed ? "killed" : code ? "failed" :
 	    "succeeded"));
 	json_object_set_new(rec, "exit_code", json_integer(code));
-	json_object_set(rec, "started", json_object_get(st, "StartedAt"));
-	json_object_set(rec, "ended", json_object_get(st, "FinishedAt"));
+	json_object_set(rec, "start_time", json_object_get(st, "StartedAt"));
+	json_object_set(rec, "end_time", json_object_get(st, "FinishedAt"));
 	json_object_set_new(rec, "container", json_string(r->id));
 	if (r->reason)
 		json_object_set_new(rec, "reason", json_string(r->reason));
@@ -692,7 +714,9 @@ void
 paas_jobs_tick(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d,
     const struct paas_lease *lease)
 {
-	long long now = paas_now_ms(), until = lease->last_ok + lease->ttl * 1000LL - FENCE_MS;
+	/* Fenced once two refreshes in a row (due every ttl/3) have not gone
+	 * through: a third of the TTL before the lease can lapse. */
+	long long now = paas_now_ms(), until = lease->last_ok + lease->ttl * 2000LL / 3;
 	int lease_ok = lease->id != 0 && now < until;
 	size_t k, n;
 
@@ -734,143 +758,4 @@ paas_jobs_tick(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d,
 	for (k = 0; k < j->njobs; k++)
 		if (j->jobs[k]->active)
 			schedule(j, e, d, j->jobs[k], lease, lease_ok);
-}
-
-/* The commands' side ------------------------------------------------------ */
-
-/* Every run record of dep's svc, oldest first. */
-static int
-runs_of(struct paas_etcd *e, const char *dep, const char *svc, json_t **out,
-    struct paas_err *err)
-{
-	char *p = paas_key_job(dep, svc, "runs", 0), *pp;
-	struct paas_kv_list l;
-	size_t k;
-
-	*out = json_array();
-	if (asprintf(&pp, "%s/", p) < 0)
-		abort();
-	free(p);
-	if (paas_etcd_range(e, pp, 0, 0, &l, err) < 0) {
-		free(pp);
-		return -1;
-	}
-	free(pp);
-	for (k = 0; k < l.n; k++) {
-		json_t *v = json_loadb(l.kvs[k].value, l.kvs[k].value_len, 0, NULL);
-
-		if (json_is_object(v))
-			json_array_append(*out, v);
-		json_decref(v);
-	}
-	paas_kv_list_free(&l);
-	return 0;
-}
-
-static int64_t
-unix_of(const char *iso)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (iso == NULL || strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
-int
-paas_jobs_list(struct paas_etcd *e, const char *dep, const char *svc, json_t **out,
-    struct paas_err *err)
-{
-	json_t *rec = NULL, *runs = NULL, *s;
-	const char *name;
-	int64_t cur, now = (int64_t)time(NULL);
-	char when[32], nowt[32];
-	int rc = -1;
-
-	*out = json_array();
-	if (svc) {
-		size_t k;
-
-		if (runs_of(e, dep, svc, &runs, err) < 0)
-			goto out;
-		for (k = json_array_size(runs); k > 0; k--)
-			json_array_append(*out, json_array_get(runs, k - 1));
-		rc = 0;
-		goto out;
-	}
-	if (paas_release_require(e, dep, &cur, &rec, err) < 0)
-		goto out;
-	paas_utc_now(nowt, sizeof(nowt));
-	json_object_foreach(json_object_get(json_object_get(rec, "spec"), "services"), name, s) {
-		const json_t *sc = json_object_get(s, "schedule"), *last;
-		struct job b;
-		int64_t next, since, missed, grace;
-		json_t *o;
-
-		if (sc == NULL)
-			continue;
-		json_decref(runs);
-		if (runs_of(e, dep, name, &runs, err) < 0)
-			goto out;
-		memset(&b, 0, sizeof(b));
-		if (paas_cron_parse(paas_json_str(sc, "cron", ""), &b.cron, err) < 0 ||
-		    paas_tz_load(paas_json_str(sc, "timezone", "UTC"), &b.tz, err) < 0) {
-			paas_err_wrap(err, "job %s", name);
-			goto out;
-		}
-		last = json_array_get(runs, json_array_size(runs) - 1);
-		next = paas_cron_next(&b.cron, b.tz, now);
-		since = unix_of(json_string_value(json_object_get(rec, "time")));
-		if (last && json_integer_value(json_object_get(last, "due")) > since)
-			since = json_integer_value(json_object_get(last, "due"));
-		/* Missed: no run this long after its time, a period at most. */
-		grace = paas_cron_next(&b.cron, b.tz, next) - next;
-		missed = latest_due(&b, since, now - (grace > 0 && grace < MISSED_GRACE_S ? grace :
-		    MISSED_GRACE_S));
-		paas_tz_free(b.tz);
-		o = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "kind", "job", "time",
-		    nowt, "deployment", dep, "service", name, "schedule", json_object_get(sc, "cron"),
-		    "timezone", json_object_get(sc, "timezone"), "overlap",
-		    json_object_get(sc, "overlap"), "missed", json_object_get(sc, "missed"), "last",
-		    last ? last : json_null());
-		paas_utc_of(next, when, sizeof(when));
-		json_object_set_new(o, "next", next > 0 ? json_string(when) : json_null());
-		paas_utc_of(missed, when, sizeof(when));
-		json_object_set_new(o, "missed_due", missed > 0 ? json_string(when) : json_null());
-		json_array_append_new(*out, o);
-	}
-	rc = 0;
-out:
-	json_decref(rec);
-	json_decref(runs);
-	if (rc < 0) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return rc;
-}
-
-int
-paas_jobs_logs(struct paas_etcd *e, const char *dep, const char *svc, long long due, char **out,
-    struct paas_err *err)
-{
-	char *k = paas_key_job(dep, svc, "logs", due), when[32];
-	struct paas_kv kv;
-	int found = 0;
-
-	*out = NULL;
-	if (paas_etcd_get(e, k, &kv, &found, NULL, err) < 0) {
-		free(k);
-		return -1;
-	}
-	free(k);
-	if (!found) {
-		paas_utc_of(due, when, sizeof(when));
-		return paas_err_set(err, PAAS_EINVAL, "job %s.%s has no finished run due at %s (%lld)",
-		    dep, svc, when, due);
-	}
-	*out = paas_xstrdup(kv.value);
-	paas_kv_clear(&kv);
-	return 0;
 }

@@ -15,10 +15,10 @@
  * recorded "skipped".  Missed due times (the whole cluster down, or etcd)
  * are skipped, or with missed: run the latest one runs once, late.
  *
- * Fencing: an agent that has not refreshed its lease for its TTL less 3 s
- * kills its runs (its running keys are about to lapse, and another agent
- * would start the next run beside them) and records them "killed" once
- * etcd answers.  An agent restarted mid-run takes its runs over: the
+ * Fencing: an agent that has not refreshed its lease for two thirds of its
+ * TTL (two refreshes missed) kills its runs (its running keys are about to
+ * lapse, and another agent would start the next run beside them) and
+ * records them "killed" once etcd answers.  An agent restarted mid-run takes its runs over: the
  * container goes on, the running key is put again under the new lease
  * (unless another run has taken it: the run is killed).  A run ends
  * recorded with its exit status, times and its last 64 KiB of output
@@ -48,7 +48,7 @@ struct paas_jobs *paas_jobs_new(const char *host, paas_log_fn log, void *arg);
 void paas_jobs_tick(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d,
     const struct paas_lease *lease);
 /* The fence, a thread that kills the host's runs once the lease given to
- * paas_jobs_tick() was last refreshed its TTL less 3 s ago, through d (its
+ * paas_jobs_tick() was last refreshed two thirds of its TTL ago, through d (its
  * own client, freed with j), until *stop. */
 int paas_jobs_fence(struct paas_jobs *j, struct paas_docker *d, volatile sig_atomic_t *stop);
 void paas_jobs_free(struct paas_jobs *j);

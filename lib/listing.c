@@ -375,8 +375,8 @@ paas_listing_row(const json_t *r)
 	if (strcmp(kind, "job_run") == 0)
 		return json_pack("[o, s?, s?, s?, o, s, s]", num(r, "due"), s_(r, "time"),
 		    s_(r, "host"), s_(r, "state"), json_is_integer(json_object_get(r, "exit_code")) ?
-		    num(r, "exit_code") : json_string("-"), paas_json_str(r, "started", "-"),
-		    paas_json_str(r, "ended", "-"));
+		    num(r, "exit_code") : json_string("-"), paas_json_str(r, "start_time", "-"),
+		    paas_json_str(r, "end_time", "-"));
 	if (strcmp(kind, "release") != 0)
 		return NULL;
 	if (json_is_object(o))

@@ -85,17 +85,18 @@ wait_for 60 sh -c "! paas-deploy -D soak --json jobs tick | jq -e 'select(.state
 paas-deploy -D soak --json jobs tick | jq -s "map(select(.due >= $first and .due <= $last))" >"$TEST_TMP/runs"
 wait "$peer"
 
-jq -r '.[] | "#   \(.due) \(.host) \(.state) \(.started) \(.ended) \(.reason // "")"' "$TEST_TMP/runs"
+jq -r '.[] | "#   \(.due) \(.host) \(.state) \(.start_time) \(.end_time) \(.reason // "")"' "$TEST_TMP/runs"
 n=$(jq 'map(.due) | unique | length' "$TEST_TMP/runs")
 dup=$(jq 'length - (map(.due) | unique | length)' "$TEST_TMP/runs")
-overlap=$(jq 'map(select(.state != "skipped")) | sort_by(.started) | [range(1; length) as $i | select(.[$i].started < .[$i - 1].ended)] | length' "$TEST_TMP/runs")
+overlap=$(jq 'def t: capture("(?<s>[^.Z]+)(\\.(?<f>[0-9]+))?Z") | ((.s + "Z") | fromdate) + ("0." + (.f // "0") | tonumber);
+	map(select(.state != "skipped")) | sort_by(.start_time | t) | [range(1; length) as $i | select((.[$i].start_time | t) < (.[$i - 1].end_time | t))] | length' "$TEST_TMP/runs")
 states=$(jq -r 'group_by(.state) | map("\(.[0].state) \(length)") | join(", ")' "$TEST_TMP/runs")
 lost=0
 for d in $(jq -r '.[] | select(.state == "succeeded") | .due' "$TEST_TMP/runs"); do
 	paas-deploy -D soak jobs tick "$d" | grep -q "^end $d" || lost=$((lost + 1))
 done
 # Start latency, ms after the due time.
-lat() { jq -r '.[] | select(.started != null and .started != "0001-01-01T00:00:00Z") | "\(.due) \(.started)"' "$1" |
+lat() { jq -r '.[] | select(.start_time != null and .start_time != "0001-01-01T00:00:00Z") | "\(.due) \(.start_time)"' "$1" |
 	while read -r d s; do echo $(( $(date -d "$s" +%s%3N) - d * 1000 )); done; }
 lat "$TEST_TMP/runs" >"$TEST_TMP/ours"
 for d in $(seq "$first" "$PERIOD" "$last"); do
