@@ -45,6 +45,7 @@ static const struct {
 	{ "git", "  git add deployment --key file [--branch b] [--servicefile path]\n"
 	    "      [--host h] [--port n] [--user u] [--allow-source src ...] [--state-dir dir]\n"
 	    "  git ls\n" },
+	{ "certs", "  certs ls | certs add name cert-file key-file | certs rm name\n" },
 	{ "agent", "  agent [--host name | --fleet name [--fleet-endpoint url]] [--docker unix:///path]\n"
 	    "      [--ttl s] [--interval ms]\n" },
 };
@@ -99,7 +100,7 @@ main(int argc, char **argv)
 		{ "check", cmd_check }, { "members", cmd_members }, { "backup", cmd_backup },
 		{ "restore", cmd_restore }, { "registry", cmd_registry }, { "git", cmd_git },
 		{ "git-serve", cmd_git }, { "git-hook", cmd_git }, { "hosts", cmd_hosts },
-		{ "agent", cmd_agent },
+		{ "agent", cmd_agent }, { "certs", cmd_certs },
 	};
 	enum paas_format fmt = PAAS_FORMAT_AUTO;
 	const char *etcd = NULL;

@@ -3,7 +3,8 @@
  * one library call -> output: cluster-up.c (up, down), cluster-hosts.c
  * (hosts, agent), cluster-status.c (status, check), cluster-data.c
  * (members, backup, restore), cluster-registry.c (registry gc),
- * cluster-git.c (git add, git ls, git-serve, git-hook).  paas-cluster.c
+ * cluster-git.c (git add, git ls, git-serve, git-hook), cluster-certs.c
+ * (certs ls, add, rm).  paas-cluster.c
  * dispatches to them; they call the library and cli.c, never each other.
  */
 #ifndef PAAS_CLUSTER_CMD_H
@@ -27,5 +28,6 @@ int cmd_backup(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_restore(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_registry(const struct cluster_ctx *c, int argc, char **argv);
 int cmd_git(const struct cluster_ctx *c, int argc, char **argv);
+int cmd_certs(const struct cluster_ctx *c, int argc, char **argv);
 
 #endif

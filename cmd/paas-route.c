@@ -31,7 +31,7 @@ static volatile sig_atomic_t stopping;
 
 struct conf {
 	struct paas_router_opts o;
-	char *config, *master, *stats, *pidfile, *status_sock;
+	char *config, *master, *stats, *pidfile, *status_sock, *cert_dir;
 	const char *status_users_file;
 	json_t *status_users;
 };
@@ -181,7 +181,9 @@ parse(int argc, char **argv, struct conf *cf, int watch)
 	c->master = cf->master = master ? paas_xstrdup(master) : beside(config, "master.sock");
 	c->stats = cf->stats = stats ? paas_xstrdup(stats) : beside(config, "stats.sock");
 	c->pidfile = cf->pidfile = pidfile ? paas_xstrdup(pidfile) : beside(config, "haproxy.pid");
-	cf->status_sock = beside(config, "status.sock");
+	/* The router's own server: the status page, and ACME's HTTP-01. */
+	c->acme_socket = cf->status_sock = beside(config, "status.sock");
+	c->cert_dir = cf->cert_dir = beside(config, "certs");
 	return 0;
 }
 
@@ -193,6 +195,7 @@ conf_free(struct conf *c)
 	free(c->stats);
 	free(c->pidfile);
 	free(c->status_sock);
+	free(c->cert_dir);
 	json_decref(c->status_users);
 }
 
@@ -273,10 +276,10 @@ cmd_watch(struct conf *c)
 	signal(SIGPIPE, SIG_IGN);
 	o->stop = &stopping;
 	o->log = log_line;
+	if ((o->status_domain && paas_status_users_read(c->status_users_file, &c->status_users,
+	    &err) < 0) || paas_status_server_start(o->etcd, c->status_sock, &status, &err) < 0)
+		return cli_fail(&err);
 	if (o->status_domain) {
-		if (paas_status_users_read(c->status_users_file, &c->status_users, &err) < 0 ||
-		    paas_status_server_start(o->etcd, c->status_sock, &status, &err) < 0)
-			return cli_fail(&err);
 		o->status_users = c->status_users;
 		o->status_socket = c->status_sock;
 	}

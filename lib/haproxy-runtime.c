@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "file.h"
 #include "haproxy.h"
+#include "private.h"
 
 #define MASTER_GONE_MS	1000	/* no answer on the master CLI for this long */
 
@@ -581,4 +582,74 @@ paas_haproxy_spawn(const char *haproxy, const char *config, const char *sock,
 			    "%s does not answer", sock);
 		paas_sleep_ms(10);
 	}
+}
+
+/* One runtime command to the current worker: 0 when its answer has ok,
+ * else -1 with the answer's first line. */
+static int
+cert_cmd(const char *sock, const char *cmd, const char *ok, const char *what,
+    struct paas_err *err)
+{
+	char *out = NULL;
+	int rc;
+
+	if (paas_haproxy_cli(sock, cmd, &out, err) < 0)
+		return -1;
+	rc = out && strstr(out, ok) ? 0 : paas_err_set(err, PAAS_EFAILED, "haproxy: %s: %.*s", what,
+	    out ? (int)strcspn(out, "\n") : 0, out ? out : "");
+	free(out);
+	return rc;
+}
+
+int
+paas_haproxy_cert_update(const char *sock, const char *list, const char *path, int how,
+    struct paas_err *err)
+{
+	struct paas_buf c = PAAS_BUF_INIT;
+	char *pem = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (how == PAAS_CERT_REMOVED) {
+		paas_buf_addf(&c, "@1 del ssl crt-list %s %s", list, path);
+		if (cert_cmd(sock, c.data, "deleted", "del ssl crt-list", err) == 0) {
+			paas_buf_reset(&c);
+			paas_buf_addf(&c, "@1 del ssl cert %s", path);
+			rc = cert_cmd(sock, c.data, "deleted", "del ssl cert", err);
+		}
+		paas_buf_free(&c);
+		return rc;
+	}
+	if (paas_read_file(path, 1 << 20, &pem, &n, err) < 0)
+		return -1;
+	if (how == PAAS_CERT_ADDED) {
+		paas_buf_addf(&c, "@1 new ssl cert %s", path);
+		if (cert_cmd(sock, c.data, "New empty", "new ssl cert", err) < 0)
+			goto out;
+		paas_buf_reset(&c);
+	}
+	/* The payload ends with an empty line: the PEM's own last newline
+	 * and the one the CLI adds. */
+	paas_buf_addf(&c, "@1 set ssl cert %s <<\n%s", path, pem);
+	if (pem[n - 1] != '\n')
+		paas_buf_adds(&c, "\n");
+	if (cert_cmd(sock, c.data, "Transaction", "set ssl cert", err) < 0)
+		goto out;
+	paas_buf_reset(&c);
+	paas_buf_addf(&c, "@1 commit ssl cert %s", path);
+	if (cert_cmd(sock, c.data, "Success", "commit ssl cert", err) < 0)
+		goto out;
+	if (how == PAAS_CERT_ADDED) {
+		paas_buf_reset(&c);
+		paas_buf_addf(&c, "@1 add ssl crt-list %s %s", list, path);
+		if (cert_cmd(sock, c.data, "Success", "add ssl crt-list", err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (c.data)
+		explicit_bzero(c.data, c.len);
+	paas_buf_free(&c);
+	paas_secret_free(pem);
+	return rc;
 }

@@ -270,8 +270,10 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	tls = 0;
 	for (i = 0; i < nd; i++)
 		tls += json_is_string(json_object_get(json_object_get(routes, domains[i]), "tls"));
-	if (o->tls_dir || tls) {
+	if (o->tls_dir || tls || o->crt_list) {
 		paas_buf_addf(&b, "\tbind :%d ssl", o->https_port ? o->https_port : 443);
+		if (o->crt_list)
+			paas_buf_addf(&b, " crt-list %s", o->crt_list);
 		if (o->tls_dir)
 			paas_buf_addf(&b, " crt %s", o->tls_dir);
 		for (i = 0; i < nd; i++) {
@@ -284,6 +286,11 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 		paas_buf_adds(&b, "\n");
 	}
 	paas_buf_adds(&b, "\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n");
+	/* An ACME CA's HTTP-01 request, for any domain, reaches the router's
+	 * own server whatever else the domain does. */
+	if (o->acme_socket)
+		paas_buf_adds(&b, "\tacl acme path_beg /.well-known/acme-challenge/\n"
+		    "\tuse_backend paas-acme if acme\n");
 	/* A deployment in maintenance: its domains answer its page, before
 	 * any auth (paas-deploy maintenance). */
 	for (i = 0; i < nd; i++) {
@@ -292,15 +299,16 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 
 		if (page)
 			paas_buf_addf(&b, "\thttp-request return status 503 content-type \"text/html; "
-			    "charset=utf-8\" file %s hdr retry-after 60 if { var(txn.host) -m str %s }\n",
-			    page, domains[i]);
+			    "charset=utf-8\" file %s hdr retry-after 60 if { var(txn.host) -m str %s }%s\n",
+			    page, domains[i], o->acme_socket ? " !acme" : "");
 	}
 	/* Basic auth is the domain's, before its backend, which it may
 	 * share with other domains. */
 	for (i = 0; i < nd; i++)
 		if (json_object_size(json_object_get(json_object_get(routes, domains[i]), "auth")))
 			paas_buf_addf(&b, "\thttp-request auth realm paas if { var(txn.host) -m str %s } "
-			    "!{ http_auth(auth-%s) }\n", domains[i], domains[i]);
+			    "!{ http_auth(auth-%s) }%s\n", domains[i], domains[i],
+			    o->acme_socket ? " !acme" : "");
 	for (i = 0; i < nd; i++) {
 		char *name = backend_name(json_object_get(routes, domains[i]));
 
@@ -310,6 +318,8 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	}
 	paas_buf_adds(&b, "\tdefault_backend no-route\n\nbackend no-route\n"
 	    "\thttp-request return status 404 content-type text/plain string \"no such route\"\n");
+	if (o->acme_socket)
+		paas_buf_addf(&b, "\nbackend paas-acme\n\tserver router unix@%s\n", o->acme_socket);
 	for (i = 0; i < nd; i++) {
 		const json_t *r = json_object_get(routes, domains[i]);
 		const char *dep = json_string_value(json_object_get(r, "deployment"));

@@ -25,6 +25,11 @@ struct paas_haproxy_opts {
 	const char *status_socket;	/* the one server address that may be a
 					 * Unix socket's path (the router's status
 					 * server), or NULL */
+	const char *acme_socket;	/* where /.well-known/acme-challenge/ of
+					 * every domain goes (the router's own
+					 * server, acme.h), before maintenance and
+					 * auth; NULL: nowhere special */
+	const char *crt_list;		/* a crt-list for the TLS frontend, or NULL */
 };
 
 /*
@@ -73,6 +78,18 @@ int paas_haproxy_spawn(const char *haproxy, const char *config, const char *sock
  * with `haproxy -c` on a file staged beside near: 0, or -1 with HAProxy's
  * complaint in one line (PAAS_EFAILED). */
 int paas_haproxy_check(const char *haproxy, const char *cfg, const char *near,
+    struct paas_err *err);
+
+/*
+ * A certificate file path (chain and key, as certs.h writes it) given to
+ * the running worker through the master CLI, without a reload: one added
+ * to crt-list list (new ssl cert, set, commit, add ssl crt-list), one
+ * changed (set, commit: connections from then on get it), or one removed
+ * from the list and the worker.  Each step's answer is checked; the key
+ * goes over the 0600 socket only.
+ */
+enum { PAAS_CERT_ADDED, PAAS_CERT_CHANGED, PAAS_CERT_REMOVED };
+int paas_haproxy_cert_update(const char *sock, const char *list, const char *path, int how,
     struct paas_err *err);
 
 /*

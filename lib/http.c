@@ -213,6 +213,8 @@ paas_http_resp_free(struct paas_http_resp *resp)
 		return;
 	free(resp->body);
 	resp->body = NULL;
+	free(resp->headers);
+	resp->headers = NULL;
 	resp->len = 0;
 }
 
@@ -549,6 +551,25 @@ perform(struct paas_http *h, struct xfer *x, int stream, struct paas_err *err)
 	return 0;
 }
 
+/* The response headers of c named in keep ('\n' between). */
+static char *
+kept_headers(CURL *c, const char *keep)
+{
+	struct paas_buf b = PAAS_BUF_INIT;
+	char name[64];
+	const char *p, *nl;
+
+	for (p = keep; p && *p; p = nl ? nl + 1 : p + strlen(p)) {
+		struct curl_header *hd;
+
+		nl = strchr(p, '\n');
+		snprintf(name, sizeof(name), "%.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
+		if (curl_easy_header(c, name, 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
+			paas_buf_addf(&b, "%s: %s\n", name, hd->value);
+	}
+	return paas_buf_detach(&b, NULL);
+}
+
 int
 paas_http_do(struct paas_http *h, const struct paas_http_req *req,
     struct paas_http_resp *resp, struct paas_err *err)
@@ -564,6 +585,7 @@ paas_http_do(struct paas_http *h, const struct paas_http_req *req,
 	if (rc == 0) {
 		curl_easy_getinfo(x.curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		resp->body = paas_buf_detach(&x.body, &resp->len);
+		resp->headers = kept_headers(x.curl, req->keep);
 	}
 	paas_buf_free(&x.body);
 	paas_buf_free(&x.line);
@@ -730,7 +752,7 @@ int
 paas_http_upgrade(struct paas_http *h, const char *method, const char *path, const char *body,
     struct paas_http_conn **out, long *status, struct paas_err *err)
 {
-	struct paas_http_req req = { method, path, NULL, 0, NULL, NULL, 0, 0, NULL };
+	struct paas_http_req req = { method, path, NULL, 0, NULL, NULL, 0, 0, NULL, NULL };
 	struct endpoint *ep = &h->ep[h->cur];
 	struct paas_buf rq = PAAS_BUF_INIT;
 	struct paas_http_conn *k;

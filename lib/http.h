@@ -47,12 +47,15 @@ struct paas_http_req {
 	int idempotent;		/* may be re-sent to the next endpoint after a broken connection */
 	int raw;		/* streams: hand over raw chunks instead of lines */
 	const char *header;	/* extra "Name: value" headers, '\n' between, or NULL */
+	const char *keep;	/* response headers wanted, '\n' between, or NULL */
 };
 
 struct paas_http_resp {
 	long status;		/* HTTP status; 0 before an answer */
 	char *body;		/* NUL-terminated, owned; free with paas_http_resp_free */
 	size_t len;
+	char *headers;		/* those of req->keep it had, "Name: value\n" each
+				 * (the last of a repeated one), or NULL */
 };
 
 /* Returns a client the caller frees with paas_http_free(), or NULL with err

@@ -122,6 +122,12 @@ paas_key_maintenance(const char *dep)
 }
 
 char *
+paas_key_acme_challenge(const char *token)
+{
+	return key(PAAS_ACME_PREFIX "challenges/%s", token);
+}
+
+char *
 paas_key_job(const char *dep, const char *svc, const char *part, long long due)
 {
 	if (svc == NULL)

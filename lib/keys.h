@@ -25,6 +25,11 @@
  *                                        again while it lasts (a lease of an hour)
  *   /paas/v1/maintenance/DEP            {"since","page"}: every router answers DEP's
  *                                        domains 503, with page (HTML) or its own
+ *   /paas/v1/acme/challenges/TOKEN      the key authorization of an ACME HTTP-01
+ *                                        challenge under way, which every router
+ *                                        answers (acme.h)
+ *   /paas/v1/certs/NAME                 a certificate every router serves, its key
+ *                                        sealed (certs.h)
  *   /paas/v1/jobs/DEP/SVC/runs/DUE     {"kind":"job_run","deployment","service","due",
  *                                        "due_unix","host","release","state",...}: one
  *                                        due time of a job (DUE: Unix seconds, 12 digits)
@@ -62,6 +67,8 @@
 #define PAAS_DRAIN_PREFIX	PAAS_PREFIX "drain/"
 #define PAAS_FREED_PREFIX	PAAS_PREFIX "freed/"
 #define PAAS_ROUTERS_PREFIX	PAAS_PREFIX "routers/"
+#define PAAS_ACME_PREFIX	PAAS_PREFIX "acme/"
+#define PAAS_CERTS_PREFIX	PAAS_PREFIX "certs/"
 #define PAAS_JOBS_PREFIX	PAAS_PREFIX "jobs/"
 #define PAAS_MAINTENANCE_PREFIX	PAAS_PREFIX "maintenance/"
 #define PAAS_SECRETS_PREFIX	PAAS_PREFIX "secrets/"
@@ -89,6 +96,8 @@ char *paas_key_drain(const char *container);
 char *paas_key_freed(const char *host, long long port);
 char *paas_key_router(const char *name);
 char *paas_key_maintenance(const char *dep);
+/* An ACME HTTP-01 challenge's key (token: base64url, checked first). */
+char *paas_key_acme_challenge(const char *token);
 /* A job's key: part "runs", "logs" or "running", due its Unix time (0:
  * none; part NULL with svc NULL: the prefix of every job key of dep, with
  * svc that of the job). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "certs.h"
 #include "clock.h"
 #include "etcd.h"
 #include "file.h"
@@ -88,14 +89,57 @@ render(const struct paas_router_opts *o, json_t *routes, const json_t *servers, 
     json_t *skipped, struct paas_err *err)
 {
 	struct paas_haproxy_opts ho = { o->port, o->tls_dir, o->https_port, o->stats,
-	    o->hard_stop, o->status_socket };
+	    o->hard_stop, o->status_socket, o->acme_socket, NULL };
+	char *list = o->cert_dir ? paas_path_join(o->cert_dir, "crt-list") : NULL;
 	json_t *v;
+	int rc;
 
-	if (paas_haproxy_render(routes, servers, &ho, cfg, &v, err) < 0)
+	/* The store's certificates, as the router last wrote them. */
+	ho.crt_list = list && access(list, R_OK) == 0 ? list : NULL;
+	rc = paas_haproxy_render(routes, servers, &ho, cfg, &v, err);
+	free(list);
+	if (rc < 0)
 		return -1;
 	json_array_extend(skipped, v);
 	json_decref(v);
 	return 0;
+}
+
+/* The store's certificates into the router's directory (certs.h), and
+ * those that changed into the running worker, when it has the crt-list
+ * already (the first one comes with the reload that adds it). */
+static void
+certs_apply(struct paas_etcd *e, const struct paas_router_opts *o, int running,
+    json_t *skipped)
+{
+	static const char *const kinds[] = { "added", "changed", "removed" };
+	struct paas_err e2 = PAAS_ERR_INIT;
+	json_t *changed = NULL, *v;
+	char *list = NULL, *live = NULL, *lp = paas_path_join(o->cert_dir, "crt-list");
+	size_t n, k, i;
+
+	if (paas_certs_materialize(e, o->cert_dir, &list, &changed, skipped, &e2) < 0) {
+		say(o, "certificates: %s", e2.msg);
+		goto out;
+	}
+	if (!running || paas_read_file(o->config, 1 << 24, &live, &n, &e2) < 0 ||
+	    strstr(live, lp) == NULL)
+		goto out;
+	for (k = 0; k < 3; k++)
+		json_array_foreach(json_object_get(changed, kinds[k]), i, v) {
+			paas_err_clear(&e2);
+			if (paas_haproxy_cert_update(o->master, lp, json_string_value(v), (int)k,
+			    &e2) < 0)
+				say(o, "certificate %s %s: %s", json_string_value(v), kinds[k], e2.msg);
+			else
+				say(o, "certificate %s %s, in the running worker", json_string_value(v),
+				    kinds[k]);
+		}
+out:
+	free(live);
+	free(list);
+	free(lp);
+	json_decref(changed);
 }
 
 /* HAProxy may quote a line of the file: a password hash ("$id$salt$...")
@@ -323,6 +367,8 @@ paas_router_apply(struct paas_etcd *e, const struct paas_router_opts *o, int sta
 
 	*changed = 0;
 	*skipped = json_array();
+	if (o->cert_dir)
+		certs_apply(e, o, running, *skipped);
 	if (read_render(e, o, &routes, &servers, &cfg, rev, *skipped, err) < 0)
 		goto out;
 	io.sock = running ? o->master : NULL;
@@ -384,7 +430,7 @@ on_event(const struct paas_event *ev, void *arg)
 	/* Drain marks and agents too: a held server may go (hold.h). */
 	if (paas_key_tail(k, PAAS_ROUTES_PREFIX) || paas_key_tail(k, PAAS_ANNOUNCE_PREFIX) ||
 	    paas_key_tail(k, PAAS_DRAIN_PREFIX) || paas_key_tail(k, PAAS_AGENTS_PREFIX) ||
-	    paas_key_tail(k, PAAS_MAINTENANCE_PREFIX)) {
+	    paas_key_tail(k, PAAS_MAINTENANCE_PREFIX) || paas_key_tail(k, PAAS_CERTS_PREFIX)) {
 		w->pending = 1;
 		pthread_cond_signal(&w->cv);
 	}

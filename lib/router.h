@@ -43,6 +43,8 @@ struct paas_router_opts {
 	const char *status_domain;
 	const json_t *status_users;
 	const char *status_socket;
+	const char *acme_socket;	/* the server answering HTTP-01 (haproxy.h) */
+	const char *cert_dir;		/* the store's certificates (certs.h), or NULL */
 	int hard_stop;			/* seconds old workers may finish in */
 	int coalesce_ms;		/* run: changes after the first of a burst wait this long */
 	int ttl;			/* run: lease seconds */

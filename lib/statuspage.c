@@ -19,8 +19,10 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "etcd.h"
 #include "http.h"
 #include "jsonx.h"
+#include "keys.h"
 #include "listing.h"
 #include "private.h"
 #include "statuspage.h"
@@ -301,6 +303,44 @@ current_page(struct paas_status_server *s, size_t *len, struct paas_err *err)
 	return p;
 }
 
+#define ACME_PATH	"/.well-known/acme-challenge/"
+
+/* An ACME CA's HTTP-01 request (RFC 8555 8.3), for any domain: the key
+ * authorization of token (what follows the path, to a space) as etcd has
+ * it, so that whichever router the CA reaches answers. */
+static void
+acme_answer(struct paas_status_server *s, int c, const char *token, int head)
+{
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_etcd *e;
+	struct paas_kv kv;
+	char tok[129], *key;
+	size_t n = strcspn(token, " ?\r\n");
+	int found = 0, rc;
+
+	snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) ? n : 0), token);
+	if (n == 0 || n >= sizeof(tok) || !paas_only_chars(tok, "_-") || strchr(tok, '.')) {
+		answer(c, "404 Not Found", "text/plain", "no such challenge\n", 18, head);
+		return;
+	}
+	if ((e = paas_etcd_new(s->etcd, NULL, &err)) == NULL) {
+		answer(c, "503 Service Unavailable", "text/plain", "etcd\n", 5, head);
+		return;
+	}
+	key = paas_key_acme_challenge(tok);
+	rc = paas_etcd_get(e, key, &kv, &found, NULL, &err);
+	free(key);
+	paas_etcd_free(e);
+	if (rc < 0)
+		answer(c, "503 Service Unavailable", "text/plain", "etcd\n", 5, head);
+	else if (!found)
+		answer(c, "404 Not Found", "text/plain", "no such challenge\n", 18, head);
+	else {
+		answer(c, "200 OK", "application/octet-stream", kv.value, kv.value_len, head);
+		paas_kv_clear(&kv);
+	}
+}
+
 /* One connection: its request head read (within IO_TIMEOUT_S), one answer. */
 static void
 serve(struct paas_status_server *s, int c)
@@ -326,6 +366,10 @@ serve(struct paas_status_server *s, int c)
 	head = strncmp(req, "HEAD ", 5) == 0;
 	if (strncmp(req, "GET ", 4) != 0 && !head) {
 		answer(c, "405 Method Not Allowed", "text/plain", "GET or HEAD only\n", 17, 0);
+		return;
+	}
+	if (strncmp(req + (head ? 5 : 4), ACME_PATH, strlen(ACME_PATH)) == 0) {
+		acme_answer(s, c, req + (head ? 5 : 4) + strlen(ACME_PATH), head);
 		return;
 	}
 	if ((page = current_page(s, &len, &err)) == NULL) {

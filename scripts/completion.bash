@@ -171,7 +171,7 @@ _paas_cluster() {
 	fi
 	case $sub in
 	"") mapfile -t COMPREPLY < <(compgen -W "up down status check hosts members backup
-		restore registry git agent" -- "$cur") ;;
+		restore registry git certs agent" -- "$cur") ;;
 	hosts) if [ -z "$second" ]; then
 			mapfile -t COMPREPLY < <(compgen -W "ls add rm" -- "$cur")
 		elif [ "$second" = rm ]; then
@@ -183,6 +183,11 @@ _paas_cluster() {
 			mapfile -t COMPREPLY < <(compgen -W "add ls" -- "$cur")
 		elif [ "$second" = add ]; then
 			mapfile -t COMPREPLY < <(compgen -W "$(_paas_deployments)" -- "$cur")
+		fi ;;
+	certs) if [ -z "$second" ]; then
+			mapfile -t COMPREPLY < <(compgen -W "ls add rm" -- "$cur")
+		elif [ "$second" = add ] && [ "$prev" != add ]; then
+			mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		fi ;;
 	backup | restore) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 	esac

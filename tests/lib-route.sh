@@ -5,6 +5,7 @@
 #   agent_start HOST [args]     paas-cluster agent --host HOST; AGENT_PID[HOST]
 #   router_start [args]         paas-route watch on ROUTER_PORT, config in ROUTER_CFG
 #   router_stop                 SIGTERM the watch (HAProxy keeps serving)
+#   router2_start               a second router, "second", on R2_PORT, config in R2_DIR
 #   via DOMAIN [PATH] [curl args...]   a request through the router
 #   router_rev                  the etcd revision the router says it serves
 #   backend_of DOMAIN           the HAProxy backend DOMAIN is sent to
@@ -53,6 +54,18 @@ router_start() {
 
 router_stop() {
 	kill_wait "$ROUTER_PID"
+}
+
+R2_DIR="$TEST_TMP/router2"
+R2_PORT=$(free_port)
+router2_start() {
+	mkdir -p "$R2_DIR"
+	at_exit "kill_wait \$(cat $R2_DIR/haproxy.pid 2>/dev/null) 2>/dev/null"
+	paas-route watch --config "$R2_DIR/haproxy.cfg" --port "$R2_PORT" --name second "$@" \
+		>>"$TEST_TMP/router2.log" 2>&1 &
+	at_exit "kill_wait $!"
+	wait_for 10 "$PAAS_T" etcd "$PAAS_ETCD" get /paas/v1/routers/second ||
+		{ tail -n 20 "$TEST_TMP/router2.log" >>"$TEST_LOG"; bail_out "the second router did not come up"; }
 }
 
 via() {

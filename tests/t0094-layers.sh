@@ -53,8 +53,8 @@ test_expect_success 'no file of lib/ is over 900 lines' '
 	wc -l "$SRCDIR"/lib/*.[ch] | awk "\$2 != \"total\" && \$1 > 900 { print; bad = 1 } END { exit bad }"
 '
 
-test_expect_success 'cmd/ is under 3,200 lines, and none of its functions over 100' '
-	n=$(cat "$SRCDIR"/cmd/*.[ch] | wc -l) && echo "cmd/: $n lines" && test "$n" -lt 3200 &&
+test_expect_success 'cmd/ is under 3,400 lines, and none of its functions over 100' '
+	n=$(cat "$SRCDIR"/cmd/*.[ch] | wc -l) && echo "cmd/: $n lines" && test "$n" -lt 3400 &&
 	awk "/^[a-z_]+\\(/ { name = \$0; start = FNR }
 	    /^}/ && start { if (FNR - start > 100) { print FILENAME \": \" name \" \" FNR - start; bad = 1 } start = 0 }
 	    END { exit bad }" "$SRCDIR"/cmd/*.c

@@ -121,7 +121,7 @@ test_expect_success 'agent and router come back after etcd restarts, announcing 
 '
 
 test_expect_success 'paas-route render prints what the router serves' '
-	paas-route render --port "$ROUTER_PORT" --stats-socket "$ROUTER_DIR/stats.sock" >r.cfg &&
+	paas-route render --config "$ROUTER_CFG" --port "$ROUTER_PORT" --stats-socket "$ROUTER_DIR/stats.sock" >r.cfg &&
 	cmp r.cfg "$ROUTER_CFG"
 '
 

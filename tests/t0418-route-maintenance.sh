@@ -13,17 +13,6 @@ export PAAS_ETCD=$ETCD_ENDPOINT
 E=$ETCD_ENDPOINT
 . "$SRCDIR/tests/lib-route.sh"
 
-# A second router, on its own port and directory.
-R2_DIR="$TEST_TMP/router2"
-R2_PORT=$(free_port)
-router2_start() {
-	mkdir -p "$R2_DIR"
-	at_exit "kill_wait \$(cat $R2_DIR/haproxy.pid 2>/dev/null) 2>/dev/null"
-	paas-route watch --config "$R2_DIR/haproxy.cfg" --port "$R2_PORT" --name second \
-		>>"$TEST_TMP/router2.log" 2>&1 &
-	at_exit "kill_wait $!"
-	wait_for 10 "$PAAS_T" etcd "$E" get /paas/v1/routers/second
-}
 # code PORT DOMAIN: the status of GET /version through the router on PORT
 code() { curl -sS -m 2 -o /dev/null -w "%{http_code}" -H "Host: $2" "http://127.0.0.1:$1/version"; }
 both() { echo "$(code "$ROUTER_PORT" "$1") $(code "$R2_PORT" "$1")"; }

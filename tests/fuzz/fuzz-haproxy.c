@@ -25,7 +25,7 @@ static const char *const starts[] = { "# Written by paas-route", "global", "defa
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct paas_haproxy_opts o = { 8080, NULL, 0, "/run/paas/haproxy.sock", 30, NULL };
+	struct paas_haproxy_opts o = { 8080, NULL, 0, "/run/paas/haproxy.sock", 30, NULL, NULL, NULL };
 	struct paas_err err = PAAS_ERR_INIT;
 	json_t *in = json_loadb((const char *)data, size, 0, NULL), *skipped = NULL;
 	json_t *routes = json_object_get(in, "routes"), *servers = json_object_get(in, "servers");

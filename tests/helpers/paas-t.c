@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme.h"
 #include "clock.h"
 #include "docker.h"
 #include "etcd.h"
@@ -51,7 +52,10 @@
 #include "paas.h"
 #include "fleet.h"
 #include "git.h"
+#include "file.h"
 #include "haproxy.h"
+#include "keys.h"
+#include "private.h"
 #include "route.h"
 #include "state.h"
 
@@ -62,6 +66,57 @@ die(struct paas_err *err)
 {
 	fprintf(stderr, "%s: %s\n", prog, err->msg);
 	return err->status ? err->status : 1;
+}
+
+static void __attribute__((noreturn)) usage(void);
+
+/* acme: a certificate from an ACME CA, its HTTP-01 answers in etcd for
+ * the routers to give (acme.h). */
+static int
+acme_publish(const char *token, const char *keyauth, int add, void *arg, struct paas_err *err)
+{
+	char *k = paas_key_acme_challenge(token);
+	int rc = add ? paas_etcd_put(arg, k, keyauth, strlen(keyauth), 0, NULL, err) :
+	    paas_etcd_delete(arg, k, 0, NULL, err);
+
+	free(k);
+	return rc;
+}
+
+static int
+acme_main(int argc, char **argv, struct paas_http_opts *o)
+{
+	struct paas_acme_opts ao = { 0 };
+	struct paas_err err = PAAS_ERR_INIT;
+	struct paas_acme *a = NULL;
+	struct paas_etcd *e;
+	char *cert = NULL, *key = NULL;
+	const char *url;
+	int rc = 1;
+
+	if (argc < 5)
+		usage();
+	ao.directory = argv[1];
+	ao.ca_file = o->ca_file;
+	ao.contact = "ops@example.org";
+	if ((e = paas_etcd_new(argv[0], NULL, &err)) == NULL)
+		return die(&err);
+	if (paas_acme_open(&ao, NULL, &a, &err) < 0 || paas_acme_account(a, &url, &err) < 0 ||
+	    paas_acme_order(a, (const char *const *)argv + 4, (size_t)argc - 4, acme_publish, e,
+	    &cert, &key, &err) < 0 ||
+	    paas_output_write(argv[2], cert, strlen(cert), 0644, &err) < 0 ||
+	    paas_output_write(argv[3], key, strlen(key), 0600, &err) < 0)
+		rc = die(&err);
+	else {
+		printf("%s\n", url);
+		rc = 0;
+	}
+	free(cert);
+	if (key)
+		paas_secret_free(key);
+	paas_acme_free(a);
+	paas_etcd_free(e);
+	return rc;
 }
 
 static void __attribute__((noreturn))
@@ -990,6 +1045,8 @@ main(int argc, char **argv)
 		rc = until_main(argc - 1, argv + 1);
 	else if (strcmp(argv[0], "gone") == 0)
 		rc = gone_main(argc - 1, argv + 1);
+	else if (strcmp(argv[0], "acme") == 0)
+		rc = acme_main(argc - 1, argv + 1, &o);
 	else if (strcmp(argv[0], "floor") == 0)
 		rc = floor_main(argc - 1, argv + 1);
 	else if (strcmp(argv[0], "haproxy-cli") == 0 && argc == 3) {

@@ -30,7 +30,7 @@ load(const char *s)
 static char *
 render(json_t *routes, json_t *servers, json_t **skipped, struct paas_err *err)
 {
-	struct paas_haproxy_opts o = { 8080, NULL, 0, "/run/paas/haproxy.sock", 0, NULL };
+	struct paas_haproxy_opts o = { 8080, NULL, 0, "/run/paas/haproxy.sock", 0, NULL, NULL, NULL };
 	char *out = NULL;
 
 	if (paas_haproxy_render(routes, servers, &o, &out, skipped, err) < 0)
