@@ -42,7 +42,7 @@ show_json(const json_t *r)
 {
 	static const char *const kinds[][2] = { { "members", "member" }, { "hosts", "host" },
 		{ "services", "service" }, { "routes", "route" }, { "routers", "router" },
-		{ "jobs", "job" } };
+		{ "jobs", "job" }, { "certs", "certificate" } };
 	json_t *e = json_deep_copy(json_object_get(r, "etcd")), *v;
 	size_t i, k;
 

@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "hosts.h"
+#include "certs.h"
 #include "jobs.h"
 #include "keys.h"
 #include "labels.h"
@@ -706,6 +707,13 @@ paas_survey(const struct paas_survey_opts *o, json_t **out, struct paas_err *err
 	routers(report, rs, rmax);
 	registry(good, deadline, report);
 	jobs(good, report);
+	{
+		json_t *certs = NULL;
+
+		if (paas_certs_list(good, &certs, &e2) < 0)
+			certs = json_array();
+		json_object_set_new(report, "certs", certs);
+	}
 	json_object_foreach(routes, k, v) {
 		const char *dep = json_string_value(json_object_get(v, "deployment"));
 		const char *svc = json_string_value(json_object_get(v, "service"));

@@ -29,6 +29,8 @@ cert() {
 		-days 2 -extfile "$1.ext" >>"$TEST_LOG" 2>&1
 }
 cert a1 a.test && cert a2 a.test && cert b1 b.test || bail_out "cannot make certificates"
+openssl x509 -req -in b1.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out c10.pem -days 10 \
+	-extfile b1.ext >>"$TEST_LOG" 2>&1 || bail_out "cannot make a certificate"
 # served PORT DOMAIN: the serial of what the router on PORT serves for DOMAIN, verified
 served() {
 	echo | openssl s_client -connect "127.0.0.1:$1" -servername "$2" -CAfile ca.pem \
@@ -86,6 +88,15 @@ test_expect_success 'a certificate removed is no longer served, still without a 
 	expect_eq "$(worker "$ROUTER_SOCK")" "$w1" &&
 	grep -q "certificate .*/b.pem removed, in the running worker" "$TEST_TMP/router.log" &&
 	! grep -q "PRIVATE KEY" "$TEST_TMP/router.log" "$TEST_TMP/router2.log"
+'
+
+test_expect_success 'check warns 14 days before a certificate expires, and is critical 3 days before; status lists them' '
+	paas-cluster certs add c c10.pem b1-key.pem &&
+	expect_status 2 paas-cluster check >check && cat check &&
+	expect_grep "certificate a (a.test) expires in 1 day " check &&
+	expect_grep "certificate c (b.test) expires in 9 days" check &&
+	paas-cluster --json status >st && jq -e -s "map(select(.kind == \"certificate\")) | map(.name) == [\"a\", \"c\"]" st &&
+	! grep -q "PRIVATE KEY" st check
 '
 
 test_done
