@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "http.h"
 #include "jsonx.h"
+#include "pki.h"
 #include "private.h"
 #include "valid.h"
 
@@ -40,15 +41,6 @@ struct paas_acme {
 	char *kid;			/* the account's URL */
 	char *nonce;
 };
-
-static int
-ssl_fail(struct paas_err *err, const char *what)
-{
-	char buf[256];
-
-	ERR_error_string_n(ERR_get_error(), buf, sizeof(buf));
-	return paas_err_set(err, PAAS_EFAILED, "%s: %s", what, buf);
-}
 
 /* base64url without padding (caller frees). */
 static char *
@@ -105,7 +97,7 @@ jwk_of(struct paas_acme *a, struct paas_err *err)
 
 	if (!EVP_PKEY_get_octet_string_param(a->key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
 	    &n) || n != 65 || pub[0] != 4)
-		return ssl_fail(err, "the account key is not an uncompressed P-256 key");
+		return paas_ssl_fail(err, "the account key is not an uncompressed P-256 key");
 	x = b64u(pub + 1, 32);
 	y = b64u(pub + 33, 32);
 	a->jwk = json_pack("{s:s, s:s, s:s, s:s}", "crv", "P-256", "kty", "EC", "x", x, "y", y);
@@ -133,12 +125,12 @@ sign(EVP_PKEY *key, const char *data, struct paas_err *err)
 	if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key) != 1 ||
 	    EVP_DigestSign(ctx, der, &n, (const unsigned char *)data, strlen(data)) != 1 ||
 	    (sig = d2i_ECDSA_SIG(NULL, &p, (long)n)) == NULL) {
-		ssl_fail(err, "signing an ACME request");
+		paas_ssl_fail(err, "signing an ACME request");
 		goto out;
 	}
 	ECDSA_SIG_get0(sig, &r, &s);
 	if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32, 32) != 32) {
-		ssl_fail(err, "signing an ACME request");
+		paas_ssl_fail(err, "signing an ACME request");
 		goto out;
 	}
 	out = b64u(raw, sizeof(raw));
@@ -369,7 +361,7 @@ paas_acme_open(const struct paas_acme_opts *o, const char *key_pem, struct paas_
 			goto fail;
 		}
 	} else if ((a->key = EVP_EC_gen("P-256")) == NULL) {
-		ssl_fail(err, "making an ACME account key");
+		paas_ssl_fail(err, "making an ACME account key");
 		goto fail;
 	}
 	if (jwk_of(a, err) < 0)
@@ -601,13 +593,13 @@ csr(EVP_PKEY *key, const char *const *names, size_t n, struct paas_err *err)
 	    !X509_NAME_add_entry_by_txt(sub, "CN", MBSTRING_ASC, (const unsigned char *)names[0],
 	    -1, -1, 0) || !X509_REQ_set_subject_name(r, sub) || !X509_REQ_set_pubkey(r, key) ||
 	    (ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san.data)) == NULL) {
-		ssl_fail(err, "making a certificate request");
+		paas_ssl_fail(err, "making a certificate request");
 		goto out;
 	}
 	sk_X509_EXTENSION_push(exts, ext);
 	if (!X509_REQ_add_extensions(r, exts) || !X509_REQ_sign(r, key, EVP_sha256()) ||
 	    (len = i2d_X509_REQ(r, &der)) <= 0) {
-		ssl_fail(err, "making a certificate request");
+		paas_ssl_fail(err, "making a certificate request");
 		goto out;
 	}
 	out = b64u(der, (size_t)len);
@@ -652,7 +644,7 @@ paas_acme_order(struct paas_acme *a, const char *const *names, size_t n,
 		if (authorize(a, json_string_value(az), deadline, publish, arg, err) < 0)
 			goto out;
 	if ((key = EVP_EC_gen("P-256")) == NULL) {
-		ssl_fail(err, "making a certificate key");
+		paas_ssl_fail(err, "making a certificate key");
 		goto out;
 	}
 	if ((c = csr(key, names, n, err)) == NULL)
@@ -678,7 +670,7 @@ paas_acme_order(struct paas_acme *a, const char *const *names, size_t n,
 	if ((*key_pem = pem_of(key)) == NULL) {
 		free(*cert_pem);
 		*cert_pem = NULL;
-		ssl_fail(err, "writing the certificate key");
+		paas_ssl_fail(err, "writing the certificate key");
 		goto out;
 	}
 	rc = 0;

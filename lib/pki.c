@@ -23,8 +23,8 @@
 #define CA_DAYS		3650
 #define SERVER_DAYS	825
 
-static int
-ssl_fail(struct paas_err *err, const char *what)
+int
+paas_ssl_fail(struct paas_err *err, const char *what)
 {
 	char buf[256];
 
@@ -134,7 +134,7 @@ paas_pki_ca(const char *dir, int *made, struct paas_err *err)
 	    add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
 	    add_ext(c, c, NID_subject_key_identifier, "hash") < 0 ||
 	    !X509_sign(c, pk, EVP_sha256())) {
-		ssl_fail(err, "cannot make the cluster's CA");
+		paas_ssl_fail(err, "cannot make the cluster's CA");
 		goto out;
 	}
 	if (write_pem(key, 0600, NULL, pk, err) < 0 || write_pem(crt, 0644, c, NULL, err) < 0)
@@ -204,7 +204,7 @@ paas_pki_issue(const char *ca_dir, const char *const *names, const char *crt, co
 	    add_ext(c, ca, NID_ext_key_usage, "serverAuth,clientAuth") < 0 ||
 	    add_ext(c, ca, NID_subject_alt_name, san.data) < 0 ||
 	    !X509_sign(c, cakey, EVP_sha256())) {
-		ssl_fail(err, "cannot make a certificate");
+		paas_ssl_fail(err, "cannot make a certificate");
 		goto out;
 	}
 	if (write_pem(key, 0600, NULL, pk, err) < 0 || write_pem(crt, 0644, c, NULL, err) < 0)

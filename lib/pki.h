@@ -18,5 +18,7 @@ int paas_pki_ca(const char *dir, int *made, struct paas_err *err);
  * crt and key. */
 int paas_pki_issue(const char *ca_dir, const char *const *names, const char *crt,
     const char *key, struct paas_err *err);
+/* OpenSSL's last error after what, as PAAS_EFAILED: -1. */
+int paas_ssl_fail(struct paas_err *err, const char *what);
 
 #endif
