@@ -289,8 +289,7 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 	/* An ACME CA's HTTP-01 request, for any domain, reaches the router's
 	 * own server whatever else the domain does. */
 	if (o->acme_socket)
-		paas_buf_adds(&b, "\tacl acme path_beg /.well-known/acme-challenge/\n"
-		    "\tuse_backend paas-acme if acme\n");
+		paas_buf_adds(&b, "\tacl acme path_beg /.well-known/acme-challenge/\n");
 	/* A deployment in maintenance: its domains answer its page, before
 	 * any auth (paas-deploy maintenance). */
 	for (i = 0; i < nd; i++) {
@@ -309,6 +308,9 @@ paas_haproxy_render(const json_t *routes, const json_t *servers,
 			paas_buf_addf(&b, "\thttp-request auth realm paas if { var(txn.host) -m str %s } "
 			    "!{ http_auth(auth-%s) }%s\n", domains[i], domains[i],
 			    o->acme_socket ? " !acme" : "");
+	/* After every http-request rule, which HAProxy runs first anyway. */
+	if (o->acme_socket)
+		paas_buf_adds(&b, "\tuse_backend paas-acme if acme\n");
 	for (i = 0; i < nd; i++) {
 		char *name = backend_name(json_object_get(routes, domains[i]));
 

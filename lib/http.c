@@ -559,13 +559,19 @@ kept_headers(CURL *c, const char *keep)
 	char name[64];
 	const char *p, *nl;
 
-	for (p = keep; p && *p; p = nl ? nl + 1 : p + strlen(p)) {
+	if (keep == NULL)
+		return NULL;	/* none asked: nothing to free for callers that free body alone */
+	for (p = keep; *p; p = nl ? nl + 1 : p + strlen(p)) {
 		struct curl_header *hd;
 
 		nl = strchr(p, '\n');
 		snprintf(name, sizeof(name), "%.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
 		if (curl_easy_header(c, name, 0, CURLH_HEADER, -1, &hd) == CURLHE_OK)
 			paas_buf_addf(&b, "%s: %s\n", name, hd->value);
+	}
+	if (b.len == 0) {
+		paas_buf_free(&b);
+		return NULL;
 	}
 	return paas_buf_detach(&b, NULL);
 }

@@ -71,6 +71,7 @@ test_expect_success 'two routers answer a challenge in etcd, for any domain, bef
 	expect_eq "$(curl -sS -o /dev/null -w "%{http_code}" -H "Host: a.test" "http://127.0.0.1:$ROUTER_PORT/.well-known/acme-challenge/nope")" 404 &&
 	expect_eq "$(curl -sS -o /dev/null -w "%{http_code}" -H "Host: a.test" "http://127.0.0.1:$ROUTER_PORT/.well-known/acme-challenge/..%2f..%2fetc")" 404 &&
 	expect_eq "$(curl -sS -o /dev/null -w "%{http_code}" -H "Host: b.example" "http://127.0.0.1:$ROUTER_PORT/other")" 404 &&
+	haproxy -c -f "$ROUTER_CFG" >hc 2>&1 && ! grep -q WARNING hc &&
 	"$PAAS_T" etcd "$PAAS_ETCD" del /paas/v1/acme/challenges/tok-EN_1 &&
 	"$PAAS_T" etcd "$PAAS_ETCD" del /paas/v1/maintenance/a && "$PAAS_T" etcd "$PAAS_ETCD" del /paas/v1/routes/a.test &&
 	expect_eq "$(curl -sS -o /dev/null -w "%{http_code}" -H "Host: a.test" "http://127.0.0.1:$R2_PORT/.well-known/acme-challenge/tok-EN_1")" 404
