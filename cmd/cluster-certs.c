@@ -63,8 +63,10 @@ cmd_certs(const struct cluster_ctx *c, int argc, char **argv)
 		return cli_bad_usage("certs: expected ls, add NAME CERT-FILE KEY-FILE, or rm NAME");
 	if (argv[1][0] == 'a' && (paas_read_file(argv[3], 1 << 18, &cert, &n, &err) < 0 ||
 	    paas_read_file(argv[4], 1 << 18, &key, &n, &err) < 0)) {
+		const char *bad = cert ? argv[4] : argv[3];
+
 		free(cert);
-		return cli_bad_usage("certs add: %s: %s", cert ? argv[4] : argv[3], err.msg);
+		return cli_bad_usage("certs add: %s: %s", bad, err.msg);
 	}
 	if ((e = paas_etcd_new(paas_etcd_endpoints(c->etcd), NULL, &err)) == NULL)
 		rc = cli_fail(&err);

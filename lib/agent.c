@@ -750,7 +750,9 @@ found:
 	{
 		struct paas_docker *fd = paas_host_docker(a.host, 5000, err);
 
-		if (fd == NULL || paas_jobs_fence(a.jobs, fd, o->stop) < 0) {
+		if (fd == NULL)
+			goto out;
+		if (paas_jobs_fence(a.jobs, fd, o->stop) < 0) {
 			paas_docker_free(fd);
 			paas_err_set(err, PAAS_EFAILED, "cannot start the jobs' fence");
 			goto out;

@@ -169,12 +169,9 @@ out:
 static long
 days_left(const char *not_after)
 {
-	struct tm tm;
+	long long t = paas_utc_parse(not_after);
 
-	memset(&tm, 0, sizeof(tm));
-	if (not_after == NULL || strptime(not_after, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
-		return 0;
-	return (long)((timegm(&tm) - time(NULL)) / 86400);
+	return t ? (long)((t - (long long)time(NULL)) / 86400) : 0;
 }
 
 int
@@ -183,9 +180,10 @@ paas_certs_list(struct paas_etcd *e, json_t **out, struct paas_err *err)
 	struct paas_kv_list l;
 	size_t k;
 
-	*out = json_array();
+	*out = NULL;
 	if (paas_etcd_range(e, PAAS_CERTS_PREFIX, 0, 0, &l, err) < 0)
 		return -1;
+	*out = json_array();
 	for (k = 0; k < l.n; k++) {
 		json_t *r = json_loadb(l.kvs[k].value, l.kvs[k].value_len, 0, NULL);
 

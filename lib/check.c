@@ -134,14 +134,13 @@ assess(const json_t *r, int warn_pct, int crit_pct, struct judge *j)
 	}
 	/* A certificate near its end: renewal is late by then. */
 	json_array_foreach(json_object_get(r, "certs"), i, v) {
+		const char *first = json_string_value(json_array_get(json_object_get(v, "names"), 0));
 		long long d = N(v, "days_left");
 
 		if (d <= 14)
 			problem(j, d <= 3 ? CRITICAL : WARNING, "certificate", "certificate %s (%s) "
-			    "expires in %lld day%s (%s)", S(v, "name"), json_string_value(json_array_get(
-			    json_object_get(v, "names"), 0)) ? json_string_value(json_array_get(
-			    json_object_get(v, "names"), 0)) : "-", d, d == 1 ? "" : "s",
-			    S(v, "not_after"));
+			    "expires in %lld day%s (%s)", S(v, "name"), first ? first : "-", d,
+			    d == 1 ? "" : "s", S(v, "not_after"));
 	}
 	/* A job whose last run failed, or that missed a time. */
 	json_array_foreach(json_object_get(r, "jobs"), i, v) {

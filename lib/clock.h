@@ -19,6 +19,9 @@ void paas_sleep_ms(long long ms);
 void paas_utc_now(char *out, size_t size);
 /* Unix time t the same way. */
 void paas_utc_of(long long t, char *out, size_t size);
+/* The Unix time of such a text (a fraction and the Z may follow the
+ * seconds), or 0 when it is not one. */
+long long paas_utc_parse(const char *s);
 /* The same with milliseconds: "2026-12-01T07:00:00.123Z". */
 void paas_utc_now_ms(char *out, size_t size);
 

@@ -363,3 +363,11 @@ paas_cron_latest(const struct paas_cron *c, const struct paas_tz *tz, int64_t si
 		d = n;
 	return d > since ? d : 0;
 }
+
+int64_t
+paas_cron_period(const struct paas_cron *c, const struct paas_tz *tz, int64_t t)
+{
+	int64_t n1 = paas_cron_next(c, tz, t), n2;
+
+	return n1 < 0 || (n2 = paas_cron_next(c, tz, n1)) < 0 ? -1 : n2 - n1;
+}

@@ -44,6 +44,9 @@ long paas_tz_offset(const struct paas_tz *tz, int64_t t);
  * UTC), or -1 when none does within 5 years (February 30th). */
 int64_t paas_cron_next(const struct paas_cron *c, const struct paas_tz *tz, int64_t after);
 
+/* The time between the first two due times after t (-1: fewer than two
+ * within 5 years): the period of a regular schedule. */
+int64_t paas_cron_period(const struct paas_cron *c, const struct paas_tz *tz, int64_t t);
 /* The latest time after since and at most until that c matches in tz;
  * 0 when there is none. */
 int64_t paas_cron_latest(const struct paas_cron *c, const struct paas_tz *tz, int64_t since,

@@ -46,17 +46,6 @@ runs_of(struct paas_etcd *e, const char *dep, const char *svc, json_t **out,
 	return 0;
 }
 
-static int64_t
-unix_of(const char *iso)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	if (iso == NULL || strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
 int
 paas_jobs_list(struct paas_etcd *e, const char *dep, const char *svc, json_t **out,
     struct paas_err *err)
@@ -83,7 +72,8 @@ paas_jobs_list(struct paas_etcd *e, const char *dep, const char *svc, json_t **o
 	paas_utc_now(nowt, sizeof(nowt));
 	json_object_foreach(json_object_get(json_object_get(rec, "spec"), "services"), name, s) {
 		const json_t *sc = json_object_get(s, "schedule"), *last;
-		struct { struct paas_cron cron; struct paas_tz *tz; } b;
+		struct paas_cron cron;
+		struct paas_tz *tz = NULL;
 		int64_t next, since, missed, grace;
 		json_t *o;
 
@@ -92,22 +82,21 @@ paas_jobs_list(struct paas_etcd *e, const char *dep, const char *svc, json_t **o
 		json_decref(runs);
 		if (runs_of(e, dep, name, &runs, err) < 0)
 			goto out;
-		memset(&b, 0, sizeof(b));
-		if (paas_cron_parse(paas_json_str(sc, "cron", ""), &b.cron, err) < 0 ||
-		    paas_tz_load(paas_json_str(sc, "timezone", "UTC"), &b.tz, err) < 0) {
+		if (paas_cron_parse(paas_json_str(sc, "cron", ""), &cron, err) < 0 ||
+		    paas_tz_load(paas_json_str(sc, "timezone", "UTC"), &tz, err) < 0) {
 			paas_err_wrap(err, "job %s", name);
 			goto out;
 		}
 		last = json_array_get(runs, json_array_size(runs) - 1);
-		next = paas_cron_next(&b.cron, b.tz, now);
-		since = unix_of(json_string_value(json_object_get(rec, "time")));
+		next = paas_cron_next(&cron, tz, now);
+		since = paas_utc_parse(json_string_value(json_object_get(rec, "time")));
 		if (last && json_integer_value(json_object_get(last, "due")) > since)
 			since = json_integer_value(json_object_get(last, "due"));
 		/* Missed: no run this long after its time, a period at most. */
-		grace = paas_cron_next(&b.cron, b.tz, next) - next;
-		missed = paas_cron_latest(&b.cron, b.tz, since, now - (grace > 0 && grace < MISSED_GRACE_S ?
+		grace = paas_cron_period(&cron, tz, now);
+		missed = paas_cron_latest(&cron, tz, since, now - (grace > 0 && grace < MISSED_GRACE_S ?
 		    grace : MISSED_GRACE_S));
-		paas_tz_free(b.tz);
+		paas_tz_free(tz);
 		o = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:O}", "kind", "job", "time",
 		    nowt, "deployment", dep, "service", name, "schedule", json_object_get(sc, "cron"),
 		    "timezone", json_object_get(sc, "timezone"), "overlap",

@@ -16,6 +16,7 @@
 #include "jsonx.h"
 #include "keys.h"
 #include "labels.h"
+#include "release.h"
 
 #define SCAN_MS		500		/* templates and runs read from Docker */
 #define TOLERANCE_S	10		/* a due time claimed at most this late... */
@@ -176,6 +177,14 @@ running_key(const char *dep, const char *svc, int allow, int64_t due)
 	return paas_key_job(dep, svc, "running", allow ? due : 0);
 }
 
+/* Its value, byte for byte what claim() puts and finish() and hold()
+ * compare with: {"due":DUE,"host":HOST}. */
+static void
+running_value(const struct paas_jobs *j, int64_t due, char *out, size_t size)
+{
+	snprintf(out, size, "{\"due\":%" PRId64 ",\"host\":\"%s\"}", due, j->host);
+}
+
 /* A template's job from its labels; NULL when they are not whole. */
 static struct job *
 job_new(const char *tid, const json_t *l)
@@ -294,20 +303,9 @@ scan(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d)
 		int64_t rel;
 
 		if (cur == NULL) {
-			char *key = paas_key_current(b->dep);
-			struct paas_kv kv;
-			int found = 0;
-
 			paas_err_clear(&err);
-			rel = paas_etcd_get(e, key, &kv, &found, NULL, &err);
-			free(key);
-			if (rel < 0)
+			if (paas_release_number(e, b->dep, &rel, NULL, &err) < 0)
 				continue;	/* etcd away: as it was */
-			rel = 0;
-			if (found) {
-				rel = atoll(kv.value + (kv.value[0] == '"'));
-				paas_kv_clear(&kv);
-			}
 			json_object_set_new(current, b->dep, cur = json_integer(rel));
 		}
 		b->active = json_integer_value(cur) == b->release;
@@ -330,7 +328,7 @@ static int
 start_run(struct paas_docker *d, const struct job *b, int64_t due, char **id,
     struct paas_err *err)
 {
-	json_t *t = NULL, *cfg, *c, *hc, *labels, *env, *v;
+	json_t *t = NULL, *cfg, *c, *hc, *nhc, *labels, *env, *v;
 	char name[256], dues[32];
 	const char *k;
 	int rc = -1;
@@ -347,22 +345,19 @@ start_run(struct paas_docker *d, const struct job *b, int64_t due, char **id,
 	json_object_set_new(labels, PAAS_LABEL_JOB_DUE, json_string(dues));
 	env = json_deep_copy(json_object_get(c, "Env"));
 	json_array_append_new(env, json_sprintf("PAAS_JOB_DUE=%s", dues));
-	cfg = json_pack("{s:O, s:o, s:o, s:{s:b, s:O, s:{s:s}}}", "Image", json_object_get(t, "Image"),
-	    "Env", env, "Labels", labels, "HostConfig", "Init", 1, "Mounts",
-	    json_object_get(hc, "Mounts") ? json_object_get(hc, "Mounts") : json_null(),
-	    "RestartPolicy", "Name", "no");
+	/* The template's command and limits; a run's own labels, due time
+	 * and restart policy. */
+	nhc = json_pack("{s:b, s:{s:s}}", "Init", 1, "RestartPolicy", "Name", "no");
+	json_object_foreach(hc, k, v)
+		if ((!strcmp(k, "Mounts") && json_is_array(v)) || ((!strcmp(k, "Memory") ||
+		    !strcmp(k, "NanoCpus")) && json_integer_value(v)))
+			json_object_set(nhc, k, v);
+	cfg = json_pack("{s:O, s:o, s:o, s:o}", "Image", json_object_get(t, "Image"), "Env", env,
+	    "Labels", labels, "HostConfig", nhc);
 	json_object_foreach(c, k, v)
 		if (!strcmp(k, "Cmd") || !strcmp(k, "Entrypoint") || !strcmp(k, "WorkingDir") ||
 		    !strcmp(k, "User"))
 			json_object_set(cfg, k, v);
-	if (json_integer_value(json_object_get(hc, "Memory")))
-		json_object_set(json_object_get(cfg, "HostConfig"), "Memory",
-		    json_object_get(hc, "Memory"));
-	if (json_integer_value(json_object_get(hc, "NanoCpus")))
-		json_object_set(json_object_get(cfg, "HostConfig"), "NanoCpus",
-		    json_object_get(hc, "NanoCpus"));
-	if (json_is_null(json_object_get(json_object_get(cfg, "HostConfig"), "Mounts")))
-		json_object_del(json_object_get(cfg, "HostConfig"), "Mounts");
 	snprintf(name, sizeof(name), "%s.%s.run.%" PRId64, b->dep, b->svc, due);
 	if (paas_docker_create(d, name, cfg, id, err) == 0 && paas_docker_start(d, *id, err) == 0)
 		rc = 0;
@@ -398,15 +393,14 @@ claim(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct jo
 {
 	struct paas_err err = PAAS_ERR_INIT;
 	char *rk = paas_key_job(b->dep, b->svc, "runs", due), *lk = running_key(b->dep, b->svc,
-	    b->allow, due), *rv, *lv, *id = NULL, now[32];
-	json_t *rec = run_record(j, b, due, late, "running"), *lock;
+	    b->allow, due), *rv, lv[128], *id = NULL, now[32];
+	json_t *rec = run_record(j, b, due, late, "running");
 	int ok = 0, rc = -1;
 
 	paas_utc_now(now, sizeof(now));
 	json_object_set_new(rec, "start_time", json_string(now));
-	lock = json_pack("{s:I, s:s}", "due", (json_int_t)due, "host", j->host);
+	running_value(j, due, lv, sizeof(lv));
 	rv = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
-	lv = json_dumps(lock, JSON_COMPACT | JSON_SORT_KEYS);
 	{
 		struct paas_cmp cmp[2] = {
 			{ rk, PAAS_CMP_CREATE, PAAS_CMP_EQUAL, 0, NULL, 0 },
@@ -485,9 +479,7 @@ out:
 	free(rk);
 	free(lk);
 	free(rv);
-	free(lv);
 	json_decref(rec);
-	json_decref(lock);
 	return rc;
 }
 
@@ -496,11 +488,9 @@ out:
 static int64_t
 tolerance(const struct job *b, int64_t now)
 {
-	int64_t n1 = paas_cron_next(&b->cron, b->tz, now), n2;
+	int64_t p = paas_cron_period(&b->cron, b->tz, now);
 
-	if (n1 < 0 || (n2 = paas_cron_next(&b->cron, b->tz, n1)) < 0)
-		return TOLERANCE_S;
-	return (n2 - n1) / 2 < TOLERANCE_S ? (n2 - n1) / 2 : TOLERANCE_S;
+	return p > 0 && p / 2 < TOLERANCE_S ? p / 2 : TOLERANCE_S;
 }
 
 /*
@@ -632,7 +622,7 @@ finish(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct r
 		struct paas_op del = { PAAS_OP_DELETE, lk, NULL, 0, 0 };
 		int ok;
 
-		snprintf(lv, sizeof(lv), "{\"due\":%" PRId64 ",\"host\":\"%s\"}", r->due, j->host);
+		running_value(j, r->due, lv, sizeof(lv));
 		cmp.value_len = strlen(lv);
 		if (paas_etcd_txn(e, &cmp, 1, &del, 1, NULL, 0, &ok, NULL, &err) < 0)
 			goto out;
@@ -682,7 +672,7 @@ hold(struct paas_jobs *j, struct paas_etcd *e, struct paas_docker *d, struct run
 	struct paas_kv kv;
 	int found = 0, won = 0;
 
-	snprintf(lv, sizeof(lv), "{\"due\":%" PRId64 ",\"host\":\"%s\"}", r->due, j->host);
+	running_value(j, r->due, lv, sizeof(lv));
 	if (paas_etcd_get(e, lk, &kv, &found, NULL, &err) < 0)
 		goto out;
 	if (found && (kv.value_len != strlen(lv) || memcmp(kv.value, lv, kv.value_len))) {

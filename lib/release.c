@@ -73,15 +73,14 @@ paas_release_read(struct paas_etcd *e, const char *dep, int64_t n, json_t **rec,
 }
 
 int
-paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
-    int64_t *mod, struct paas_err *err)
+paas_release_number(struct paas_etcd *e, const char *dep, int64_t *n, int64_t *mod,
+    struct paas_err *err)
 {
 	char *key = paas_key_current(dep);
 	json_t *v = NULL;
 	int rc = -1;
 
 	*n = 0;
-	*rec = NULL;
 	if (get_json(e, key, &v, mod, err) < 0)
 		goto out;
 	rc = 0;
@@ -90,11 +89,29 @@ paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **
 	*n = json_is_integer(v) ? json_integer_value(v) :
 	    json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
 	json_decref(v);
-	rc = -1;
 	if (*n <= 0)
-		paas_err_set(err, PAAS_EFAILED, "etcd key %s: damaged release pointer: not a release "
-		    "number", key);
-	else if (paas_release_read(e, dep, *n, rec, err) < 0)
+		rc = paas_err_set(err, PAAS_EFAILED, "etcd key %s: damaged release pointer: not a "
+		    "release number", key);
+out:
+	free(key);
+	return rc;
+}
+
+int
+paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
+    int64_t *mod, struct paas_err *err)
+{
+	char *key = paas_key_current(dep);
+	int rc = -1;
+
+	*rec = NULL;
+	if (paas_release_number(e, dep, n, mod, err) < 0)
+		goto out;
+	rc = 0;
+	if (*n == 0)
+		goto out;
+	rc = -1;
+	if (paas_release_read(e, dep, *n, rec, err) < 0)
 		;
 	else if (*rec == NULL)
 		paas_err_set(err, PAAS_EFAILED, "deployment %s: release %" PRId64 " is current "

@@ -25,6 +25,10 @@ int paas_release_read(struct paas_etcd *e, const char *dep, int64_t n, json_t **
  * PAAS_EFAILED naming the key. */
 int paas_release_current(struct paas_etcd *e, const char *dep, int64_t *n, json_t **rec,
     int64_t *mod, struct paas_err *err);
+/* The pointer alone: *n (0: none) and its mod_revision (mod may be NULL),
+ * without reading the record; one that is not a number is PAAS_EFAILED. */
+int paas_release_number(struct paas_etcd *e, const char *dep, int64_t *n, int64_t *mod,
+    struct paas_err *err);
 /* The same for a reader that needs one: a deployment with no current
  * release (a name never deployed, a typo) is PAAS_EFAILED, "deployment DEP
  * has no release".  *rec is the record (caller decrefs). */

@@ -122,7 +122,9 @@ certs_apply(struct paas_etcd *e, const struct paas_router_opts *o, int running,
 		say(o, "certificates: %s", e2.msg);
 		goto out;
 	}
-	if (!running || paas_read_file(o->config, 1 << 24, &live, &n, &e2) < 0 ||
+	for (k = n = 0; k < 3; k++)
+		n += json_array_size(json_object_get(changed, kinds[k]));
+	if (n == 0 || !running || paas_read_file(o->config, 1 << 24, &live, &n, &e2) < 0 ||
 	    strstr(live, lp) == NULL)
 		goto out;
 	for (k = 0; k < 3; k++)

@@ -373,6 +373,15 @@ paas_run_service_env(struct run *r, const struct paas_place_action *a, struct pa
 	return env;
 }
 
+/* Whether svc is a job that may run on h: a Docker host its constraints
+ * allow. */
+static int
+job_on(const struct host *h, const json_t *svc)
+{
+	return json_object_get(svc, "schedule") && !h->p.scheduler &&
+	    paas_place_allows(&h->p, svc);
+}
+
 /* Every job of r->spec has a Docker host its constraints allow. */
 static int
 jobs_placeable(struct run *r, struct paas_err *err)
@@ -383,7 +392,7 @@ jobs_placeable(struct run *r, struct paas_err *err)
 
 	json_object_foreach((json_t *)json_object_get(r->spec, "services"), name, svc) {
 		for (h = 0; h < r->nhosts && json_object_get(svc, "schedule"); h++)
-			if (!r->hosts[h].p.scheduler && paas_place_allows(&r->hosts[h].p, svc))
+			if (job_on(&r->hosts[h], svc))
 				break;
 		if (json_object_get(svc, "schedule") && h == r->nhosts)
 			return paas_err_set(err, PAAS_EINVAL, "service %s is a job, and no Docker host "
@@ -470,42 +479,52 @@ int
 paas_run_jobs(struct run *r, const json_t *spec, struct paas_err *err)
 {
 	const json_t *services = json_object_get(spec, "services"), *svc;
-	json_t *envs = json_array();
+	json_t *envs = json_object();
 	struct paas_instance_spec *is;
 	const char *name, *auth = NULL;
 	size_t h, n;
 	int rc = -1;
 
+	/* Each job's environment and registry credentials, once. */
+	json_object_foreach((json_t *)services, name, svc) {
+		struct paas_place_action a;
+		json_t *env;
+
+		if (!json_object_get(svc, "schedule"))
+			continue;
+		if (json_string_value(json_object_get(svc, "image")) == NULL) {
+			json_decref(envs);
+			return paas_err_set(err, PAAS_EINVAL, "service %s: no image (not built)", name);
+		}
+		if (auth == NULL && json_is_object(json_object_get(svc, "build"))) {
+			const json_t *reg;
+
+			if (paas_run_registry(r, &reg, &auth, err) < 0) {
+				json_decref(envs);
+				return -1;
+			}
+		}
+		memset(&a, 0, sizeof(a));
+		a.service = name;
+		a.svc = svc;
+		if ((env = paas_run_service_env(r, &a, err)) == NULL) {
+			json_decref(envs);
+			return -1;
+		}
+		json_object_set_new(envs, name, env);
+	}
 	is = paas_xmalloc((json_object_size(services) + 1) * sizeof(*is));
 	for (h = 0; h < r->nhosts; h++) {
 		struct host *hh = &r->hosts[h];
 
 		n = 0;
 		json_object_foreach((json_t *)services, name, svc) {
-			struct paas_place_action a;
 			const char *image = json_string_value(json_object_get(svc, "image"));
-			json_t *env;
+			json_t *env = json_object_get(envs, name);
 			char *id;
 
-			if (!json_object_get(svc, "schedule") || hh->p.scheduler ||
-			    !paas_place_allows(&hh->p, svc))
+			if (!job_on(hh, svc))
 				continue;
-			memset(&a, 0, sizeof(a));
-			a.service = name;
-			a.svc = svc;
-			if (image == NULL) {
-				paas_err_set(err, PAAS_EINVAL, "service %s: no image (not built)", name);
-				goto out;
-			}
-			if (auth == NULL && json_is_object(json_object_get(svc, "build"))) {
-				const json_t *reg;
-
-				if (paas_run_registry(r, &reg, &auth, err) < 0)
-					goto out;
-			}
-			if ((env = paas_run_service_env(r, &a, err)) == NULL)
-				goto out;
-			json_array_append_new(envs, env);
 			if (r->t->ops->image(r->t, hh->index, image, auth, &id, err) < 0)
 				goto out;
 			free(id);

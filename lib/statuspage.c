@@ -319,7 +319,7 @@ acme_answer(struct paas_status_server *s, int c, const char *token, int head)
 	int found = 0, rc;
 
 	snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) ? n : 0), token);
-	if (n == 0 || n >= sizeof(tok) || !paas_only_chars(tok, "_-") || strchr(tok, '.')) {
+	if (n == 0 || n >= sizeof(tok) || !paas_only_chars(tok, "_-")) {
 		answer(c, "404 Not Found", "text/plain", "no such challenge\n", 18, head);
 		return;
 	}

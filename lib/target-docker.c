@@ -375,12 +375,12 @@ d_jobs(struct paas_target *t, size_t h, const char *dep, const struct paas_insta
 		json_object_set_new(hc, "RestartPolicy", json_pack("{s:s}", "Name", "no"));
 		json_object_set_new(cfg, "Labels", paas_labels_job(dep, is[i].service, is[i].release,
 		    json_object_get(is[i].svc, "schedule")));
-		rc = paas_docker_create(d, name, cfg, &id, err);
+		if (paas_docker_create(d, name, cfg, &id, err) < 0) {
+			json_decref(cfg);
+			goto out;
+		}
 		json_decref(cfg);
 		free(id);
-		if (rc < 0)
-			goto out;
-		rc = -1;
 	}
 	rc = 0;
 out:
